@@ -1,1 +1,942 @@
-//! (placeholder)
+//! MQTT 3.1.1 control packets: parse what a server sends, emit what a client sends.
+//!
+//! Like smoltcp's `wire` module, this layer only turns bytes into values and back; it keeps no
+//! state. Reading is two steps. [`scan`] looks at the fixed header at the front of a receive
+//! buffer and tells the caller how long the packet is ([`Frame`]), before the body has arrived,
+//! so that a packet larger than the buffer is refused at once instead of being half-read.
+//! [`decode`] then takes exactly that many bytes and returns an [`Inbound`] value whose topic
+//! and payload borrow from the buffer. Neither function panics, whatever the bytes.
+//!
+//! Writing goes through the `encode_*` functions, which check their input, check that the whole
+//! packet fits in `out`, and return the number of bytes written. CONNECT, PUBLISH, the four
+//! acknowledgements, PINGREQ and DISCONNECT are serialised by `mqttrs`; SUBSCRIBE and
+//! UNSUBSCRIBE are serialised here, because `mqttrs` without `std` holds at most five filters of
+//! at most 256 bytes. Server packets are parsed here too: `mqttrs`'s decoder indexes past the
+//! end of short bodies and holds at most five SUBACK return codes.
+//!
+//! Rules enforced on what the server sends (anything else is a [`DecodeError`], after which
+//! the caller must close the connection):
+//! - The remaining length takes at most four bytes (§2.2.3); a fourth byte with the
+//!   continuation bit set is malformed.
+//! - Only packet types a server may send are accepted: CONNACK, PUBLISH, PUBACK, PUBREC, PUBREL,
+//!   PUBCOMP, SUBACK, UNSUBACK, PINGRESP (§2.2.1). CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ,
+//!   DISCONNECT and the reserved types 0 and 15 are refused.
+//! - Fixed-header flags are exactly those of §2.2.2 [MQTT-2.2.2-2]: PUBREL has `0b0010`
+//!   [MQTT-3.6.1-1], the others besides PUBLISH have 0; PUBLISH never has both QoS bits set
+//!   [MQTT-3.3.1-4], nor DUP at QoS 0 [MQTT-3.3.1-2].
+//! - The remaining length is exactly what the type needs: 2 for CONNACK, the PUB* acks and
+//!   UNSUBACK, 0 for PINGRESP, at least 3 for SUBACK, and for PUBLISH enough for its topic and
+//!   packet id; these are checked by [`scan`] already, from the header alone.
+//! - CONNACK's reserved acknowledge-flag bits are 0 (§3.2.2.1) and its return code is 0 to 5
+//!   (§3.2.2.3). That session-present is 0 on a refusal [MQTT-3.2.2-4] is *not* enforced:
+//!   the refusal ends the connection anyway, and its reason is the more useful error.
+//! - Packet identifiers are non-zero [MQTT-2.3.1-1].
+//! - A PUBLISH topic name is well-formed UTF-8 [MQTT-1.5.3-1] and a valid name (non-empty, no
+//!   wildcards, no U+0000: [MQTT-3.3.2-2], [MQTT-4.7.3-1], [MQTT-4.7.3-2]).
+//! - SUBACK return codes are 0x00, 0x01, 0x02 or 0x80 [MQTT-3.9.3-2].
+//!
+//! Rules enforced on what the client sends (anything else is an [`EncodeError`]):
+//! - Strings are at most 65,535 bytes (§1.5.3) and have no U+0000 [MQTT-1.5.3-2]; the
+//!   remaining length is at most 268,435,455 (§2.2.3).
+//! - Topic names in PUBLISH and in the will are valid names, and SUBSCRIBE/UNSUBSCRIBE filters
+//!   are valid filters (see [`crate::topic`]).
+//! - Packet identifiers are non-zero [MQTT-2.3.1-1]; a PUBLISH has one exactly when its QoS is
+//!   above 0 [MQTT-2.3.1-5], and DUP only then [MQTT-3.3.1-2].
+//! - SUBSCRIBE and UNSUBSCRIBE carry at least one filter [MQTT-3.8.3-3], [MQTT-3.10.3-2], and
+//!   their fixed-header flags are `0b0010` [MQTT-3.8.1-1], [MQTT-3.10.1-1].
+//! - CONNECT has a password only with a user name [MQTT-3.1.2-22], and an empty client id only
+//!   with a clean session [MQTT-3.1.3-7].
+
+use core::fmt;
+
+use crate::topic::{self, TopicError};
+
+mod encode;
+
+pub use encode::{
+    encode_ack, encode_connect, encode_disconnect, encode_pingreq, encode_publish,
+    encode_subscribe, encode_unsubscribe, publish_len, set_dup, Ack, Connect, EncodeError, Will,
+};
+
+/// Largest remaining length a four-byte variable-length integer holds (§2.2.3).
+pub const MAX_REMAINING_LEN: usize = 268_435_455;
+
+const CONNACK: u8 = 2;
+const PUBLISH: u8 = 3;
+const PUBACK: u8 = 4;
+const PUBREC: u8 = 5;
+const PUBREL: u8 = 6;
+const PUBCOMP: u8 = 7;
+const SUBACK: u8 = 9;
+const UNSUBACK: u8 = 11;
+const PINGRESP: u8 = 13;
+
+/// The control packet name for a packet type number (§2.2.1), for messages.
+fn type_name(packet_type: u8) -> &'static str {
+    match packet_type {
+        1 => "CONNECT",
+        CONNACK => "CONNACK",
+        PUBLISH => "PUBLISH",
+        PUBACK => "PUBACK",
+        PUBREC => "PUBREC",
+        PUBREL => "PUBREL",
+        PUBCOMP => "PUBCOMP",
+        8 => "SUBSCRIBE",
+        SUBACK => "SUBACK",
+        10 => "UNSUBSCRIBE",
+        UNSUBACK => "UNSUBACK",
+        12 => "PINGREQ",
+        PINGRESP => "PINGRESP",
+        14 => "DISCONNECT",
+        _ => "reserved type",
+    }
+}
+
+/// Quality of service of a PUBLISH or a subscription (§4.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(u8)]
+pub enum QoS {
+    /// QoS 0: delivered at most once, never acknowledged.
+    AtMostOnce = 0,
+    /// QoS 1: delivered at least once, acknowledged by PUBACK.
+    AtLeastOnce = 1,
+    /// QoS 2: delivered exactly once, by PUBREC, PUBREL and PUBCOMP.
+    ExactlyOnce = 2,
+}
+
+impl QoS {
+    /// The QoS with wire value `bits` (0, 1 or 2), or `None`.
+    pub fn from_bits(bits: u8) -> Option<QoS> {
+        match bits {
+            0 => Some(QoS::AtMostOnce),
+            1 => Some(QoS::AtLeastOnce),
+            2 => Some(QoS::ExactlyOnce),
+            _ => None,
+        }
+    }
+}
+
+/// Sizes of one packet found at the start of a buffer by [`scan`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Frame {
+    /// Bytes of the fixed header: the type byte and 1 to 4 remaining-length bytes.
+    pub header_len: usize,
+    /// Bytes of the whole packet: `header_len` plus the remaining length.
+    pub total_len: usize,
+}
+
+/// A packet a server may send, decoded by [`decode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Inbound<'a> {
+    /// CONNACK: the answer to CONNECT.
+    Connack {
+        /// The server kept state from an earlier session of this client id.
+        session_present: bool,
+        /// Whether the connection was accepted, and why not.
+        code: ConnectReturnCode,
+    },
+    /// PUBLISH: a message on a subscribed topic.
+    Publish(Publish<'a>),
+    /// PUBACK with its packet id: QoS 1 delivery done.
+    Puback(u16),
+    /// PUBREC with its packet id: QoS 2 step 1 of 3.
+    Pubrec(u16),
+    /// PUBREL with its packet id: QoS 2 step 2 of 3 (from the server, for an inbound message).
+    Pubrel(u16),
+    /// PUBCOMP with its packet id: QoS 2 delivery done.
+    Pubcomp(u16),
+    /// SUBACK: the answer to SUBSCRIBE.
+    Suback {
+        /// Packet id of the SUBSCRIBE being answered.
+        pid: u16,
+        /// One code per filter, in order: the granted QoS (0x00, 0x01, 0x02) or failure (0x80);
+        /// each is checked to be one of those four. At least one.
+        return_codes: &'a [u8],
+    },
+    /// UNSUBACK with the packet id of the UNSUBSCRIBE being answered.
+    Unsuback(u16),
+    /// PINGRESP: the answer to PINGREQ.
+    Pingresp,
+}
+
+/// CONNACK return code (§3.2.2.3); values above 5 are a [`DecodeError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(u8)]
+pub enum ConnectReturnCode {
+    /// 0: connection accepted.
+    Accepted = 0,
+    /// 1: the server does not support MQTT 3.1.1.
+    UnacceptableProtocolVersion = 1,
+    /// 2: the client id is not allowed.
+    IdentifierRejected = 2,
+    /// 3: the MQTT service is unavailable.
+    ServerUnavailable = 3,
+    /// 4: the user name or password is malformed.
+    BadUserNameOrPassword = 4,
+    /// 5: the client is not authorised to connect.
+    NotAuthorized = 5,
+}
+
+impl ConnectReturnCode {
+    /// The code with wire value `code`, or `None` above 5.
+    pub fn from_code(code: u8) -> Option<ConnectReturnCode> {
+        Some(match code {
+            0 => ConnectReturnCode::Accepted,
+            1 => ConnectReturnCode::UnacceptableProtocolVersion,
+            2 => ConnectReturnCode::IdentifierRejected,
+            3 => ConnectReturnCode::ServerUnavailable,
+            4 => ConnectReturnCode::BadUserNameOrPassword,
+            5 => ConnectReturnCode::NotAuthorized,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for ConnectReturnCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ConnectReturnCode::Accepted => "connection accepted",
+            ConnectReturnCode::UnacceptableProtocolVersion => {
+                "refused: unacceptable protocol version"
+            }
+            ConnectReturnCode::IdentifierRejected => "refused: client identifier rejected",
+            ConnectReturnCode::ServerUnavailable => "refused: server unavailable",
+            ConnectReturnCode::BadUserNameOrPassword => "refused: bad user name or password",
+            ConnectReturnCode::NotAuthorized => "refused: not authorized",
+        })
+    }
+}
+
+/// A PUBLISH, in either direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Publish<'a> {
+    /// This is a resend of a message sent before (only at QoS 1 and 2).
+    pub dup: bool,
+    /// Delivery guarantee.
+    pub qos: QoS,
+    /// The server keeps this message for future subscribers.
+    pub retain: bool,
+    /// Packet id: `Some` (never 0) exactly when `qos` is above 0.
+    pub pid: Option<u16>,
+    /// Topic name (no wildcards).
+    pub topic: &'a str,
+    /// Application message.
+    pub payload: &'a [u8],
+}
+
+/// Why bytes from the server are not an acceptable MQTT 3.1.1 packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum DecodeError {
+    /// The fourth remaining-length byte has its continuation bit set (§2.2.3).
+    MalformedRemainingLength,
+    /// A packet type a server must not send (client-only or reserved).
+    ForbiddenType {
+        /// Type number, 0 to 15.
+        packet_type: u8,
+    },
+    /// Fixed-header flags other than those of §2.2.2 for this type.
+    InvalidFlags {
+        /// Type number.
+        packet_type: u8,
+        /// The low four bits of the first byte.
+        flags: u8,
+    },
+    /// A PUBLISH with both QoS bits set [MQTT-3.3.1-4].
+    InvalidQoS,
+    /// The remaining length cannot be right for this type, or a field overruns it.
+    LengthMismatch {
+        /// Type number.
+        packet_type: u8,
+        /// The remaining length the header gave.
+        remaining: u32,
+    },
+    /// The remaining length does not fit this target's `usize` (16-bit targets only).
+    TooLargeForTarget {
+        /// The remaining length the header gave.
+        remaining: u32,
+    },
+    /// `decode` got fewer bytes than a whole fixed header.
+    IncompleteHeader,
+    /// `decode` got fewer bytes than the header says the packet has.
+    Truncated {
+        /// Bytes of the whole packet.
+        needed: usize,
+        /// Bytes given.
+        available: usize,
+    },
+    /// `decode` got more bytes than the header says the packet has.
+    TrailingBytes {
+        /// Bytes of the whole packet.
+        packet_len: usize,
+        /// Bytes given.
+        available: usize,
+    },
+    /// The PUBLISH topic name is not well-formed UTF-8 [MQTT-1.5.3-1].
+    InvalidUtf8,
+    /// The PUBLISH topic is not a valid topic name.
+    InvalidTopic(TopicError),
+    /// A packet identifier of 0 [MQTT-2.3.1-1].
+    ZeroPacketId,
+    /// CONNACK acknowledge flags with reserved bits set (§3.2.2.1).
+    InvalidConnackFlags {
+        /// The acknowledge-flags byte.
+        flags: u8,
+    },
+    /// CONNACK return code above 5 (§3.2.2.3).
+    InvalidConnectReturnCode {
+        /// The code received.
+        code: u8,
+    },
+    /// SUBACK return code other than 0x00, 0x01, 0x02, 0x80 [MQTT-3.9.3-2].
+    InvalidReturnCode {
+        /// The code received.
+        code: u8,
+    },
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            DecodeError::MalformedRemainingLength => {
+                f.write_str("remaining length longer than four bytes")
+            }
+            DecodeError::ForbiddenType { packet_type } => write!(
+                f,
+                "packet type {packet_type} ({}) must not come from a server",
+                type_name(packet_type)
+            ),
+            DecodeError::InvalidFlags { packet_type, flags } => write!(
+                f,
+                "{} with invalid fixed-header flags {flags:#06b}",
+                type_name(packet_type)
+            ),
+            DecodeError::InvalidQoS => f.write_str("PUBLISH with QoS 3"),
+            DecodeError::LengthMismatch {
+                packet_type,
+                remaining,
+            } => write!(
+                f,
+                "{} with remaining length {remaining}, which does not fit its fields",
+                type_name(packet_type)
+            ),
+            DecodeError::TooLargeForTarget { remaining } => {
+                write!(
+                    f,
+                    "remaining length {remaining} exceeds this target's memory"
+                )
+            }
+            DecodeError::IncompleteHeader => f.write_str("incomplete fixed header"),
+            DecodeError::Truncated { needed, available } => {
+                write!(f, "packet of {needed} bytes truncated to {available}")
+            }
+            DecodeError::TrailingBytes {
+                packet_len,
+                available,
+            } => write!(
+                f,
+                "packet of {packet_len} bytes given with {available} bytes"
+            ),
+            DecodeError::InvalidUtf8 => f.write_str("PUBLISH topic is not valid UTF-8"),
+            DecodeError::InvalidTopic(e) => write!(f, "PUBLISH topic invalid: {e}"),
+            DecodeError::ZeroPacketId => f.write_str("packet identifier 0"),
+            DecodeError::InvalidConnackFlags { flags } => {
+                write!(f, "CONNACK flags {flags:#04x} have reserved bits set")
+            }
+            DecodeError::InvalidConnectReturnCode { code } => {
+                write!(f, "CONNACK return code {code} is not 0 to 5")
+            }
+            DecodeError::InvalidReturnCode { code } => {
+                write!(
+                    f,
+                    "SUBACK return code {code:#04x} is not 0x00, 0x01, 0x02 or 0x80"
+                )
+            }
+        }
+    }
+}
+
+impl core::error::Error for DecodeError {}
+
+/// Checks the first byte of a packet: a type a server may send, with the flags §2.2.2 requires.
+fn check_type_and_flags(first: u8) -> Result<(), DecodeError> {
+    let packet_type = first >> 4;
+    let flags = first & 0x0f;
+    let flags_ok = match packet_type {
+        CONNACK | PUBACK | PUBREC | PUBCOMP | SUBACK | UNSUBACK | PINGRESP => flags == 0,
+        PUBREL => flags == 0b0010,
+        PUBLISH => {
+            let qos = (flags >> 1) & 0b11;
+            if qos == 3 {
+                return Err(DecodeError::InvalidQoS);
+            }
+            let dup = flags & 0b1000 != 0;
+            !(dup && qos == 0)
+        }
+        _ => return Err(DecodeError::ForbiddenType { packet_type }),
+    };
+    if flags_ok {
+        Ok(())
+    } else {
+        Err(DecodeError::InvalidFlags { packet_type, flags })
+    }
+}
+
+/// Checks the remaining length against what the packet type needs, from the header alone.
+fn check_remaining_len(first: u8, remaining: u32) -> Result<(), DecodeError> {
+    let packet_type = first >> 4;
+    let ok = match packet_type {
+        CONNACK | PUBACK | PUBREC | PUBREL | PUBCOMP | UNSUBACK => remaining == 2,
+        PINGRESP => remaining == 0,
+        // Packet id and at least one return code.
+        SUBACK => remaining >= 3,
+        // Topic length, and a packet id above QoS 0.
+        _ => remaining >= if first & 0b0110 == 0 { 2 } else { 4 },
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(DecodeError::LengthMismatch {
+            packet_type,
+            remaining,
+        })
+    }
+}
+
+/// Scans the fixed header at the start of `buf`.
+///
+/// `Ok(None)` means fewer bytes than a whole fixed header are present; the body need not be
+/// present: the caller compares [`Frame::total_len`] with what it holds and with its buffer
+/// capacity. The type byte is checked as soon as it is present, and the remaining length as
+/// soon as it is complete (see the module docs for the rules), so a bad packet is refused
+/// before its body is read.
+pub fn scan(buf: &[u8]) -> Result<Option<Frame>, DecodeError> {
+    let Some((&first, length_bytes)) = buf.split_first() else {
+        return Ok(None);
+    };
+    check_type_and_flags(first)?;
+    let mut remaining: u32 = 0;
+    for (index, &byte) in length_bytes.iter().take(4).enumerate() {
+        remaining |= u32::from(byte & 0x7f) << (7 * index);
+        if byte & 0x80 == 0 {
+            check_remaining_len(first, remaining)?;
+            let header_len = index + 2;
+            let total_len = usize::try_from(remaining)
+                .ok()
+                .and_then(|r| r.checked_add(header_len))
+                .ok_or(DecodeError::TooLargeForTarget { remaining })?;
+            return Ok(Some(Frame {
+                header_len,
+                total_len,
+            }));
+        }
+        if index == 3 {
+            return Err(DecodeError::MalformedRemainingLength);
+        }
+    }
+    Ok(None)
+}
+
+/// Splits a big-endian `u16` off the front of `bytes`.
+fn split_u16(bytes: &[u8]) -> Option<(u16, &[u8])> {
+    let (head, rest) = bytes.split_first_chunk::<2>()?;
+    Some((u16::from_be_bytes(*head), rest))
+}
+
+/// Splits a non-zero packet identifier off the front of the body of a `packet_type` packet.
+fn split_pid(packet_type: u8, body: &[u8]) -> Result<(u16, &[u8]), DecodeError> {
+    let (pid, rest) = split_u16(body).ok_or_else(|| length_mismatch(packet_type, body))?;
+    if pid == 0 {
+        return Err(DecodeError::ZeroPacketId);
+    }
+    Ok((pid, rest))
+}
+
+/// The error for a body whose fields do not fit its length.
+fn length_mismatch(packet_type: u8, body: &[u8]) -> DecodeError {
+    DecodeError::LengthMismatch {
+        packet_type,
+        remaining: u32::try_from(body.len()).unwrap_or(u32::MAX),
+    }
+}
+
+/// Decodes one whole packet that a server may send: exactly [`Frame::total_len`] bytes, as
+/// found by [`scan`]. The topic and payload of a PUBLISH, and SUBACK's return codes, borrow
+/// from `packet`.
+pub fn decode(packet: &[u8]) -> Result<Inbound<'_>, DecodeError> {
+    let frame = scan(packet)?.ok_or(DecodeError::IncompleteHeader)?;
+    let available = packet.len();
+    if available > frame.total_len {
+        return Err(DecodeError::TrailingBytes {
+            packet_len: frame.total_len,
+            available,
+        });
+    }
+    let (Some(&first), Some(body)) = (packet.first(), packet.get(frame.header_len..)) else {
+        return Err(DecodeError::IncompleteHeader);
+    };
+    if available < frame.total_len {
+        return Err(DecodeError::Truncated {
+            needed: frame.total_len,
+            available,
+        });
+    }
+    let packet_type = first >> 4;
+    // `scan` has checked every body length except the variable parts of PUBLISH and SUBACK.
+    Ok(match packet_type {
+        CONNACK => {
+            let [flags, code] = *body else {
+                return Err(length_mismatch(packet_type, body));
+            };
+            if flags & 0xfe != 0 {
+                return Err(DecodeError::InvalidConnackFlags { flags });
+            }
+            let code = ConnectReturnCode::from_code(code)
+                .ok_or(DecodeError::InvalidConnectReturnCode { code })?;
+            Inbound::Connack {
+                session_present: flags & 1 == 1,
+                code,
+            }
+        }
+        PUBLISH => Inbound::Publish(decode_publish(first, body)?),
+        PUBACK => Inbound::Puback(split_pid(packet_type, body)?.0),
+        PUBREC => Inbound::Pubrec(split_pid(packet_type, body)?.0),
+        PUBREL => Inbound::Pubrel(split_pid(packet_type, body)?.0),
+        PUBCOMP => Inbound::Pubcomp(split_pid(packet_type, body)?.0),
+        SUBACK => {
+            let (pid, return_codes) = split_pid(packet_type, body)?;
+            let invalid = return_codes
+                .iter()
+                .find(|&&code| !matches!(code, 0x00 | 0x01 | 0x02 | 0x80));
+            if let Some(&code) = invalid {
+                return Err(DecodeError::InvalidReturnCode { code });
+            }
+            Inbound::Suback { pid, return_codes }
+        }
+        UNSUBACK => Inbound::Unsuback(split_pid(packet_type, body)?.0),
+        PINGRESP => Inbound::Pingresp,
+        _ => return Err(DecodeError::ForbiddenType { packet_type }),
+    })
+}
+
+/// Decodes the body of a PUBLISH whose first byte is `first`.
+fn decode_publish(first: u8, body: &[u8]) -> Result<Publish<'_>, DecodeError> {
+    let overrun = || length_mismatch(PUBLISH, body);
+    let (topic_len, rest) = split_u16(body).ok_or_else(overrun)?;
+    let (topic, rest) = rest
+        .split_at_checked(usize::from(topic_len))
+        .ok_or_else(overrun)?;
+    let qos = QoS::from_bits((first >> 1) & 0b11).ok_or(DecodeError::InvalidQoS)?;
+    let (pid, payload) = if qos == QoS::AtMostOnce {
+        (None, rest)
+    } else {
+        let (pid, payload) = split_u16(rest).ok_or_else(overrun)?;
+        if pid == 0 {
+            return Err(DecodeError::ZeroPacketId);
+        }
+        (Some(pid), payload)
+    };
+    let topic = core::str::from_utf8(topic).map_err(|_| DecodeError::InvalidUtf8)?;
+    topic::validate_name(topic).map_err(DecodeError::InvalidTopic)?;
+    Ok(Publish {
+        dup: first & 0b1000 != 0,
+        qos,
+        retain: first & 1 == 1,
+        pid,
+        topic,
+        payload,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::{format, string::ToString, vec, vec::Vec};
+
+    use super::*;
+
+    /// The remaining-length examples of §2.2.3, table 2.4 (smallest and largest of each size).
+    pub(super) const REMAINING_LENGTHS: [(usize, &[u8]); 8] = [
+        (0, &[0x00]),
+        (127, &[0x7f]),
+        (128, &[0x80, 0x01]),
+        (16_383, &[0xff, 0x7f]),
+        (16_384, &[0x80, 0x80, 0x01]),
+        (2_097_151, &[0xff, 0xff, 0x7f]),
+        (2_097_152, &[0x80, 0x80, 0x80, 0x01]),
+        (268_435_455, &[0xff, 0xff, 0xff, 0x7f]),
+    ];
+
+    fn with_header(first: u8, length: &[u8]) -> Vec<u8> {
+        let mut buf = vec![first];
+        buf.extend_from_slice(length);
+        buf
+    }
+
+    #[test]
+    fn scan_reads_spec_remaining_lengths() {
+        for (value, bytes) in REMAINING_LENGTHS {
+            // PINGRESP for 0 (the only type with an empty body), PUBLISH for the rest.
+            let first = if value == 0 { 0xd0 } else { 0x30 };
+            let frame = scan(&with_header(first, bytes)).unwrap().unwrap();
+            assert_eq!(frame.header_len, 1 + bytes.len(), "{value}");
+            assert_eq!(frame.total_len, 1 + bytes.len() + value, "{value}");
+        }
+    }
+
+    #[test]
+    fn scan_waits_for_a_whole_fixed_header_only() {
+        assert_eq!(scan(&[]), Ok(None));
+        assert_eq!(scan(&[0x30]), Ok(None));
+        assert_eq!(scan(&[0x30, 0x80]), Ok(None));
+        assert_eq!(scan(&[0x30, 0xff, 0xff, 0xff]), Ok(None));
+        // The body need not be present.
+        let frame = Frame {
+            header_len: 2,
+            total_len: 9,
+        };
+        assert_eq!(scan(&[0x30, 7]), Ok(Some(frame)));
+        // Bytes after the packet are left alone.
+        assert_eq!(
+            scan(&[0x40, 2, 0, 1, 0xd0, 0]).unwrap().unwrap().total_len,
+            4
+        );
+    }
+
+    #[test]
+    fn scan_refuses_a_fifth_length_byte() {
+        let err = DecodeError::MalformedRemainingLength;
+        assert_eq!(scan(&[0x30, 0xff, 0xff, 0xff, 0xff]), Err(err));
+        assert_eq!(scan(&[0x30, 0x80, 0x80, 0x80, 0x80, 0x01]), Err(err));
+        assert_eq!(decode(&[0x30, 0x80, 0x80, 0x80, 0x80, 0x00]), Err(err));
+    }
+
+    #[test]
+    fn scan_refuses_client_only_and_reserved_types() {
+        for packet_type in [0u8, 1, 8, 10, 12, 14, 15] {
+            let first = packet_type << 4 | if matches!(packet_type, 8 | 10) { 2 } else { 0 };
+            let err = DecodeError::ForbiddenType { packet_type };
+            // Refused from the first byte alone.
+            assert_eq!(scan(&[first]), Err(err), "type {packet_type}");
+            assert_eq!(decode(&[first, 0]), Err(err), "type {packet_type}");
+        }
+    }
+
+    #[test]
+    fn scan_accepts_exactly_the_flags_of_section_2_2_2() {
+        for packet_type in [2u8, 3, 4, 5, 6, 7, 9, 11, 13] {
+            for flags in 0..16u8 {
+                let result = scan(&[packet_type << 4 | flags]);
+                let expected = match (packet_type, flags) {
+                    (3, f) if f & 0b0110 == 0b0110 => Err(DecodeError::InvalidQoS),
+                    (3, f) if f & 0b1110 == 0b1000 => {
+                        Err(DecodeError::InvalidFlags { packet_type, flags })
+                    }
+                    (3, _) | (6, 0b0010) => Ok(None),
+                    (_, 0) if packet_type != 6 => Ok(None),
+                    _ => Err(DecodeError::InvalidFlags { packet_type, flags }),
+                };
+                assert_eq!(result, expected, "type {packet_type} flags {flags:#06b}");
+            }
+        }
+    }
+
+    #[test]
+    fn scan_checks_lengths_fixed_by_the_type() {
+        for first in [0x20, 0x40, 0x50, 0x62, 0x70, 0xb0] {
+            for remaining in [0u8, 1, 3, 127] {
+                let packet_type = first >> 4;
+                let err = DecodeError::LengthMismatch {
+                    packet_type,
+                    remaining: remaining.into(),
+                };
+                assert_eq!(scan(&[first, remaining]), Err(err), "{first:#x}");
+                let mut packet = vec![first, remaining];
+                packet.resize(2 + usize::from(remaining), 1);
+                assert_eq!(decode(&packet), Err(err), "{first:#x}");
+            }
+        }
+        let mismatch = |packet_type, remaining| {
+            Err(DecodeError::LengthMismatch {
+                packet_type,
+                remaining,
+            })
+        };
+        assert_eq!(scan(&[0xd0, 1]), mismatch(13, 1));
+        assert_eq!(scan(&[0x90, 2]), mismatch(9, 2));
+        assert_eq!(scan(&[0x30, 1]), mismatch(3, 1));
+        assert_eq!(scan(&[0x32, 3]), mismatch(3, 3));
+        assert_eq!(scan(&[0x34, 0x83, 0x80, 0x80, 0x00]), mismatch(3, 3));
+    }
+
+    #[test]
+    fn decodes_connack() {
+        let connack = |session_present, code| {
+            Ok(Inbound::Connack {
+                session_present,
+                code,
+            })
+        };
+        assert_eq!(
+            decode(&[0x20, 2, 0, 0]),
+            connack(false, ConnectReturnCode::Accepted)
+        );
+        assert_eq!(
+            decode(&[0x20, 2, 1, 0]),
+            connack(true, ConnectReturnCode::Accepted)
+        );
+        for code in 1..=5u8 {
+            let expected = ConnectReturnCode::from_code(code).unwrap();
+            assert_eq!(expected as u8, code);
+            assert_eq!(decode(&[0x20, 2, 0, code]), connack(false, expected));
+        }
+        let err = DecodeError::InvalidConnectReturnCode { code: 6 };
+        assert_eq!(decode(&[0x20, 2, 0, 6]), Err(err));
+        let err = DecodeError::InvalidConnackFlags { flags: 0x02 };
+        assert_eq!(decode(&[0x20, 2, 0x02, 0]), Err(err));
+    }
+
+    #[test]
+    fn decodes_publish_at_each_qos() {
+        let packet = [0x30, 7, 0, 3, b'a', b'/', b'b', b'h', b'i'];
+        let expected = Publish {
+            dup: false,
+            qos: QoS::AtMostOnce,
+            retain: false,
+            pid: None,
+            topic: "a/b",
+            payload: b"hi",
+        };
+        assert_eq!(decode(&packet), Ok(Inbound::Publish(expected)));
+        // The example of §3.3.2.3 (topic "a/b", packet id 10), at QoS 1 with no payload.
+        let packet = [0x32, 7, 0, 3, b'a', b'/', b'b', 0, 10];
+        let expected = Publish {
+            qos: QoS::AtLeastOnce,
+            pid: Some(10),
+            payload: b"",
+            ..expected
+        };
+        assert_eq!(decode(&packet), Ok(Inbound::Publish(expected)));
+        // DUP, QoS 2, RETAIN.
+        let packet = [0x3d, 8, 0, 1, b't', 0xff, 0xff, 1, 2, 3];
+        let expected = Publish {
+            dup: true,
+            qos: QoS::ExactlyOnce,
+            retain: true,
+            pid: Some(0xffff),
+            topic: "t",
+            payload: &[1, 2, 3],
+        };
+        assert_eq!(decode(&packet), Ok(Inbound::Publish(expected)));
+    }
+
+    #[test]
+    fn decodes_pid_only_packets() {
+        assert_eq!(decode(&[0x40, 2, 0, 10]), Ok(Inbound::Puback(10)));
+        assert_eq!(decode(&[0x50, 2, 1, 0]), Ok(Inbound::Pubrec(256)));
+        assert_eq!(decode(&[0x62, 2, 0, 1]), Ok(Inbound::Pubrel(1)));
+        assert_eq!(decode(&[0x70, 2, 0xff, 0xff]), Ok(Inbound::Pubcomp(0xffff)));
+        assert_eq!(decode(&[0xb0, 2, 0, 10]), Ok(Inbound::Unsuback(10)));
+        assert_eq!(decode(&[0xd0, 0]), Ok(Inbound::Pingresp));
+        for first in [0x40, 0x50, 0x62, 0x70, 0xb0] {
+            assert_eq!(decode(&[first, 2, 0, 0]), Err(DecodeError::ZeroPacketId));
+        }
+    }
+
+    #[test]
+    fn decodes_suback_with_any_number_of_codes() {
+        // The example of §3.9.3, packet id 10.
+        let packet = [0x90, 6, 0, 10, 0x00, 0x01, 0x02, 0x80];
+        let expected = Inbound::Suback {
+            pid: 10,
+            return_codes: &[0x00, 0x01, 0x02, 0x80],
+        };
+        assert_eq!(decode(&packet), Ok(expected));
+        // More than mqttrs's five.
+        let mut packet = vec![0x90, 0x82, 0x01, 0x12, 0x34];
+        packet.extend((0..128u8).map(|i| [0, 1, 2, 0x80][usize::from(i % 4)]));
+        match decode(&packet) {
+            Ok(Inbound::Suback { pid, return_codes }) => {
+                assert_eq!(pid, 0x1234);
+                assert_eq!(return_codes, &packet[5..]);
+            }
+            other => panic!("{other:?}"),
+        }
+        for code in [0x03, 0x7f, 0x81, 0xff] {
+            let err = DecodeError::InvalidReturnCode { code };
+            assert_eq!(decode(&[0x90, 4, 0, 1, 0, code]), Err(err));
+        }
+        assert_eq!(decode(&[0x90, 3, 0, 0, 0]), Err(DecodeError::ZeroPacketId));
+    }
+
+    #[test]
+    fn refuses_bad_publish_bodies() {
+        let publish_err = |packet: &[u8]| decode(packet).unwrap_err();
+        // Topic length past the end of the packet.
+        let err = DecodeError::LengthMismatch {
+            packet_type: 3,
+            remaining: 3,
+        };
+        assert_eq!(publish_err(&[0x30, 3, 0, 5, b'a']), err);
+        // No room left for the packet id.
+        let err = DecodeError::LengthMismatch {
+            packet_type: 3,
+            remaining: 5,
+        };
+        assert_eq!(publish_err(&[0x32, 5, 0, 2, b'a', b'b', 0]), err);
+        assert_eq!(
+            publish_err(&[0x32, 5, 0, 1, b'a', 0, 0]),
+            DecodeError::ZeroPacketId
+        );
+        assert_eq!(
+            publish_err(&[0x30, 3, 0, 1, 0xff]),
+            DecodeError::InvalidUtf8
+        );
+        // A UTF-16 surrogate encoded in UTF-8 is ill-formed [MQTT-1.5.3-1].
+        assert_eq!(
+            publish_err(&[0x30, 5, 0, 3, 0xed, 0xa0, 0x80]),
+            DecodeError::InvalidUtf8
+        );
+        let topic_err = |e| DecodeError::InvalidTopic(e);
+        assert_eq!(publish_err(&[0x30, 2, 0, 0]), topic_err(TopicError::Empty));
+        assert_eq!(
+            publish_err(&[0x30, 3, 0, 1, b'#']),
+            topic_err(TopicError::Wildcard)
+        );
+        assert_eq!(
+            publish_err(&[0x30, 4, 0, 2, b'a', b'+']),
+            topic_err(TopicError::Wildcard)
+        );
+        assert_eq!(
+            publish_err(&[0x30, 3, 0, 1, 0]),
+            topic_err(TopicError::NulChar)
+        );
+    }
+
+    #[test]
+    fn decode_needs_exactly_one_packet() {
+        assert_eq!(decode(&[]), Err(DecodeError::IncompleteHeader));
+        assert_eq!(decode(&[0x30, 0x80]), Err(DecodeError::IncompleteHeader));
+        let err = DecodeError::Truncated {
+            needed: 9,
+            available: 5,
+        };
+        assert_eq!(decode(&[0x30, 7, 0, 3, b'a']), Err(err));
+        let err = DecodeError::Truncated {
+            needed: 4,
+            available: 3,
+        };
+        assert_eq!(decode(&[0x40, 2, 0]), Err(err));
+        let err = DecodeError::TrailingBytes {
+            packet_len: 4,
+            available: 6,
+        };
+        assert_eq!(decode(&[0x40, 2, 0, 1, 0xd0, 0]), Err(err));
+    }
+
+    #[test]
+    fn oversize_claims_are_reported_not_trusted() {
+        let mut packet = vec![0x30, 0xff, 0xff, 0xff, 0x7f, 0, 1, b'a'];
+        let frame = scan(&packet).unwrap().unwrap();
+        assert_eq!(frame.total_len, 5 + MAX_REMAINING_LEN);
+        let err = DecodeError::Truncated {
+            needed: 5 + MAX_REMAINING_LEN,
+            available: 8,
+        };
+        assert_eq!(decode(&packet), Err(err));
+        // A SUBACK claiming 2 MiB of return codes.
+        packet = vec![0x90, 0x80, 0x80, 0x80, 0x01, 0, 1, 0];
+        assert_eq!(scan(&packet).unwrap().unwrap().total_len, 5 + 2_097_152);
+        assert!(matches!(
+            decode(&packet),
+            Err(DecodeError::Truncated { .. })
+        ));
+    }
+
+    #[test]
+    fn no_two_byte_input_panics_and_short_inputs_agree_with_scan() {
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                let bytes = [a, b, b, a];
+                for len in 0..=bytes.len() {
+                    let input = &bytes[..len];
+                    let scanned = scan(input);
+                    let decoded = decode(input);
+                    if let Err(e) = scanned {
+                        assert_eq!(decoded, Err(e));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn publish_round_trips_through_encode_and_decode() {
+        let mut out = [0u8; 64];
+        for (qos, pid) in [
+            (QoS::AtMostOnce, None),
+            (QoS::AtLeastOnce, Some(1)),
+            (QoS::ExactlyOnce, Some(0xfffe)),
+        ] {
+            let publish = Publish {
+                dup: pid.is_some(),
+                qos,
+                retain: true,
+                pid,
+                topic: "sensors/τ/1",
+                payload: b"\x00\x01payload",
+            };
+            let len = encode_publish(&publish, &mut out).unwrap();
+            assert_eq!(
+                Some(len),
+                publish_len(publish.topic, publish.payload.len(), qos)
+            );
+            assert_eq!(scan(&out).unwrap().unwrap().total_len, len);
+            assert_eq!(decode(&out[..len]), Ok(Inbound::Publish(publish)));
+        }
+    }
+
+    #[test]
+    fn errors_display_their_facts() {
+        let cases = [
+            (
+                DecodeError::ForbiddenType { packet_type: 1 },
+                "packet type 1 (CONNECT) must not come from a server",
+            ),
+            (
+                DecodeError::InvalidFlags {
+                    packet_type: 6,
+                    flags: 0,
+                },
+                "PUBREL with invalid fixed-header flags 0b0000",
+            ),
+            (
+                DecodeError::LengthMismatch {
+                    packet_type: 4,
+                    remaining: 3,
+                },
+                "PUBACK with remaining length 3, which does not fit its fields",
+            ),
+            (
+                DecodeError::InvalidReturnCode { code: 3 },
+                "SUBACK return code 0x03 is not 0x00, 0x01, 0x02 or 0x80",
+            ),
+            (
+                DecodeError::InvalidTopic(TopicError::Wildcard),
+                "PUBLISH topic invalid: topic name contains a wildcard ('+' or '#')",
+            ),
+        ];
+        for (error, text) in cases {
+            assert_eq!(error.to_string(), text);
+        }
+        assert_eq!(
+            format!("{}", ConnectReturnCode::NotAuthorized),
+            "refused: not authorized"
+        );
+    }
+}

@@ -1,0 +1,191 @@
+//! The blocking client: [`ClientState`] driven over `embedded_io::{Read, Write, ReadReady}`.
+
+use core::ops::Range;
+
+use embedded_io::{Error as _, Read, ReadReady, Write};
+
+use super::{ClientState, Connected};
+use crate::error::Error;
+use crate::packet::QoS;
+use crate::session::{ConnectOptions, Event};
+use crate::time::{Clock, Instant};
+
+/// An MQTT client over a blocking transport.
+///
+/// The [`ClientState`] is borrowed, not owned, so that it outlives the connection: after a
+/// failure, build a new `Client` over a new transport with the same state, call
+/// [`Client::connect`] with `clean_session = false`, and the in-flight messages are re-sent.
+pub struct Client<'s, T, C, const N: usize, const STORE: usize, const RX: usize, const TX: usize> {
+    transport: T,
+    clock: C,
+    state: &'s mut ClientState<N, STORE, RX, TX>,
+}
+
+impl<'s, T, C, const N: usize, const STORE: usize, const RX: usize, const TX: usize>
+    Client<'s, T, C, N, STORE, RX, TX>
+where
+    T: Read + Write + ReadReady,
+    C: Clock,
+{
+    /// A client over `transport` (already connected: TCP, TLS, UART, ...).
+    pub fn new(transport: T, state: &'s mut ClientState<N, STORE, RX, TX>, clock: C) -> Self {
+        Client {
+            transport,
+            clock,
+            state,
+        }
+    }
+
+    /// The session state.
+    pub fn state(&self) -> &ClientState<N, STORE, RX, TX> {
+        self.state
+    }
+
+    /// The transport, e.g. to close it.
+    pub fn transport(&mut self) -> &mut T {
+        &mut self.transport
+    }
+
+    /// Give back the transport.
+    pub fn into_transport(self) -> T {
+        self.transport
+    }
+
+    fn now(&mut self) -> Instant {
+        self.clock.now()
+    }
+
+    /// Send CONNECT and wait for CONNACK (bounded by the options' response timeout).
+    pub fn connect(&mut self, options: &ConnectOptions<'_>) -> Result<Connected, Error> {
+        let now = self.now();
+        let bytes = self.state.connect(now, options)?;
+        send(&mut self.transport, bytes).map_err(|e| self.state.fail(e))?;
+        loop {
+            if let Some(frame) = self.advance()? {
+                let now = self.now();
+                if let Event::Connected {
+                    session_present,
+                    resending,
+                } = self.handle(now, frame)?
+                {
+                    return Ok(Connected {
+                        session_present,
+                        resending,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Publish a message. Returns the packet id for QoS 1 and 2: its
+    /// [`Event::Delivered`] arrives through [`Client::poll`].
+    pub fn publish(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+    ) -> Result<Option<u16>, Error> {
+        let now = self.now();
+        let (bytes, pid) = self.state.publish(now, topic, payload, qos, retain)?;
+        send(&mut self.transport, bytes).map_err(|e| self.state.fail(e))?;
+        Ok(pid)
+    }
+
+    /// Subscribe to `filters`; returns the packet id its [`Event::Subscribed`] will carry.
+    pub fn subscribe(&mut self, filters: &[(&str, QoS)]) -> Result<u16, Error> {
+        let now = self.now();
+        let (bytes, pid) = self.state.subscribe(now, filters)?;
+        send(&mut self.transport, bytes).map_err(|e| self.state.fail(e))?;
+        Ok(pid)
+    }
+
+    /// Unsubscribe from `filters`; returns the packet id its [`Event::Unsubscribed`] will carry.
+    pub fn unsubscribe(&mut self, filters: &[&str]) -> Result<u16, Error> {
+        let now = self.now();
+        let (bytes, pid) = self.state.unsubscribe(now, filters)?;
+        send(&mut self.transport, bytes).map_err(|e| self.state.fail(e))?;
+        Ok(pid)
+    }
+
+    /// Send DISCONNECT. The transport stays open; close it yourself.
+    pub fn disconnect(&mut self) -> Result<(), Error> {
+        let bytes = self.state.disconnect()?;
+        send(&mut self.transport, bytes).map_err(|e| self.state.fail(e))
+    }
+
+    /// One step without waiting for data: send what the session wants sent (re-sends,
+    /// PINGREQ), read if the transport has data, and return the event of one packet, or
+    /// `None` if no whole packet is here yet. Call it again whenever
+    /// [`Session::poll_at`](crate::session::Session::poll_at) is reached or data may have come.
+    pub fn poll(&mut self) -> Result<Option<Event<'_>>, Error> {
+        match self.advance()? {
+            Some(frame) => {
+                let now = self.now();
+                self.handle(now, frame).map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Like [`Client::poll`], but keep polling until an event comes or `timeout_ms` passes.
+    /// How much CPU the wait costs depends on the transport's `read_ready` (a host transport
+    /// such as [`TcpTransport`](crate::host::TcpTransport) sleeps in it).
+    pub fn wait_event(&mut self, timeout_ms: u32) -> Result<Option<Event<'_>>, Error> {
+        let deadline = self.now().add_millis(timeout_ms);
+        loop {
+            if let Some(frame) = self.advance()? {
+                let now = self.now();
+                return self.handle(now, frame).map(Some);
+            }
+            if self.now().reached(deadline) {
+                return Ok(None);
+            }
+        }
+    }
+
+    fn handle(&mut self, now: Instant, frame: Range<usize>) -> Result<Event<'_>, Error> {
+        let handled = self.state.handle(now, frame)?;
+        if let Err(e) = send(&mut self.transport, handled.reply) {
+            return Err(handled.session.fail(e));
+        }
+        Ok(handled.event)
+    }
+
+    /// Send what the session wants sent, then read until a whole packet is buffered (its
+    /// range) or the transport has nothing more to give right now (`None`).
+    fn advance(&mut self) -> Result<Option<Range<usize>>, Error> {
+        let now = self.now();
+        while let Some(bytes) = self.state.transmit(now)? {
+            if let Err(e) = send(&mut self.transport, bytes) {
+                return Err(self.state.fail(e));
+            }
+        }
+        loop {
+            if let Some(frame) = self.state.frame()? {
+                return Ok(Some(frame));
+            }
+            match self.transport.read_ready() {
+                Ok(true) => {}
+                Ok(false) => return Ok(None),
+                Err(e) => return Err(self.state.fail(Error::Transport(e.kind()))),
+            }
+            let n = match self.transport.read(self.state.read_space()) {
+                Ok(n) => n,
+                Err(e) => return Err(self.state.fail(Error::Transport(e.kind()))),
+            };
+            self.state.received(n)?;
+        }
+    }
+}
+
+/// Write all of `bytes` and flush (a TLS stream holds records until flushed).
+fn send<T: Write>(transport: &mut T, bytes: &[u8]) -> Result<(), Error> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    transport
+        .write_all(bytes)
+        .and_then(|()| transport.flush())
+        .map_err(|e| Error::Transport(e.kind()))
+}

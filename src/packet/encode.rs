@@ -1,0 +1,849 @@
+//! Emitting the packets a client sends. The rules enforced are listed in the docs of
+//! [`crate::packet`].
+
+use core::fmt;
+
+use mqttrs::{LastWill, Packet, Pid, Protocol, QosPid};
+
+use super::{Publish, QoS, MAX_REMAINING_LEN, PUBLISH};
+use crate::topic::{self, TopicError};
+
+/// Longest MQTT string or binary field: its length prefix is 16 bits (§1.5.3).
+const MAX_STRING_LEN: usize = u16::MAX as usize;
+
+/// Fixed-header byte of SUBSCRIBE: type 8, flags `0b0010` [MQTT-3.8.1-1].
+const SUBSCRIBE_HEADER: u8 = 0x82;
+/// Fixed-header byte of UNSUBSCRIBE: type 10, flags `0b0010` [MQTT-3.10.1-1].
+const UNSUBSCRIBE_HEADER: u8 = 0xa2;
+
+/// The will message of a CONNECT: what the server publishes if the client vanishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Will<'a> {
+    /// Topic name to publish on.
+    pub topic: &'a str,
+    /// Message to publish (at most 65,535 bytes).
+    pub payload: &'a [u8],
+    /// QoS to publish with.
+    pub qos: QoS,
+    /// Whether the server retains the will message.
+    pub retain: bool,
+}
+
+/// A CONNECT packet (§3.1), always for protocol level 4 (MQTT 3.1.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Connect<'a> {
+    /// Client identifier; may be empty only with `clean_session`.
+    pub client_id: &'a str,
+    /// Keep-alive interval in seconds; 0 turns keep-alive off.
+    pub keep_alive: u16,
+    /// Start a fresh session, discarding any the server kept.
+    pub clean_session: bool,
+    /// The will message, if any.
+    pub will: Option<Will<'a>>,
+    /// User name, if any.
+    pub username: Option<&'a str>,
+    /// Password, if any; only allowed with a user name.
+    pub password: Option<&'a [u8]>,
+}
+
+/// The four packets that acknowledge a PUBLISH by its packet id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Ack {
+    /// Completes QoS 1.
+    Puback,
+    /// QoS 2, step 1.
+    Pubrec,
+    /// QoS 2, step 2.
+    Pubrel,
+    /// QoS 2, step 3.
+    Pubcomp,
+}
+
+/// Why a packet could not be encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum EncodeError {
+    /// The output buffer is smaller than the packet.
+    BufferTooSmall {
+        /// Bytes of the whole packet.
+        needed: usize,
+        /// Bytes of the output buffer.
+        available: usize,
+    },
+    /// A PUBLISH or will topic name, or a SUBSCRIBE or UNSUBSCRIBE filter, is invalid.
+    InvalidTopic(TopicError),
+    /// A string or binary field is longer than 65,535 bytes.
+    StringTooLong {
+        /// Which field.
+        field: &'static str,
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// A string field contains U+0000 [MQTT-1.5.3-2].
+    NulChar {
+        /// Which field.
+        field: &'static str,
+    },
+    /// The packet would be longer than MQTT allows: a remaining length past 268,435,455 bytes.
+    /// (Also what a `None` from [`publish_len`] means.)
+    TooLong,
+    /// A packet identifier of 0 [MQTT-2.3.1-1].
+    ZeroPacketId,
+    /// A PUBLISH with a packet id at QoS 0, or without one at QoS 1 or 2 [MQTT-2.3.1-5].
+    PacketIdMismatch {
+        /// The QoS of the PUBLISH.
+        qos: QoS,
+    },
+    /// A PUBLISH with DUP set at QoS 0 [MQTT-3.3.1-2].
+    DupAtQoS0,
+    /// A SUBSCRIBE or UNSUBSCRIBE without filters [MQTT-3.8.3-3], [MQTT-3.10.3-2].
+    NoFilters,
+    /// A CONNECT with an empty client id but no clean session [MQTT-3.1.3-7].
+    EmptyClientIdNeedsCleanSession,
+    /// A CONNECT with a password but no user name [MQTT-3.1.2-22].
+    PasswordWithoutUsername,
+}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            EncodeError::BufferTooSmall { needed, available } => write!(
+                f,
+                "packet needs {needed} bytes, output buffer has {available}"
+            ),
+            EncodeError::InvalidTopic(e) => write!(f, "invalid topic: {e}"),
+            EncodeError::StringTooLong { field, len } => {
+                write!(f, "{field} is {len} bytes, more than 65535")
+            }
+            EncodeError::NulChar { field } => write!(f, "{field} contains U+0000"),
+            EncodeError::TooLong => write!(
+                f,
+                "packet longer than the MQTT limit of {MAX_REMAINING_LEN} bytes after its header"
+            ),
+            EncodeError::ZeroPacketId => f.write_str("packet identifier 0"),
+            EncodeError::PacketIdMismatch { qos } => write!(
+                f,
+                "PUBLISH at QoS {} needs a packet id exactly when QoS is above 0",
+                qos as u8
+            ),
+            EncodeError::DupAtQoS0 => f.write_str("PUBLISH with DUP set at QoS 0"),
+            EncodeError::NoFilters => f.write_str("SUBSCRIBE or UNSUBSCRIBE without filters"),
+            EncodeError::EmptyClientIdNeedsCleanSession => {
+                f.write_str("empty client id without clean session")
+            }
+            EncodeError::PasswordWithoutUsername => f.write_str("password without user name"),
+        }
+    }
+}
+
+impl core::error::Error for EncodeError {}
+
+/// Bytes of a packet with remaining length `remaining`: type byte, length field, the rest.
+fn packet_len(remaining: usize) -> Result<usize, EncodeError> {
+    let field_len = match remaining {
+        0..=127 => 1,
+        128..=16_383 => 2,
+        16_384..=2_097_151 => 3,
+        2_097_152..=MAX_REMAINING_LEN => 4,
+        _ => return Err(EncodeError::TooLong),
+    };
+    remaining
+        .checked_add(1 + field_len)
+        .ok_or(EncodeError::TooLong)
+}
+
+/// Checks a binary field's length.
+fn check_binary(field: &'static str, bytes: &[u8]) -> Result<(), EncodeError> {
+    if bytes.len() > MAX_STRING_LEN {
+        return Err(EncodeError::StringTooLong {
+            field,
+            len: bytes.len(),
+        });
+    }
+    Ok(())
+}
+
+/// Checks a UTF-8 string field's length and that it has no U+0000.
+fn check_text(field: &'static str, text: &str) -> Result<(), EncodeError> {
+    check_binary(field, text.as_bytes())?;
+    if text.contains('\0') {
+        return Err(EncodeError::NulChar { field });
+    }
+    Ok(())
+}
+
+/// A cursor that writes one packet into an output buffer, for the packets encoded here.
+struct Writer<'a> {
+    out: &'a mut [u8],
+    pos: usize,
+}
+
+impl<'a> Writer<'a> {
+    /// Checks that the whole packet fits in `out`, then writes its fixed header.
+    fn start(out: &'a mut [u8], first: u8, remaining: usize) -> Result<Self, EncodeError> {
+        let needed = packet_len(remaining)?;
+        if out.len() < needed {
+            return Err(EncodeError::BufferTooSmall {
+                needed,
+                available: out.len(),
+            });
+        }
+        let mut writer = Writer { out, pos: 0 };
+        writer.put(&[first])?;
+        writer.put_remaining_len(remaining)?;
+        Ok(writer)
+    }
+
+    fn put(&mut self, bytes: &[u8]) -> Result<(), EncodeError> {
+        let available = self.out.len();
+        let end = self.pos.saturating_add(bytes.len());
+        let dest = self
+            .out
+            .get_mut(self.pos..end)
+            .ok_or(EncodeError::BufferTooSmall {
+                needed: end,
+                available,
+            })?;
+        dest.copy_from_slice(bytes);
+        self.pos = end;
+        Ok(())
+    }
+
+    /// Writes the variable-length integer of §2.2.3: seven bits a byte, least significant
+    /// first, high bit set on every byte but the last.
+    fn put_remaining_len(&mut self, mut remaining: usize) -> Result<(), EncodeError> {
+        loop {
+            let byte = (remaining % 128) as u8;
+            remaining /= 128;
+            if remaining == 0 {
+                return self.put(&[byte]);
+            }
+            self.put(&[byte | 0x80])?;
+        }
+    }
+
+    /// Writes a length-prefixed UTF-8 string (§1.5.3).
+    fn put_str(&mut self, field: &'static str, text: &str) -> Result<(), EncodeError> {
+        let len = u16::try_from(text.len()).map_err(|_| EncodeError::StringTooLong {
+            field,
+            len: text.len(),
+        })?;
+        self.put(&len.to_be_bytes())?;
+        self.put(text.as_bytes())
+    }
+}
+
+fn mqttrs_qos(qos: QoS) -> mqttrs::QoS {
+    match qos {
+        QoS::AtMostOnce => mqttrs::QoS::AtMostOnce,
+        QoS::AtLeastOnce => mqttrs::QoS::AtLeastOnce,
+        QoS::ExactlyOnce => mqttrs::QoS::ExactlyOnce,
+    }
+}
+
+fn mqttrs_pid(pid: u16) -> Result<Pid, EncodeError> {
+    Pid::try_from(pid).map_err(|_| EncodeError::ZeroPacketId)
+}
+
+/// Encodes `packet` with mqttrs, once its fields are checked and it is known to be `needed`
+/// bytes. mqttrs writes without bounds checks, so the size is checked here first.
+fn encode_with_mqttrs(
+    packet: &Packet<'_>,
+    needed: usize,
+    out: &mut [u8],
+) -> Result<usize, EncodeError> {
+    let available = out.len();
+    if available < needed {
+        return Err(EncodeError::BufferTooSmall { needed, available });
+    }
+    mqttrs::encode_slice(packet, out).map_err(|e| match e {
+        mqttrs::Error::InvalidPid => EncodeError::ZeroPacketId,
+        mqttrs::Error::InvalidLength => EncodeError::TooLong,
+        // `WriteZero`; the other variants only come from decoding.
+        _ => EncodeError::BufferTooSmall { needed, available },
+    })
+}
+
+/// Encodes a CONNECT for MQTT 3.1.1 into `out`; returns the bytes written.
+pub fn encode_connect(c: &Connect<'_>, out: &mut [u8]) -> Result<usize, EncodeError> {
+    check_text("client id", c.client_id)?;
+    if c.client_id.is_empty() && !c.clean_session {
+        return Err(EncodeError::EmptyClientIdNeedsCleanSession);
+    }
+    if c.password.is_some() && c.username.is_none() {
+        return Err(EncodeError::PasswordWithoutUsername);
+    }
+    // Protocol name (6), level (1), flags (1), keep alive (2), client id.
+    let mut remaining = 12 + c.client_id.len();
+    if let Some(will) = &c.will {
+        topic::validate_name(will.topic).map_err(EncodeError::InvalidTopic)?;
+        check_binary("will payload", will.payload)?;
+        remaining += 4 + will.topic.len() + will.payload.len();
+    }
+    if let Some(username) = c.username {
+        check_text("user name", username)?;
+        remaining += 2 + username.len();
+    }
+    if let Some(password) = c.password {
+        check_binary("password", password)?;
+        remaining += 2 + password.len();
+    }
+    let packet = Packet::Connect(mqttrs::Connect {
+        protocol: Protocol::MQTT311,
+        keep_alive: c.keep_alive,
+        client_id: c.client_id,
+        clean_session: c.clean_session,
+        last_will: c.will.map(|will| LastWill {
+            topic: will.topic,
+            message: will.payload,
+            qos: mqttrs_qos(will.qos),
+            retain: will.retain,
+        }),
+        username: c.username,
+        password: c.password,
+    });
+    encode_with_mqttrs(&packet, packet_len(remaining)?, out)
+}
+
+/// Remaining length of a PUBLISH (saturating, so too large stays too large).
+fn publish_remaining(topic_len: usize, payload_len: usize, qos: QoS) -> usize {
+    let pid_len = if qos == QoS::AtMostOnce { 0 } else { 2 };
+    (2 + pid_len + topic_len).saturating_add(payload_len)
+}
+
+/// Exact encoded size of a PUBLISH, so that a caller can check room before encoding. `None`
+/// when the topic is longer than 65,535 bytes or the packet exceeds the MQTT size limit.
+/// (Whether the topic is a valid name is checked by [`encode_publish`].)
+pub fn publish_len(topic: &str, payload_len: usize, qos: QoS) -> Option<usize> {
+    if topic.len() > MAX_STRING_LEN {
+        return None;
+    }
+    packet_len(publish_remaining(topic.len(), payload_len, qos)).ok()
+}
+
+/// Encodes a PUBLISH into `out`; returns the bytes written (always [`publish_len`]).
+pub fn encode_publish(p: &Publish<'_>, out: &mut [u8]) -> Result<usize, EncodeError> {
+    topic::validate_name(p.topic).map_err(EncodeError::InvalidTopic)?;
+    let qospid = match (p.qos, p.pid) {
+        (_, Some(0)) => return Err(EncodeError::ZeroPacketId),
+        (QoS::AtMostOnce, None) => QosPid::AtMostOnce,
+        (QoS::AtLeastOnce, Some(pid)) => QosPid::AtLeastOnce(mqttrs_pid(pid)?),
+        (QoS::ExactlyOnce, Some(pid)) => QosPid::ExactlyOnce(mqttrs_pid(pid)?),
+        (qos, _) => return Err(EncodeError::PacketIdMismatch { qos }),
+    };
+    if p.dup && p.qos == QoS::AtMostOnce {
+        return Err(EncodeError::DupAtQoS0);
+    }
+    let needed = packet_len(publish_remaining(p.topic.len(), p.payload.len(), p.qos))?;
+    let packet = Packet::Publish(mqttrs::Publish {
+        dup: p.dup,
+        qospid,
+        retain: p.retain,
+        topic_name: p.topic,
+        payload: p.payload,
+    });
+    encode_with_mqttrs(&packet, needed, out)
+}
+
+/// Sets the DUP flag on an already-encoded PUBLISH at QoS 1 or 2, for a resend
+/// [MQTT-3.3.1-1]. A no-op on anything else, including a PUBLISH at QoS 0 [MQTT-3.3.1-2].
+pub fn set_dup(encoded: &mut [u8]) {
+    if let Some(first) = encoded.first_mut() {
+        if *first >> 4 == PUBLISH && *first & 0b0110 != 0 {
+            *first |= 0b1000;
+        }
+    }
+}
+
+/// Encodes a PUBACK, PUBREC, PUBREL or PUBCOMP for packet id `pid` into `out` (4 bytes).
+pub fn encode_ack(kind: Ack, pid: u16, out: &mut [u8]) -> Result<usize, EncodeError> {
+    let pid = mqttrs_pid(pid)?;
+    let packet = match kind {
+        Ack::Puback => Packet::Puback(pid),
+        Ack::Pubrec => Packet::Pubrec(pid),
+        Ack::Pubrel => Packet::Pubrel(pid),
+        Ack::Pubcomp => Packet::Pubcomp(pid),
+    };
+    encode_with_mqttrs(&packet, 4, out)
+}
+
+/// Encodes a SUBSCRIBE of any number (at least one) of filters, each with its maximum QoS.
+pub fn encode_subscribe(
+    pid: u16,
+    filters: &[(&str, QoS)],
+    out: &mut [u8],
+) -> Result<usize, EncodeError> {
+    let remaining = filters_remaining(pid, filters.iter().map(|(filter, _)| *filter), 1)?;
+    let mut writer = Writer::start(out, SUBSCRIBE_HEADER, remaining)?;
+    writer.put(&pid.to_be_bytes())?;
+    for &(filter, qos) in filters {
+        writer.put_str("topic filter", filter)?;
+        writer.put(&[qos as u8])?;
+    }
+    Ok(writer.pos)
+}
+
+/// Encodes an UNSUBSCRIBE of any number (at least one) of filters.
+pub fn encode_unsubscribe(
+    pid: u16,
+    filters: &[&str],
+    out: &mut [u8],
+) -> Result<usize, EncodeError> {
+    let remaining = filters_remaining(pid, filters.iter().copied(), 0)?;
+    let mut writer = Writer::start(out, UNSUBSCRIBE_HEADER, remaining)?;
+    writer.put(&pid.to_be_bytes())?;
+    for filter in filters {
+        writer.put_str("topic filter", filter)?;
+    }
+    Ok(writer.pos)
+}
+
+/// Checks the packet id and filters of a SUBSCRIBE or UNSUBSCRIBE, and returns its remaining
+/// length: the packet id, then each filter with its length prefix and `extra` bytes.
+fn filters_remaining<'f>(
+    pid: u16,
+    filters: impl ExactSizeIterator<Item = &'f str>,
+    extra: usize,
+) -> Result<usize, EncodeError> {
+    if pid == 0 {
+        return Err(EncodeError::ZeroPacketId);
+    }
+    if filters.len() == 0 {
+        return Err(EncodeError::NoFilters);
+    }
+    let mut remaining: usize = 2;
+    for filter in filters {
+        topic::validate_filter(filter).map_err(EncodeError::InvalidTopic)?;
+        remaining = remaining.saturating_add(2 + filter.len() + extra);
+    }
+    Ok(remaining)
+}
+
+/// Encodes a PINGREQ into `out` (2 bytes).
+pub fn encode_pingreq(out: &mut [u8]) -> Result<usize, EncodeError> {
+    encode_with_mqttrs(&Packet::Pingreq, 2, out)
+}
+
+/// Encodes a DISCONNECT into `out` (2 bytes).
+pub fn encode_disconnect(out: &mut [u8]) -> Result<usize, EncodeError> {
+    encode_with_mqttrs(&Packet::Disconnect, 2, out)
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::{string::ToString, vec, vec::Vec};
+
+    use super::super::tests::REMAINING_LENGTHS;
+    use super::super::{decode, scan, Inbound};
+    use super::*;
+
+    /// Encodes with `encode` into a buffer of exactly the right size, after checking that every
+    /// smaller buffer is refused with `BufferTooSmall` (and nothing panics).
+    fn encode_exact(encode: impl Fn(&mut [u8]) -> Result<usize, EncodeError>) -> Vec<u8> {
+        let mut big = vec![0u8; 1024];
+        let len = encode(&mut big).unwrap();
+        for short in 0..len {
+            let err = EncodeError::BufferTooSmall {
+                needed: len,
+                available: short,
+            };
+            assert_eq!(encode(&mut vec![0u8; short]), Err(err), "{short} bytes");
+        }
+        let mut out = vec![0u8; len];
+        assert_eq!(encode(&mut out), Ok(len));
+        assert_eq!(out[..], big[..len]);
+        out
+    }
+
+    fn publish<'a>(qos: QoS, pid: Option<u16>, topic: &'a str, payload: &'a [u8]) -> Publish<'a> {
+        Publish {
+            dup: false,
+            qos,
+            retain: false,
+            pid,
+            topic,
+            payload,
+        }
+    }
+
+    #[test]
+    fn remaining_length_writer_matches_spec_table() {
+        for (value, bytes) in REMAINING_LENGTHS {
+            let mut out = [0u8; 5];
+            let mut writer = Writer {
+                out: &mut out,
+                pos: 0,
+            };
+            writer.put_remaining_len(value).unwrap();
+            let pos = writer.pos;
+            assert_eq!(&out[..pos], bytes, "{value}");
+            assert_eq!(packet_len(value), Ok(1 + bytes.len() + value));
+        }
+        assert_eq!(packet_len(MAX_REMAINING_LEN + 1), Err(EncodeError::TooLong));
+    }
+
+    #[test]
+    fn publish_headers_at_remaining_length_boundaries() {
+        // Topic "t" takes 3 bytes of the remaining length at QoS 0.
+        for (value, bytes) in &REMAINING_LENGTHS[2..7] {
+            let payload = vec![0x5a; value - 3];
+            let p = publish(QoS::AtMostOnce, None, "t", &payload);
+            let mut out = vec![0u8; 1 + bytes.len() + value];
+            assert_eq!(encode_publish(&p, &mut out), Ok(out.len()));
+            assert_eq!(&out[1..1 + bytes.len()], *bytes);
+            assert_eq!(
+                publish_len("t", payload.len(), QoS::AtMostOnce),
+                Some(out.len())
+            );
+            assert_eq!(scan(&out).unwrap().unwrap().total_len, out.len());
+            assert_eq!(decode(&out), Ok(Inbound::Publish(p)));
+        }
+        let max = MAX_REMAINING_LEN;
+        assert_eq!(publish_len("t", max - 3, QoS::AtMostOnce), Some(max + 5));
+        assert_eq!(publish_len("t", max - 2, QoS::AtMostOnce), None);
+        assert_eq!(publish_len("t", max - 5, QoS::AtLeastOnce), Some(max + 5));
+        assert_eq!(publish_len("t", max - 4, QoS::ExactlyOnce), None);
+        assert_eq!(publish_len("t", usize::MAX, QoS::ExactlyOnce), None);
+        assert_eq!(publish_len(&"a".repeat(65_536), 0, QoS::AtMostOnce), None);
+        // Too large to send: refused before the (untouched, lazily zeroed) payload is read.
+        let payload = vec![0u8; max - 2];
+        let p = publish(QoS::AtMostOnce, None, "t", &payload);
+        assert_eq!(encode_publish(&p, &mut [0u8; 8]), Err(EncodeError::TooLong));
+    }
+
+    #[test]
+    fn connect_matches_spec_example() {
+        // The flags of the example in §3.1.2.10: user name, password, will QoS 1, will, clean
+        // session (0xCE), and keep alive 10.
+        let connect = Connect {
+            client_id: "c1",
+            keep_alive: 10,
+            clean_session: true,
+            will: Some(Will {
+                topic: "w",
+                payload: b"bye",
+                qos: QoS::AtLeastOnce,
+                retain: false,
+            }),
+            username: Some("u"),
+            password: Some(b"p"),
+        };
+        let bytes = encode_exact(|out| encode_connect(&connect, out));
+        let mut expected = vec![0x10, 28, 0, 4, b'M', b'Q', b'T', b'T', 4, 0xce, 0, 10];
+        expected.extend_from_slice(&[0, 2, b'c', b'1', 0, 1, b'w', 0, 3, b'b', b'y', b'e']);
+        expected.extend_from_slice(&[0, 1, b'u', 0, 1, b'p']);
+        assert_eq!(bytes, expected);
+
+        let minimal = Connect {
+            client_id: "test",
+            keep_alive: 60,
+            clean_session: false,
+            will: None,
+            username: None,
+            password: None,
+        };
+        let bytes = encode_exact(|out| encode_connect(&minimal, out));
+        let expected = [
+            0x10, 16, 0, 4, b'M', b'Q', b'T', b'T', 4, 0x00, 0, 60, 0, 4, b't', b'e', b's', b't',
+        ];
+        assert_eq!(bytes, expected);
+
+        let retained_will = Connect {
+            client_id: "",
+            clean_session: true,
+            will: Some(Will {
+                topic: "w",
+                payload: b"",
+                qos: QoS::ExactlyOnce,
+                retain: true,
+            }),
+            ..minimal
+        };
+        let bytes = encode_exact(|out| encode_connect(&retained_will, out));
+        // Will retain (0x20), will QoS 2 (0x10), will (0x04), clean session (0x02).
+        assert_eq!(bytes[9], 0x36);
+        assert_eq!(bytes[12..], [0, 0, 0, 1, b'w', 0, 0]);
+    }
+
+    #[test]
+    fn connect_refusals() {
+        let base = Connect {
+            client_id: "id",
+            keep_alive: 0,
+            clean_session: false,
+            will: None,
+            username: None,
+            password: None,
+        };
+        let mut out = [0u8; 256];
+        let empty_id = Connect {
+            client_id: "",
+            ..base
+        };
+        let err = Err(EncodeError::EmptyClientIdNeedsCleanSession);
+        assert_eq!(encode_connect(&empty_id, &mut out), err);
+        let password_only = Connect {
+            password: Some(b"secret"),
+            ..base
+        };
+        let err = Err(EncodeError::PasswordWithoutUsername);
+        assert_eq!(encode_connect(&password_only, &mut out), err);
+        let nul = Connect {
+            client_id: "a\0",
+            ..base
+        };
+        let err = Err(EncodeError::NulChar { field: "client id" });
+        assert_eq!(encode_connect(&nul, &mut out), err);
+        let nul = Connect {
+            username: Some("\0"),
+            ..base
+        };
+        let err = Err(EncodeError::NulChar { field: "user name" });
+        assert_eq!(encode_connect(&nul, &mut out), err);
+        let long_id = "a".repeat(65_536);
+        let long = Connect {
+            client_id: &long_id,
+            ..base
+        };
+        let err = EncodeError::StringTooLong {
+            field: "client id",
+            len: 65_536,
+        };
+        assert_eq!(encode_connect(&long, &mut out), Err(err));
+        let long_password = vec![0u8; 65_536];
+        let long = Connect {
+            username: Some("u"),
+            password: Some(&long_password),
+            ..base
+        };
+        let err = EncodeError::StringTooLong {
+            field: "password",
+            len: 65_536,
+        };
+        assert_eq!(encode_connect(&long, &mut out), Err(err));
+        let will = Will {
+            topic: "a/#",
+            payload: b"",
+            qos: QoS::AtMostOnce,
+            retain: false,
+        };
+        let bad_will = Connect {
+            will: Some(will),
+            ..base
+        };
+        let err = Err(EncodeError::InvalidTopic(TopicError::Wildcard));
+        assert_eq!(encode_connect(&bad_will, &mut out), err);
+        let bad_will = Connect {
+            will: Some(Will {
+                topic: "ok",
+                payload: &long_password,
+                ..will
+            }),
+            ..base
+        };
+        let err = EncodeError::StringTooLong {
+            field: "will payload",
+            len: 65_536,
+        };
+        assert_eq!(encode_connect(&bad_will, &mut out), Err(err));
+        // The largest strings are accepted.
+        let max_id = "a".repeat(65_535);
+        let max = Connect {
+            client_id: &max_id,
+            ..base
+        };
+        let mut big = vec![0u8; 65_535 + 16];
+        assert_eq!(encode_connect(&max, &mut big), Ok(big.len()));
+    }
+
+    #[test]
+    fn publish_matches_spec_example() {
+        // §3.3.2.3: topic "a/b", packet id 10; here at QoS 1 with payload "hi".
+        let p = publish(QoS::AtLeastOnce, Some(10), "a/b", b"hi");
+        let bytes = encode_exact(|out| encode_publish(&p, out));
+        assert_eq!(bytes, [0x32, 9, 0, 3, b'a', b'/', b'b', 0, 10, b'h', b'i']);
+        let p = Publish {
+            retain: true,
+            ..publish(QoS::AtMostOnce, None, "a", b"")
+        };
+        assert_eq!(
+            encode_exact(|out| encode_publish(&p, out)),
+            [0x31, 3, 0, 1, b'a']
+        );
+        let p = Publish {
+            dup: true,
+            ..publish(QoS::ExactlyOnce, Some(0x1234), "a", b"")
+        };
+        let bytes = encode_exact(|out| encode_publish(&p, out));
+        assert_eq!(bytes, [0x3c, 5, 0, 1, b'a', 0x12, 0x34]);
+    }
+
+    #[test]
+    fn publish_refusals() {
+        let refusal = |p: Publish<'_>| encode_publish(&p, &mut [0u8; 64]).unwrap_err();
+        for (qos, pid) in [
+            (QoS::AtMostOnce, Some(5)),
+            (QoS::AtLeastOnce, None),
+            (QoS::ExactlyOnce, None),
+        ] {
+            let err = EncodeError::PacketIdMismatch { qos };
+            assert_eq!(refusal(publish(qos, pid, "a", b"")), err);
+        }
+        let p = publish(QoS::AtLeastOnce, Some(0), "a", b"");
+        assert_eq!(refusal(p), EncodeError::ZeroPacketId);
+        let p = publish(QoS::AtMostOnce, None, "a/+", b"");
+        assert_eq!(refusal(p), EncodeError::InvalidTopic(TopicError::Wildcard));
+        let p = publish(QoS::AtMostOnce, None, "", b"");
+        assert_eq!(refusal(p), EncodeError::InvalidTopic(TopicError::Empty));
+        let p = Publish {
+            dup: true,
+            ..publish(QoS::AtMostOnce, None, "a", b"")
+        };
+        assert_eq!(refusal(p), EncodeError::DupAtQoS0);
+    }
+
+    #[test]
+    fn set_dup_marks_only_qos_1_and_2_publish() {
+        let mut out = [0u8; 16];
+        let len = encode_publish(&publish(QoS::AtLeastOnce, Some(7), "a", b"x"), &mut out).unwrap();
+        set_dup(&mut out[..len]);
+        assert_eq!(out[0], 0x3a);
+        match decode(&out[..len]) {
+            Ok(Inbound::Publish(p)) => assert!(p.dup && p.pid == Some(7)),
+            other => panic!("{other:?}"),
+        }
+        let len = encode_publish(&publish(QoS::AtMostOnce, None, "a", b"x"), &mut out).unwrap();
+        set_dup(&mut out[..len]);
+        assert_eq!(out[0], 0x30);
+        let len = encode_ack(Ack::Pubrel, 7, &mut out).unwrap();
+        set_dup(&mut out[..len]);
+        assert_eq!(out[0], 0x62);
+        set_dup(&mut []);
+    }
+
+    #[test]
+    fn acks_ping_and_disconnect_bytes() {
+        let cases = [
+            (Ack::Puback, [0x40, 2, 0, 10]),
+            (Ack::Pubrec, [0x50, 2, 0, 10]),
+            (Ack::Pubrel, [0x62, 2, 0, 10]),
+            (Ack::Pubcomp, [0x70, 2, 0, 10]),
+        ];
+        for (kind, expected) in cases {
+            assert_eq!(encode_exact(|out| encode_ack(kind, 10, out)), expected);
+            assert_eq!(
+                encode_ack(kind, 0, &mut [0u8; 4]),
+                Err(EncodeError::ZeroPacketId)
+            );
+        }
+        assert_eq!(encode_exact(encode_pingreq), [0xc0, 0]);
+        assert_eq!(encode_exact(encode_disconnect), [0xe0, 0]);
+    }
+
+    #[test]
+    fn subscribe_matches_spec_example_and_has_no_filter_cap() {
+        // §3.8.3: packet id 10, "a/b" at QoS 1 and "c/d" at QoS 2.
+        let filters = [("a/b", QoS::AtLeastOnce), ("c/d", QoS::ExactlyOnce)];
+        let bytes = encode_exact(|out| encode_subscribe(10, &filters, out));
+        let expected = [
+            0x82, 14, 0, 10, 0, 3, b'a', b'/', b'b', 1, 0, 3, b'c', b'/', b'd', 2,
+        ];
+        assert_eq!(bytes, expected);
+
+        let names = ["a", "b/+", "c/#", "#", "+/+", "d", "e/f/g"];
+        let filters: Vec<(&str, QoS)> = names
+            .iter()
+            .zip(
+                [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce]
+                    .iter()
+                    .cycle(),
+            )
+            .map(|(name, qos)| (*name, *qos))
+            .collect();
+        let bytes = encode_exact(|out| encode_subscribe(0x0102, &filters, out));
+        let mut expected = vec![0x82, 0, 1, 2];
+        for (filter, qos) in &filters {
+            expected.extend_from_slice(&[0, filter.len() as u8]);
+            expected.extend_from_slice(filter.as_bytes());
+            expected.push(*qos as u8);
+        }
+        expected[1] = (expected.len() - 2) as u8;
+        assert_eq!(bytes, expected);
+    }
+
+    #[test]
+    fn unsubscribe_matches_spec_example() {
+        // §3.10.3: packet id 10, "a/b" and "c/d".
+        let bytes = encode_exact(|out| encode_unsubscribe(10, &["a/b", "c/d"], out));
+        let expected = [
+            0xa2, 12, 0, 10, 0, 3, b'a', b'/', b'b', 0, 3, b'c', b'/', b'd',
+        ];
+        assert_eq!(bytes, expected);
+        let many = ["x"; 300];
+        let bytes = encode_exact(|out| encode_unsubscribe(1, &many, out));
+        assert_eq!(bytes.len(), 1 + 2 + 2 + 300 * 3);
+        assert_eq!(bytes[1..3], [0x86, 0x07]);
+    }
+
+    #[test]
+    fn subscribe_and_unsubscribe_refusals() {
+        let mut out = [0u8; 64];
+        let qos = QoS::AtMostOnce;
+        assert_eq!(
+            encode_subscribe(0, &[("a", qos)], &mut out),
+            Err(EncodeError::ZeroPacketId)
+        );
+        assert_eq!(
+            encode_unsubscribe(0, &["a"], &mut out),
+            Err(EncodeError::ZeroPacketId)
+        );
+        assert_eq!(
+            encode_subscribe(1, &[], &mut out),
+            Err(EncodeError::NoFilters)
+        );
+        assert_eq!(
+            encode_unsubscribe(1, &[], &mut out),
+            Err(EncodeError::NoFilters)
+        );
+        let err = Err(EncodeError::InvalidTopic(TopicError::MisplacedWildcard));
+        assert_eq!(
+            encode_subscribe(1, &[("a", qos), ("a#", qos)], &mut out),
+            err
+        );
+        let err = Err(EncodeError::InvalidTopic(TopicError::Empty));
+        assert_eq!(encode_unsubscribe(1, &["a", ""], &mut out), err);
+    }
+
+    #[test]
+    fn errors_display_their_facts() {
+        let cases = [
+            (
+                EncodeError::BufferTooSmall {
+                    needed: 30,
+                    available: 16,
+                },
+                "packet needs 30 bytes, output buffer has 16",
+            ),
+            (
+                EncodeError::StringTooLong {
+                    field: "password",
+                    len: 70_000,
+                },
+                "password is 70000 bytes, more than 65535",
+            ),
+            (
+                EncodeError::PacketIdMismatch {
+                    qos: QoS::AtMostOnce,
+                },
+                "PUBLISH at QoS 0 needs a packet id exactly when QoS is above 0",
+            ),
+        ];
+        for (error, text) in cases {
+            assert_eq!(error.to_string(), text);
+        }
+    }
+}

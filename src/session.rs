@@ -1,0 +1,712 @@
+//! The MQTT 3.1.1 client state machine, sans-IO.
+//!
+//! [`Session`] owns every protocol decision: packet identifiers, the outbound in-flight table
+//! (QoS 1 and 2 flows, DUP on resend), inbound QoS 2 de-duplication, keep-alive deadlines, and
+//! what to do when a session resumes. It does no I/O and reads no clock: callers hand it the
+//! bytes of one whole packet and the current [`Instant`], and it hands back the bytes to send
+//! and an [`Event`]. The blocking and async clients are thin loops around it.
+//!
+//! Rules enforced here (MQTT 3.1.1 numbering):
+//! - [MQTT-3.2.2-1] a CONNACK for a clean session must say `session_present = 0`.
+//! - [MQTT-4.4.0-1] on resuming a session, unacknowledged PUBLISH packets are sent again with
+//!   DUP = 1 and the same identifier, and PUBREL for QoS 2 messages past PUBREC.
+//! - [MQTT-4.3.3-2] an inbound QoS 2 message is delivered once: a PUBLISH whose identifier is
+//!   waiting for PUBREL is acknowledged again (PUBREC) but not delivered again.
+//! - [MQTT-2.3.1-2] an identifier is not reused while its flow is in progress.
+//! - [MQTT-3.1.2-24] the client sends something within every keep-alive period (PINGREQ when
+//!   idle); a broker that does not answer within the response timeout is declared dead.
+//! - An acknowledgement for an identifier the client never used is a protocol violation: the
+//!   connection is declared broken rather than guessing.
+//!
+//! Errors that break the connection are sticky: every later call returns the same error until
+//! [`Session::connect`] starts a new connection. The in-flight table survives that, so a
+//! persistent session resumes where it stopped.
+
+use heapless::Vec;
+
+use crate::error::{Error, Timeout, Violation};
+use crate::inflight::{Full, InFlight, Resend, Stage};
+use crate::packet::{self, Ack, ConnectReturnCode, Inbound, QoS};
+use crate::time::Instant;
+
+pub use crate::packet::Will;
+
+/// What to send in CONNECT, and how patient to be.
+#[derive(Clone, Debug)]
+pub struct ConnectOptions<'a> {
+    /// Client identifier (1 to 23 characters is what every broker must accept).
+    pub client_id: &'a str,
+    /// Keep-alive period in seconds; 0 turns keep-alive off.
+    pub keep_alive_secs: u16,
+    /// Start a clean session (true) or resume a persistent one (false).
+    pub clean_session: bool,
+    /// Last will, published by the broker if this client vanishes.
+    pub will: Option<Will<'a>>,
+    /// User name.
+    pub username: Option<&'a str>,
+    /// Password.
+    pub password: Option<&'a [u8]>,
+    /// How long to wait for CONNACK and for PINGRESP before declaring the broker dead.
+    pub response_timeout_ms: u32,
+}
+
+impl<'a> ConnectOptions<'a> {
+    /// Clean session, 60 s keep-alive, 10 s response timeout, no will, no credentials.
+    pub const fn new(client_id: &'a str) -> Self {
+        ConnectOptions {
+            client_id,
+            keep_alive_secs: 60,
+            clean_session: true,
+            will: None,
+            username: None,
+            password: None,
+            response_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// A message delivered by the broker, borrowed from the receive buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Message<'a> {
+    /// Topic name.
+    pub topic: &'a str,
+    /// Payload bytes.
+    pub payload: &'a [u8],
+    /// The QoS it was delivered with.
+    pub qos: QoS,
+    /// Whether the broker sent it as a retained message.
+    pub retain: bool,
+    /// Whether the broker marked it as a possible duplicate (QoS 1 redelivery).
+    pub dup: bool,
+    /// Packet identifier (QoS 1 and 2).
+    pub pid: Option<u16>,
+}
+
+/// The broker's answer to one filter of a SUBSCRIBE.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Granted {
+    /// Subscribed with this maximum QoS.
+    Qos(QoS),
+    /// The broker refused this filter (return code 0x80).
+    Refused,
+}
+
+/// The per-filter results of a SUBACK, in the order of the SUBSCRIBE's filters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Suback<'a> {
+    codes: &'a [u8],
+}
+
+impl<'a> Suback<'a> {
+    /// One result per filter.
+    pub fn iter(&self) -> impl Iterator<Item = Granted> + 'a {
+        self.codes.iter().map(|&code| match code {
+            0 => Granted::Qos(QoS::AtMostOnce),
+            1 => Granted::Qos(QoS::AtLeastOnce),
+            2 => Granted::Qos(QoS::ExactlyOnce),
+            _ => Granted::Refused,
+        })
+    }
+
+    /// Number of filters answered.
+    pub fn len(&self) -> usize {
+        self.codes.len()
+    }
+
+    /// Whether the SUBACK answered no filter (never true for a valid SUBACK).
+    pub fn is_empty(&self) -> bool {
+        self.codes.is_empty()
+    }
+
+    /// Whether the broker refused at least one filter.
+    pub fn any_refused(&self) -> bool {
+        self.iter().any(|g| g == Granted::Refused)
+    }
+}
+
+/// What one packet from the broker meant. Every packet yields exactly one event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Event<'a> {
+    /// CONNACK accepted the connection. `session_present` says whether the broker kept the
+    /// session (subscriptions and queued messages); `resending` is how many unacknowledged
+    /// messages the client is sending again.
+    Connected {
+        /// The broker resumed a stored session.
+        session_present: bool,
+        /// Messages in flight that will be sent again on this connection.
+        resending: usize,
+    },
+    /// A message for one of our subscriptions.
+    Message(Message<'a>),
+    /// A QoS 2 message the broker sent again before our PUBREC reached it: acknowledged again,
+    /// not delivered twice.
+    Duplicate {
+        /// Its packet identifier.
+        pid: u16,
+    },
+    /// The broker released an inbound QoS 2 message (PUBREL); PUBCOMP was sent.
+    Released {
+        /// Its packet identifier.
+        pid: u16,
+    },
+    /// The broker has an outbound QoS 2 message (PUBREC); PUBREL was sent.
+    Received {
+        /// Its packet identifier.
+        pid: u16,
+    },
+    /// An outbound message is fully acknowledged (PUBACK for QoS 1, PUBCOMP for QoS 2).
+    Delivered {
+        /// Its packet identifier.
+        pid: u16,
+    },
+    /// SUBACK: the broker's answer for each filter.
+    Subscribed {
+        /// The SUBSCRIBE's packet identifier.
+        pid: u16,
+        /// Per-filter results.
+        granted: Suback<'a>,
+    },
+    /// UNSUBACK.
+    Unsubscribed {
+        /// The UNSUBSCRIBE's packet identifier.
+        pid: u16,
+    },
+    /// PINGRESP.
+    Pong,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RequestKind {
+    Subscribe { filters: usize },
+    Unsubscribe,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Request {
+    pid: u16,
+    kind: RequestKind,
+}
+
+#[derive(Clone, Debug)]
+enum Phase {
+    /// No connection (never connected, or DISCONNECT sent).
+    Idle,
+    /// CONNECT sent, CONNACK due by the deadline.
+    AwaitConnack { deadline: Instant, clean: bool },
+    /// Connected.
+    Connected,
+    /// The connection broke; the error is returned by every call until the next connect.
+    Broken(Error),
+}
+
+/// The MQTT client session: up to `N` outbound QoS 1/2 messages in flight (and as many inbound
+/// QoS 2 messages awaiting PUBREL, and SUBSCRIBE/UNSUBSCRIBE requests awaiting their answer),
+/// with `STORE` bytes to keep the in-flight messages for resending.
+#[derive(Debug)]
+pub struct Session<const N: usize, const STORE: usize> {
+    phase: Phase,
+    keep_alive_ms: u32,
+    response_timeout_ms: u32,
+    last_sent: Instant,
+    ping_deadline: Option<Instant>,
+    next_pid: u16,
+    outbound: InFlight<N, STORE>,
+    inbound_qos2: Vec<u16, N>,
+    requests: Vec<Request, N>,
+}
+
+impl<const N: usize, const STORE: usize> Default for Session<N, STORE> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize, const STORE: usize> Session<N, STORE> {
+    /// A session that has never connected.
+    pub const fn new() -> Self {
+        Session {
+            phase: Phase::Idle,
+            keep_alive_ms: 0,
+            response_timeout_ms: 10_000,
+            last_sent: Instant::from_millis(0),
+            ping_deadline: None,
+            next_pid: 1,
+            outbound: InFlight::new(),
+            inbound_qos2: Vec::new(),
+            requests: Vec::new(),
+        }
+    }
+
+    /// Whether CONNACK accepted the current connection and it has not broken since.
+    pub fn is_connected(&self) -> bool {
+        matches!(self.phase, Phase::Connected)
+    }
+
+    /// Outbound QoS 1/2 messages not yet fully acknowledged.
+    pub fn in_flight(&self) -> usize {
+        self.outbound.len()
+    }
+
+    /// Inbound QoS 2 messages delivered and waiting for the broker's PUBREL.
+    pub fn awaiting_release(&self) -> usize {
+        self.inbound_qos2.len()
+    }
+
+    /// The error that broke the connection, if it is broken.
+    pub fn broken(&self) -> Option<&Error> {
+        match &self.phase {
+            Phase::Broken(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Declare the connection broken by `error` (a transport failure, say) and return it.
+    /// In-flight messages are kept for the next connection.
+    pub fn fail(&mut self, error: Error) -> Error {
+        if let Phase::Broken(first) = &self.phase {
+            return first.clone();
+        }
+        self.phase = Phase::Broken(error.clone());
+        self.ping_deadline = None;
+        error
+    }
+
+    fn check_usable(&self) -> Result<(), Error> {
+        match &self.phase {
+            Phase::Connected => Ok(()),
+            Phase::Broken(e) => Err(e.clone()),
+            Phase::Idle | Phase::AwaitConnack { .. } => Err(Error::NotConnected),
+        }
+    }
+
+    /// Start a new connection: encode CONNECT into `out` and return its length. With
+    /// `clean_session` the in-flight state is dropped; without it, it is kept and re-sent once
+    /// CONNACK arrives.
+    pub fn connect(
+        &mut self,
+        now: Instant,
+        options: &ConnectOptions<'_>,
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        let connect = packet::Connect {
+            client_id: options.client_id,
+            keep_alive: options.keep_alive_secs,
+            clean_session: options.clean_session,
+            will: options.will,
+            username: options.username,
+            password: options.password,
+        };
+        let len = packet::encode_connect(&connect, out)?;
+        if options.clean_session {
+            self.outbound.clear();
+            self.inbound_qos2.clear();
+        }
+        self.requests.clear();
+        self.keep_alive_ms = u32::from(options.keep_alive_secs) * 1000;
+        self.response_timeout_ms = options.response_timeout_ms;
+        self.ping_deadline = None;
+        self.last_sent = now;
+        self.phase = Phase::AwaitConnack {
+            deadline: now.add_millis(options.response_timeout_ms),
+            clean: options.clean_session,
+        };
+        Ok(len)
+    }
+
+    /// Next free packet identifier: never 0, never one in use.
+    fn allocate_pid(&mut self) -> Result<u16, Error> {
+        for _ in 0..=u16::MAX {
+            let pid = self.next_pid;
+            self.next_pid = match self.next_pid.wrapping_add(1) {
+                0 => 1,
+                n => n,
+            };
+            if pid != 0
+                && !self.outbound.contains(pid)
+                && !self.requests.iter().any(|r| r.pid == pid)
+            {
+                return Ok(pid);
+            }
+        }
+        Err(Error::WindowFull { slots: N })
+    }
+
+    /// Encode a PUBLISH into `out`. Returns its length and, for QoS 1 and 2, the packet
+    /// identifier that its [`Event::Delivered`] will carry. QoS 1/2 messages are also kept
+    /// in the in-flight table until acknowledged; when the table is full this returns
+    /// [`Error::WindowFull`] or [`Error::StoreFull`] and nothing is sent: poll for
+    /// acknowledgements and try again.
+    pub fn publish(
+        &mut self,
+        now: Instant,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+        out: &mut [u8],
+    ) -> Result<(usize, Option<u16>), Error> {
+        self.check_usable()?;
+        let stage = match qos {
+            QoS::AtMostOnce => None,
+            QoS::AtLeastOnce => Some(Stage::AwaitPuback),
+            QoS::ExactlyOnce => Some(Stage::AwaitPubrec),
+        };
+        let Some(stage) = stage else {
+            let publish = packet::Publish {
+                dup: false,
+                qos,
+                retain,
+                pid: None,
+                topic,
+                payload,
+            };
+            let len = packet::encode_publish(&publish, out)?;
+            self.last_sent = now;
+            return Ok((len, None));
+        };
+        self.outbound.check_room(0).map_err(Error::from)?;
+        let pid = self.allocate_pid()?;
+        let publish = packet::Publish {
+            dup: false,
+            qos,
+            retain,
+            pid: Some(pid),
+            topic,
+            payload,
+        };
+        let len = packet::encode_publish(&publish, out)?;
+        let encoded = out.get(..len).unwrap_or_default();
+        self.outbound.insert(pid, stage, encoded)?;
+        self.last_sent = now;
+        Ok((len, Some(pid)))
+    }
+
+    fn push_request(&mut self, kind: RequestKind) -> Result<u16, Error> {
+        if self.requests.is_full() {
+            return Err(Error::WindowFull { slots: N });
+        }
+        let pid = self.allocate_pid()?;
+        self.requests
+            .push(Request { pid, kind })
+            .map_err(|_| Error::WindowFull { slots: N })?;
+        Ok(pid)
+    }
+
+    /// Encode a SUBSCRIBE for `filters` into `out`; returns its length and packet identifier.
+    pub fn subscribe(
+        &mut self,
+        now: Instant,
+        filters: &[(&str, QoS)],
+        out: &mut [u8],
+    ) -> Result<(usize, u16), Error> {
+        self.check_usable()?;
+        // Encode with a provisional id first so a bad filter costs no request slot.
+        packet::encode_subscribe(1, filters, out)?;
+        let pid = self.push_request(RequestKind::Subscribe {
+            filters: filters.len(),
+        })?;
+        let len = packet::encode_subscribe(pid, filters, out)?;
+        self.last_sent = now;
+        Ok((len, pid))
+    }
+
+    /// Encode an UNSUBSCRIBE for `filters` into `out`; returns its length and packet identifier.
+    pub fn unsubscribe(
+        &mut self,
+        now: Instant,
+        filters: &[&str],
+        out: &mut [u8],
+    ) -> Result<(usize, u16), Error> {
+        self.check_usable()?;
+        packet::encode_unsubscribe(1, filters, out)?;
+        let pid = self.push_request(RequestKind::Unsubscribe)?;
+        let len = packet::encode_unsubscribe(pid, filters, out)?;
+        self.last_sent = now;
+        Ok((len, pid))
+    }
+
+    /// Encode DISCONNECT into `out`. The session goes idle; in-flight messages are kept for a
+    /// later persistent reconnect (the broker drops the will on a clean DISCONNECT).
+    pub fn disconnect(&mut self, out: &mut [u8]) -> Result<usize, Error> {
+        self.check_usable()?;
+        let len = packet::encode_disconnect(out)?;
+        self.phase = Phase::Idle;
+        self.ping_deadline = None;
+        Ok(len)
+    }
+
+    /// When the session next needs [`Session::poll_transmit`] called, if ever.
+    pub fn poll_at(&self) -> Option<Instant> {
+        match &self.phase {
+            Phase::AwaitConnack { deadline, .. } => Some(*deadline),
+            Phase::Connected => {
+                if self.outbound.resend_pending() {
+                    return Some(self.last_sent);
+                }
+                if let Some(deadline) = self.ping_deadline {
+                    return Some(deadline);
+                }
+                if self.keep_alive_ms == 0 {
+                    None
+                } else {
+                    Some(self.last_sent.add_millis(self.keep_alive_ms))
+                }
+            }
+            Phase::Idle | Phase::Broken(_) => None,
+        }
+    }
+
+    /// Packets the session itself wants sent (re-sends after resuming, PINGREQ when idle),
+    /// one at a time: encodes the next into `out` and returns its length, or `None`. Also
+    /// enforces the deadlines: a CONNACK or PINGRESP overdue breaks the connection.
+    pub fn poll_transmit(&mut self, now: Instant, out: &mut [u8]) -> Result<Option<usize>, Error> {
+        match &self.phase {
+            Phase::Idle => return Ok(None),
+            Phase::Broken(e) => return Err(e.clone()),
+            Phase::AwaitConnack { deadline, .. } => {
+                if now.reached(*deadline) {
+                    let waited_ms = self.response_timeout_ms;
+                    return Err(self.fail(Error::Timeout(Timeout::Connack { waited_ms })));
+                }
+                return Ok(None);
+            }
+            Phase::Connected => {}
+        }
+        if let Some(deadline) = self.ping_deadline {
+            if now.reached(deadline) {
+                let waited_ms = self.response_timeout_ms;
+                return Err(self.fail(Error::Timeout(Timeout::Pingresp { waited_ms })));
+            }
+        }
+        let resend = self.outbound.next_resend().map(|r| match r {
+            Resend::Publish(bytes) => {
+                let len = bytes.len();
+                match out.get_mut(..len) {
+                    Some(dst) => {
+                        dst.copy_from_slice(bytes);
+                        packet::set_dup(dst);
+                        Ok(len)
+                    }
+                    None => Err(Error::Encode(packet::EncodeError::BufferTooSmall {
+                        needed: len,
+                        available: out.len(),
+                    })),
+                }
+            }
+            Resend::Pubrel(pid) => packet::encode_ack(Ack::Pubrel, pid, out).map_err(Error::from),
+        });
+        if let Some(result) = resend {
+            let len = result.map_err(|e| self.fail(e))?;
+            self.last_sent = now;
+            return Ok(Some(len));
+        }
+        if self.keep_alive_ms > 0
+            && self.ping_deadline.is_none()
+            && now.millis_since(self.last_sent) >= self.keep_alive_ms
+        {
+            let len = packet::encode_pingreq(out)?;
+            self.last_sent = now;
+            self.ping_deadline = Some(now.add_millis(self.response_timeout_ms));
+            return Ok(Some(len));
+        }
+        Ok(None)
+    }
+
+    /// Feed one whole packet from the broker (`frame`, exactly as framed by
+    /// [`packet::scan`]). Returns what it meant and the length of the reply encoded into
+    /// `out` (0 when there is none); the caller sends the reply before anything else.
+    pub fn handle<'f>(
+        &mut self,
+        now: Instant,
+        frame: &'f [u8],
+        out: &mut [u8],
+    ) -> Result<(Event<'f>, usize), Error> {
+        if let Phase::Broken(e) = &self.phase {
+            return Err(e.clone());
+        }
+        let packet = packet::decode(frame).map_err(|e| self.fail(Error::Decode(e)))?;
+        self.dispatch(now, packet, out)
+            .map_err(|e| if e.is_fatal() { self.fail(e) } else { e })
+    }
+
+    fn reply(&mut self, now: Instant, kind: Ack, pid: u16, out: &mut [u8]) -> Result<usize, Error> {
+        let len = packet::encode_ack(kind, pid, out)?;
+        self.last_sent = now;
+        Ok(len)
+    }
+
+    fn dispatch<'f>(
+        &mut self,
+        now: Instant,
+        packet: Inbound<'f>,
+        out: &mut [u8],
+    ) -> Result<(Event<'f>, usize), Error> {
+        let clean = match &self.phase {
+            Phase::AwaitConnack { clean, .. } => Some(*clean),
+            _ => None,
+        };
+        if let Inbound::Connack {
+            session_present,
+            code,
+        } = packet
+        {
+            let Some(clean) = clean else {
+                return Err(Error::Violation(Violation::UnexpectedConnack));
+            };
+            if code != ConnectReturnCode::Accepted {
+                self.phase = Phase::Idle;
+                return Err(Error::Refused(code));
+            }
+            if clean && session_present {
+                return Err(Error::Violation(Violation::SessionPresentOnCleanSession));
+            }
+            if !session_present {
+                // The broker has no record of inbound QoS 2 flows: no PUBREL will come.
+                self.inbound_qos2.clear();
+            }
+            self.outbound.mark_all_for_resend();
+            self.phase = Phase::Connected;
+            let resending = self.outbound.len();
+            return Ok((
+                Event::Connected {
+                    session_present,
+                    resending,
+                },
+                0,
+            ));
+        }
+        if clean.is_some() {
+            return Err(Error::Violation(Violation::BeforeConnack));
+        }
+        self.check_usable()?;
+        match packet {
+            Inbound::Connack { .. } => Err(Error::Violation(Violation::UnexpectedConnack)),
+            Inbound::Publish(p) => self.inbound_publish(now, p, out),
+            Inbound::Puback(pid) => match self.outbound.stage(pid) {
+                Some(Stage::AwaitPuback) => {
+                    self.outbound.complete(pid);
+                    Ok((Event::Delivered { pid }, 0))
+                }
+                _ => Err(Error::Violation(Violation::UnknownPacketId { pid })),
+            },
+            Inbound::Pubrec(pid) => match self.outbound.stage(pid) {
+                Some(Stage::AwaitPubrec) | Some(Stage::AwaitPubcomp) => {
+                    self.outbound.received(pid);
+                    let len = self.reply(now, Ack::Pubrel, pid, out)?;
+                    Ok((Event::Received { pid }, len))
+                }
+                _ => Err(Error::Violation(Violation::UnknownPacketId { pid })),
+            },
+            Inbound::Pubcomp(pid) => match self.outbound.stage(pid) {
+                Some(Stage::AwaitPubcomp) => {
+                    self.outbound.complete(pid);
+                    Ok((Event::Delivered { pid }, 0))
+                }
+                _ => Err(Error::Violation(Violation::UnknownPacketId { pid })),
+            },
+            Inbound::Pubrel(pid) => {
+                // Answer even an unknown id: after a reconnect the broker may re-send a PUBREL
+                // whose PUBCOMP was lost ([MQTT-4.3.3-2] leaves the receiver to complete it).
+                self.inbound_qos2.retain(|&p| p != pid);
+                let len = self.reply(now, Ack::Pubcomp, pid, out)?;
+                Ok((Event::Released { pid }, len))
+            }
+            Inbound::Suback { pid, return_codes } => {
+                let index = self.take_request(pid)?;
+                match index {
+                    RequestKind::Subscribe { filters } if filters == return_codes.len() => Ok((
+                        Event::Subscribed {
+                            pid,
+                            granted: Suback {
+                                codes: return_codes,
+                            },
+                        },
+                        0,
+                    )),
+                    RequestKind::Subscribe { filters } => {
+                        Err(Error::Violation(Violation::SubackCount {
+                            pid,
+                            filters,
+                            answers: return_codes.len(),
+                        }))
+                    }
+                    RequestKind::Unsubscribe => {
+                        Err(Error::Violation(Violation::UnknownPacketId { pid }))
+                    }
+                }
+            }
+            Inbound::Unsuback(pid) => match self.take_request(pid)? {
+                RequestKind::Unsubscribe => Ok((Event::Unsubscribed { pid }, 0)),
+                RequestKind::Subscribe { .. } => {
+                    Err(Error::Violation(Violation::UnknownPacketId { pid }))
+                }
+            },
+            Inbound::Pingresp => {
+                self.ping_deadline = None;
+                Ok((Event::Pong, 0))
+            }
+        }
+    }
+
+    fn take_request(&mut self, pid: u16) -> Result<RequestKind, Error> {
+        let index = self
+            .requests
+            .iter()
+            .position(|r| r.pid == pid)
+            .ok_or(Error::Violation(Violation::UnknownPacketId { pid }))?;
+        let request = self.requests.remove(index);
+        Ok(request.kind)
+    }
+
+    fn inbound_publish<'f>(
+        &mut self,
+        now: Instant,
+        p: packet::Publish<'f>,
+        out: &mut [u8],
+    ) -> Result<(Event<'f>, usize), Error> {
+        let message = Message {
+            topic: p.topic,
+            payload: p.payload,
+            qos: p.qos,
+            retain: p.retain,
+            dup: p.dup,
+            pid: p.pid,
+        };
+        match (p.qos, p.pid) {
+            (QoS::AtMostOnce, _) => Ok((Event::Message(message), 0)),
+            (QoS::AtLeastOnce, Some(pid)) => {
+                let len = self.reply(now, Ack::Puback, pid, out)?;
+                Ok((Event::Message(message), len))
+            }
+            (QoS::ExactlyOnce, Some(pid)) => {
+                if self.inbound_qos2.contains(&pid) {
+                    let len = self.reply(now, Ack::Pubrec, pid, out)?;
+                    return Ok((Event::Duplicate { pid }, len));
+                }
+                self.inbound_qos2
+                    .push(pid)
+                    .map_err(|_| Error::Violation(Violation::TooManyInboundQos2 { max: N }))?;
+                let len = self.reply(now, Ack::Pubrec, pid, out)?;
+                Ok((Event::Message(message), len))
+            }
+            // decode() guarantees a pid for QoS > 0; treat the impossible as malformed.
+            (_, None) => Err(Error::Decode(packet::DecodeError::ZeroPacketId)),
+        }
+    }
+}
+
+impl From<Full> for Error {
+    fn from(full: Full) -> Self {
+        match full {
+            Full::Window { slots } => Error::WindowFull { slots },
+            Full::Store { needed, free } => Error::StoreFull { needed, free },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
