@@ -234,7 +234,11 @@ impl<const N: usize, const STORE: usize, const RX: usize, const TX: usize>
     }
 
     /// Hand the packet at `frame` to the session: its event, and the reply to send first.
-    fn handle(&mut self, now: Instant, frame: Range<usize>) -> Result<Handled<'_, N, STORE>, Error> {
+    fn handle(
+        &mut self,
+        now: Instant,
+        frame: Range<usize>,
+    ) -> Result<Handled<'_, N, STORE>, Error> {
         let bytes = self.inbox.buf.get(frame).unwrap_or_default();
         let (event, len) = self.session.handle(now, bytes, &mut self.tx)?;
         Ok(Handled {

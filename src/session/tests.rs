@@ -34,7 +34,10 @@ fn publish(qos: u8, pid: u16, dup: bool, payload: &[u8]) -> &'static [u8] {
         body.extend_from_slice(&pid.to_be_bytes());
     }
     body.extend_from_slice(payload);
-    let mut p = std::vec![0x30 | (qos << 1) | if dup { 0x08 } else { 0 }, body.len() as u8];
+    let mut p = std::vec![
+        0x30 | (qos << 1) | if dup { 0x08 } else { 0 },
+        body.len() as u8
+    ];
     p.extend_from_slice(&body);
     leak(&p)
 }
@@ -67,7 +70,10 @@ fn connect_encodes_connect_and_accepts_connack() {
         &[0x10, 16, 0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 30, 0, 4, b'd', b'e', b'v', b'1']
     );
     assert!(!s.is_connected());
-    assert_eq!(s.publish(t(0), "x", b"", QoS::AtMostOnce, false, &mut out), Err(Error::NotConnected));
+    assert_eq!(
+        s.publish(t(0), "x", b"", QoS::AtMostOnce, false, &mut out),
+        Err(Error::NotConnected)
+    );
     s.handle(t(5), &CONNACK_OK, &mut out).unwrap();
     assert!(s.is_connected());
 }
@@ -84,7 +90,8 @@ fn every_connack_refusal_is_its_own_error() {
     for (code, expected) in codes {
         let mut s = S::new();
         let mut out = [0u8; 64];
-        s.connect(t(0), &ConnectOptions::new("c"), &mut out).unwrap();
+        s.connect(t(0), &ConnectOptions::new("c"), &mut out)
+            .unwrap();
         let result = s.handle(t(1), leak(&[0x20, 0x02, 0x00, code]), &mut out);
         assert_eq!(result, Err(Error::Refused(expected)), "code {code}");
         assert!(!s.is_connected());
@@ -95,9 +102,14 @@ fn every_connack_refusal_is_its_own_error() {
 fn qos1_publish_is_delivered_on_puback() {
     let mut s = connected(&ConnectOptions::new("c"));
     let mut out = [0u8; 64];
-    let (len, pid) = s.publish(t(10), "a/b", b"hi", QoS::AtLeastOnce, false, &mut out).unwrap();
+    let (len, pid) = s
+        .publish(t(10), "a/b", b"hi", QoS::AtLeastOnce, false, &mut out)
+        .unwrap();
     let pid = pid.unwrap();
-    assert_eq!(&out[..len], &[0x32, 9, 0, 3, b'a', b'/', b'b', 0, pid as u8, b'h', b'i']);
+    assert_eq!(
+        &out[..len],
+        &[0x32, 9, 0, 3, b'a', b'/', b'b', 0, pid as u8, b'h', b'i']
+    );
     assert_eq!(s.in_flight(), 1);
     let (event, reply) = s.handle(t(20), ack(PUBACK, pid), &mut out).unwrap();
     assert_eq!((event, reply), (Event::Delivered { pid }, 0));
@@ -108,7 +120,9 @@ fn qos1_publish_is_delivered_on_puback() {
 fn qos2_publish_goes_through_pubrec_pubrel_pubcomp() {
     let mut s = connected(&ConnectOptions::new("c"));
     let mut out = [0u8; 64];
-    let (_, pid) = s.publish(t(10), "a/b", b"x", QoS::ExactlyOnce, true, &mut out).unwrap();
+    let (_, pid) = s
+        .publish(t(10), "a/b", b"x", QoS::ExactlyOnce, true, &mut out)
+        .unwrap();
     let pid = pid.unwrap();
     assert_eq!(out[0], 0x35);
     let (event, len) = s.handle(t(20), ack(PUBREC, pid), &mut out).unwrap();
@@ -128,12 +142,22 @@ fn inbound_qos0_and_qos1_messages() {
     let mut out = [0u8; 64];
     let frame = publish(0, 0, false, b"zero");
     let (event, len) = s.handle(t(5), frame, &mut out).unwrap();
-    let Event::Message(m) = event else { panic!("{event:?}") };
-    assert_eq!((m.topic, m.payload, m.qos, m.pid, len), ("a/b", &b"zero"[..], QoS::AtMostOnce, None, 0));
+    let Event::Message(m) = event else {
+        panic!("{event:?}")
+    };
+    assert_eq!(
+        (m.topic, m.payload, m.qos, m.pid, len),
+        ("a/b", &b"zero"[..], QoS::AtMostOnce, None, 0)
+    );
     let frame = publish(1, 9, false, b"one");
     let (event, len) = s.handle(t(6), frame, &mut out).unwrap();
-    let Event::Message(m) = event else { panic!("{event:?}") };
-    assert_eq!((m.payload, m.qos, m.pid), (&b"one"[..], QoS::AtLeastOnce, Some(9)));
+    let Event::Message(m) = event else {
+        panic!("{event:?}")
+    };
+    assert_eq!(
+        (m.payload, m.qos, m.pid),
+        (&b"one"[..], QoS::AtLeastOnce, Some(9))
+    );
     assert_eq!(&out[..len], ack(PUBACK, 9));
 }
 
@@ -156,7 +180,9 @@ fn inbound_qos2_is_delivered_exactly_once() {
     assert_eq!(&out[..len], ack(PUBCOMP, 7));
     assert_eq!(s.awaiting_release(), 0);
     // After the release the id is free: a new message with it is a new message.
-    let (event, _) = s.handle(t(8), publish(2, 7, false, b"new"), &mut out).unwrap();
+    let (event, _) = s
+        .handle(t(8), publish(2, 7, false, b"new"), &mut out)
+        .unwrap();
     assert!(matches!(event, Event::Message(m) if m.payload == b"new"));
 }
 
@@ -166,11 +192,14 @@ fn qos2_dedup_survives_a_resumed_session() {
     options.clean_session = false;
     let mut s = connected(&options);
     let mut out = [0u8; 64];
-    s.handle(t(5), publish(2, 3, false, b"m"), &mut out).unwrap();
+    s.handle(t(5), publish(2, 3, false, b"m"), &mut out)
+        .unwrap();
     s.fail(Error::ConnectionClosed);
     s.connect(t(10), &options, &mut out).unwrap();
     s.handle(t(11), &CONNACK_RESUMED, &mut out).unwrap();
-    let (event, _) = s.handle(t(12), publish(2, 3, true, b"m"), &mut out).unwrap();
+    let (event, _) = s
+        .handle(t(12), publish(2, 3, true, b"m"), &mut out)
+        .unwrap();
     assert_eq!(event, Event::Duplicate { pid: 3 });
     // Without the session the broker will not send PUBREL: the record is dropped.
     s.fail(Error::ConnectionClosed);
@@ -185,9 +214,15 @@ fn resumed_session_resends_publish_with_dup_and_pubrel() {
     options.clean_session = false;
     let mut s = connected(&options);
     let mut out = [0u8; 64];
-    let (_, p1) = s.publish(t(1), "a/b", b"1", QoS::AtLeastOnce, false, &mut out).unwrap();
-    let (_, p2) = s.publish(t(2), "a/b", b"2", QoS::ExactlyOnce, false, &mut out).unwrap();
-    let (_, p3) = s.publish(t(3), "a/b", b"3", QoS::ExactlyOnce, false, &mut out).unwrap();
+    let (_, p1) = s
+        .publish(t(1), "a/b", b"1", QoS::AtLeastOnce, false, &mut out)
+        .unwrap();
+    let (_, p2) = s
+        .publish(t(2), "a/b", b"2", QoS::ExactlyOnce, false, &mut out)
+        .unwrap();
+    let (_, p3) = s
+        .publish(t(3), "a/b", b"3", QoS::ExactlyOnce, false, &mut out)
+        .unwrap();
     let (p1, p2, p3) = (p1.unwrap(), p2.unwrap(), p3.unwrap());
     s.handle(t(4), ack(PUBREC, p2), &mut out).unwrap();
     assert_eq!(s.fail(Error::ConnectionClosed), Error::ConnectionClosed);
@@ -196,19 +231,38 @@ fn resumed_session_resends_publish_with_dup_and_pubrel() {
         s.publish(t(5), "a/b", b"x", QoS::AtMostOnce, false, &mut out),
         Err(Error::ConnectionClosed)
     );
-    assert_eq!(s.poll_transmit(t(5), &mut out), Err(Error::ConnectionClosed));
+    assert_eq!(
+        s.poll_transmit(t(5), &mut out),
+        Err(Error::ConnectionClosed)
+    );
     assert_eq!(s.in_flight(), 3);
 
     s.connect(t(100), &options, &mut out).unwrap();
-    assert_eq!(s.poll_transmit(t(100), &mut out), Ok(None), "nothing before CONNACK");
+    assert_eq!(
+        s.poll_transmit(t(100), &mut out),
+        Ok(None),
+        "nothing before CONNACK"
+    );
     let (event, _) = s.handle(t(101), &CONNACK_RESUMED, &mut out).unwrap();
-    assert_eq!(event, Event::Connected { session_present: true, resending: 3 });
+    assert_eq!(
+        event,
+        Event::Connected {
+            session_present: true,
+            resending: 3
+        }
+    );
     let len = s.poll_transmit(t(102), &mut out).unwrap().unwrap();
-    assert_eq!(&out[..len], &[0x3a, 8, 0, 3, b'a', b'/', b'b', 0, p1 as u8, b'1']);
+    assert_eq!(
+        &out[..len],
+        &[0x3a, 8, 0, 3, b'a', b'/', b'b', 0, p1 as u8, b'1']
+    );
     let len = s.poll_transmit(t(102), &mut out).unwrap().unwrap();
     assert_eq!(&out[..len], ack(PUBREL, p2));
     let len = s.poll_transmit(t(102), &mut out).unwrap().unwrap();
-    assert_eq!(&out[..len], &[0x3c, 8, 0, 3, b'a', b'/', b'b', 0, p3 as u8, b'3']);
+    assert_eq!(
+        &out[..len],
+        &[0x3c, 8, 0, 3, b'a', b'/', b'b', 0, p3 as u8, b'3']
+    );
     assert_eq!(s.poll_transmit(t(103), &mut out), Ok(None));
     s.handle(t(104), ack(PUBACK, p1), &mut out).unwrap();
     s.handle(t(105), ack(PUBCOMP, p2), &mut out).unwrap();
@@ -221,13 +275,18 @@ fn resumed_session_resends_publish_with_dup_and_pubrel() {
 fn clean_session_drops_in_flight_state() {
     let mut s = connected(&ConnectOptions::new("c"));
     let mut out = [0u8; 64];
-    s.publish(t(1), "a/b", b"1", QoS::AtLeastOnce, false, &mut out).unwrap();
+    s.publish(t(1), "a/b", b"1", QoS::AtLeastOnce, false, &mut out)
+        .unwrap();
     s.fail(Error::ConnectionClosed);
-    s.connect(t(2), &ConnectOptions::new("c"), &mut out).unwrap();
+    s.connect(t(2), &ConnectOptions::new("c"), &mut out)
+        .unwrap();
     assert_eq!(s.in_flight(), 0);
     // session_present = 1 answering a clean session is a violation.
     let result = s.handle(t(3), &CONNACK_RESUMED, &mut out);
-    assert_eq!(result, Err(Error::Violation(Violation::SessionPresentOnCleanSession)));
+    assert_eq!(
+        result,
+        Err(Error::Violation(Violation::SessionPresentOnCleanSession))
+    );
 }
 
 #[test]
@@ -240,13 +299,18 @@ fn keep_alive_pings_when_idle_and_declares_a_silent_broker_dead() {
     assert_eq!(s.poll_at(), Some(t(10_000)));
     assert_eq!(s.poll_transmit(t(9_999), &mut out), Ok(None));
     // Sending anything restarts the period.
-    s.publish(t(5_000), "a/b", b"", QoS::AtMostOnce, false, &mut out).unwrap();
+    s.publish(t(5_000), "a/b", b"", QoS::AtMostOnce, false, &mut out)
+        .unwrap();
     assert_eq!(s.poll_transmit(t(10_000), &mut out), Ok(None));
     assert_eq!(s.poll_at(), Some(t(15_000)));
     let len = s.poll_transmit(t(15_000), &mut out).unwrap().unwrap();
     assert_eq!(&out[..len], &[0xc0, 0x00]);
     assert_eq!(s.poll_at(), Some(t(18_000)));
-    assert_eq!(s.poll_transmit(t(16_000), &mut out), Ok(None), "one PINGREQ at a time");
+    assert_eq!(
+        s.poll_transmit(t(16_000), &mut out),
+        Ok(None),
+        "one PINGREQ at a time"
+    );
     let (event, _) = s.handle(t(16_500), &[0xd0, 0x00], &mut out).unwrap();
     assert_eq!(event, Event::Pong);
     let len = s.poll_transmit(t(25_000), &mut out).unwrap().unwrap();
@@ -255,7 +319,10 @@ fn keep_alive_pings_when_idle_and_declares_a_silent_broker_dead() {
     let dead = Err(Error::Timeout(Timeout::Pingresp { waited_ms: 3_000 }));
     assert_eq!(s.poll_transmit(t(28_000), &mut out), dead);
     assert!(s.broken().is_some());
-    assert_eq!(s.handle(t(28_001), &[0xd0, 0x00], &mut out).map(|_| ()), dead.map(|_: Option<usize>| ()));
+    assert_eq!(
+        s.handle(t(28_001), &[0xd0, 0x00], &mut out).map(|_| ()),
+        dead.map(|_: Option<usize>| ())
+    );
 }
 
 #[test]
@@ -268,7 +335,10 @@ fn keep_alive_across_clock_wrap() {
     s.connect(start, &options, &mut out).unwrap();
     s.handle(start, &CONNACK_OK, &mut out).unwrap();
     assert_eq!(s.poll_transmit(start.add_millis(999), &mut out), Ok(None));
-    assert_eq!(s.poll_transmit(start.add_millis(1000), &mut out), Ok(Some(2)));
+    assert_eq!(
+        s.poll_transmit(start.add_millis(1000), &mut out),
+        Ok(Some(2))
+    );
 }
 
 #[test]
@@ -290,20 +360,28 @@ fn missing_connack_times_out() {
 fn window_and_store_limits_refuse_without_sending() {
     let mut s: Session<2, 28> = Session::new();
     let mut out = [0u8; 64];
-    s.connect(t(0), &ConnectOptions::new("c"), &mut out).unwrap();
+    s.connect(t(0), &ConnectOptions::new("c"), &mut out)
+        .unwrap();
     s.handle(t(0), &CONNACK_OK, &mut out).unwrap();
-    s.publish(t(1), "a/b", b"12345678", QoS::AtLeastOnce, false, &mut out).unwrap();
+    s.publish(t(1), "a/b", b"12345678", QoS::AtLeastOnce, false, &mut out)
+        .unwrap();
     assert_eq!(
         s.publish(t(1), "a/b", b"123456789", QoS::AtLeastOnce, false, &mut out),
-        Err(Error::StoreFull { needed: 18, free: 11 })
+        Err(Error::StoreFull {
+            needed: 18,
+            free: 11
+        })
     );
-    s.publish(t(1), "a/b", b"1", QoS::AtLeastOnce, false, &mut out).unwrap();
+    s.publish(t(1), "a/b", b"1", QoS::AtLeastOnce, false, &mut out)
+        .unwrap();
     assert_eq!(
         s.publish(t(1), "a/b", b"1", QoS::ExactlyOnce, false, &mut out),
         Err(Error::WindowFull { slots: 2 })
     );
     // QoS 0 needs no slot.
-    assert!(s.publish(t(1), "a/b", b"1", QoS::AtMostOnce, false, &mut out).is_ok());
+    assert!(s
+        .publish(t(1), "a/b", b"1", QoS::AtMostOnce, false, &mut out)
+        .is_ok());
     assert!(s.is_connected(), "limits are not fatal");
 }
 
@@ -312,12 +390,18 @@ fn packet_ids_never_collide_and_skip_zero() {
     let mut s = connected(&ConnectOptions::new("c"));
     let mut out = [0u8; 64];
     s.next_pid = u16::MAX;
-    let (_, a) = s.publish(t(1), "a/b", b"", QoS::AtLeastOnce, false, &mut out).unwrap();
-    let (_, b) = s.publish(t(1), "a/b", b"", QoS::AtLeastOnce, false, &mut out).unwrap();
+    let (_, a) = s
+        .publish(t(1), "a/b", b"", QoS::AtLeastOnce, false, &mut out)
+        .unwrap();
+    let (_, b) = s
+        .publish(t(1), "a/b", b"", QoS::AtLeastOnce, false, &mut out)
+        .unwrap();
     assert_eq!((a, b), (Some(u16::MAX), Some(1)));
     // Wrap all the way round: ids 65535 and 1 are still in flight and are skipped.
     s.next_pid = u16::MAX;
-    let (_, c) = s.subscribe(t(1), &[("x", QoS::AtMostOnce)], &mut out).unwrap();
+    let (_, c) = s
+        .subscribe(t(1), &[("x", QoS::AtMostOnce)], &mut out)
+        .unwrap();
     assert_eq!(c, 2);
 }
 
@@ -326,16 +410,24 @@ fn subscribe_reports_each_filter_and_refusals() {
     let mut s = connected(&ConnectOptions::new("c"));
     let mut out = [0u8; 64];
     let (_, pid) = s
-        .subscribe(t(1), &[("a/#", QoS::ExactlyOnce), ("$SYS/x", QoS::AtLeastOnce)], &mut out)
+        .subscribe(
+            t(1),
+            &[("a/#", QoS::ExactlyOnce), ("$SYS/x", QoS::AtLeastOnce)],
+            &mut out,
+        )
         .unwrap();
     let suback = [0x90, 0x04, 0, pid as u8, 0x02, 0x80];
     let (event, _) = s.handle(t(2), &suback, &mut out).unwrap();
-    let Event::Subscribed { pid: got, granted } = event else { panic!("{event:?}") };
+    let Event::Subscribed { pid: got, granted } = event else {
+        panic!("{event:?}")
+    };
     assert_eq!(got, pid);
     let granted: std::vec::Vec<_> = granted.iter().collect();
     assert_eq!(granted, [Granted::Qos(QoS::ExactlyOnce), Granted::Refused]);
     let (_, pid) = s.unsubscribe(t(3), &["a/#"], &mut out).unwrap();
-    let (event, _) = s.handle(t(4), leak(&[0xb0, 0x02, 0, pid as u8]), &mut out).unwrap();
+    let (event, _) = s
+        .handle(t(4), leak(&[0xb0, 0x02, 0, pid as u8]), &mut out)
+        .unwrap();
     assert_eq!(event, Event::Unsubscribed { pid });
 }
 
@@ -343,11 +435,21 @@ fn subscribe_reports_each_filter_and_refusals() {
 fn suback_with_wrong_count_is_a_violation() {
     let mut s = connected(&ConnectOptions::new("c"));
     let mut out = [0u8; 64];
-    let (_, pid) = s.subscribe(t(1), &[("a", QoS::AtMostOnce)], &mut out).unwrap();
-    let result = s.handle(t(2), leak(&[0x90, 0x04, 0, pid as u8, 0x00, 0x00]), &mut out);
+    let (_, pid) = s
+        .subscribe(t(1), &[("a", QoS::AtMostOnce)], &mut out)
+        .unwrap();
+    let result = s.handle(
+        t(2),
+        leak(&[0x90, 0x04, 0, pid as u8, 0x00, 0x00]),
+        &mut out,
+    );
     assert_eq!(
         result,
-        Err(Error::Violation(Violation::SubackCount { pid, filters: 1, answers: 2 }))
+        Err(Error::Violation(Violation::SubackCount {
+            pid,
+            filters: 1,
+            answers: 2
+        }))
     );
 }
 
@@ -355,10 +457,16 @@ fn suback_with_wrong_count_is_a_violation() {
 fn invalid_subscribe_costs_no_request_slot() {
     let mut s: Session<1, 16> = Session::new();
     let mut out = [0u8; 64];
-    s.connect(t(0), &ConnectOptions::new("c"), &mut out).unwrap();
+    s.connect(t(0), &ConnectOptions::new("c"), &mut out)
+        .unwrap();
     s.handle(t(0), &CONNACK_OK, &mut out).unwrap();
-    assert!(matches!(s.subscribe(t(1), &[("a/#/b", QoS::AtMostOnce)], &mut out), Err(Error::Encode(_))));
-    assert!(s.subscribe(t(1), &[("a/#", QoS::AtMostOnce)], &mut out).is_ok());
+    assert!(matches!(
+        s.subscribe(t(1), &[("a/#/b", QoS::AtMostOnce)], &mut out),
+        Err(Error::Encode(_))
+    ));
+    assert!(s
+        .subscribe(t(1), &[("a/#", QoS::AtMostOnce)], &mut out)
+        .is_ok());
 }
 
 #[test]
@@ -374,7 +482,9 @@ fn acknowledgements_for_unknown_ids_break_the_connection() {
     // A PUBACK for a QoS 2 message is as wrong as one for no message.
     let mut s = connected(&ConnectOptions::new("c"));
     let mut out = [0u8; 64];
-    let (_, pid) = s.publish(t(1), "a/b", b"", QoS::ExactlyOnce, false, &mut out).unwrap();
+    let (_, pid) = s
+        .publish(t(1), "a/b", b"", QoS::ExactlyOnce, false, &mut out)
+        .unwrap();
     assert!(s.handle(t(2), ack(PUBACK, pid.unwrap()), &mut out).is_err());
 }
 
@@ -392,7 +502,8 @@ fn bad_input_is_an_error_and_the_session_stays_consistent() {
     let mut out = [0u8; 64];
     // Before CONNACK, anything else is a violation.
     let mut s = S::new();
-    s.connect(t(0), &ConnectOptions::new("c"), &mut out).unwrap();
+    s.connect(t(0), &ConnectOptions::new("c"), &mut out)
+        .unwrap();
     assert_eq!(
         s.handle(t(1), &[0xd0, 0x00], &mut out),
         Err(Error::Violation(Violation::BeforeConnack))
@@ -414,22 +525,30 @@ fn bad_input_is_an_error_and_the_session_stays_consistent() {
     for case in cases {
         let mut s = connected(&ConnectOptions::new("c"));
         let result = s.handle(t(1), case, &mut out);
-        assert!(matches!(result, Err(Error::Decode(_))), "{case:?}: {result:?}");
+        assert!(
+            matches!(result, Err(Error::Decode(_))),
+            "{case:?}: {result:?}"
+        );
         assert!(s.broken().is_some());
         // The in-flight table is intact for the next connection.
-        s.connect(t(2), &ConnectOptions::new("c"), &mut out).unwrap();
+        s.connect(t(2), &ConnectOptions::new("c"), &mut out)
+            .unwrap();
         s.handle(t(3), &CONNACK_OK, &mut out).unwrap();
         assert!(s.is_connected());
     }
     let mut s = connected(&ConnectOptions::new("c"));
-    assert!(matches!(s.handle(t(1), &[0x20], &mut out), Err(Error::Decode(DecodeError::LengthMismatch { .. }) | Error::Decode(_))));
+    assert!(matches!(
+        s.handle(t(1), &[0x20], &mut out),
+        Err(Error::Decode(DecodeError::LengthMismatch { .. }) | Error::Decode(_))
+    ));
 }
 
 #[test]
 fn too_many_inbound_qos2_messages_is_reported() {
     let mut s: Session<1, 16> = Session::new();
     let mut out = [0u8; 64];
-    s.connect(t(0), &ConnectOptions::new("c"), &mut out).unwrap();
+    s.connect(t(0), &ConnectOptions::new("c"), &mut out)
+        .unwrap();
     s.handle(t(0), &CONNACK_OK, &mut out).unwrap();
     s.handle(t(1), publish(2, 1, false, b""), &mut out).unwrap();
     assert_eq!(
@@ -444,7 +563,8 @@ fn disconnect_goes_idle_and_keeps_in_flight() {
     options.clean_session = false;
     let mut s = connected(&options);
     let mut out = [0u8; 64];
-    s.publish(t(1), "a/b", b"", QoS::AtLeastOnce, false, &mut out).unwrap();
+    s.publish(t(1), "a/b", b"", QoS::AtLeastOnce, false, &mut out)
+        .unwrap();
     let len = s.disconnect(&mut out).unwrap();
     assert_eq!(&out[..len], &[0xe0, 0x00]);
     assert!(!s.is_connected());

@@ -1,0 +1,495 @@
+//! The blocking and the async client against a real Mosquitto, over plain TCP: the same
+//! scenarios, written once, run through both drivers.
+
+mod support;
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant as StdInstant};
+
+use embedded_mqtts::host::TcpTransport;
+use embedded_mqtts::session::Granted;
+use embedded_mqtts::time::StdClock;
+use embedded_mqtts::{
+    asynch, blocking, ClientState, ConnectOptions, Connected, Error, Event, Instant, QoS, Will,
+};
+use support::{Broker, BrokerConfig, Subscriber};
+
+type State = ClientState<8, 4096, 4096, 4096>;
+
+/// A message or acknowledgement, owned (events borrow the client's buffer).
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Seen {
+    Message {
+        topic: String,
+        payload: Vec<u8>,
+        qos: QoS,
+        retain: bool,
+    },
+    Delivered(u16),
+    Subscribed(u16, Vec<Granted>),
+    Other(String),
+}
+
+fn own(event: Event<'_>) -> Seen {
+    match event {
+        Event::Message(m) => Seen::Message {
+            topic: m.topic.to_owned(),
+            payload: m.payload.to_vec(),
+            qos: m.qos,
+            retain: m.retain,
+        },
+        Event::Delivered { pid } => Seen::Delivered(pid),
+        Event::Subscribed { pid, granted } => Seen::Subscribed(pid, granted.iter().collect()),
+        other => Seen::Other(format!("{other:?}")),
+    }
+}
+
+/// What a scenario needs from a client; implemented by both drivers.
+trait TestClient {
+    fn connect(&mut self, options: &ConnectOptions<'_>) -> Result<Connected, Error>;
+    fn publish(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+    ) -> Result<Option<u16>, Error>;
+    fn subscribe(&mut self, filters: &[(&str, QoS)]) -> Result<u16, Error>;
+    fn disconnect(&mut self) -> Result<(), Error>;
+    /// The next event within 50 ms, if any.
+    fn next(&mut self) -> Result<Option<Seen>, Error>;
+    /// Drop the connection without DISCONNECT (the broker sees a vanished client).
+    fn vanish(self);
+}
+
+struct Blocking(blocking::Client<'static, TcpTransport, StdClock, 8, 4096, 4096, 4096>);
+
+impl TestClient for Blocking {
+    fn connect(&mut self, o: &ConnectOptions<'_>) -> Result<Connected, Error> {
+        self.0.connect(o)
+    }
+    fn publish(&mut self, t: &str, p: &[u8], q: QoS, r: bool) -> Result<Option<u16>, Error> {
+        self.0.publish(t, p, q, r)
+    }
+    fn subscribe(&mut self, f: &[(&str, QoS)]) -> Result<u16, Error> {
+        self.0.subscribe(f)
+    }
+    fn disconnect(&mut self) -> Result<(), Error> {
+        self.0.disconnect()
+    }
+    fn next(&mut self) -> Result<Option<Seen>, Error> {
+        Ok(self.0.wait_event(50)?.map(own))
+    }
+    fn vanish(self) {
+        let _ = self
+            .0
+            .into_transport()
+            .stream()
+            .shutdown(std::net::Shutdown::Both);
+    }
+}
+
+/// A minimal executor: the host transport's async methods complete without yielding.
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        std::thread::yield_now();
+    }
+}
+
+type Idle = fn(Option<Instant>) -> std::future::Ready<()>;
+
+fn idle(_deadline: Option<Instant>) -> std::future::Ready<()> {
+    // TcpTransport's read_ready already waited for data; nothing more to do.
+    std::future::ready(())
+}
+
+struct Async(asynch::Client<'static, TcpTransport, StdClock, Idle, 8, 4096, 4096, 4096>);
+
+impl TestClient for Async {
+    fn connect(&mut self, o: &ConnectOptions<'_>) -> Result<Connected, Error> {
+        block_on(self.0.connect(o))
+    }
+    fn publish(&mut self, t: &str, p: &[u8], q: QoS, r: bool) -> Result<Option<u16>, Error> {
+        block_on(self.0.publish(t, p, q, r))
+    }
+    fn subscribe(&mut self, f: &[(&str, QoS)]) -> Result<u16, Error> {
+        block_on(self.0.subscribe(f))
+    }
+    fn disconnect(&mut self) -> Result<(), Error> {
+        block_on(self.0.disconnect())
+    }
+    fn next(&mut self) -> Result<Option<Seen>, Error> {
+        let deadline = StdInstant::now() + Duration::from_millis(50);
+        loop {
+            if let Some(event) = block_on(self.0.poll())? {
+                return Ok(Some(own(event)));
+            }
+            if StdInstant::now() >= deadline {
+                return Ok(None);
+            }
+        }
+    }
+    fn vanish(self) {
+        let _ = self
+            .0
+            .into_transport()
+            .stream()
+            .shutdown(std::net::Shutdown::Both);
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Driver {
+    Blocking,
+    Async,
+}
+
+fn transport(port: u16) -> TcpTransport {
+    let mut t = TcpTransport::connect(("127.0.0.1", port)).expect("connect to broker");
+    t.set_ready_wait(Duration::from_millis(5));
+    t
+}
+
+fn client(driver: Driver, port: u16) -> Box<dyn DynClient> {
+    let state: &'static mut State = Box::leak(Box::new(State::new()));
+    match driver {
+        Driver::Blocking => Box::new(Blocking(blocking::Client::new(
+            transport(port),
+            state,
+            StdClock::new(),
+        ))),
+        Driver::Async => Box::new(Async(asynch::Client::new(
+            transport(port),
+            state,
+            StdClock::new(),
+            idle as Idle,
+        ))),
+    }
+}
+
+/// Object-safe face of [`TestClient`], so scenarios take either driver.
+trait DynClient {
+    fn connect(&mut self, options: &ConnectOptions<'_>) -> Result<Connected, Error>;
+    fn publish(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+    ) -> Result<Option<u16>, Error>;
+    fn subscribe(&mut self, filters: &[(&str, QoS)]) -> Result<u16, Error>;
+    fn disconnect(&mut self) -> Result<(), Error>;
+    fn next(&mut self) -> Result<Option<Seen>, Error>;
+    fn vanish(self: Box<Self>);
+}
+
+impl<T: TestClient> DynClient for T {
+    fn connect(&mut self, o: &ConnectOptions<'_>) -> Result<Connected, Error> {
+        TestClient::connect(self, o)
+    }
+    fn publish(&mut self, t: &str, p: &[u8], q: QoS, r: bool) -> Result<Option<u16>, Error> {
+        TestClient::publish(self, t, p, q, r)
+    }
+    fn subscribe(&mut self, f: &[(&str, QoS)]) -> Result<u16, Error> {
+        TestClient::subscribe(self, f)
+    }
+    fn disconnect(&mut self) -> Result<(), Error> {
+        TestClient::disconnect(self)
+    }
+    fn next(&mut self) -> Result<Option<Seen>, Error> {
+        TestClient::next(self)
+    }
+    fn vanish(self: Box<Self>) {
+        TestClient::vanish(*self)
+    }
+}
+
+/// Collect events from `c` until `done` says so; panics after 10 s.
+fn collect_until(c: &mut dyn DynClient, mut done: impl FnMut(&[Seen]) -> bool) -> Vec<Seen> {
+    let deadline = StdInstant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    while !done(&seen) {
+        assert!(StdInstant::now() < deadline, "timed out; saw {seen:?}");
+        if let Some(event) = c.next().expect("client failed") {
+            seen.push(event);
+        }
+    }
+    seen
+}
+
+fn messages(seen: &[Seen]) -> Vec<(String, Vec<u8>, QoS, bool)> {
+    seen.iter()
+        .filter_map(|s| match s {
+            Seen::Message {
+                topic,
+                payload,
+                qos,
+                retain,
+            } => Some((topic.clone(), payload.clone(), *qos, *retain)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn subscribe(c: &mut dyn DynClient, filter: &str, qos: QoS) {
+    let pid = c.subscribe(&[(filter, qos)]).unwrap();
+    let seen = collect_until(c, |s| s.iter().any(|e| matches!(e, Seen::Subscribed(..))));
+    assert_eq!(
+        seen.last(),
+        Some(&Seen::Subscribed(pid, vec![Granted::Qos(qos)]))
+    );
+}
+
+fn pubsub_at_every_qos(driver: Driver) {
+    let broker = Broker::start(BrokerConfig::new());
+    let mut sub = client(driver, broker.port());
+    let mut publisher = client(driver, broker.port());
+    let connected = sub.connect(&ConnectOptions::new("sub")).unwrap();
+    assert!(!connected.session_present);
+    publisher.connect(&ConnectOptions::new("pub")).unwrap();
+    subscribe(&mut *sub, "t/#", QoS::ExactlyOnce);
+
+    let mut acked = Vec::new();
+    for (i, qos) in [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce]
+        .into_iter()
+        .enumerate()
+    {
+        let payload = format!("message {i}");
+        if let Some(pid) = publisher
+            .publish(&format!("t/{i}"), payload.as_bytes(), qos, false)
+            .unwrap()
+        {
+            acked.push(pid);
+        }
+    }
+    let mut delivered = collect_until(&mut *publisher, |s| {
+        s.iter().filter(|e| matches!(e, Seen::Delivered(_))).count() == 2
+    })
+    .into_iter()
+    .filter_map(|e| match e {
+        Seen::Delivered(pid) => Some(pid),
+        _ => None,
+    })
+    .collect::<Vec<_>>();
+    delivered.sort();
+    acked.sort();
+    assert_eq!(delivered, acked);
+    let got = collect_until(&mut *sub, |s| messages(s).len() == 3);
+    assert_eq!(
+        messages(&got),
+        vec![
+            ("t/0".into(), b"message 0".to_vec(), QoS::AtMostOnce, false),
+            ("t/1".into(), b"message 1".to_vec(), QoS::AtLeastOnce, false),
+            ("t/2".into(), b"message 2".to_vec(), QoS::ExactlyOnce, false),
+        ]
+    );
+    sub.disconnect().unwrap();
+    publisher.disconnect().unwrap();
+}
+
+fn retained_message_reaches_a_later_subscriber(driver: Driver) {
+    let broker = Broker::start(BrokerConfig::new());
+    let mut publisher = client(driver, broker.port());
+    publisher.connect(&ConnectOptions::new("pub")).unwrap();
+    publisher
+        .publish("state/door", b"open", QoS::AtLeastOnce, true)
+        .unwrap();
+    collect_until(&mut *publisher, |s| {
+        s.iter().any(|e| matches!(e, Seen::Delivered(_)))
+    });
+    let mut sub = client(driver, broker.port());
+    sub.connect(&ConnectOptions::new("late")).unwrap();
+    sub.subscribe(&[("state/+", QoS::AtLeastOnce)]).unwrap();
+    let got = collect_until(&mut *sub, |s| !messages(s).is_empty());
+    assert_eq!(
+        messages(&got),
+        vec![(
+            "state/door".into(),
+            b"open".to_vec(),
+            QoS::AtLeastOnce,
+            true
+        )]
+    );
+}
+
+fn will_is_published_when_the_client_vanishes(driver: Driver) {
+    let broker = Broker::start(BrokerConfig::new());
+    let watcher = Subscriber::spawn(broker.port(), "status/dev", 1, None);
+    let mut device = client(driver, broker.port());
+    let mut options = ConnectOptions::new("dev");
+    options.will = Some(Will {
+        topic: "status/dev",
+        payload: b"offline",
+        qos: QoS::AtLeastOnce,
+        retain: false,
+    });
+    device.connect(&options).unwrap();
+    device.vanish();
+    let got = watcher.wait();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].topic, "status/dev");
+    assert_eq!(got[0].text(), "offline");
+}
+
+fn persistent_session_gets_what_was_queued_while_offline(driver: Driver) {
+    let broker = Broker::start(BrokerConfig::new());
+    let mut options = ConnectOptions::new("sleepy");
+    options.clean_session = false;
+    let mut device = client(driver, broker.port());
+    assert!(!device.connect(&options).unwrap().session_present);
+    subscribe(&mut *device, "cmd/#", QoS::AtLeastOnce);
+    device.disconnect().unwrap();
+    device.vanish();
+
+    for i in 0..3 {
+        support::publish(
+            broker.port(),
+            &format!("cmd/{i}"),
+            format!("queued {i}"),
+            1,
+            false,
+        );
+    }
+
+    let mut device = client(driver, broker.port());
+    let connected = device.connect(&options).unwrap();
+    assert!(connected.session_present, "the broker kept the session");
+    let got = collect_until(&mut *device, |s| messages(s).len() == 3);
+    let payloads: Vec<_> = messages(&got).into_iter().map(|m| m.1).collect();
+    assert_eq!(
+        payloads,
+        vec![
+            b"queued 0".to_vec(),
+            b"queued 1".to_vec(),
+            b"queued 2".to_vec()
+        ]
+    );
+    device.disconnect().unwrap();
+
+    // A clean session afterwards says the session is gone.
+    let mut device = client(driver, broker.port());
+    assert!(
+        !device
+            .connect(&ConnectOptions::new("sleepy"))
+            .unwrap()
+            .session_present
+    );
+}
+
+fn our_messages_reach_an_independent_client(driver: Driver) {
+    let broker = Broker::start(BrokerConfig::new());
+    let watcher = Subscriber::spawn(broker.port(), "interop/#", 2, None);
+    let mut publisher = client(driver, broker.port());
+    publisher.connect(&ConnectOptions::new("pub")).unwrap();
+    publisher
+        .publish("interop/a", b"\x00binary\xff", QoS::ExactlyOnce, false)
+        .unwrap();
+    publisher
+        .publish("interop/b", &[b'x'; 3000], QoS::AtLeastOnce, false)
+        .unwrap();
+    collect_until(&mut *publisher, |s| {
+        s.iter().filter(|e| matches!(e, Seen::Delivered(_))).count() == 2
+    });
+    let mut got = watcher.wait();
+    // QoS 1 and QoS 2 flows may overtake each other: order by topic.
+    got.sort_by(|a, b| a.topic.cmp(&b.topic));
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].payload, b"\x00binary\xff");
+    assert!(
+        got[1].payload == [b'x'; 3000],
+        "payload of {} bytes",
+        got[1].payload.len()
+    );
+}
+
+fn oversize_packet_is_reported_and_skipped(driver: Driver) {
+    let broker = Broker::start(BrokerConfig::new());
+    let mut sub = client(driver, broker.port());
+    sub.connect(&ConnectOptions::new("small")).unwrap();
+    subscribe(&mut *sub, "big/#", QoS::AtMostOnce);
+    support::publish(broker.port(), "big/1", vec![b'y'; 10_000], 0, false);
+    support::publish(broker.port(), "big/2", "fits", 0, false);
+    let deadline = StdInstant::now() + Duration::from_secs(10);
+    let mut too_large = None;
+    loop {
+        assert!(StdInstant::now() < deadline);
+        match sub.next() {
+            Err(Error::PacketTooLarge { size, capacity }) => too_large = Some((size, capacity)),
+            Err(e) => panic!("{e}"),
+            Ok(Some(Seen::Message { payload, .. })) => {
+                assert_eq!(payload, b"fits");
+                break;
+            }
+            Ok(_) => {}
+        }
+    }
+    // 10,000 bytes of payload, a 5-byte topic with its length, and a 3-byte fixed header.
+    assert_eq!(too_large, Some((10_010, 4096)));
+}
+
+macro_rules! both_drivers {
+    ($($scenario:ident),* $(,)?) => {
+        mod blocking_client {
+            $(#[test] fn $scenario() { super::$scenario(super::Driver::Blocking) })*
+        }
+        mod async_client {
+            $(#[test] fn $scenario() { super::$scenario(super::Driver::Async) })*
+        }
+    };
+}
+
+both_drivers!(
+    pubsub_at_every_qos,
+    retained_message_reaches_a_later_subscriber,
+    will_is_published_when_the_client_vanishes,
+    persistent_session_gets_what_was_queued_while_offline,
+    our_messages_reach_an_independent_client,
+    oversize_packet_is_reported_and_skipped,
+);
+
+#[test]
+fn refused_connection_names_the_reason() {
+    let broker = Broker::start(BrokerConfig::new().line("allow_anonymous false"));
+    let mut c = client(Driver::Blocking, broker.port());
+    let err = c.connect(&ConnectOptions::new("anon")).unwrap_err();
+    assert_eq!(
+        err,
+        Error::Refused(embedded_mqtts::packet::ConnectReturnCode::NotAuthorized)
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "broker refused the connection: {}",
+            embedded_mqtts::packet::ConnectReturnCode::NotAuthorized
+        )
+    );
+}
+
+#[test]
+fn a_broker_that_goes_away_is_reported() {
+    let mut broker = Broker::start(BrokerConfig::new());
+    let mut c = client(Driver::Blocking, broker.port());
+    c.connect(&ConnectOptions::new("c")).unwrap();
+    broker.stop();
+    let deadline = StdInstant::now() + Duration::from_secs(10);
+    let err = loop {
+        assert!(StdInstant::now() < deadline);
+        match c.next() {
+            Err(e) => break e,
+            Ok(_) => {}
+        }
+    };
+    assert!(
+        matches!(err, Error::ConnectionClosed | Error::Transport(_)),
+        "{err}"
+    );
+    // Sticky: the next call says the same.
+    assert_eq!(c.publish("x", b"", QoS::AtMostOnce, false), Err(err));
+}
