@@ -15,19 +15,19 @@ use heapless::Vec;
 /// Where an outbound QoS 1 or 2 message stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum Stage {
+pub enum Awaiting {
     /// QoS 1, PUBLISH sent, waiting for PUBACK.
-    AwaitPuback,
+    Puback,
     /// QoS 2, PUBLISH sent, waiting for PUBREC.
-    AwaitPubrec,
+    Pubrec,
     /// QoS 2, PUBREL sent, waiting for PUBCOMP.
-    AwaitPubcomp,
+    Pubcomp,
 }
 
 #[derive(Clone, Copy, Debug)]
 struct Slot {
     pid: u16,
-    stage: Stage,
+    stage: Awaiting,
     /// Length of the encoded PUBLISH in the store (0 once past PUBREC).
     len: usize,
     /// Still to be sent again on this connection (set when a session resumes).
@@ -94,7 +94,7 @@ impl<const N: usize, const STORE: usize> InFlight<N, STORE> {
     }
 
     /// The stage of the message with packet id `pid`.
-    pub fn stage(&self, pid: u16) -> Option<Stage> {
+    pub fn stage(&self, pid: u16) -> Option<Awaiting> {
         self.slots.iter().find(|s| s.pid == pid).map(|s| s.stage)
     }
 
@@ -111,7 +111,7 @@ impl<const N: usize, const STORE: usize> InFlight<N, STORE> {
     }
 
     /// Take a freshly sent PUBLISH (`encoded`, as sent) with packet id `pid`.
-    pub fn insert(&mut self, pid: u16, stage: Stage, encoded: &[u8]) -> Result<(), Full> {
+    pub fn insert(&mut self, pid: u16, stage: Awaiting, encoded: &[u8]) -> Result<(), Full> {
         self.check_room(encoded.len())?;
         self.bytes
             .extend_from_slice(encoded)
@@ -170,7 +170,7 @@ impl<const N: usize, const STORE: usize> InFlight<N, STORE> {
         };
         self.drop_bytes(index);
         if let Some(slot) = self.slots.get_mut(index) {
-            slot.stage = Stage::AwaitPubcomp;
+            slot.stage = Awaiting::Pubcomp;
             slot.resend = false;
         }
         true
@@ -195,8 +195,8 @@ impl<const N: usize, const STORE: usize> InFlight<N, STORE> {
         let slot = self.slots.get_mut(index)?;
         slot.resend = false;
         match slot.stage {
-            Stage::AwaitPubcomp => Some(Resend::Pubrel(slot.pid)),
-            Stage::AwaitPuback | Stage::AwaitPubrec => {
+            Awaiting::Pubcomp => Some(Resend::Pubrel(slot.pid)),
+            Awaiting::Puback | Awaiting::Pubrec => {
                 let end = start + slot.len;
                 self.bytes.get(start..end).map(Resend::Publish)
             }
@@ -217,28 +217,28 @@ mod tests {
     #[test]
     fn insert_complete_and_compaction() {
         let mut t = InFlight::<3, 16>::new();
-        t.insert(1, Stage::AwaitPuback, b"aaaa").unwrap();
-        t.insert(2, Stage::AwaitPubrec, b"bbbbbb").unwrap();
-        t.insert(3, Stage::AwaitPuback, b"cc").unwrap();
+        t.insert(1, Awaiting::Puback, b"aaaa").unwrap();
+        t.insert(2, Awaiting::Pubrec, b"bbbbbb").unwrap();
+        t.insert(3, Awaiting::Puback, b"cc").unwrap();
         assert_eq!(
-            t.insert(4, Stage::AwaitPuback, b"d"),
+            t.insert(4, Awaiting::Puback, b"d"),
             Err(Full::Window { slots: 3 })
         );
         assert!(t.complete(1));
         assert!(!t.complete(1));
         assert_eq!(
-            t.insert(4, Stage::AwaitPuback, &[0; 9]),
+            t.insert(4, Awaiting::Puback, &[0; 9]),
             Err(Full::Store { needed: 9, free: 8 })
         );
         assert!(t.received(2));
-        assert_eq!(t.stage(2), Some(Stage::AwaitPubcomp));
+        assert_eq!(t.stage(2), Some(Awaiting::Pubcomp));
         t.mark_all_for_resend();
         assert_eq!(t.next_resend(), Some(Resend::Pubrel(2)));
         assert_eq!(t.next_resend(), Some(Resend::Publish(b"cc")));
         assert_eq!(t.next_resend(), None);
         assert_eq!(t.len(), 2);
         assert!(t.contains(2) && t.contains(3) && !t.contains(1));
-        t.insert(5, Stage::AwaitPuback, &[7; 14]).unwrap();
+        t.insert(5, Awaiting::Puback, &[7; 14]).unwrap();
         t.mark_all_for_resend();
         t.next_resend();
         t.next_resend();

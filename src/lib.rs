@@ -1,5 +1,74 @@
 #![no_std]
-#![doc = "embedded-mqtts (crate docs are written at the end of the first milestone)"]
+//! A `#![no_std]` MQTT 3.1.1 client for microcontrollers, over TLS 1.3 with the broker's
+//! certificate verified against a pin compiled into the firmware.
+//!
+//! - **One sans-IO core.** [`Session`] makes every protocol decision (packet ids, QoS 1/2
+//!   flows, DUP on resend, inbound QoS 2 de-duplication, keep-alive) and does no I/O; it takes
+//!   bytes and the time and gives bytes and [`Event`]s. [`blocking::Client`] and
+//!   [`asynch::Client`] are thin loops around it over any `embedded-io` /
+//!   `embedded-io-async` stream: a smoltcp or embassy-net socket, a UART, a TLS stream, or a
+//!   `std` TCP stream ([`host::TcpTransport`], feature `std`).
+//! - **No heap for MQTT.** Buffers are const-generic arrays in a [`ClientState`] you place
+//!   where you like (a `static`, the stack, a `Box`). The `rsa` feature (on by default) uses
+//!   the `rsa` crate, which needs an allocator; ECDSA P-256 needs none.
+//! - **Honest failures.** Every failure is an [`Error`] variant that says what happened, with
+//!   its facts (`Display` is one line). A packet larger than the receive buffer is an error
+//!   naming its size, and is skipped whole so the stream stays in step. Fatal errors are
+//!   sticky until the next `connect`; the in-flight table survives, so a persistent session
+//!   resumes and re-sends what the broker has not acknowledged.
+//!
+//! # Example
+//!
+//! Connect, subscribe, publish with QoS 1 and wait for the message to come back, over any
+//! transport (for a host: `host::TcpTransport::connect(("localhost", 1883))?` and
+//! `time::StdClock::new()`):
+//!
+//! ```no_run
+//! use embedded_io::{Read, ReadReady, Write};
+//! use embedded_mqtts::{blocking::Client, ClientState, Clock, ConnectOptions, Error, Event, QoS};
+//!
+//! // 4 messages in flight, 1 KiB to keep them for resending, 1 KiB receive and send buffers.
+//! fn run<T: Read + Write + ReadReady>(
+//!     transport: T,
+//!     state: &mut ClientState<4, 1024, 1024, 1024>,
+//!     clock: impl Clock,
+//! ) -> Result<(), Error> {
+//!     let mut client = Client::new(transport, state, clock);
+//!     let mut options = ConnectOptions::new("sensor-42");
+//!     options.keep_alive_secs = 30;
+//!     let connected = client.connect(&options)?;
+//!     if !connected.session_present {
+//!         client.subscribe(&[("sensors/42/cmd", QoS::AtLeastOnce)])?;
+//!     }
+//!     client.publish("sensors/42/cmd", b"ping", QoS::AtLeastOnce, false)?;
+//!     loop {
+//!         // Sends PINGREQ when idle; returns None when nothing arrived within 1 s.
+//!         match client.wait_event(1000)? {
+//!             Some(Event::Message(m)) => {
+//!                 assert_eq!(m.payload, b"ping");
+//!                 break;
+//!             }
+//!             Some(Event::Subscribed { granted, .. }) if granted.any_refused() => {
+//!                 // The broker refused the filter: a real program would report it.
+//!             }
+//!             _ => {}
+//!         }
+//!     }
+//!     client.disconnect()
+//! }
+//! ```
+//!
+//! # Transport contract
+//!
+//! See [`client`]: the clients read only after `ReadReady::read_ready` says data is there,
+//! so a blocking read never stalls the keep-alive and a TLS record is never abandoned
+//! half-read.
+//!
+//! # Features
+//!
+//! - `rsa` (default): RSA certificates and signatures; needs `alloc`.
+//! - `std`: host transport and clock, and the examples.
+//! - `defmt`: `defmt::Format` on errors and events.
 #![deny(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -25,7 +25,7 @@
 use heapless::Vec;
 
 use crate::error::{Error, Timeout, Violation};
-use crate::inflight::{Full, InFlight, Resend, Stage};
+use crate::inflight::{Awaiting, Full, InFlight, Resend};
 use crate::packet::{self, Ack, ConnectReturnCode, Inbound, QoS};
 use crate::time::Instant;
 
@@ -352,8 +352,8 @@ impl<const N: usize, const STORE: usize> Session<N, STORE> {
         self.check_usable()?;
         let stage = match qos {
             QoS::AtMostOnce => None,
-            QoS::AtLeastOnce => Some(Stage::AwaitPuback),
-            QoS::ExactlyOnce => Some(Stage::AwaitPubrec),
+            QoS::AtLeastOnce => Some(Awaiting::Puback),
+            QoS::ExactlyOnce => Some(Awaiting::Pubrec),
         };
         let Some(stage) = stage else {
             let publish = packet::Publish {
@@ -587,14 +587,14 @@ impl<const N: usize, const STORE: usize> Session<N, STORE> {
             Inbound::Connack { .. } => Err(Error::Violation(Violation::UnexpectedConnack)),
             Inbound::Publish(p) => self.inbound_publish(now, p, out),
             Inbound::Puback(pid) => match self.outbound.stage(pid) {
-                Some(Stage::AwaitPuback) => {
+                Some(Awaiting::Puback) => {
                     self.outbound.complete(pid);
                     Ok((Event::Delivered { pid }, 0))
                 }
                 _ => Err(Error::Violation(Violation::UnknownPacketId { pid })),
             },
             Inbound::Pubrec(pid) => match self.outbound.stage(pid) {
-                Some(Stage::AwaitPubrec) | Some(Stage::AwaitPubcomp) => {
+                Some(Awaiting::Pubrec) | Some(Awaiting::Pubcomp) => {
                     self.outbound.received(pid);
                     let len = self.reply(now, Ack::Pubrel, pid, out)?;
                     Ok((Event::Received { pid }, len))
@@ -602,7 +602,7 @@ impl<const N: usize, const STORE: usize> Session<N, STORE> {
                 _ => Err(Error::Violation(Violation::UnknownPacketId { pid })),
             },
             Inbound::Pubcomp(pid) => match self.outbound.stage(pid) {
-                Some(Stage::AwaitPubcomp) => {
+                Some(Awaiting::Pubcomp) => {
                     self.outbound.complete(pid);
                     Ok((Event::Delivered { pid }, 0))
                 }

@@ -481,9 +481,8 @@ fn a_broker_that_goes_away_is_reported() {
     let deadline = StdInstant::now() + Duration::from_secs(10);
     let err = loop {
         assert!(StdInstant::now() < deadline);
-        match c.next() {
-            Err(e) => break e,
-            Ok(_) => {}
+        if let Err(e) = c.next() {
+            break e;
         }
     };
     assert!(

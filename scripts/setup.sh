@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs what the tests and the demo need on a Debian machine: Mosquitto (the broker the
+# tests start), its command-line clients (the independent client the tests check against) and
+# openssl (certs/make.sh and the TLS handshake check). Idempotent: apt runs only when a
+# package is missing. Needs root (or sudo) only then. Works without a TTY.
+set -euo pipefail
+
+# Everything apt must provide. Add packages here (one list, one install).
+PACKAGES=(mosquitto mosquitto-clients openssl)
+
+installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+    installed "$package" || missing+=("$package")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+    as_root=()
+    if [ "$(id -u)" -ne 0 ]; then
+        if ! command -v sudo >/dev/null; then
+            echo "setup.sh: missing ${missing[*]}; run as root to install them" >&2
+            exit 1
+        fi
+        as_root=(sudo)
+    fi
+    echo "setup.sh: installing ${missing[*]}"
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Debian starts a system-wide Mosquitto on port 1883 when it installs the package. The tests
+# start their own brokers on free ports, so the service is only in the way: stop and disable it.
+if [ "$(id -u)" -eq 0 ]; then
+    if [ -d /run/systemd/system ]; then
+        systemctl disable --now mosquitto >/dev/null 2>&1 || true
+    else
+        service mosquitto stop >/dev/null 2>&1 || true
+    fi
+fi
+
+# The Rust components scripts/test.sh runs, where rustup manages the toolchain.
+if command -v rustup >/dev/null; then
+    for component in rustfmt clippy; do
+        if ! rustup component list --installed 2>/dev/null | grep -q "^$component"; then
+            rustup component add "$component"
+        fi
+    done
+fi
+
+echo "setup.sh: ${PACKAGES[*]} installed"

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# THE test command of embedded-mqtts: installs what is needed (setup.sh), then runs every
+# check in order, timing each, and prints a summary. Exits non-zero if any stage failed.
+# Every stage runs even after a failure, so one run shows everything that is wrong.
+#
+# To add a stage: write a function stage_NAME below and add NAME to STAGES.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+stage_setup() { bash scripts/setup.sh; }
+stage_fmt() { cargo fmt --all -- --check; }
+stage_clippy() { cargo clippy --all-targets --all-features -- -D warnings; }
+# The no_std build without RSA (and so without alloc).
+stage_no_std() { cargo build --no-default-features; }
+# Unit, integration (against real Mosquitto brokers) and doc tests.
+stage_test() { cargo test --all-features; }
+stage_doc() { RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features; }
+
+STAGES=(setup fmt clippy no_std test doc)
+
+summary=()
+failed=0
+for stage in "${STAGES[@]}"; do
+    echo "=== $stage"
+    start=$SECONDS
+    # A subshell outside any `if`/`||`, so `set -e` stops the stage at its first failing command.
+    set +e
+    (
+        set -e
+        "stage_$stage"
+    )
+    status=$?
+    set -e
+    seconds=$((SECONDS - start))
+    if [ $status -eq 0 ]; then
+        summary+=("$(printf '  ok      %-8s %4ss' "$stage" "$seconds")")
+    else
+        summary+=("$(printf '  FAILED  %-8s %4ss  (exit %s)' "$stage" "$seconds" "$status")")
+        failed=1
+        # Without its tools nothing else can run.
+        [ "$stage" = setup ] && break
+    fi
+done
+
+echo "=== summary"
+printf '%s\n' "${summary[@]}"
+if [ $failed -ne 0 ]; then
+    echo "scripts/test.sh: FAILED"
+    exit 1
+fi
+echo "scripts/test.sh: all stages passed"

@@ -1,0 +1,33 @@
+//! Test support shared by the integration tests: a real Mosquitto broker per test, an
+//! independent MQTT client (Debian's `mosquitto_sub` / `mosquitto_pub`) to check what our
+//! client sends and to send it messages, and paths to the test PKI in `certs/`.
+//!
+//! Include it with `mod support;` at the top of a file in `tests/`. Each test file is its own
+//! crate and uses only part of this module, hence the `dead_code` and `unused_imports` allowance.
+//!
+//! Needs `mosquitto`, `mosquitto-clients`, coreutils' `stdbuf` and (optionally) `openssl`:
+//! `scripts/setup.sh` installs them on Debian.
+#![allow(dead_code, unused_imports)]
+
+mod broker;
+mod certs;
+mod host_client;
+
+pub use broker::{Broker, BrokerConfig, TlsListener};
+pub use certs::{cert_path, certs_dir, read_cert};
+pub use host_client::{publish, publish_tls, try_publish, Message, Subscriber};
+
+use std::path::PathBuf;
+
+/// Where the program `name` is: `/usr/sbin`, `/usr/bin` (Debian's mosquitto packages) or PATH.
+/// Panics with a hint to run `scripts/setup.sh` if it is nowhere.
+fn find_program(name: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    ["/usr/sbin", "/usr/bin"]
+        .into_iter()
+        .map(PathBuf::from)
+        .chain(std::env::split_paths(&path))
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| panic!("{name} is not installed (run scripts/setup.sh)"))
+}
