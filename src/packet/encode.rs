@@ -155,6 +155,12 @@ fn packet_len(remaining: usize) -> Result<usize, EncodeError> {
         .ok_or(EncodeError::TooLong)
 }
 
+/// Bytes of a field with a 16-bit length prefix and `len` bytes of content. Sizes here
+/// saturate instead of overflowing (16-bit targets), so too large stays too large.
+fn prefixed(len: usize) -> usize {
+    len.saturating_add(2)
+}
+
 /// Checks a binary field's length.
 fn check_binary(field: &'static str, bytes: &[u8]) -> Result<(), EncodeError> {
     if bytes.len() > MAX_STRING_LEN {
@@ -277,19 +283,21 @@ pub fn encode_connect(c: &Connect<'_>, out: &mut [u8]) -> Result<usize, EncodeEr
         return Err(EncodeError::PasswordWithoutUsername);
     }
     // Protocol name (6), level (1), flags (1), keep alive (2), client id.
-    let mut remaining = 12 + c.client_id.len();
+    let mut remaining = prefixed(c.client_id.len()).saturating_add(10);
     if let Some(will) = &c.will {
         topic::validate_name(will.topic).map_err(EncodeError::InvalidTopic)?;
         check_binary("will payload", will.payload)?;
-        remaining += 4 + will.topic.len() + will.payload.len();
+        remaining = remaining
+            .saturating_add(prefixed(will.topic.len()))
+            .saturating_add(prefixed(will.payload.len()));
     }
     if let Some(username) = c.username {
         check_text("user name", username)?;
-        remaining += 2 + username.len();
+        remaining = remaining.saturating_add(prefixed(username.len()));
     }
     if let Some(password) = c.password {
         check_binary("password", password)?;
-        remaining += 2 + password.len();
+        remaining = remaining.saturating_add(prefixed(password.len()));
     }
     let packet = Packet::Connect(mqttrs::Connect {
         protocol: Protocol::MQTT311,
@@ -308,10 +316,12 @@ pub fn encode_connect(c: &Connect<'_>, out: &mut [u8]) -> Result<usize, EncodeEr
     encode_with_mqttrs(&packet, packet_len(remaining)?, out)
 }
 
-/// Remaining length of a PUBLISH (saturating, so too large stays too large).
+/// Remaining length of a PUBLISH.
 fn publish_remaining(topic_len: usize, payload_len: usize, qos: QoS) -> usize {
     let pid_len = if qos == QoS::AtMostOnce { 0 } else { 2 };
-    (2 + pid_len + topic_len).saturating_add(payload_len)
+    prefixed(topic_len)
+        .saturating_add(pid_len)
+        .saturating_add(payload_len)
 }
 
 /// Exact encoded size of a PUBLISH, so that a caller can check room before encoding. `None`
@@ -417,7 +427,9 @@ fn filters_remaining<'f>(
     let mut remaining: usize = 2;
     for filter in filters {
         topic::validate_filter(filter).map_err(EncodeError::InvalidTopic)?;
-        remaining = remaining.saturating_add(2 + filter.len() + extra);
+        remaining = remaining
+            .saturating_add(prefixed(filter.len()))
+            .saturating_add(extra);
     }
     Ok(remaining)
 }
