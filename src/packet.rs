@@ -200,13 +200,11 @@ impl fmt::Display for ConnectReturnCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             ConnectReturnCode::Accepted => "connection accepted",
-            ConnectReturnCode::UnacceptableProtocolVersion => {
-                "refused: unacceptable protocol version"
-            }
-            ConnectReturnCode::IdentifierRejected => "refused: client identifier rejected",
-            ConnectReturnCode::ServerUnavailable => "refused: server unavailable",
-            ConnectReturnCode::BadUserNameOrPassword => "refused: bad user name or password",
-            ConnectReturnCode::NotAuthorized => "refused: not authorized",
+            ConnectReturnCode::UnacceptableProtocolVersion => "unacceptable protocol version",
+            ConnectReturnCode::IdentifierRejected => "client identifier rejected",
+            ConnectReturnCode::ServerUnavailable => "server unavailable",
+            ConnectReturnCode::BadUserNameOrPassword => "bad user name or password",
+            ConnectReturnCode::NotAuthorized => "not authorized",
         })
     }
 }

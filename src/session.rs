@@ -439,7 +439,8 @@ impl<const N: usize, const STORE: usize> Session<N, STORE> {
         Ok(len)
     }
 
-    /// When the session next needs [`Session::poll_transmit`] called, if ever.
+    /// When the session next needs [`Session::poll_transmit`] or [`Session::check_timeouts`]
+    /// called, if ever.
     pub fn poll_at(&self) -> Option<Instant> {
         match &self.phase {
             Phase::AwaitConnack { deadline, .. } => Some(*deadline),
@@ -461,26 +462,12 @@ impl<const N: usize, const STORE: usize> Session<N, STORE> {
     }
 
     /// Packets the session itself wants sent (re-sends after resuming, PINGREQ when idle),
-    /// one at a time: encodes the next into `out` and returns its length, or `None`. Also
-    /// enforces the deadlines: a CONNACK or PINGRESP overdue breaks the connection.
+    /// one at a time: encodes the next into `out` and returns its length, or `None`.
     pub fn poll_transmit(&mut self, now: Instant, out: &mut [u8]) -> Result<Option<usize>, Error> {
         match &self.phase {
-            Phase::Idle => return Ok(None),
+            Phase::Idle | Phase::AwaitConnack { .. } => return Ok(None),
             Phase::Broken(e) => return Err(e.clone()),
-            Phase::AwaitConnack { deadline, .. } => {
-                if now.reached(*deadline) {
-                    let waited_ms = self.response_timeout_ms;
-                    return Err(self.fail(Error::Timeout(Timeout::Connack { waited_ms })));
-                }
-                return Ok(None);
-            }
             Phase::Connected => {}
-        }
-        if let Some(deadline) = self.ping_deadline {
-            if now.reached(deadline) {
-                let waited_ms = self.response_timeout_ms;
-                return Err(self.fail(Error::Timeout(Timeout::Pingresp { waited_ms })));
-            }
         }
         let resend = self.outbound.next_resend().map(|r| match r {
             Resend::Publish(bytes) => {
@@ -514,6 +501,31 @@ impl<const N: usize, const STORE: usize> Session<N, STORE> {
             return Ok(Some(len));
         }
         Ok(None)
+    }
+
+    /// Enforce the deadlines: a CONNACK or PINGRESP overdue at `now` breaks the connection.
+    /// Call it only once everything that has already arrived has been fed in with
+    /// [`Session::handle`]: an answer that came in time but was not read yet is not late.
+    pub fn check_timeouts(&mut self, now: Instant) -> Result<(), Error> {
+        let overdue = match &self.phase {
+            Phase::Broken(e) => return Err(e.clone()),
+            Phase::Idle => return Ok(()),
+            Phase::AwaitConnack { deadline, .. } => {
+                now.reached(*deadline).then_some(Timeout::Connack {
+                    waited_ms: self.response_timeout_ms,
+                })
+            }
+            Phase::Connected => match self.ping_deadline {
+                Some(deadline) if now.reached(deadline) => Some(Timeout::Pingresp {
+                    waited_ms: self.response_timeout_ms,
+                }),
+                _ => None,
+            },
+        };
+        match overdue {
+            Some(timeout) => Err(self.fail(Error::Timeout(timeout))),
+            None => Ok(()),
+        }
     }
 
     /// Feed one whole packet from the broker (`frame`, exactly as framed by

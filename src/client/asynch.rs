@@ -210,7 +210,12 @@ where
             }
             match self.transport.read_ready() {
                 Ok(true) => {}
-                Ok(false) => return Ok(None),
+                Ok(false) => {
+                    // Everything that arrived is in: only now is a missing answer late.
+                    let now = self.now();
+                    self.state.check_timeouts(now)?;
+                    return Ok(None);
+                }
                 Err(e) => return Err(self.state.fail(Error::Transport(e.kind()))),
             }
             let n = match self.transport.read(self.state.read_space()).await {

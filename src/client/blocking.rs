@@ -167,7 +167,12 @@ where
             }
             match self.transport.read_ready() {
                 Ok(true) => {}
-                Ok(false) => return Ok(None),
+                Ok(false) => {
+                    // Everything that arrived is in: only now is a missing answer late.
+                    let now = self.now();
+                    self.state.check_timeouts(now)?;
+                    return Ok(None);
+                }
                 Err(e) => return Err(self.state.fail(Error::Transport(e.kind()))),
             }
             let n = match self.transport.read(self.state.read_space()) {
@@ -188,4 +193,82 @@ fn send<T: Write>(transport: &mut T, bytes: &[u8]) -> Result<(), Error> {
         .write_all(bytes)
         .and_then(|()| transport.flush())
         .map_err(|e| Error::Transport(e.kind()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::cell::Cell;
+    use std::collections::VecDeque;
+    use std::rc::Rc;
+    use std::vec::Vec;
+
+    /// A transport that plays scripted broker bytes and records what the client sent: the one
+    /// way to control exactly when an answer has arrived relative to the clock.
+    #[derive(Default)]
+    struct Script {
+        incoming: VecDeque<u8>,
+        sent: Vec<u8>,
+    }
+
+    impl embedded_io::ErrorType for Script {
+        type Error = embedded_io::ErrorKind;
+    }
+    impl Read for Script {
+        fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+            let n = buf.len().min(self.incoming.len());
+            for (dst, src) in buf.iter_mut().zip(self.incoming.drain(..n)) {
+                *dst = src;
+            }
+            Ok(n)
+        }
+    }
+    impl ReadReady for Script {
+        fn read_ready(&mut self) -> Result<bool, Self::Error> {
+            Ok(!self.incoming.is_empty())
+        }
+    }
+    impl Write for Script {
+        fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+            self.sent.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> Result<(), Self::Error> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn an_answer_already_received_is_never_late() {
+        let time = Rc::new(Cell::new(0u32));
+        let clock = {
+            let time = time.clone();
+            move || Instant::from_millis(time.get())
+        };
+        let mut script = Script::default();
+        script.incoming.extend([0x20, 0x02, 0x00, 0x00]);
+        let mut state: ClientState<2, 64, 64, 64> = ClientState::new();
+        let mut client = Client::new(script, &mut state, clock);
+        let mut options = ConnectOptions::new("c");
+        options.keep_alive_secs = 1;
+        options.response_timeout_ms = 500;
+        client.connect(&options).unwrap();
+        time.set(1_000);
+        assert_eq!(client.poll().unwrap(), None);
+        assert!(client.transport().sent.ends_with(&[0xc0, 0x00]));
+        // The PINGRESP arrives in time, but the caller polls only much later.
+        client.transport().incoming.extend([0xd0, 0x00]);
+        time.set(5_000);
+        assert_eq!(client.poll().unwrap(), Some(Event::Pong));
+        // Without an answer, the same delay is fatal.
+        time.set(6_000);
+        assert_eq!(client.poll().unwrap(), None);
+        time.set(6_500);
+        assert_eq!(
+            client.poll(),
+            Err(Error::Timeout(crate::error::Timeout::Pingresp {
+                waited_ms: 500
+            }))
+        );
+    }
 }

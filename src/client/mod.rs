@@ -211,6 +211,11 @@ impl<const N: usize, const STORE: usize, const RX: usize, const TX: usize>
         }
     }
 
+    /// Nothing more to read right now: enforce the session's deadlines.
+    fn check_timeouts(&mut self, now: Instant) -> Result<(), Error> {
+        self.session.check_timeouts(now)
+    }
+
     /// The next whole packet in the receive buffer.
     fn frame(&mut self) -> Result<Option<Range<usize>>, Error> {
         match self.inbox.next_frame() {

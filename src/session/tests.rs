@@ -316,12 +316,15 @@ fn keep_alive_pings_when_idle_and_declares_a_silent_broker_dead() {
     let len = s.poll_transmit(t(25_000), &mut out).unwrap().unwrap();
     assert_eq!(&out[..len], &[0xc0, 0x00]);
     assert_eq!(s.poll_transmit(t(27_999), &mut out), Ok(None));
-    let dead = Err(Error::Timeout(Timeout::Pingresp { waited_ms: 3_000 }));
-    assert_eq!(s.poll_transmit(t(28_000), &mut out), dead);
+    assert_eq!(s.check_timeouts(t(27_999)), Ok(()));
+    let dead = Error::Timeout(Timeout::Pingresp { waited_ms: 3_000 });
+    assert_eq!(s.check_timeouts(t(28_000)), Err(dead.clone()));
     assert!(s.broken().is_some());
+    // Sticky.
+    assert_eq!(s.poll_transmit(t(28_001), &mut out), Err(dead.clone()));
     assert_eq!(
         s.handle(t(28_001), &[0xd0, 0x00], &mut out).map(|_| ()),
-        dead.map(|_: Option<usize>| ())
+        Err(dead)
     );
 }
 
@@ -350,8 +353,9 @@ fn missing_connack_times_out() {
     s.connect(t(0), &options, &mut out).unwrap();
     assert_eq!(s.poll_at(), Some(t(500)));
     assert_eq!(s.poll_transmit(t(499), &mut out), Ok(None));
+    assert_eq!(s.check_timeouts(t(499)), Ok(()));
     assert_eq!(
-        s.poll_transmit(t(500), &mut out),
+        s.check_timeouts(t(500)),
         Err(Error::Timeout(Timeout::Connack { waited_ms: 500 }))
     );
 }

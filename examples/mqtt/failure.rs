@@ -1,0 +1,117 @@
+//! Why `mqtt` stopped: one line for stderr, an exit status, and whether reconnecting may help.
+
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+use embedded_mqtts::Error;
+
+use crate::args::{UsageError, TIMED_OUT_STATUS};
+
+/// Everything that ends a run other than success.
+#[derive(Debug)]
+pub enum Failure {
+    /// The command line is wrong.
+    Usage(UsageError),
+    /// The broker's address could not be reached.
+    Unreachable { address: String, error: io::Error },
+    /// The MQTT client failed (refused, protocol error, connection lost, ...).
+    Mqtt(Error),
+    /// The broker refused these filters in its SUBACK.
+    SubscriptionRefused(Vec<String>),
+    /// `-W` expired.
+    TimedOut(Duration),
+    /// A message could not be read (stdin, a file).
+    Input { source: String, error: io::Error },
+    /// stdout could not be written.
+    Output(io::Error),
+    /// `--reconnect` tried this many times; the last failure.
+    GaveUp { tries: u32, last: Box<Failure> },
+}
+
+impl Failure {
+    /// The process exit status: 27 for `-W` (as mosquitto_sub), 1 otherwise.
+    pub fn exit_status(&self) -> u8 {
+        match self {
+            Failure::TimedOut(_) => TIMED_OUT_STATUS as u8,
+            _ => 1,
+        }
+    }
+
+    /// Whether this is the connection failing (the broker gone, the link broken), which a
+    /// reconnect may cure, rather than the broker or the user saying no.
+    pub fn is_connection_loss(&self) -> bool {
+        match self {
+            Failure::Unreachable { .. } => true,
+            Failure::Mqtt(Error::Refused(_)) => false,
+            Failure::Mqtt(e) => e.is_fatal(),
+            _ => false,
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Mqtt(e)
+    }
+}
+
+impl From<UsageError> for Failure {
+    fn from(e: UsageError) -> Self {
+        Failure::Usage(e)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Usage(e) => write!(f, "{} (see {} --help)", e.reason, e.command),
+            Failure::Unreachable { address, error } => {
+                write!(f, "cannot connect to {address}: {error}")
+            }
+            // The code's own words start with "refused: ...".
+            Failure::Mqtt(Error::Refused(code)) => write!(f, "connection refused: {code}"),
+            Failure::Mqtt(e) => write!(f, "{e}"),
+            Failure::SubscriptionRefused(filters) => {
+                write!(
+                    f,
+                    "broker refused the subscription to {}",
+                    filters.join(", ")
+                )
+            }
+            Failure::TimedOut(after) => write!(f, "Timed out after {} s", after.as_secs()),
+            Failure::Input { source, error } => write!(f, "cannot read {source}: {error}"),
+            Failure::Output(error) => write!(f, "cannot write to stdout: {error}"),
+            Failure::GaveUp { tries, last } => {
+                write!(f, "{last} (gave up after {tries} reconnect attempts)")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use embedded_mqtts::packet::ConnectReturnCode;
+
+    #[test]
+    fn refusal_reads_as_one_reason() {
+        let refused = Failure::Mqtt(Error::Refused(ConnectReturnCode::NotAuthorized));
+        assert_eq!(refused.to_string(), "connection refused: not authorized");
+        assert!(!refused.is_connection_loss());
+        assert_eq!(refused.exit_status(), 1);
+    }
+
+    #[test]
+    fn only_a_lost_connection_is_worth_a_reconnect() {
+        assert!(Failure::Mqtt(Error::ConnectionClosed).is_connection_loss());
+        let unreachable = Failure::Unreachable {
+            address: "localhost:1".to_owned(),
+            error: io::Error::from(io::ErrorKind::ConnectionRefused),
+        };
+        assert!(unreachable.is_connection_loss());
+        assert!(!Failure::Mqtt(Error::NotConnected).is_connection_loss());
+        assert!(!Failure::TimedOut(Duration::from_secs(1)).is_connection_loss());
+        assert_eq!(Failure::TimedOut(Duration::from_secs(1)).exit_status(), 27);
+    }
+}

@@ -1,0 +1,770 @@
+//! Borrowed, allocation-free X.509 certificate parsing (RFC 5280 §4.1).
+//!
+//! A [`Certificate`] is a view into the DER bytes it was parsed from: the signed
+//! `tbsCertificate`, the issuer and subject names and the SubjectPublicKeyInfo stay slices of
+//! the input, so parsing costs no heap and a few hundred bytes of stack. Parsing is strict where
+//! a lax reading could change a security decision (DER lengths, one instance of each
+//! extension, non-empty SAN/EKU lists, extensions only in v3) and checks the structure of
+//! every extension the verifier relies on, so later walks over SANs or names cannot meet
+//! malformed data. What the extensions *mean* is decided in `verify.rs` and `name.rs`.
+
+use der::asn1::{BitStringRef, GeneralizedTime, ObjectIdentifier, UtcTime};
+use der::{Decode, Reader, SliceReader, Tag, TagNumber, Tagged};
+use x509_cert::der::oid::db::{rfc4519, rfc5280};
+
+use super::error::{DnText, VerifyError};
+
+/// One DER element: its tag, its contents, and its whole encoding.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Tlv<'a> {
+    /// The element's tag.
+    pub(crate) tag: Tag,
+    /// The contents octets.
+    pub(crate) value: &'a [u8],
+    /// Tag, length and contents.
+    pub(crate) raw: &'a [u8],
+}
+
+/// A cursor over a sequence of DER elements whose errors are [`VerifyError::Malformed`].
+pub(crate) struct DerReader<'a>(SliceReader<'a>);
+
+impl<'a> DerReader<'a> {
+    /// Reads the elements of `bytes`.
+    pub(crate) fn new(bytes: &'a [u8], what: &'static str) -> Result<Self, VerifyError> {
+        SliceReader::new(bytes)
+            .map(Self)
+            .map_err(|_| VerifyError::malformed(what))
+    }
+
+    /// Reads the elements of `bytes`, of which there must be at least one (`SIZE (1..MAX)`);
+    /// `empty` says what is wrong otherwise.
+    pub(crate) fn non_empty(
+        bytes: &'a [u8],
+        what: &'static str,
+        empty: &'static str,
+    ) -> Result<Self, VerifyError> {
+        let r = Self::new(bytes, what)?;
+        if r.is_empty() {
+            return Err(VerifyError::malformed(empty));
+        }
+        Ok(r)
+    }
+
+    /// The next element.
+    pub(crate) fn next(&mut self, what: &'static str) -> Result<Tlv<'a>, VerifyError> {
+        let raw = self
+            .0
+            .tlv_bytes()
+            .map_err(|_| VerifyError::malformed(what))?;
+        let any = der::asn1::AnyRef::from_der(raw).map_err(|_| VerifyError::malformed(what))?;
+        Ok(Tlv {
+            tag: any.tag(),
+            value: any.value(),
+            raw,
+        })
+    }
+
+    /// The next element, which must have tag `tag`.
+    pub(crate) fn expect(&mut self, tag: Tag, what: &'static str) -> Result<Tlv<'a>, VerifyError> {
+        let tlv = self.next(what)?;
+        if tlv.tag == tag {
+            Ok(tlv)
+        } else {
+            Err(VerifyError::malformed(what))
+        }
+    }
+
+    /// The next element decoded as `T`.
+    pub(crate) fn decode<T: Decode<'a>>(&mut self, what: &'static str) -> Result<T, VerifyError> {
+        T::decode(&mut self.0).map_err(|_| VerifyError::malformed(what))
+    }
+
+    /// The tag of the next element, if there is one.
+    pub(crate) fn peek_tag(&self) -> Option<Tag> {
+        self.0.peek_tag().ok()
+    }
+
+    /// Whether every element was read.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_finished()
+    }
+
+    /// Fails unless every element was read.
+    pub(crate) fn finish(self, what: &'static str) -> Result<(), VerifyError> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(VerifyError::malformed(what))
+        }
+    }
+}
+
+/// A context-specific tag (`[number]`), primitive or constructed.
+pub(crate) const fn context(number: u8, constructed: bool) -> Tag {
+    Tag::ContextSpecific {
+        constructed,
+        number: TagNumber::new(number),
+    }
+}
+
+/// keyUsage bits (RFC 5280 §4.2.1.3), as `1 << bit number`.
+pub(crate) mod key_usage {
+    /// digitalSignature (0).
+    pub(crate) const DIGITAL_SIGNATURE: u16 = 1 << 0;
+    /// keyCertSign (5).
+    pub(crate) const KEY_CERT_SIGN: u16 = 1 << 5;
+}
+
+/// basicConstraints (RFC 5280 §4.2.1.9).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct BasicConstraints {
+    /// cA.
+    pub(crate) ca: bool,
+    /// pathLenConstraint, saturated at 255.
+    pub(crate) path_len: Option<u8>,
+}
+
+/// nameConstraints (RFC 5280 §4.2.1.10): the contents of each GeneralSubtrees, checked.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct NameConstraints<'a> {
+    /// Contents of permittedSubtrees, if present.
+    pub(crate) permitted: Option<&'a [u8]>,
+    /// Contents of excludedSubtrees, if present.
+    pub(crate) excluded: Option<&'a [u8]>,
+}
+
+/// authorityKeyIdentifier (RFC 5280 §4.2.1.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct AuthorityKeyId<'a> {
+    /// keyIdentifier, if present.
+    pub(crate) key_id: Option<&'a [u8]>,
+    /// Whether authorityCertIssuer or authorityCertSerialNumber is present.
+    pub(crate) names_issuer: bool,
+}
+
+/// The extensions the verifier uses, and the first critical one it does not know.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Extensions<'a> {
+    /// basicConstraints, if present.
+    pub(crate) basic_constraints: Option<BasicConstraints>,
+    /// Whether basicConstraints is marked critical.
+    pub(crate) basic_constraints_critical: bool,
+    /// subjectKeyIdentifier, if present.
+    pub(crate) subject_key_id: Option<&'a [u8]>,
+    /// authorityKeyIdentifier, if present.
+    pub(crate) authority_key_id: Option<AuthorityKeyId<'a>>,
+    /// keyUsage bits, if present.
+    pub(crate) key_usage: Option<u16>,
+    /// Contents of extKeyUsage (a non-empty SEQUENCE OF OID), if present.
+    pub(crate) extended_key_usage: Option<&'a [u8]>,
+    /// Contents of subjectAltName (non-empty GeneralNames), if present.
+    pub(crate) subject_alt_name: Option<&'a [u8]>,
+    /// Whether subjectAltName is marked critical.
+    pub(crate) subject_alt_name_critical: bool,
+    /// nameConstraints, if present.
+    pub(crate) name_constraints: Option<NameConstraints<'a>>,
+    /// The first critical extension that is not processed here.
+    pub(crate) unknown_critical: Option<ObjectIdentifier>,
+}
+
+/// A parsed certificate, borrowing the DER it came from.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Certificate<'a> {
+    /// The whole certificate.
+    pub(crate) der: &'a [u8],
+    /// The encoded tbsCertificate: what the issuer signed.
+    pub(crate) tbs: &'a [u8],
+    /// 1, 2 or 3.
+    pub(crate) version: u8,
+    /// The encoded issuer Name.
+    pub(crate) issuer: &'a [u8],
+    /// The encoded subject Name.
+    pub(crate) subject: &'a [u8],
+    /// notBefore, unix seconds.
+    pub(crate) not_before: u64,
+    /// notAfter, unix seconds.
+    pub(crate) not_after: u64,
+    /// The encoded SubjectPublicKeyInfo.
+    pub(crate) spki: &'a [u8],
+    /// The encoded signatureAlgorithm AlgorithmIdentifier.
+    pub(crate) signature_algorithm: &'a [u8],
+    /// The signature bytes.
+    pub(crate) signature: &'a [u8],
+    /// Extensions.
+    pub(crate) ext: Extensions<'a>,
+}
+
+/// The most extensions one certificate may carry here (real ones carry about ten).
+const MAX_EXTENSIONS: usize = 24;
+
+impl<'a> Certificate<'a> {
+    /// Parses one DER certificate; no trailing bytes are allowed.
+    pub(crate) fn parse(der: &'a [u8]) -> Result<Self, VerifyError> {
+        let mut outer = DerReader::new(der, "certificate")?;
+        let cert = outer.expect(Tag::Sequence, "certificate is not a SEQUENCE")?;
+        outer.finish("trailing bytes after the certificate")?;
+
+        let mut r = DerReader::new(cert.value, "certificate")?;
+        let tbs = r.expect(Tag::Sequence, "tbsCertificate")?;
+        let signature_algorithm = r.expect(Tag::Sequence, "signatureAlgorithm")?.raw;
+        let signature = r
+            .decode::<BitStringRef<'a>>("signature BIT STRING")?
+            .as_bytes()
+            .ok_or(VerifyError::malformed("signature has unused bits"))?;
+        r.finish("trailing fields in the certificate")?;
+
+        let mut t = DerReader::new(tbs.value, "tbsCertificate")?;
+        let mut version = 1;
+        if t.peek_tag() == Some(context(0, true)) {
+            let explicit = t.next("version")?;
+            let mut v = DerReader::new(explicit.value, "version")?;
+            version = v
+                .decode::<u8>("version")?
+                .checked_add(1)
+                .ok_or(VerifyError::malformed("version"))?;
+            v.finish("version")?;
+            if !(1..=3).contains(&version) {
+                return Err(VerifyError::malformed("unknown X.509 version"));
+            }
+        }
+        t.expect(Tag::Integer, "serialNumber")?;
+        let tbs_signature_algorithm = t.expect(Tag::Sequence, "tbs signature algorithm")?.raw;
+        if tbs_signature_algorithm != signature_algorithm {
+            return Err(VerifyError::malformed(
+                "signatureAlgorithm differs from tbsCertificate.signature",
+            ));
+        }
+        let issuer = t.expect(Tag::Sequence, "issuer Name")?;
+        check_name(issuer.value)?;
+        if issuer.value.is_empty() {
+            return Err(VerifyError::malformed("empty issuer name"));
+        }
+        let validity = t.expect(Tag::Sequence, "validity")?;
+        let mut v = DerReader::new(validity.value, "validity")?;
+        let not_before = read_time(&mut v)?;
+        let not_after = read_time(&mut v)?;
+        v.finish("validity")?;
+        let subject = t.expect(Tag::Sequence, "subject Name")?;
+        check_name(subject.value)?;
+        let spki = t.expect(Tag::Sequence, "subjectPublicKeyInfo")?.raw;
+        if version >= 2 {
+            for n in [1, 2] {
+                if t.peek_tag() == Some(context(n, false)) {
+                    t.next("unique identifier")?;
+                }
+            }
+        }
+        let mut ext = Extensions::default();
+        if version == 3 && t.peek_tag() == Some(context(3, true)) {
+            let explicit = t.next("extensions")?;
+            let mut e = DerReader::new(explicit.value, "extensions")?;
+            let list = e.expect(Tag::Sequence, "extensions")?;
+            e.finish("extensions")?;
+            ext = parse_extensions(list.value)?;
+        }
+        t.finish("unexpected fields in tbsCertificate")?;
+
+        Ok(Self {
+            der,
+            tbs: tbs.raw,
+            version,
+            issuer: issuer.raw,
+            subject: subject.raw,
+            not_before,
+            not_after,
+            spki,
+            signature_algorithm,
+            signature,
+            ext,
+        })
+    }
+
+    /// Whether issuer and subject are the same name (RFC 5280 "self-issued").
+    pub(crate) fn is_self_issued(&self) -> bool {
+        self.issuer == self.subject
+    }
+
+    /// Whether the subject Name is an empty SEQUENCE.
+    pub(crate) fn subject_is_empty(&self) -> bool {
+        name_contents(self.subject).is_empty()
+    }
+
+    /// The subject as readable text.
+    pub(crate) fn subject_text(&self) -> DnText {
+        dn_text(self.subject)
+    }
+}
+
+/// Reads a UTCTime or GeneralizedTime as unix seconds.
+fn read_time(r: &mut DerReader<'_>) -> Result<u64, VerifyError> {
+    let time = match r.peek_tag() {
+        Some(Tag::UtcTime) => r.decode::<UtcTime>("UTCTime")?.to_unix_duration(),
+        Some(Tag::GeneralizedTime) => r
+            .decode::<GeneralizedTime>("GeneralizedTime")?
+            .to_unix_duration(),
+        _ => return Err(VerifyError::malformed("validity time")),
+    };
+    Ok(time.as_secs())
+}
+
+/// Parses the contents of the Extensions SEQUENCE.
+fn parse_extensions(list: &[u8]) -> Result<Extensions<'_>, VerifyError> {
+    let mut ext = Extensions::default();
+    let mut seen: heapless::Vec<&[u8], MAX_EXTENSIONS> = heapless::Vec::new();
+    let mut r = DerReader::non_empty(list, "extensions", "empty extensions list")?;
+    while !r.is_empty() {
+        let one = r.expect(Tag::Sequence, "extension")?;
+        let mut e = DerReader::new(one.value, "extension")?;
+        let oid_tlv = e.expect(Tag::ObjectIdentifier, "extension id")?;
+        let oid = ObjectIdentifier::from_bytes(oid_tlv.value)
+            .map_err(|_| VerifyError::malformed("extension id"))?;
+        let critical = if e.peek_tag() == Some(Tag::Boolean) {
+            e.decode::<bool>("extension critical flag")?
+        } else {
+            false
+        };
+        let value = e.expect(Tag::OctetString, "extension value")?.value;
+        e.finish("extension")?;
+
+        if seen.contains(&oid_tlv.value) {
+            return Err(VerifyError::malformed("the same extension twice"));
+        }
+        seen.push(oid_tlv.value)
+            .map_err(|_| VerifyError::malformed("too many extensions"))?;
+
+        if oid == rfc5280::ID_CE_BASIC_CONSTRAINTS {
+            ext.basic_constraints = Some(parse_basic_constraints(value)?);
+            ext.basic_constraints_critical = critical;
+        } else if oid == rfc5280::ID_CE_KEY_USAGE {
+            ext.key_usage = Some(parse_key_usage(value)?);
+        } else if oid == rfc5280::ID_CE_EXT_KEY_USAGE {
+            ext.extended_key_usage = Some(parse_oid_list(value)?);
+        } else if oid == rfc5280::ID_CE_SUBJECT_ALT_NAME {
+            ext.subject_alt_name = Some(parse_general_names(value)?);
+            ext.subject_alt_name_critical = critical;
+        } else if oid == rfc5280::ID_CE_NAME_CONSTRAINTS {
+            ext.name_constraints = Some(parse_name_constraints(value)?);
+        } else {
+            // Read for their structure and for the profile checks; still not "processed" in
+            // the sense of RFC 5280 §4.2, so critical ones refuse the certificate below.
+            if oid == rfc5280::ID_PE_AUTHORITY_INFO_ACCESS {
+                check_authority_info_access(value)?;
+            } else if oid == rfc5280::ID_CE_SUBJECT_KEY_IDENTIFIER {
+                ext.subject_key_id =
+                    Some(single(value, Tag::OctetString, "subjectKeyIdentifier")?.value);
+            } else if oid == rfc5280::ID_CE_AUTHORITY_KEY_IDENTIFIER {
+                ext.authority_key_id = Some(parse_authority_key_id(value)?);
+            }
+            if critical && ext.unknown_critical.is_none() {
+                ext.unknown_critical = Some(oid);
+            }
+        }
+    }
+    Ok(ext)
+}
+
+/// The single element of an extension value, which must have tag `tag`.
+fn single<'a>(value: &'a [u8], tag: Tag, what: &'static str) -> Result<Tlv<'a>, VerifyError> {
+    let mut r = DerReader::new(value, what)?;
+    let tlv = r.expect(tag, what)?;
+    r.finish(what)?;
+    Ok(tlv)
+}
+
+fn parse_basic_constraints(value: &[u8]) -> Result<BasicConstraints, VerifyError> {
+    const WHAT: &str = "basicConstraints";
+    let seq = single(value, Tag::Sequence, WHAT)?;
+    let mut r = DerReader::new(seq.value, WHAT)?;
+    let mut ca = false;
+    if r.peek_tag() == Some(Tag::Boolean) {
+        ca = r.decode::<bool>(WHAT)?;
+    }
+    let mut path_len = None;
+    if r.peek_tag() == Some(Tag::Integer) {
+        let n = r.decode::<der::asn1::UintRef<'_>>(WHAT)?;
+        let bytes = n.as_bytes();
+        path_len = Some(match bytes {
+            [] => 0,
+            [b] => *b,
+            _ => u8::MAX,
+        });
+    }
+    r.finish(WHAT)?;
+    Ok(BasicConstraints { ca, path_len })
+}
+
+fn parse_authority_key_id(value: &[u8]) -> Result<AuthorityKeyId<'_>, VerifyError> {
+    const WHAT: &str = "authorityKeyIdentifier";
+    let seq = single(value, Tag::Sequence, WHAT)?;
+    let mut r = DerReader::new(seq.value, WHAT)?;
+    let mut aki = AuthorityKeyId {
+        key_id: None,
+        names_issuer: false,
+    };
+    if r.peek_tag() == Some(context(0, false)) {
+        aki.key_id = Some(r.next(WHAT)?.value);
+    }
+    if r.peek_tag() == Some(context(1, true)) {
+        check_general_names(r.next(WHAT)?.value)?;
+        aki.names_issuer = true;
+    }
+    if r.peek_tag() == Some(context(2, false)) {
+        r.next(WHAT)?;
+        aki.names_issuer = true;
+    }
+    r.finish(WHAT)?;
+    Ok(aki)
+}
+
+fn parse_key_usage(value: &[u8]) -> Result<u16, VerifyError> {
+    const WHAT: &str = "keyUsage";
+    let mut r = DerReader::new(value, WHAT)?;
+    let bits = r.decode::<BitStringRef<'_>>(WHAT)?;
+    r.finish(WHAT)?;
+    let mut usage = 0u16;
+    for (n, bit) in bits.bits().enumerate().take(16) {
+        if bit {
+            usage |= 1 << n;
+        }
+    }
+    Ok(usage)
+}
+
+/// Checks a non-empty SEQUENCE OF OBJECT IDENTIFIER and returns its contents.
+fn parse_oid_list(value: &[u8]) -> Result<&[u8], VerifyError> {
+    const WHAT: &str = "extKeyUsage";
+    let seq = single(value, Tag::Sequence, WHAT)?;
+    let mut r = DerReader::non_empty(seq.value, WHAT, "empty extKeyUsage")?;
+    while !r.is_empty() {
+        r.decode::<ObjectIdentifier>(WHAT)?;
+    }
+    Ok(seq.value)
+}
+
+/// Checks a non-empty GeneralNames and returns its contents.
+fn parse_general_names(value: &[u8]) -> Result<&[u8], VerifyError> {
+    let seq = single(value, Tag::Sequence, "subjectAltName")?;
+    check_general_names(seq.value)?;
+    Ok(seq.value)
+}
+
+/// Checks the contents of a non-empty GeneralNames.
+fn check_general_names(contents: &[u8]) -> Result<(), VerifyError> {
+    let mut r = DerReader::non_empty(contents, "GeneralNames", "empty GeneralNames")?;
+    while !r.is_empty() {
+        check_general_name(r.next("GeneralName")?)?;
+    }
+    Ok(())
+}
+
+/// Checks one GeneralName (RFC 5280 §4.2.1.6).
+fn check_general_name(tlv: Tlv<'_>) -> Result<(), VerifyError> {
+    let Tag::ContextSpecific {
+        constructed,
+        number,
+    } = tlv.tag
+    else {
+        return Err(VerifyError::malformed("GeneralName tag"));
+    };
+    match (number.value(), constructed) {
+        // rfc822Name, dNSName, uniformResourceIdentifier: IA5String.
+        (1 | 2 | 6, false) if tlv.value.is_ascii() => Ok(()),
+        (1 | 2 | 6, false) => Err(VerifyError::malformed("non-ASCII name in a GeneralName")),
+        (7, false) if matches!(tlv.value.len(), 4 | 8 | 16 | 32) => Ok(()),
+        (7, false) => Err(VerifyError::malformed("iPAddress length")),
+        (4, true) => {
+            let name = single(tlv.value, Tag::Sequence, "directoryName")?;
+            check_name(name.value)
+        }
+        (0 | 3 | 5, true) | (8, false) => Ok(()),
+        _ => Err(VerifyError::malformed("GeneralName tag")),
+    }
+}
+
+/// One entry of a GeneralNames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum GeneralName<'a> {
+    /// dNSName (ASCII).
+    Dns(&'a [u8]),
+    /// iPAddress: 4 or 16 bytes in a SAN, 8 or 32 (address and mask) in a name constraint.
+    Ip(&'a [u8]),
+    /// Any other kind, by its context tag number.
+    Other(u8),
+}
+
+/// Iterates over the elements of DER contents (stops at the first that cannot be read).
+pub(crate) fn elements(contents: &[u8]) -> impl Iterator<Item = Tlv<'_>> {
+    let mut r = DerReader::new(contents, "elements").ok();
+    core::iter::from_fn(move || {
+        let reader = r.as_mut().filter(|r| !r.is_empty())?;
+        reader.next("element").ok()
+    })
+}
+
+/// Iterates over the contents of a GeneralNames that was checked at parse time.
+pub(crate) fn general_names(contents: &[u8]) -> impl Iterator<Item = GeneralName<'_>> {
+    elements(contents).map(general_name)
+}
+
+/// Classifies one (checked) GeneralName.
+pub(crate) fn general_name(tlv: Tlv<'_>) -> GeneralName<'_> {
+    match tlv.tag {
+        Tag::ContextSpecific {
+            constructed: false,
+            number,
+        } if number.value() == 2 => GeneralName::Dns(tlv.value),
+        Tag::ContextSpecific {
+            constructed: false,
+            number,
+        } if number.value() == 7 => GeneralName::Ip(tlv.value),
+        Tag::ContextSpecific { number, .. } => GeneralName::Other(number.value()),
+        _ => GeneralName::Other(u8::MAX),
+    }
+}
+
+/// Parses nameConstraints; each GeneralSubtree must be a plain `base` (minimum 0, no maximum).
+fn parse_name_constraints(value: &[u8]) -> Result<NameConstraints<'_>, VerifyError> {
+    const WHAT: &str = "nameConstraints";
+    let seq = single(value, Tag::Sequence, WHAT)?;
+    let mut r = DerReader::new(seq.value, WHAT)?;
+    let mut nc = NameConstraints::default();
+    if r.peek_tag() == Some(context(0, true)) {
+        nc.permitted = Some(check_subtrees(r.next(WHAT)?.value)?);
+    }
+    if r.peek_tag() == Some(context(1, true)) {
+        nc.excluded = Some(check_subtrees(r.next(WHAT)?.value)?);
+    }
+    r.finish(WHAT)?;
+    if nc.permitted.is_none() && nc.excluded.is_none() {
+        return Err(VerifyError::malformed("nameConstraints without subtrees"));
+    }
+    Ok(nc)
+}
+
+fn check_subtrees(contents: &[u8]) -> Result<&[u8], VerifyError> {
+    const WHAT: &str = "GeneralSubtrees";
+    let mut r = DerReader::non_empty(contents, WHAT, "empty GeneralSubtrees")?;
+    while !r.is_empty() {
+        let subtree = r.expect(Tag::Sequence, WHAT)?;
+        let mut s = DerReader::new(subtree.value, WHAT)?;
+        let base = s.next(WHAT)?;
+        check_general_name(base)?;
+        s.finish("GeneralSubtree minimum/maximum")?;
+        match general_name(base) {
+            GeneralName::Ip(ip) if !matches!(ip.len(), 8 | 32) => {
+                return Err(VerifyError::malformed("iPAddress constraint length"))
+            }
+            GeneralName::Dns(dns) if dns.contains(&b'*') => {
+                return Err(VerifyError::malformed("wildcard in a dNSName constraint"))
+            }
+            _ => {}
+        }
+    }
+    Ok(contents)
+}
+
+/// Iterates over the bases of checked GeneralSubtrees.
+pub(crate) fn subtree_bases(contents: &[u8]) -> impl Iterator<Item = GeneralName<'_>> {
+    elements(contents)
+        .filter_map(|subtree| elements(subtree.value).next())
+        .map(general_name)
+}
+
+/// Checks authorityInfoAccess: a non-empty SEQUENCE OF { OID, GeneralName }.
+fn check_authority_info_access(value: &[u8]) -> Result<(), VerifyError> {
+    const WHAT: &str = "authorityInfoAccess";
+    let seq = single(value, Tag::Sequence, WHAT)?;
+    let mut r = DerReader::non_empty(seq.value, WHAT, "empty authorityInfoAccess")?;
+    while !r.is_empty() {
+        let desc = r.expect(Tag::Sequence, WHAT)?;
+        let mut d = DerReader::new(desc.value, WHAT)?;
+        d.decode::<ObjectIdentifier>(WHAT)?;
+        check_general_name(d.next(WHAT)?)?;
+        d.finish(WHAT)?;
+    }
+    Ok(())
+}
+
+/// The contents of an encoded Name (empty when it cannot be read; names are checked at parse).
+fn name_contents(name: &[u8]) -> &[u8] {
+    DerReader::new(name, "Name")
+        .and_then(|mut r| r.expect(Tag::Sequence, "Name"))
+        .map(|t| t.value)
+        .unwrap_or(&[])
+}
+
+/// Calls `f(type, value)` for every attribute of a Name's contents, in encoded order.
+fn for_each_attribute<'a>(
+    contents: &'a [u8],
+    mut f: impl FnMut(ObjectIdentifier, Tlv<'a>),
+) -> Result<(), VerifyError> {
+    const WHAT: &str = "Name";
+    let mut rdns = DerReader::new(contents, WHAT)?;
+    while !rdns.is_empty() {
+        let rdn = rdns.expect(Tag::Set, WHAT)?;
+        let mut atvs = DerReader::non_empty(rdn.value, WHAT, "empty RelativeDistinguishedName")?;
+        while !atvs.is_empty() {
+            let atv = atvs.expect(Tag::Sequence, WHAT)?;
+            let mut a = DerReader::new(atv.value, WHAT)?;
+            let oid = a.decode::<ObjectIdentifier>(WHAT)?;
+            let value = a.next(WHAT)?;
+            a.finish(WHAT)?;
+            f(oid, value);
+        }
+    }
+    Ok(())
+}
+
+/// Checks the structure of a Name's contents (SEQUENCE OF SET OF {OID, value}).
+fn check_name(contents: &[u8]) -> Result<(), VerifyError> {
+    for_each_attribute(contents, |_, _| {})
+}
+
+/// Text of a directory string value, if it is one of the ASCII-compatible string types.
+fn attribute_text(value: Tlv<'_>) -> Option<&str> {
+    match value.tag {
+        Tag::Utf8String | Tag::PrintableString | Tag::Ia5String | Tag::VisibleString => {
+            core::str::from_utf8(value.value).ok()
+        }
+        _ => None,
+    }
+}
+
+/// Calls `f` with every commonName of an encoded Name, as text.
+pub(crate) fn for_each_common_name<'a>(name: &'a [u8], mut f: impl FnMut(&'a str)) {
+    let _ = for_each_attribute(name_contents(name), |oid, value| {
+        if oid == rfc4519::CN {
+            if let Some(text) = attribute_text(value) {
+                f(text);
+            }
+        }
+    });
+}
+
+/// Short label of a Name attribute type.
+fn attribute_label(oid: ObjectIdentifier) -> Option<&'static str> {
+    const LABELS: [(ObjectIdentifier, &str); 9] = [
+        (rfc4519::CN, "CN"),
+        (rfc4519::O, "O"),
+        (rfc4519::OU, "OU"),
+        (rfc4519::C, "C"),
+        (rfc4519::ST, "ST"),
+        (rfc4519::L, "L"),
+        (rfc4519::DC, "DC"),
+        (rfc4519::SERIAL_NUMBER, "serialNumber"),
+        (
+            x509_cert::der::oid::db::rfc3280::EMAIL_ADDRESS,
+            "emailAddress",
+        ),
+    ];
+    LABELS.iter().find(|(o, _)| *o == oid).map(|(_, l)| *l)
+}
+
+/// A Name as readable text: `CN=..., O=...` with the common name first, then the other
+/// attributes in encoded order; cut to [`DnText`]'s capacity.
+pub(crate) fn dn_text(name: &[u8]) -> DnText {
+    use core::fmt::Write;
+    let contents = name_contents(name);
+    let mut out: heapless::String<256> = heapless::String::new();
+    let mut write = |oid: ObjectIdentifier, value: Tlv<'_>| {
+        let sep = if out.is_empty() { "" } else { ", " };
+        let _ = match attribute_label(oid) {
+            Some(label) => write!(out, "{sep}{label}="),
+            None => write!(out, "{sep}{oid}="),
+        };
+        match attribute_text(value) {
+            Some(text) => {
+                for c in text.chars() {
+                    let _ = out.push(if c.is_control() { '?' } else { c });
+                }
+            }
+            None => {
+                let _ = out.push_str("#?");
+            }
+        }
+    };
+    let _ = for_each_attribute(contents, |oid, v| {
+        if oid == rfc4519::CN {
+            write(oid, v)
+        }
+    });
+    let _ = for_each_attribute(contents, |oid, v| {
+        if oid != rfc4519::CN {
+            write(oid, v)
+        }
+    });
+    if out.is_empty() {
+        return super::error::bounded("(empty name)");
+    }
+    super::error::bounded(&out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -subj /CN=t/O=Org
+    //  -addext subjectAltName=DNS:a.example,IP:10.0.0.1 -days 1`
+    const CERT: &[u8] = include_bytes!("../../tests/data/verify/unit-p256.der");
+
+    #[test]
+    fn parses_a_v3_certificate() {
+        let c = Certificate::parse(CERT).unwrap();
+        assert_eq!(c.version, 3);
+        assert!(c.is_self_issued());
+        assert_eq!(c.subject_text().as_str(), "CN=unit, O=embedded-mqtts test");
+        assert!(c.not_before < c.not_after);
+        let san: heapless::Vec<GeneralName<'_>, 4> =
+            general_names(c.ext.subject_alt_name.unwrap()).collect();
+        assert_eq!(
+            san.as_slice(),
+            &[
+                GeneralName::Dns(b"a.example"),
+                GeneralName::Ip(&[10, 0, 0, 1])
+            ]
+        );
+        let mut cns = heapless::Vec::<&str, 2>::new();
+        for_each_common_name(c.subject, |cn| cns.push(cn).unwrap());
+        assert_eq!(cns.as_slice(), &["unit"]);
+    }
+
+    #[test]
+    fn every_truncation_and_bit_flip_is_refused_or_parsed_without_panic() {
+        for len in 0..CERT.len() {
+            assert!(Certificate::parse(&CERT[..len]).is_err());
+        }
+        let mut copy = [0u8; 1024];
+        let copy = &mut copy[..CERT.len()];
+        for i in 0..CERT.len() {
+            for bit in [0x01, 0x80] {
+                copy.copy_from_slice(CERT);
+                copy[i] ^= bit;
+                if let Ok(c) = Certificate::parse(copy) {
+                    let _ = c.subject_text();
+                    if let Some(san) = c.ext.subject_alt_name {
+                        general_names(san).for_each(drop);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_duplicate_extensions_and_empty_lists() {
+        // Two identical basicConstraints extensions.
+        let ext = [
+            0x30, 0x09, 0x06, 0x03, 0x55, 0x1d, 0x13, 0x04, 0x02, 0x30, 0x00,
+        ];
+        let mut list = [0u8; 22];
+        list[..11].copy_from_slice(&ext);
+        list[11..].copy_from_slice(&ext);
+        assert_eq!(
+            parse_extensions(&list).unwrap_err(),
+            VerifyError::malformed("the same extension twice")
+        );
+        assert!(parse_extensions(&list[..11]).is_ok());
+        assert!(parse_extensions(&[]).is_err());
+        assert!(parse_oid_list(&[0x30, 0x00]).is_err());
+        assert!(parse_general_names(&[0x30, 0x00]).is_err());
+    }
+}
