@@ -25,27 +25,7 @@ const SUBACK_TIMEOUT: Duration = Duration::from_secs(10);
 /// The built example, next to this test binary: `target/<profile>/examples/mqtt`.
 fn mqtt_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let exe = std::env::current_exe().expect("path of the test binary");
-        // target/<profile>/deps/cli-<hash>
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("the test binary is in target/<profile>/deps");
-        let mut build = Command::new(env!("CARGO"));
-        build
-            .args(["build", "--example", "mqtt", "--features", "std"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir
-            .file_name()
-            .is_some_and(|name| name == "release")
-        {
-            build.arg("--release");
-        }
-        let status = build.status().expect("run cargo build");
-        assert!(status.success(), "cargo build --example mqtt failed");
-        profile_dir.join("examples").join("mqtt")
-    })
+    BINARY.get_or_init(|| support::example_binary("mqtt"))
 }
 
 /// Bytes a child writes to one of its pipes, collected by a thread until the pipe closes.

@@ -11,10 +11,12 @@
 
 mod broker;
 mod certs;
+mod examples;
 mod host_client;
 
 pub use broker::{Broker, BrokerConfig, TlsListener};
 pub use certs::{cert_path, certs_dir, read_cert};
+pub use examples::example_binary;
 pub use host_client::{publish, publish_tls, try_publish, Message, Subscriber};
 
 use std::path::PathBuf;

@@ -1,0 +1,35 @@
+//! The crate's examples as programs for the tests (examples have no `CARGO_BIN_EXE_*`).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+/// Builds `examples/NAME.rs` (feature `std`, the test's own profile) once per test process and
+/// returns its path: `target/<profile>/examples/NAME`.
+pub fn example_binary(name: &str) -> PathBuf {
+    static BUILT: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    let built = built.get_or_insert_with(HashMap::new);
+    if let Some(path) = built.get(name) {
+        return path.clone();
+    }
+    let exe = std::env::current_exe().expect("path of the test binary");
+    // target/<profile>/deps/<test>-<hash>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary is in target/<profile>/deps");
+    let mut build = Command::new(env!("CARGO"));
+    build
+        .args(["build", "--example", name, "--features", "std"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if profile_dir.file_name().is_some_and(|p| p == "release") {
+        build.arg("--release");
+    }
+    let status = build.status().expect("run cargo build");
+    assert!(status.success(), "cargo build --example {name} failed");
+    let path = profile_dir.join("examples").join(name);
+    built.insert(name.to_owned(), path.clone());
+    path
+}
