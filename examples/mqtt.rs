@@ -10,7 +10,8 @@
 //!
 //! `mqtt pub --help` and `mqtt sub --help` list the options. The work is done by the blocking
 //! client over any `embedded_io` transport ([`link::OverTransport`]); [`open_transport`] is
-//! the one place that makes the transport (TCP here).
+//! the one place that makes the transport (TCP, or TLS 1.3 over TCP with `--cafile`,
+//! `--pin-cert` or `--pin-spki`).
 //!
 //! Run with `cargo run --features std --example mqtt -- sub -t '#' -v`.
 
@@ -26,6 +27,8 @@ mod packet_log;
 mod publish;
 #[path = "mqtt/subscribe.rs"]
 mod subscribe;
+#[path = "mqtt/tls.rs"]
+mod tls;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -127,5 +130,8 @@ fn open_transport(args: &ConnectionArgs, job: &mut impl OverTransport) -> Result
             error,
         }
     })?;
-    job.run(transport)
+    match &args.tls {
+        Some(tls) => tls::run_over_tls(args, tls, transport, job),
+        None => job.run(transport),
+    }
 }

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 # Everything apt must provide. Add packages here (one list, one install).
-PACKAGES=(mosquitto mosquitto-clients openssl)
+PACKAGES=(mosquitto mosquitto-clients openssl qemu-system-arm)
 
 installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'

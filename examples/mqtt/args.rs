@@ -36,8 +36,18 @@ connection:
                          1, 2, 4, 8, 16 s). Implies a persistent session (-c): every
                          connection asks the broker to keep the session, so it outlives
                          this program on the broker
-  -d, --debug            log every MQTT packet sent and received to stderr
+  -d, --debug            log every MQTT packet sent and received to stderr (and, with
+                         TLS, the handshake steps and the verification verdict)
   --help                 this text
+
+TLS 1.3 (any of the first three turns it on; the default port is then 8883):
+  --cafile FILE          trust brokers whose chain leads to this CA (PEM, several
+                         certificates allowed, or DER); the host name (-h) is checked
+  --pin-cert FILE        trust exactly this broker certificate (PEM or DER)
+  --pin-spki HEX         trust the broker key with this SPKI SHA-256 (64 hex digits; the
+                         pin example prints it)
+  --insecure             with --cafile: do not check the host name (the chain still is)
+  --time UNIXSECONDS     check certificate dates at this time instead of the clock's
 
 exit status: 0 on success; 27 when -W expires (sub); 1 on any other failure, with a
 one-line reason on stderr";
@@ -106,6 +116,27 @@ pub struct WillArgs {
     pub retain: bool,
 }
 
+/// What the broker is trusted by, with TLS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trust {
+    /// `--cafile`.
+    CaFile(PathBuf),
+    /// `--pin-cert`.
+    Certificate(PathBuf),
+    /// `--pin-spki`.
+    Spki([u8; 32]),
+}
+
+/// The TLS options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsArgs {
+    pub trust: Trust,
+    /// `--insecure`: skip only the host-name check.
+    pub insecure: bool,
+    /// `--time`: the time to check dates at (default: now).
+    pub time: Option<u64>,
+}
+
 /// Options of both commands: where the broker is and how to connect.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionArgs {
@@ -122,6 +153,16 @@ pub struct ConnectionArgs {
     pub will: Option<WillArgs>,
     pub debug: bool,
     pub reconnect: bool,
+    /// TLS, when a trust option is given.
+    pub tls: Option<TlsArgs>,
+}
+
+/// TLS options as they are read, before they are checked together.
+#[derive(Default)]
+struct TlsParts {
+    trust: Vec<Trust>,
+    insecure: bool,
+    time: Option<u64>,
 }
 
 impl ConnectionArgs {
@@ -138,12 +179,14 @@ impl ConnectionArgs {
             will: None,
             debug: false,
             reconnect: false,
+            tls: None,
         }
     }
 
-    /// The port to connect to.
+    /// The port to connect to: 8883 with TLS, 1883 without, unless `-p` says.
     pub fn port(&self) -> u16 {
-        self.port.unwrap_or(1883)
+        self.port
+            .unwrap_or(if self.tls.is_some() { 8883 } else { 1883 })
     }
 
     /// The CONNECT to send. `--reconnect` implies a persistent session, so that the broker
@@ -296,6 +339,7 @@ impl Arguments {
         option: &str,
         c: &mut ConnectionArgs,
         will: &mut WillParts,
+        tls: &mut TlsParts,
     ) -> Result<bool, UsageError> {
         match option {
             "-h" | "--host" => c.host = self.value(option)?,
@@ -312,6 +356,24 @@ impl Arguments {
             "--will-payload" => will.payload = Some(self.value(option)?.into_bytes()),
             "--will-qos" => will.qos = Some(self.qos(option)?),
             "--will-retain" => will.retain = true,
+            "--cafile" => tls.trust.push(Trust::CaFile(self.value(option)?.into())),
+            "--pin-cert" => tls
+                .trust
+                .push(Trust::Certificate(self.value(option)?.into())),
+            "--pin-spki" => {
+                let hex = self.value(option)?;
+                let pin = match embedded_mqtts::tls::Pin::spki_sha256_hex(&hex) {
+                    Ok(embedded_mqtts::tls::Pin::SpkiSha256(hash)) => hash,
+                    _ => {
+                        return Err(self.error(format!(
+                            "{option}: {hex:?} is not 64 hex digits (an SPKI SHA-256)"
+                        )))
+                    }
+                };
+                tls.trust.push(Trust::Spki(pin));
+            }
+            "--insecure" => tls.insecure = true,
+            "--time" => tls.time = Some(self.number(option)?),
             _ => return Ok(false),
         }
         Ok(true)
@@ -323,6 +385,7 @@ impl Arguments {
         c: &mut ConnectionArgs,
         explicit_id: bool,
         will: WillParts,
+        tls: TlsParts,
     ) -> Result<(), UsageError> {
         if c.password.is_some() && c.username.is_none() {
             return Err(self.error("-P needs a user name (-u)".to_owned()));
@@ -347,6 +410,32 @@ impl Arguments {
             }
             None => None,
         };
+        let mut trust = tls.trust.into_iter();
+        c.tls = match (trust.next(), trust.next()) {
+            (Some(_), Some(_)) => {
+                return Err(self.error("give one of --cafile, --pin-cert and --pin-spki".to_owned()))
+            }
+            (Some(trust), None) => {
+                if tls.insecure && !matches!(trust, Trust::CaFile(_)) {
+                    return Err(self.error(
+                        "--insecure goes with --cafile (a pinned certificate or key \
+                         is not checked against the host name anyway)"
+                            .to_owned(),
+                    ));
+                }
+                Some(TlsArgs {
+                    trust,
+                    insecure: tls.insecure,
+                    time: tls.time,
+                })
+            }
+            (None, _) if tls.insecure || tls.time.is_some() => {
+                return Err(self.error(
+                    "--insecure and --time need TLS: --cafile, --pin-cert or --pin-spki".to_owned(),
+                ))
+            }
+            (None, _) => None,
+        };
         Ok(())
     }
 }
@@ -370,17 +459,20 @@ fn parse_options(
 ) -> Result<Option<ConnectionArgs>, UsageError> {
     let mut c = ConnectionArgs::new(format!("mqtt-{command}-{}", std::process::id()));
     let mut will = WillParts::default();
+    let mut tls = TlsParts::default();
     let mut explicit_id = false;
     while let Some(option) = args.next_option()? {
         if option == "--help" {
             return Ok(None);
         }
         explicit_id |= option == "-i" || option == "--id";
-        if !args.connection_option(&option, &mut c, &mut will)? && !command_option(args, &option)? {
+        if !args.connection_option(&option, &mut c, &mut will, &mut tls)?
+            && !command_option(args, &option)?
+        {
             return Err(args.error(format!("unknown option {option}")));
         }
     }
-    args.finish_connection(&mut c, explicit_id, will)?;
+    args.finish_connection(&mut c, explicit_id, will, tls)?;
     Ok(Some(c))
 }
 

@@ -4,6 +4,7 @@ use std::fmt;
 use std::io;
 use std::time::Duration;
 
+use embedded_mqtts::tls::ConnectError;
 use embedded_mqtts::Error;
 
 use crate::args::{UsageError, TIMED_OUT_STATUS};
@@ -17,6 +18,10 @@ pub enum Failure {
     Unreachable { address: String, error: io::Error },
     /// The MQTT client failed (refused, protocol error, connection lost, ...).
     Mqtt(Error),
+    /// The TLS handshake failed, or the broker's certificate was refused.
+    Tls(ConnectError),
+    /// A trust file (--cafile, --pin-cert) could not be used.
+    TrustFile { path: String, reason: String },
     /// The broker refused these filters in its SUBACK.
     SubscriptionRefused(Vec<String>),
     /// `-W` expired.
@@ -43,6 +48,9 @@ impl Failure {
     pub fn is_connection_loss(&self) -> bool {
         match self {
             Failure::Unreachable { .. } => true,
+            // A refused certificate stays refused; a broken handshake may not.
+            Failure::Tls(ConnectError::Verify(_)) => false,
+            Failure::Tls(_) => true,
             Failure::Mqtt(Error::Refused(_)) => false,
             Failure::Mqtt(e) => e.is_fatal(),
             _ => false,
@@ -72,6 +80,8 @@ impl fmt::Display for Failure {
             // The code's own words start with "refused: ...".
             Failure::Mqtt(Error::Refused(code)) => write!(f, "connection refused: {code}"),
             Failure::Mqtt(e) => write!(f, "{e}"),
+            Failure::Tls(e) => write!(f, "TLS: {e}"),
+            Failure::TrustFile { path, reason } => write!(f, "{path}: {reason}"),
             Failure::SubscriptionRefused(filters) => {
                 write!(
                     f,

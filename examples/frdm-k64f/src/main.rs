@@ -2,21 +2,29 @@
 //! `secToDate`, `mqtt ...`) over UART0, with the network below the MQTT client running.
 //!
 //! Start-up: `__pre_init` (assembly, before RAM is set up) switches the watchdog off; then
-//! heap, clocks and pins, the uptime counter, the console, RTC, RNGA and the network. The
-//! main loop polls the network, the MQTT seam and the console; nothing runs in interrupts.
+//! stack painting, heap, clocks and pins, the uptime counter, the console, RTC, RNGA and the
+//! network. Nothing runs in interrupts; two loops poll everything:
+//!
+//! - without a broker connection, `main`'s loop polls the network and the console;
+//! - `mqtt connect` enters [`Firmware::session`], whose stack frame owns the TCP socket under
+//!   the TLS connection for as long as it lasts (the TLS buffers and MQTT state are statics
+//!   of [`mqtt::Mqtt`]). Its loop polls the MQTT client (keep-alive, incoming messages,
+//!   acknowledgements), the network and the console, where every command keeps working;
+//!   `mqtt disconnect` or a failure returns to `main`'s loop.
 #![no_std]
 #![no_main]
 
 use core::fmt::Write as _;
 use core::mem::MaybeUninit;
 use cortex_m_rt::{entry, exception, ExceptionFrame};
-use embedded_alloc::LlffHeap as Heap;
 use frdm_k64f_mqtts::board::{self, ClockSource, Clocks, Led};
 use frdm_k64f_mqtts::calendar::{Date, DateTime, TimeOfDay};
-use frdm_k64f_mqtts::console::{self, Command, Edit, MqttCommand};
+use frdm_k64f_mqtts::console::{self, Command, Edit, LineEditor, MqttCommand};
+use frdm_k64f_mqtts::heap::MeasuredHeap;
+use frdm_k64f_mqtts::mqtt::{Mqtt, MqttError};
 use frdm_k64f_mqtts::net::{Net, NetEvent, NetHandle};
 use frdm_k64f_mqtts::regs::wdog;
-use frdm_k64f_mqtts::{config, enet, ksz8081, mqtt, rng, rtc, uart, uptime};
+use frdm_k64f_mqtts::{config, enet, ksz8081, rng, rtc, stack, uart, uptime};
 
 /// STCTRLH at reset is 0x01D3; this is the same with WDOGEN cleared (NXP's SystemInit value).
 const WDOG_STCTRLH_DISABLED: u16 = 0x01D3 & !wdog::STCTRLH_WDOGEN;
@@ -57,8 +65,9 @@ core::arch::global_asm!(
 #[link_section = ".flash_config"]
 static FLASH_CONFIG: [u8; 16] = board::FLASH_CONFIGURATION;
 
+/// The heap, for RSA during the TLS handshake only; it records its peak use.
 #[global_allocator]
-static HEAP: Heap = Heap::empty();
+static HEAP: MeasuredHeap = MeasuredHeap::empty();
 
 fn init_heap() {
     #[link_section = ".uninit.HEAP"]
@@ -70,6 +79,7 @@ fn init_heap() {
 
 #[entry]
 fn main() -> ! {
+    stack::paint();
     init_heap();
     let clocks = board::init();
     uptime::start(&clocks);
@@ -96,7 +106,9 @@ fn main() -> ! {
         rtc,
         rng,
         net,
-        mqtt: mqtt::Mqtt::new(),
+    };
+    let Some(mut mqtt) = Mqtt::take() else {
+        panic!("the MQTT statics were taken before main");
     };
     if firmware.rtc.now().is_none() {
         let _ = firmware
@@ -107,29 +119,28 @@ fn main() -> ! {
         .console
         .write_str("Type help for the commands.\r\nCMD> ");
 
-    let mut editor = console::LineEditor::new();
+    let mut editor = LineEditor::new();
     loop {
-        firmware.poll_background();
-        let Some(byte) = firmware.console.try_read_byte() else {
+        if !firmware.step(&mut editor) {
             continue;
-        };
-        match editor.push(byte) {
-            Edit::Nothing => {}
-            Edit::Echo(byte) => firmware.console.write_byte(byte),
-            Edit::Erase => {
-                let _ = firmware.console.write_str("\x08 \x08");
-            }
-            Edit::Complete => {
-                let _ = firmware.console.write_str("\r\n");
-                firmware.run(editor.line());
-                editor.clear();
-                let _ = firmware.console.write_str("CMD> ");
-            }
         }
+        match firmware.run(editor.line()) {
+            ForMqtt::Nothing => {}
+            ForMqtt::Status => mqtt.status(&mut firmware.console),
+            ForMqtt::Command(MqttCommand::Connect) => {
+                editor.clear();
+                firmware.session(&mut mqtt, &mut editor);
+            }
+            ForMqtt::Command(_) => firmware.report(&MqttError::NotConnected),
+        }
+        editor.clear();
+        let _ = firmware.console.write_str("CMD> ");
     }
 }
 
-/// MAC, PHY and smoltcp; `None` (with the reason printed) if the network cannot run.
+/// MAC, PHY and smoltcp; `None` (with the reason printed) if the network cannot run. Not
+/// inlined, so that its locals do not stay in `main`'s frame for good.
+#[inline(never)]
 fn start_network(clocks: &Clocks, rng: &mut rng::Rnga, out: &mut uart::Uart0) -> Option<NetHandle> {
     if clocks.source != ClockSource::Pll120MHz {
         let _ = out.write_str("Network disabled: no 50 MHz RMII clock from the PHY.\r\n");
@@ -169,23 +180,125 @@ fn start_network(clocks: &Clocks, rng: &mut rng::Rnga, out: &mut uart::Uart0) ->
     }
 }
 
-/// Everything the commands act on.
+/// Everything the commands act on, apart from the MQTT side (which a connection borrows).
 struct Firmware {
     console: uart::Uart0,
     clocks: Clocks,
     rtc: rtc::Rtc,
     rng: rng::Rnga,
     net: Option<NetHandle>,
-    mqtt: mqtt::Mqtt,
+}
+
+/// What a console line leaves to the MQTT side; [`Firmware::run`] does the rest itself.
+enum ForMqtt<'l> {
+    /// Nothing: the command is done.
+    Nothing,
+    /// `status` (after the system part) or `mqtt status`: the MQTT part.
+    Status,
+    /// `mqtt connect|publish|subscribe|disconnect`.
+    Command(MqttCommand<'l>),
 }
 
 impl Firmware {
-    /// Network and MQTT work between keystrokes; events are printed as they come.
-    fn poll_background(&mut self) {
+    /// Network work and one console byte: `true` when a line is complete (in `editor`).
+    fn step(&mut self, editor: &mut LineEditor) -> bool {
+        if self.poll_network() {
+            self.reprompt(editor);
+        }
+        let Some(byte) = self.console.try_read_byte() else {
+            return false;
+        };
+        match editor.push(byte) {
+            Edit::Nothing => {}
+            Edit::Echo(byte) => self.console.write_byte(byte),
+            Edit::Erase => {
+                let _ = self.console.write_str("\x08 \x08");
+            }
+            Edit::Complete => {
+                let _ = self.console.write_str("\r\n");
+                return true;
+            }
+        }
+        false
+    }
+
+    /// After a message printed in the middle of typing: the prompt and the line so far again.
+    fn reprompt(&mut self, editor: &LineEditor) {
+        let _ = write!(self.console, "CMD> {}", editor.line());
+    }
+
+    fn report(&mut self, error: &MqttError) {
+        let _ = write!(self.console, "*** mqtt: {error}\r\n");
+    }
+
+    /// `mqtt connect` and the connection's life: returns after `mqtt disconnect` or a failure.
+    /// This frame owns the TCP socket under TLS; the console works as before meanwhile. Not
+    /// inlined, so that the connection's locals are on the stack only while it runs.
+    #[inline(never)]
+    fn session(&mut self, mqtt: &mut Mqtt, editor: &mut LineEditor) {
+        let out = &mut self.console;
+        let socket = match mqtt.open_tcp(self.net, &mut self.rng, self.rtc.now(), out) {
+            Ok(socket) => socket,
+            Err(error) => return self.report(&error),
+        };
+        let mut link = match mqtt.connect(&socket, &mut self.rng, &HEAP, out) {
+            Ok(link) => link,
+            Err(error) => return self.report(&error),
+        };
+        let _ = self.console.write_str("CMD> ");
+        let failure = loop {
+            match link.poll(&mut self.console) {
+                Ok(printed) => {
+                    if printed {
+                        self.reprompt(editor);
+                    }
+                }
+                Err(error) if error.is_fatal() => break Some(error),
+                Err(error) => {
+                    let _ = write!(self.console, "\r\n*** mqtt: {error}\r\n");
+                    self.reprompt(editor);
+                }
+            }
+            if !self.step(editor) {
+                continue;
+            }
+            let request = self.run(editor.line());
+            let out = &mut self.console;
+            let result = match request {
+                ForMqtt::Nothing => Ok(()),
+                ForMqtt::Status => {
+                    link.status(out);
+                    Ok(())
+                }
+                ForMqtt::Command(MqttCommand::Publish(payload)) => link.publish(payload, out),
+                ForMqtt::Command(MqttCommand::Subscribe) => link.subscribe(out),
+                ForMqtt::Command(MqttCommand::Disconnect) => break None,
+                ForMqtt::Command(_) => {
+                    self.report(&MqttError::AlreadyConnected);
+                    Ok(())
+                }
+            };
+            editor.clear();
+            match result {
+                Err(error) if error.is_fatal() => break Some(error),
+                Err(error) => self.report(&MqttError::Mqtt(error)),
+                Ok(()) => {}
+            }
+            let _ = self.console.write_str("CMD> ");
+        };
+        editor.clear();
+        link.close(failure, &mut self.console);
+        drop(socket); // TCP FIN, or nothing if the connection is gone already
+    }
+
+    /// Network work between keystrokes; events are printed as they come. Returns whether
+    /// anything was printed.
+    fn poll_network(&mut self) -> bool {
         let Some(net) = self.net else {
-            return;
+            return false;
         };
         net.poll();
+        let mut printed = false;
         while let Some(event) = net.take_event() {
             match event {
                 NetEvent::DhcpConfigured { .. } | NetEvent::StaticFallback(_) => {
@@ -195,16 +308,18 @@ impl Firmware {
                 _ => {}
             }
             let _ = write!(self.console, "\r\nnet: {event}\r\n");
+            printed = true;
         }
-        self.mqtt.poll(&mut self.console);
+        printed
     }
 
-    fn run(&mut self, line: &str) {
+    /// Carries out a line, except for what only the MQTT side can do.
+    fn run<'l>(&mut self, line: &'l str) -> ForMqtt<'l> {
         let command = match Command::parse(line) {
             Ok(command) => command,
             Err(error) => {
                 let _ = write!(self.console, "*** {error}\r\n");
-                return;
+                return ForMqtt::Nothing;
             }
         };
         match command {
@@ -212,7 +327,12 @@ impl Firmware {
             Command::Help | Command::Mqtt(MqttCommand::Help) => {
                 let _ = self.console.write_str(console::HELP);
             }
-            Command::Status => self.status(),
+            Command::Status => {
+                self.status();
+                return ForMqtt::Status;
+            }
+            Command::Mqtt(MqttCommand::Status) => return ForMqtt::Status,
+            Command::Mqtt(command) => return ForMqtt::Command(command),
             Command::Time(time) => self.time(time),
             Command::Date(date) => self.date(date),
             Command::DateToSec(date_time) => match date_time.to_unix() {
@@ -231,28 +351,8 @@ impl Firmware {
                     let _ = write!(self.console, "*** {error}\r\n");
                 }
             },
-            Command::Mqtt(command) => self.mqtt(command),
         }
-    }
-
-    fn mqtt(&mut self, command: MqttCommand<'_>) {
-        let out = &mut self.console;
-        let result = match command {
-            MqttCommand::Help => Ok(()), // handled with `help`
-            MqttCommand::Status => {
-                self.mqtt.status(out);
-                Ok(())
-            }
-            MqttCommand::Connect => self
-                .mqtt
-                .connect(self.net, &mut self.rng, self.rtc.now(), out),
-            MqttCommand::Publish(payload) => self.mqtt.publish(payload, out),
-            MqttCommand::Subscribe => self.mqtt.subscribe(out),
-            MqttCommand::Disconnect => self.mqtt.disconnect(out),
-        };
-        if let Err(error) = result {
-            let _ = write!(self.console, "*** mqtt: {error}\r\n");
-        }
+        ForMqtt::Nothing
     }
 
     /// The current date and time, or 01.01.1970 00:00:00 when the RTC is not set.
@@ -346,9 +446,11 @@ impl Firmware {
                 let _ = out.write_str("not set\r\n");
             }
         }
+        let heap = HEAP.usage();
         let _ = write!(
             out,
-            "  random    : RNGA, {} words read{}\r\n  heap      : {} used, {} free\r\n  \
+            "  random    : RNGA, {} words read{}\r\n  heap      : {} used, peak {} of {} bytes, \
+             {} failed allocations\r\n  stack     : peak {} of {} bytes\r\n  \
              console   : {} receive errors\r\nNetwork\r\n",
             self.rng.words_read(),
             if self.rng.has_failed() {
@@ -356,8 +458,12 @@ impl Firmware {
             } else {
                 ""
             },
-            HEAP.used(),
-            HEAP.free(),
+            heap.used,
+            heap.peak,
+            heap.size,
+            heap.failures,
+            stack::peak_bytes(),
+            stack::size_bytes(),
             out.line_errors(),
         );
         match self.net.map(NetHandle::status) {
@@ -372,7 +478,6 @@ impl Firmware {
             }
         }
         let _ = out.write_str("MQTT\r\n");
-        self.mqtt.status(out);
     }
 }
 

@@ -1,23 +1,46 @@
-//! The MQTT seam: the console's `mqtt` commands, ready for the `embedded-mqtts` client.
+//! The console's `mqtt` commands: MQTT 3.1.1 over TLS 1.3 with `embedded-mqtts`, the broker's
+//! CA pinned in the image.
 //!
-//! What is here: the broker's address and name (from `config.rs`), the certificate pin
-//! compiled into the image, the preconditions a verifying TLS client needs (a pin, the
-//! current UTC time, a working random generator), and the TCP connection over
-//! [`crate::net`]. What is not here yet is the client itself: each command says what it
-//! would do. The places to wire it are marked `LEAD:`.
+//! A connection is three steps, each printed on the console in the seed firmware's words:
 //!
-//! Expected library shape (subject to change): `embedded_mqtts::tls::Pin::Ca(&[BROKER_CA_DER])`
-//! as the trust policy, a TLS connection over [`TcpStream`] with [`Rnga`] as the random source
-//! and `Rtc::now()` as UNIX time, and `embedded_mqtts::blocking::Client` on top, kept in
-//! [`Mqtt`] between commands and polled from the main loop (keep-alive, incoming PUBLISH)
-//! through [`Mqtt::poll`].
+//! 1. [`Mqtt::open_tcp`] checks what a verifying client needs (a pin, the current UTC time
+//!    from the RTC, a working RNGA) and opens TCP to the broker ([`crate::net`]).
+//! 2. [`Mqtt::connect`] runs the TLS 1.3 handshake over it with the RNGA as the random source,
+//!    verifies the broker against [`BROKER_CA_DER`] (chain to the pinned CA, validity at the
+//!    RTC's time, the name [`config::BROKER_NAME`], and the CertificateVerify signature), says
+//!    the verdict in words, then sends CONNECT and waits for CONNACK. It asks the broker for
+//!    4 KiB records (max_fragment_length, RFC 6066), so the TLS read buffer is 4,352 bytes
+//!    instead of 16,640; a broker that ignores the extension and sends a larger record fails
+//!    the connection with "a TLS record does not fit the read buffer".
+//! 3. The returned [`Link`] is the live connection: `publish`, `subscribe`, [`Link::poll`]
+//!    (keep-alive, incoming PUBLISH, acknowledgements) and [`Link::close`].
+//!
+//! Nothing here is self-referential: the [`BrokerSocket`] (TCP under TLS) is kept by the
+//! caller's stack frame for the whole connection, and the TLS buffers and the MQTT
+//! [`MqttState`] are statics owned by [`Mqtt`]; a [`Link`] borrows both. The session state
+//! outlives the link, so with [`config::CLEAN_SESSION`] off the next `mqtt connect` resumes
+//! the broker-side session and re-sends what the broker had not acknowledged.
+
+// A refusal carries its facts (certificate names) inline, as the library's errors do: there is
+// no heap to box them in, and they are returned once per `mqtt connect`.
+#![allow(clippy::result_large_err)]
 
 use crate::calendar::DateTime;
+use crate::claim::ClaimOnce;
 use crate::config;
-use crate::net::{ConnectError, NetHandle, StreamError, TcpStream};
+use crate::heap::MeasuredHeap;
+use crate::net::{ConnectError, NetHandle, TcpStream};
 use crate::rng::{RngError, Rnga};
+use crate::uptime;
 use core::fmt::{self, Write};
-use embedded_io::{Read, ReadReady};
+use embedded_mqtts::session::Granted;
+use embedded_mqtts::tls::connection::{read_buffer_for, write_buffer_for};
+use embedded_mqtts::tls::{
+    self, MaxFragmentLength, Pin, PinnedProvider, TlsOptions, TlsSocket, TlsStream, ValidityTime,
+    VerifyOptions,
+};
+use embedded_mqtts::{blocking, ClientState, Clock, ConnectOptions, Event, Instant, Message};
+use smoltcp::wire::IpEndpoint;
 
 /// The broker's CA certificate (DER), the pin. `build.rs` copies it from
 /// `certs/rsa-root.der` (or `$BROKER_CA`, PEM converted to DER); empty if the file was
@@ -27,8 +50,58 @@ pub static BROKER_CA_DER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/brok
 /// Which file the pin came from, or why it is missing (set by `build.rs`).
 pub const BROKER_CA_SOURCE: &str = env!("BROKER_CA_SOURCE");
 
-/// Why an `mqtt` command did not run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Outbound QoS 1/2 messages in flight at once.
+pub const IN_FLIGHT: usize = 4;
+/// Bytes kept to re-send the messages in flight.
+pub const STORE: usize = 1024;
+/// The largest MQTT packet the broker may send us (an incoming PUBLISH: topic and payload).
+pub const MQTT_RX: usize = 1024;
+/// The largest MQTT packet we send.
+pub const MQTT_TX: usize = 1024;
+/// The record size asked of the broker.
+pub const FRAGMENT: MaxFragmentLength = MaxFragmentLength::Bits12;
+/// TLS read buffer: one record of [`FRAGMENT`] bytes plus overhead (4,352).
+pub const TLS_READ: usize = read_buffer_for(FRAGMENT);
+/// TLS write buffer: one record holding the largest MQTT packet (1,157).
+pub const TLS_WRITE: usize = write_buffer_for(MQTT_TX);
+/// Events handled per [`Link::poll`], so that the console stays responsive under a flood.
+const EVENTS_PER_POLL: usize = 8;
+/// Payload bytes shown of an incoming message.
+const PAYLOAD_SHOWN: usize = 128;
+
+/// Everything MQTT keeps between calls and across connections.
+pub type MqttState = ClientState<IN_FLIGHT, STORE, MQTT_RX, MQTT_TX>;
+
+/// The blocking client over TLS over TCP.
+type Client<'c> =
+    blocking::Client<'c, TlsStream<'c, TcpStream>, UptimeClock, IN_FLIGHT, STORE, MQTT_RX, MQTT_TX>;
+
+/// The TLS record buffers: all zero, so they go to `.bss`.
+struct TlsBuffers {
+    read: [u8; TLS_READ],
+    write: [u8; TLS_WRITE],
+}
+
+static TLS_BUFFERS: ClaimOnce<TlsBuffers> = ClaimOnce::new(TlsBuffers {
+    read: [0; TLS_READ],
+    write: [0; TLS_WRITE],
+});
+
+static MQTT_STATE: ClaimOnce<MqttState> = ClaimOnce::new(MqttState::new());
+
+/// The uptime counter as the MQTT client's millisecond clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct UptimeClock;
+
+impl Clock for UptimeClock {
+    fn now(&mut self) -> Instant {
+        // The client's instants wrap at 2^32 ms and compare modulo that: truncation intended.
+        Instant::from_millis(uptime::millis() as u32)
+    }
+}
+
+/// Why an `mqtt` command did not run, or a connection ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MqttError {
     /// No CA certificate was embedded at build time.
     NoPin,
@@ -44,8 +117,10 @@ pub enum MqttError {
     NoNetwork,
     /// The TCP connection could not be opened.
     Connect(ConnectError),
-    /// The TCP connection failed.
-    Stream(StreamError),
+    /// The TLS handshake failed, or the broker did not pass the pin.
+    Tls(tls::ConnectError),
+    /// The MQTT client failed (CONNACK refused, timeout, transport).
+    Mqtt(embedded_mqtts::Error),
 }
 
 impl fmt::Display for MqttError {
@@ -61,196 +136,636 @@ impl fmt::Display for MqttError {
             MqttError::NotConnected => f.write_str("not connected (mqtt connect first)"),
             MqttError::NoNetwork => f.write_str("the network is not running"),
             MqttError::Connect(error) => write!(f, "{error}"),
-            MqttError::Stream(error) => write!(f, "{error}"),
+            MqttError::Tls(tls::ConnectError::Verify(reason)) => {
+                write!(f, "Broker refused: {reason}")
+            }
+            MqttError::Tls(error) => write!(f, "TLS handshake failed: {error}"),
+            MqttError::Mqtt(error) => write!(f, "{error}"),
         }
     }
 }
 
 impl core::error::Error for MqttError {}
 
-/// The MQTT side of the firmware: for now, the TCP connection to the broker.
-#[derive(Default)]
-pub struct Mqtt {
-    // LEAD: replace by the embedded-mqtts client (which owns the TLS stream over TcpStream).
-    connection: Option<TcpStream>,
+/// Counters and facts for `mqtt status`, kept across connections.
+#[derive(Debug, Default)]
+struct Stats {
+    connections: u32,
     published: u32,
+    delivered: u32,
+    received: u32,
+    pongs: u32,
+    handshake_ms: u64,
+    handshake_heap_peak: usize,
+    broker_key: Option<[u8; 32]>,
+    last_error: Option<MqttError>,
 }
 
-impl Mqtt {
-    /// Not connected.
-    pub const fn new() -> Mqtt {
-        Mqtt {
-            connection: None,
-            published: 0,
+impl Stats {
+    fn count(&mut self, event: &Event<'_>) {
+        match event {
+            Event::Message(_) => self.received = self.received.wrapping_add(1),
+            Event::Delivered { .. } => self.delivered = self.delivered.wrapping_add(1),
+            Event::Pong => self.pongs = self.pongs.wrapping_add(1),
+            _ => {}
         }
     }
 
-    /// `mqtt connect`: checks the pin, the time and the RNG, opens TCP to the broker.
-    pub fn connect(
+    fn write(&self, out: &mut dyn Write) {
+        let _ = write!(
+            out,
+            "  messages  : {} published, {} acknowledged, {} received; {} PINGRESP\r\n\
+             \x20 TLS       : max fragment {} bytes, buffers {} read + {} write",
+            self.published,
+            self.delivered,
+            self.received,
+            self.pongs,
+            TLS_READ - 256,
+            TLS_READ,
+            TLS_WRITE,
+        );
+        if self.connections > 0 {
+            let _ = write!(
+                out,
+                "; last handshake {} ms, heap peak {} bytes",
+                self.handshake_ms, self.handshake_heap_peak
+            );
+        }
+        let _ = out.write_str("\r\n");
+        if let Some(key) = &self.broker_key {
+            let _ = write!(out, "  broker key: SPKI sha256 {}\r\n", Hex(key));
+        }
+        if let Some(error) = &self.last_error {
+            let _ = write!(out, "  last error: {error}\r\n");
+        }
+    }
+}
+
+/// The TCP connection to the broker, ready for TLS. Keep it in a local variable for as long
+/// as the [`Link`] made from it lives.
+pub struct BrokerSocket {
+    socket: TlsSocket<TcpStream>,
+    unix_now: u64,
+    endpoints: Option<(IpEndpoint, u16)>,
+}
+
+/// The MQTT side of the firmware: the statics a connection runs in, and what `mqtt status`
+/// shows between connections.
+pub struct Mqtt {
+    state: &'static mut MqttState,
+    buffers: &'static mut TlsBuffers,
+    stats: Stats,
+}
+
+impl Mqtt {
+    /// The MQTT statics, the first time; `None` ever after.
+    pub fn take() -> Option<Mqtt> {
+        Some(Mqtt {
+            state: MQTT_STATE.claim()?,
+            buffers: TLS_BUFFERS.claim()?,
+            stats: Stats::default(),
+        })
+    }
+
+    /// `mqtt connect`, step 1: checks the pin, the time and the RNG, opens TCP to the broker.
+    pub fn open_tcp(
         &mut self,
         net: Option<NetHandle>,
         rng: &mut Rnga,
         unix_now: Option<u64>,
         out: &mut dyn Write,
-    ) -> Result<(), MqttError> {
-        if self.connection.is_some() {
-            return Err(MqttError::AlreadyConnected);
+    ) -> Result<BrokerSocket, MqttError> {
+        let result = open_tcp(net, rng, unix_now, out);
+        if let Err(error) = &result {
+            self.stats.last_error = Some(error.clone());
         }
-        if BROKER_CA_DER.is_empty() {
-            return Err(MqttError::NoPin);
-        }
-        let now = unix_now.ok_or(MqttError::TimeUnknown)?;
-        rng.try_next_word().map_err(MqttError::Random)?;
-        let net = net.ok_or(MqttError::NoNetwork)?;
-
-        let _ = write!(
-            out,
-            "Initiating connection to broker...\r\n\
-             Connecting to host: {} ({}) at port: {}\r\n",
-            config::BROKER_IP,
-            config::BROKER_NAME,
-            config::BROKER_PORT
-        );
-        let mut stream = net
-            .connect(
-                (config::BROKER_IP, config::BROKER_PORT),
-                config::CONNECT_TIMEOUT_MS,
-            )
-            .map_err(MqttError::Connect)?;
-        let local_port = stream.endpoints().map_or(0, |(_, port)| port);
-        let _ = write!(
-            out,
-            "TCP connection established to server (local port {local_port})\r\n\
-             Would now start the TLS 1.3 handshake:\r\n\
-             \x20 server name : {}\r\n\
-             \x20 pin         : CA certificate, {} bytes DER ({BROKER_CA_SOURCE})\r\n\
-             \x20 time        : UNIX {now}",
-            config::BROKER_NAME,
-            BROKER_CA_DER.len(),
-        );
-        if let Ok(date_time) = DateTime::from_unix(now) {
-            let _ = write!(out, " = {date_time}");
-        }
-        let _ = write!(
-            out,
-            "\r\n\x20 random      : RNGA\r\n\
-             and send CONNECT (client id {}, keep-alive {} s, clean session).\r\n",
-            config::CLIENT_ID,
-            config::KEEP_ALIVE_SECS
-        );
-        // LEAD: wire embedded-mqtts client here: build the TLS connection over `stream` with
-        // `Pin::Ca(&[BROKER_CA_DER])`, `rng` and `now`, then `blocking::Client::connect`;
-        // report CONNACK (and session_present) like the seed: "Client is connected".
-        let _ = out
-            .write_str("LEAD: TLS and MQTT are not wired yet; the TCP connection stays open.\r\n");
-        self.connection = Some(stream);
-        Ok(())
+        result
     }
 
-    /// `mqtt publish [payload]`: the seed published a counter to `HSLU/test`.
-    pub fn publish(&mut self, payload: Option<&str>, out: &mut dyn Write) -> Result<(), MqttError> {
-        if self.connection.is_none() {
-            return Err(MqttError::NotConnected);
+    /// `mqtt connect`, step 2: TLS handshake over `socket` with the broker verified against
+    /// the pin, then CONNECT/CONNACK. `heap` is the global allocator, measured around the
+    /// handshake.
+    pub fn connect<'c>(
+        &'c mut self,
+        socket: &'c BrokerSocket,
+        rng: &mut Rnga,
+        heap: &MeasuredHeap,
+        out: &mut dyn Write,
+    ) -> Result<Link<'c>, MqttError> {
+        let Mqtt {
+            state,
+            buffers,
+            stats,
+        } = self;
+        match start(socket, state, buffers, stats, rng, heap, out) {
+            Ok(client) => Ok(Link {
+                client,
+                stats,
+                connected_at_ms: uptime::millis(),
+                endpoints: socket.endpoints,
+            }),
+            Err(error) => {
+                stats.last_error = Some(error.clone());
+                Err(error)
+            }
         }
-        self.published = self.published.wrapping_add(1);
+    }
+
+    /// `mqtt status` without a connection.
+    pub fn status(&self, out: &mut dyn Write) {
+        write_broker(out);
+        let _ = write!(
+            out,
+            "  connection: none ({} so far)\r\n  session   : {} in flight\r\n",
+            self.stats.connections,
+            self.state.session().in_flight()
+        );
+        self.stats.write(out);
+    }
+}
+
+fn open_tcp(
+    net: Option<NetHandle>,
+    rng: &mut Rnga,
+    unix_now: Option<u64>,
+    out: &mut dyn Write,
+) -> Result<BrokerSocket, MqttError> {
+    if BROKER_CA_DER.is_empty() {
+        return Err(MqttError::NoPin);
+    }
+    let now = unix_now.ok_or(MqttError::TimeUnknown)?;
+    rng.try_next_word().map_err(MqttError::Random)?;
+    let net = net.ok_or(MqttError::NoNetwork)?;
+    let _ = write!(
+        out,
+        "Initiating connection to broker...\r\n\
+         Connecting to host: {} ({}) at port: {}\r\n",
+        config::BROKER_IP,
+        config::BROKER_NAME,
+        config::BROKER_PORT
+    );
+    let mut stream = net
+        .connect(
+            (config::BROKER_IP, config::BROKER_PORT),
+            config::CONNECT_TIMEOUT_MS,
+        )
+        .map_err(MqttError::Connect)?;
+    stream.set_read_timeout(Some(u64::from(config::RESPONSE_TIMEOUT_MS)));
+    let endpoints = stream.endpoints();
+    let _ = write!(
+        out,
+        "TCP connection established to server (local port {}), starting TLS handshake\r\n",
+        endpoints.map_or(0, |(_, port)| port)
+    );
+    Ok(BrokerSocket {
+        socket: TlsSocket::new(stream),
+        unix_now: now,
+        endpoints,
+    })
+}
+
+/// The handshake, the verdict, CONNECT and CONNACK. Not inlined: its large locals (the TLS
+/// provider, the handshake state, the stream before it moves into the client: 8 KiB of frame)
+/// then exist only while it runs, not for the whole connection loop.
+#[inline(never)]
+fn start<'c>(
+    socket: &'c BrokerSocket,
+    state: &'c mut MqttState,
+    buffers: &'c mut TlsBuffers,
+    stats: &mut Stats,
+    rng: &mut Rnga,
+    heap: &MeasuredHeap,
+    out: &mut dyn Write,
+) -> Result<Client<'c>, MqttError> {
+    let cas = [BROKER_CA_DER];
+    let pins = [Pin::Ca(&cas)];
+    let verify = VerifyOptions::new(ValidityTime::UnixSeconds(socket.unix_now));
+    let mut provider = PinnedProvider::new(rng, &pins, verify);
+    let mut options = TlsOptions::new(config::BROKER_NAME);
+    options.max_fragment_length = Some(FRAGMENT);
+    let _ = write!(
+        out,
+        "TLS 1.3: server name '{}', max fragment {} bytes, pin: CA certificate ({} bytes), \
+         time {}\r\n",
+        config::BROKER_NAME,
+        TLS_READ - 256,
+        BROKER_CA_DER.len(),
+        UnixTime(socket.unix_now)
+    );
+    heap.reset_peak();
+    let started = uptime::millis();
+    let handshake = TlsStream::connect(
+        &socket.socket,
+        &mut buffers.read,
+        &mut buffers.write,
+        &options,
+        &mut provider,
+    );
+    stats.handshake_ms = uptime::millis().saturating_sub(started);
+    stats.handshake_heap_peak = heap.recent_peak();
+    let _ = write!(
+        out,
+        "TLS handshake {} after {} ms (heap peak {} of {} bytes)\r\n",
+        if handshake.is_ok() {
+            "completed"
+        } else {
+            "failed"
+        },
+        stats.handshake_ms,
+        stats.handshake_heap_peak,
+        heap.usage().size
+    );
+    let stream = handshake.map_err(MqttError::Tls)?;
+    let verified = stream.verified();
+    let _ = write!(
+        out,
+        "Broker certificate verified: chain to pinned CA, name '{}', CertificateVerify \
+         signed by its key\r\n  key SPKI sha256 {}\r\n",
+        verified.server_name().unwrap_or(config::BROKER_NAME),
+        Hex(&verified.leaf_spki_sha256())
+    );
+    stats.broker_key = Some(verified.leaf_spki_sha256());
+
+    let mut client = blocking::Client::new(stream, state, UptimeClock);
+    let mut connect = ConnectOptions::new(config::CLIENT_ID);
+    connect.keep_alive_secs = config::KEEP_ALIVE_SECS;
+    connect.clean_session = config::CLEAN_SESSION;
+    connect.response_timeout_ms = config::RESPONSE_TIMEOUT_MS;
+    let _ = write!(
+        out,
+        "Sending CONNECT: client id {}, keep-alive {} s, clean session {}\r\n",
+        config::CLIENT_ID,
+        config::KEEP_ALIVE_SECS,
+        YesNo(config::CLEAN_SESSION)
+    );
+    let connected = client.connect(&connect).map_err(MqttError::Mqtt)?;
+    stats.connections = stats.connections.wrapping_add(1);
+    let _ = write!(
+        out,
+        "Received CONNACK, Connect response code 0 (session present: {})\r\n",
+        YesNo(connected.session_present)
+    );
+    if connected.resending > 0 {
+        let _ = write!(
+            out,
+            "Re-sending {} unacknowledged message(s)\r\n",
+            connected.resending
+        );
+    }
+    let _ = out.write_str("Client is connected\r\n");
+    Ok(client)
+}
+
+/// The live connection. Drop it only through [`Link::close`].
+pub struct Link<'c> {
+    client: Client<'c>,
+    stats: &'c mut Stats,
+    connected_at_ms: u64,
+    endpoints: Option<(IpEndpoint, u16)>,
+}
+
+impl Link<'_> {
+    /// `mqtt publish [payload]`: the payload, or (like the seed) a counter, to
+    /// [`config::TOPIC`] with [`config::PUBLISH_QOS`].
+    pub fn publish(
+        &mut self,
+        payload: Option<&str>,
+        out: &mut dyn Write,
+    ) -> Result<(), embedded_mqtts::Error> {
+        let number = self.stats.published.wrapping_add(1);
         let mut counter = heapless::String::<10>::new();
-        let _ = write!(counter, "{}", self.published);
+        let _ = write!(counter, "{number}");
         let payload = payload.unwrap_or(counter.as_str());
-        // LEAD: wire embedded-mqtts client here: client.publish(TOPIC, payload, QoS 0).
         let _ = write!(
             out,
-            "Would publish to topic \"{}\", payload \"{payload}\" ({} bytes, QoS 0)\r\n",
-            config::TOPIC,
-            payload.len()
-        );
-        Ok(())
-    }
-
-    /// `mqtt subscribe`: the seed subscribed to `HSLU/test`.
-    pub fn subscribe(&mut self, out: &mut dyn Write) -> Result<(), MqttError> {
-        if self.connection.is_none() {
-            return Err(MqttError::NotConnected);
-        }
-        // LEAD: wire embedded-mqtts client here: client.subscribe(TOPIC, QoS 0); report SUBACK.
-        let _ = write!(
-            out,
-            "Would subscribe to topic \"{}\" (QoS 0)\r\n",
+            "Initiating PUBLISH to broker...\r\n\
+             Publish with payload length {} to topic \"{}\"\r\n",
+            payload.len(),
             config::TOPIC
         );
-        Ok(())
-    }
-
-    /// `mqtt disconnect`: closes the connection.
-    pub fn disconnect(&mut self, out: &mut dyn Write) -> Result<(), MqttError> {
-        let stream = self.connection.take().ok_or(MqttError::NotConnected)?;
-        // LEAD: wire embedded-mqtts client here: DISCONNECT, then TLS close_notify.
-        drop(stream); // TCP FIN; the main loop's polls finish the close
-        let _ = out.write_str("Disconnected (TCP closed)\r\n");
-        Ok(())
-    }
-
-    /// `mqtt status`.
-    pub fn status(&mut self, out: &mut dyn Write) {
+        let pid = self.client.publish(
+            config::TOPIC,
+            payload.as_bytes(),
+            config::PUBLISH_QOS,
+            false,
+        )?;
+        self.stats.published = number;
         let _ = write!(
             out,
-            "  broker    : {} ({}) port {}\r\n  pin       : ",
-            config::BROKER_IP,
-            config::BROKER_NAME,
-            config::BROKER_PORT
+            "Published to topic \"{}\", payload \"{payload}\" (QoS {}",
+            config::TOPIC,
+            config::PUBLISH_QOS as u8
         );
-        if BROKER_CA_DER.is_empty() {
-            let _ = write!(out, "none ({BROKER_CA_SOURCE})\r\n");
-        } else {
-            let _ = write!(
-                out,
-                "CA certificate, {} bytes DER ({BROKER_CA_SOURCE})\r\n",
-                BROKER_CA_DER.len()
-            );
-        }
-        let _ = out.write_str("  connection: ");
-        match self.connection.as_mut().and_then(TcpStream::endpoints) {
-            Some((remote, port)) => {
-                let _ = write!(
-                    out,
-                    "TCP {remote} from local port {port} (TLS not wired)\r\n"
-                );
-            }
-            None if self.connection.is_some() => {
-                let _ = out.write_str("closing\r\n");
+        match pid {
+            Some(pid) => {
+                let _ = write!(out, ", id {pid}: PUBACK to come)\r\n");
             }
             None => {
-                let _ = out.write_str("none\r\n");
+                let _ = out.write_str(")\r\n");
             }
         }
-        let _ = write!(out, "  published : {}\r\n", self.published);
+        Ok(())
     }
 
-    /// Called from the main loop: notices a connection the broker closed (without TLS, a
-    /// broker on 8883 closes it after its handshake timeout) and drains unexpected bytes.
-    pub fn poll(&mut self, out: &mut dyn Write) {
-        let Some(stream) = self.connection.as_mut() else {
-            return;
+    /// `mqtt subscribe`: [`config::TOPIC`] with [`config::SUBSCRIBE_QOS`]; SUBACK comes
+    /// through [`Link::poll`].
+    pub fn subscribe(&mut self, out: &mut dyn Write) -> Result<(), embedded_mqtts::Error> {
+        let pid = self
+            .client
+            .subscribe(&[(config::TOPIC, config::SUBSCRIBE_QOS)])?;
+        let _ = write!(
+            out,
+            "Initiating SUBSCRIBE to broker...\r\n\
+             Client subscribe to topic \"{}\" (QoS {}), id: {pid}\r\n",
+            config::TOPIC,
+            config::SUBSCRIBE_QOS as u8
+        );
+        Ok(())
+    }
+
+    /// Keep-alive, re-sends, and what the broker sent: each event is printed (PINGRESP only
+    /// counted). Returns whether anything was printed. An error is fatal to the connection
+    /// when `is_fatal()` says so: then [`Link::close`] it.
+    pub fn poll(&mut self, out: &mut dyn Write) -> Result<bool, embedded_mqtts::Error> {
+        let mut printed = false;
+        for _ in 0..EVENTS_PER_POLL {
+            let Some(event) = self.client.poll()? else {
+                break;
+            };
+            self.stats.count(&event);
+            if !matches!(event, Event::Pong) {
+                let _ = write!(out, "\r\n{}\r\n", EventText(&event));
+                printed = true;
+            }
+        }
+        Ok(printed)
+    }
+
+    /// `mqtt status` while connected.
+    pub fn status(&self, out: &mut dyn Write) {
+        write_broker(out);
+        let up_s = uptime::millis().saturating_sub(self.connected_at_ms) / 1000;
+        let session = self.client.state().session();
+        let _ = out.write_str("  connection: TLS 1.3, MQTT connected");
+        if let Some((remote, port)) = self.endpoints {
+            let _ = write!(out, " to {remote} from local port {port}");
+        }
+        let _ = write!(
+            out,
+            ", up {up_s} s\r\n  session   : {} in flight, {} awaiting release, \
+             connection {} since boot\r\n",
+            session.in_flight(),
+            session.awaiting_release(),
+            self.stats.connections,
+        );
+        self.stats.write(out);
+    }
+
+    /// Ends the connection. Without `failure` (`mqtt disconnect`): DISCONNECT, TLS
+    /// close_notify, TCP FIN. With one: reports it and drops the connection (TCP FIN, or
+    /// nothing if TCP is gone already). Either way the session state stays for the next
+    /// `mqtt connect`.
+    pub fn close(mut self, failure: Option<embedded_mqtts::Error>, out: &mut dyn Write) {
+        match failure {
+            Some(error) => {
+                let _ = write!(out, "\r\n*** mqtt: connection lost: {error}\r\n");
+                self.stats.last_error = Some(MqttError::Mqtt(error));
+            }
+            None => {
+                let sent = self.client.disconnect();
+                let closed = self.client.into_transport().close();
+                match (sent, closed) {
+                    (Ok(()), Ok(())) => {
+                        let _ = out.write_str(
+                            "Disconnected (MQTT DISCONNECT, TLS close_notify, TCP FIN)\r\n",
+                        );
+                    }
+                    (Err(error), _) => {
+                        let _ = write!(out, "Disconnected; DISCONNECT not sent: {error}\r\n");
+                    }
+                    (Ok(()), Err(error)) => {
+                        let _ = write!(out, "Disconnected; close_notify not sent: {error}\r\n");
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn write_broker(out: &mut dyn Write) {
+    let _ = write!(
+        out,
+        "  broker    : {} ({}) port {}, client id {}, topic \"{}\"\r\n  pin       : ",
+        config::BROKER_IP,
+        config::BROKER_NAME,
+        config::BROKER_PORT,
+        config::CLIENT_ID,
+        config::TOPIC
+    );
+    if BROKER_CA_DER.is_empty() {
+        let _ = write!(out, "none ({BROKER_CA_SOURCE})\r\n");
+    } else {
+        let _ = write!(
+            out,
+            "CA certificate, {} bytes DER ({BROKER_CA_SOURCE})\r\n",
+            BROKER_CA_DER.len()
+        );
+    }
+}
+
+/// One event as a console line, in the seed firmware's words.
+pub struct EventText<'e>(pub &'e Event<'e>);
+
+impl fmt::Display for EventText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Event::Connected {
+                session_present,
+                resending,
+            } => write!(
+                f,
+                "Client is connected (session present: {}, re-sending {resending})",
+                YesNo(*session_present)
+            ),
+            Event::Message(message) => write_message(f, message),
+            Event::Subscribed { pid, granted } => {
+                write!(f, "SUBACK response with id {pid}: ")?;
+                for (index, result) in granted.iter().enumerate() {
+                    if index > 0 {
+                        f.write_str(", ")?;
+                    }
+                    match result {
+                        Granted::Qos(qos) => write!(f, "granted QoS {}", qos as u8)?,
+                        Granted::Refused => f.write_str("refused (0x80)")?,
+                    }
+                }
+                Ok(())
+            }
+            Event::Delivered { pid } => {
+                write!(
+                    f,
+                    "PUBACK response with id {pid}: the broker has the message"
+                )
+            }
+            Event::Received { pid } => write!(f, "PUBREC with id {pid}: PUBREL sent"),
+            Event::Released { pid } => write!(f, "PUBREL with id {pid}: PUBCOMP sent"),
+            Event::Duplicate { pid } => {
+                write!(
+                    f,
+                    "QoS 2 message id {pid} received again: acknowledged, not shown"
+                )
+            }
+            Event::Unsubscribed { pid } => write!(f, "UNSUBACK response with id {pid}"),
+            Event::Pong => f.write_str("Received PINGRESP from server"),
+        }
+    }
+}
+
+fn write_message(f: &mut fmt::Formatter<'_>, message: &Message<'_>) -> fmt::Result {
+    write!(
+        f,
+        "Incoming publish at topic \"{}\" with total length {}, QoS {}{}{}: {}",
+        message.topic,
+        message.payload.len(),
+        message.qos as u8,
+        if message.retain { ", retained" } else { "" },
+        if message.dup { ", duplicate" } else { "" },
+        Payload(message.payload)
+    )
+}
+
+/// A payload for the console: quoted text when it is printable ASCII, else hex; the first
+/// [`PAYLOAD_SHOWN`] bytes either way.
+pub struct Payload<'a>(pub &'a [u8]);
+
+impl fmt::Display for Payload<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (shown, cut) = match self.0.split_at_checked(PAYLOAD_SHOWN) {
+            Some((head, rest)) if !rest.is_empty() => (head, "..."),
+            _ => (self.0, ""),
         };
-        // LEAD: wire embedded-mqtts client here: keep-alive and incoming messages.
-        if !matches!(stream.read_ready(), Ok(true) | Err(_)) {
-            return;
+        match core::str::from_utf8(shown) {
+            Ok(text) if text.bytes().all(|b| (0x20..0x7F).contains(&b)) => {
+                write!(f, "\"{text}\"{cut}")
+            }
+            _ => write!(f, "hex {}{cut}", Hex(shown)),
         }
-        let mut buffer = [0u8; 64];
-        match stream.read(&mut buffer) {
-            Ok(0) => {
-                let _ = out.write_str("\r\nmqtt: the broker closed the TCP connection\r\n");
-                self.connection = None;
-            }
-            Ok(count) => {
-                let _ = write!(
-                    out,
-                    "\r\nmqtt: {count} bytes from the broker (no TLS yet)\r\n"
-                );
-            }
-            Err(error) => {
-                let _ = write!(out, "\r\nmqtt: connection lost: {error}\r\n");
-                self.connection = None;
-            }
+    }
+}
+
+/// Bytes as lower-case hex.
+struct Hex<'a>(&'a [u8]);
+
+impl fmt::Display for Hex<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
+    }
+}
+
+/// UNIX seconds as a date (or the number, past 2106).
+struct UnixTime(u64);
+
+impl fmt::Display for UnixTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match DateTime::from_unix(self.0) {
+            Ok(date_time) => write!(f, "{date_time}"),
+            Err(_) => write!(f, "UNIX {}", self.0),
         }
+    }
+}
+
+struct YesNo(bool);
+
+impl fmt::Display for YesNo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0 { "yes" } else { "no" })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use embedded_mqtts::{QoS, Session};
+
+    #[test]
+    fn payloads_show_as_text_or_hex_and_are_cut() {
+        assert_eq!(format!("{}", Payload(b"3")), "\"3\"");
+        assert_eq!(format!("{}", Payload(b"")), "\"\"");
+        assert_eq!(format!("{}", Payload(&[0, 0xff, 0x41])), "hex 00ff41");
+        assert_eq!(format!("{}", Payload(b"line\r\n")), "hex 6c696e650d0a");
+        let long = [b'x'; PAYLOAD_SHOWN + 1];
+        let shown = format!("{}", Payload(&long));
+        assert_eq!(shown.len(), PAYLOAD_SHOWN + 2 + 3);
+        assert!(shown.ends_with("\"..."), "{shown}");
+        let exact = [b'y'; PAYLOAD_SHOWN];
+        assert!(!format!("{}", Payload(&exact)).contains("..."));
+    }
+
+    #[test]
+    fn incoming_messages_read_like_the_seed_log() {
+        let message = Message {
+            topic: "HSLU/test",
+            payload: b"3",
+            qos: QoS::AtLeastOnce,
+            retain: true,
+            dup: false,
+            pid: Some(7),
+        };
+        assert_eq!(
+            format!("{}", EventText(&Event::Message(message))),
+            "Incoming publish at topic \"HSLU/test\" with total length 1, QoS 1, retained: \"3\""
+        );
+        assert_eq!(
+            format!("{}", EventText(&Event::Delivered { pid: 5 })),
+            "PUBACK response with id 5: the broker has the message"
+        );
+    }
+
+    #[test]
+    fn suback_results_are_spelled_out() {
+        // A session that sent CONNECT and SUBSCRIBE, fed the broker's answers.
+        let mut session: Session<2, 256> = Session::new();
+        let mut out = [0u8; 256];
+        let now = Instant::from_millis(0);
+        session
+            .connect(now, &ConnectOptions::new("t"), &mut out)
+            .unwrap();
+        session.handle(now, &[0x20, 2, 0, 0], &mut out).unwrap();
+        let (_, pid) = session
+            .subscribe(
+                now,
+                &[("a", QoS::AtLeastOnce), ("b", QoS::ExactlyOnce)],
+                &mut out,
+            )
+            .unwrap();
+        let [high, low] = pid.to_be_bytes();
+        let suback = [0x90, 4, high, low, 1, 0x80];
+        let (event, _) = session.handle(now, &suback, &mut out).unwrap();
+        assert_eq!(
+            format!("{}", EventText(&event)),
+            format!("SUBACK response with id {pid}: granted QoS 1, refused (0x80)")
+        );
+    }
+
+    #[test]
+    fn refusals_say_why_in_words() {
+        let refused = MqttError::Tls(tls::ConnectError::Verify(
+            tls::VerifyError::MissingServerName,
+        ));
+        let text = format!("{refused}");
+        assert!(text.starts_with("Broker refused: "), "{text}");
+        assert!(text.len() > "Broker refused: ".len());
+        let refused = MqttError::Mqtt(embedded_mqtts::Error::ConnectionClosed);
+        assert_eq!(format!("{refused}"), "connection closed by peer");
+    }
+
+    #[test]
+    fn buffers_follow_the_fragment_size() {
+        assert_eq!(TLS_READ, 4096 + 256);
+        assert_eq!(TLS_WRITE, MQTT_TX + 133);
+        assert_eq!(
+            format!("{}", UnixTime(1_492_938_937)),
+            "23.04.2017 09:15:37 UTC"
+        );
     }
 }

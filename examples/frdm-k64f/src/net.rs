@@ -13,10 +13,13 @@
 //!
 //! The stream is blocking in the `embedded_io` sense: [`TcpStream`]'s `read` polls the
 //! interface until at least one byte arrives (or the connection ends), `write` until some
-//! bytes fit the socket buffer, `flush` until the peer acknowledged everything. There is no
-//! read timeout; a caller that must not block (MQTT keep-alive) asks `read_ready` first.
-//! A stalled peer is detected by smoltcp's retransmission timeout ([`TCP_TIMEOUT_MS`]),
-//! after which every call returns [`StreamError::NotConnected`].
+//! bytes fit the socket buffer, `flush` until the peer acknowledged everything. A caller that
+//! must not block (MQTT keep-alive) asks `read_ready` first. A peer that stops acknowledging
+//! is detected by smoltcp's retransmission timeout ([`TCP_TIMEOUT_MS`]), after which every
+//! call returns [`StreamError::NotConnected`]; a peer that acknowledges but stops sending (a
+//! broker stuck in the TLS handshake, a TLS record cut short) is caught by the read timeout
+//! ([`TcpStream::set_read_timeout`], none by default): `read` then returns
+//! [`StreamError::TimedOut`].
 //!
 //! There is one TCP socket: a new [`NetHandle::connect`] aborts the previous connection,
 //! and streams of the previous connection then fail with [`StreamError::Replaced`] rather
@@ -34,10 +37,11 @@ use smoltcp::socket::{dhcpv4, tcp};
 use smoltcp::time::Duration;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr};
 
-/// TCP receive buffer (also the largest window advertised).
-pub const TCP_RX_SIZE: usize = 8192;
-/// TCP send buffer.
-pub const TCP_TX_SIZE: usize = 4096;
+/// TCP receive buffer (also the largest window advertised). The TLS layer asks the broker for
+/// records of at most 4 KiB and reads them as they come, so one record's worth is enough.
+pub const TCP_RX_SIZE: usize = 4096;
+/// TCP send buffer: the largest TLS record sent is 1,157 bytes (`mqtt::TLS_WRITE`).
+pub const TCP_TX_SIZE: usize = 2048;
 /// A connection whose sent data stays unacknowledged this long is reset.
 pub const TCP_TIMEOUT_MS: u64 = 20_000;
 const LINK_CHECK_INTERVAL_MS: u64 = 1000;
@@ -234,6 +238,11 @@ pub enum StreamError {
     Replaced,
     /// The network is being used by another call (re-entrant use).
     Busy,
+    /// `read` waited longer than the read timeout for a byte.
+    TimedOut {
+        /// The timeout.
+        after_ms: u64,
+    },
 }
 
 impl fmt::Display for StreamError {
@@ -244,6 +253,9 @@ impl fmt::Display for StreamError {
             }
             StreamError::Replaced => f.write_str("TCP connection was replaced by a newer one"),
             StreamError::Busy => f.write_str("the network is busy (re-entrant call)"),
+            StreamError::TimedOut { after_ms } => {
+                write!(f, "no data from the peer within {after_ms} ms")
+            }
         }
     }
 }
@@ -257,6 +269,7 @@ impl embedded_io::Error for StreamError {
                 embedded_io::ErrorKind::NotConnected
             }
             StreamError::Busy => embedded_io::ErrorKind::Other,
+            StreamError::TimedOut { .. } => embedded_io::ErrorKind::TimedOut,
         }
     }
 }
@@ -500,6 +513,7 @@ impl NetHandle {
                     return Ok(TcpStream {
                         net: self,
                         generation,
+                        read_timeout_ms: None,
                     })
                 }
                 tcp::State::Closed => return Err(ConnectError::Refused { remote }),
@@ -521,6 +535,7 @@ impl NetHandle {
 pub struct TcpStream {
     net: NetHandle,
     generation: u32,
+    read_timeout_ms: Option<u64>,
 }
 
 /// What one attempt at an operation found.
@@ -546,16 +561,39 @@ impl TcpStream {
         }
     }
 
-    /// Repeats [`Self::try_once`] until the attempt is done.
-    fn until_done<T>(
+    /// Repeats [`Self::try_once`] until the attempt is done, or fails with
+    /// [`StreamError::TimedOut`] after `timeout_ms`.
+    fn until_done_within<T>(
         &mut self,
+        timeout_ms: Option<u64>,
         mut attempt: impl FnMut(&mut tcp::Socket<'static>) -> Attempt<Result<T, StreamError>>,
     ) -> Result<T, StreamError> {
+        let deadline =
+            timeout_ms.map(|after_ms| (uptime::millis().saturating_add(after_ms), after_ms));
         loop {
             if let Attempt::Done(value) = self.try_once(&mut attempt)? {
                 return Ok(value);
             }
+            if let Some((deadline, after_ms)) = deadline {
+                if uptime::millis() >= deadline {
+                    return Err(StreamError::TimedOut { after_ms });
+                }
+            }
         }
+    }
+
+    /// Repeats [`Self::try_once`] until the attempt is done.
+    fn until_done<T>(
+        &mut self,
+        attempt: impl FnMut(&mut tcp::Socket<'static>) -> Attempt<Result<T, StreamError>>,
+    ) -> Result<T, StreamError> {
+        self.until_done_within(None, attempt)
+    }
+
+    /// How long `read` waits for a byte before it fails with [`StreamError::TimedOut`];
+    /// `None` (the default) waits for as long as the connection lasts.
+    pub fn set_read_timeout(&mut self, timeout_ms: Option<u64>) {
+        self.read_timeout_ms = timeout_ms;
     }
 
     /// The remote endpoint and local port, while connected.
@@ -596,7 +634,7 @@ impl embedded_io::Read for TcpStream {
         if buf.is_empty() {
             return Ok(0);
         }
-        self.until_done(|socket| {
+        self.until_done_within(self.read_timeout_ms, |socket| {
             if socket.can_recv() || !socket.may_recv() {
                 // With data: some bytes. Without, after the peer's FIN: `Finished` (EOF);
                 // otherwise (reset, timeout): not connected.

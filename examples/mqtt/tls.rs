@@ -1,0 +1,124 @@
+//! `--cafile`, `--pin-cert`, `--pin-spki`: the broker verified against a pin over TLS 1.3.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use embedded_mqtts::host::TcpTransport;
+use embedded_mqtts::tls::{
+    pem_certificates_to_der, CertificateSummary, ConnectError, HostCheck, Pin, PinnedProvider,
+    TlsOptions, TlsSocket, TlsStream, ValidityTime, VerifyOptions, READ_BUFFER,
+};
+
+use crate::args::{ConnectionArgs, TlsArgs, Trust};
+use crate::failure::Failure;
+use crate::link::OverTransport;
+
+/// The largest TLS record we write: 16 KiB of plaintext and its overhead.
+const WRITE_BUFFER: usize = 16_384 + 256;
+
+/// Certificates (DER) from a PEM file (any number of CERTIFICATE blocks) or a DER file.
+fn read_certificates(path: &std::path::Path) -> Result<Vec<Vec<u8>>, Failure> {
+    let failure = |reason: String| Failure::TrustFile {
+        path: path.display().to_string(),
+        reason,
+    };
+    let bytes = std::fs::read(path).map_err(|e| failure(e.to_string()))?;
+    if bytes.first() == Some(&0x30) {
+        return Ok(vec![bytes]);
+    }
+    let mut out = vec![0u8; bytes.len()];
+    let ders =
+        pem_certificates_to_der::<32>(&bytes, &mut out).map_err(|e| failure(e.to_string()))?;
+    if ders.is_empty() {
+        return Err(failure("no certificate in the file".to_owned()));
+    }
+    Ok(ders.iter().map(|der| der.to_vec()).collect())
+}
+
+fn log(args: &ConnectionArgs, line: &str) {
+    if args.debug {
+        eprintln!("Client {} {line}", args.client_id);
+    }
+}
+
+/// Connect with TLS over `transport` and run `job` over the verified stream.
+pub fn run_over_tls(
+    args: &ConnectionArgs,
+    tls: &TlsArgs,
+    transport: TcpTransport,
+    job: &mut impl OverTransport,
+) -> Result<(), Failure> {
+    let certificates = match &tls.trust {
+        Trust::CaFile(path) | Trust::Certificate(path) => read_certificates(path)?,
+        Trust::Spki(_) => Vec::new(),
+    };
+    let slices: Vec<&[u8]> = certificates.iter().map(Vec::as_slice).collect();
+    let pins: Vec<Pin<'_>> = match &tls.trust {
+        Trust::CaFile(_) => vec![Pin::Ca(&slices)],
+        Trust::Certificate(_) => slices.iter().map(|der| Pin::Certificate(der)).collect(),
+        Trust::Spki(hash) => vec![Pin::SpkiSha256(*hash)],
+    };
+    let now = tls.time.unwrap_or_else(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    });
+    let mut options = VerifyOptions::new(ValidityTime::UnixSeconds(now));
+    if tls.insecure {
+        options.host_check = HostCheck::SkipHostName;
+    }
+    let mut provider = PinnedProvider::new(rand_core::OsRng, &pins, options);
+    let socket = TlsSocket::new(transport);
+    let mut read_buffer = vec![0u8; READ_BUFFER];
+    let mut write_buffer = vec![0u8; WRITE_BUFFER];
+    let trust = match &tls.trust {
+        Trust::CaFile(path) => format!("CA file {}", path.display()),
+        Trust::Certificate(path) => format!("exact certificate {}", path.display()),
+        Trust::Spki(_) => "SPKI SHA-256 pin".to_owned(),
+    };
+    log(
+        args,
+        &format!(
+            "starting TLS 1.3 handshake with {} (trust: {trust})",
+            args.host
+        ),
+    );
+    let stream = TlsStream::connect(
+        &socket,
+        &mut read_buffer,
+        &mut write_buffer,
+        &TlsOptions::new(&args.host),
+        &mut provider,
+    )
+    .map_err(|e| {
+        if let ConnectError::Verify(reason) = &e {
+            log(args, &format!("broker certificate REFUSED: {reason}"));
+        }
+        Failure::Tls(e)
+    })?;
+    let verified = stream.verified();
+    let key: String = verified
+        .leaf_spki_sha256()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let checked_name = if tls.insecure || !matches!(tls.trust, Trust::CaFile(_)) {
+        "host name not checked".to_owned()
+    } else {
+        format!("host name '{}' matched", args.host)
+    };
+    log(
+        args,
+        &format!(
+            "broker certificate verified: {trust}, {checked_name}, CertificateVerify signature \
+             checked, key SPKI SHA-256 {key}"
+        ),
+    );
+    if args.debug {
+        if let Some(der) = slices.get(verified.pin_index()) {
+            if let Ok(summary) = CertificateSummary::parse(der) {
+                log(args, &format!("pinned certificate: {}", summary.subject()));
+            }
+        }
+    }
+    job.run(stream)
+}

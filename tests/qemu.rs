@@ -1,0 +1,272 @@
+//! The blocking client on an emulated Cortex-M4: the firmware in `examples/qemu-mps2`, run by
+//! QEMU's `mps2-an386` machine, talks to a real Mosquitto through UART0.
+//!
+//! QEMU connects UART0 straight to the broker's port (`-serial tcp:127.0.0.1:PORT`: QEMU is the
+//! TCP client, the broker the server; loopback only, no emulated network). The firmware says
+//! which run it is from QEMU's `-append` (`plain` or `tls`), prints its progress and figures
+//! over semihosting, and ends QEMU with exit code 0 (it got its own QoS 1 message back) or 1
+//! (with the reason on its last line). A host-side `mosquitto_sub` checks that the message
+//! really went through the broker.
+//!
+//! Needs `qemu-system-arm` (`scripts/setup.sh` installs it) and the Rust target
+//! `thumbv7em-none-eabihf` (`rustup target add thumbv7em-none-eabihf`); the firmware is built
+//! here with `cargo build --release` in its own folder and target directory.
+
+mod support;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use support::{Broker, BrokerConfig, Subscriber, TlsListener};
+
+/// The firmware's Rust target.
+const TARGET: &str = "thumbv7em-none-eabihf";
+/// The firmware's binary name (its Cargo.toml `[[bin]]`).
+const FIRMWARE_NAME: &str = "qemu-mps2-mqtts";
+/// How long one emulator run may take before it is killed and the test fails.
+const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+/// What the firmware prints last when it succeeded.
+const PASS_LINE: &str = "qemu-mps2: PASS";
+/// The start of the firmware's last line when it failed (the reason follows).
+const FAIL_PREFIX: &str = "qemu-mps2: FAIL: ";
+
+/// The firmware's folder.
+fn firmware_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/qemu-mps2")
+}
+
+/// The firmware ELF, built once per test process (the tests of this file share it).
+fn firmware() -> &'static Path {
+    static FIRMWARE: OnceLock<PathBuf> = OnceLock::new();
+    FIRMWARE.get_or_init(build_firmware)
+}
+
+/// Checks the tools, then builds the firmware with its own target directory (the outer
+/// `cargo test` may hold the lock of the library's) and without the host's flags.
+fn build_firmware() -> PathBuf {
+    let qemu = Command::new("qemu-system-arm").arg("--version").output();
+    assert!(
+        qemu.is_ok_and(|out| out.status.success()),
+        "qemu-system-arm is not installed: run scripts/setup.sh (Debian package qemu-system-arm)"
+    );
+    if let Ok(out) = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+    {
+        let installed = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            installed.lines().any(|line| line.trim() == TARGET),
+            "the Rust target {TARGET} is not installed: run `rustup target add {TARGET}`"
+        );
+    }
+    let dir = firmware_dir();
+    let target_dir = dir.join("target");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let started = Instant::now();
+    let out = Command::new(cargo)
+        .args(["build", "--release"])
+        .current_dir(&dir)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run cargo to build the firmware");
+    assert!(
+        out.status.success(),
+        "building the firmware in {} failed ({}):\n{}",
+        dir.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let elf = target_dir.join(TARGET).join("release").join(FIRMWARE_NAME);
+    assert!(elf.is_file(), "the build made no {}", elf.display());
+    eprintln!(
+        "firmware built in {:.1} s: {}",
+        started.elapsed().as_secs_f64(),
+        elf.display()
+    );
+    print_size(&elf);
+    elf
+}
+
+/// Prints the ELF's section sizes if a `size` for Arm is installed (binutils-arm-none-eabi or
+/// LLVM's); informational only.
+fn print_size(elf: &Path) {
+    for tool in ["arm-none-eabi-size", "llvm-size"] {
+        if let Ok(out) = Command::new(tool).arg(elf).output() {
+            if out.status.success() {
+                eprintln!("{tool}:\n{}", String::from_utf8_lossy(&out.stdout));
+                return;
+            }
+        }
+    }
+}
+
+/// How one emulator run ended.
+struct Run {
+    /// QEMU's exit status; `None` if it was killed after [`RUN_TIMEOUT`].
+    status: Option<ExitStatus>,
+    /// What QEMU printed: the firmware's semihosting output, then QEMU's own messages.
+    output: String,
+    /// Wall time of the run.
+    wall: Duration,
+}
+
+impl Run {
+    fn exit_code(&self) -> Option<i32> {
+        self.status.and_then(|status| status.code())
+    }
+
+    /// The reason the firmware gave for failing, if it failed.
+    fn failure(&self) -> Option<&str> {
+        self.output
+            .lines()
+            .find_map(|line| line.strip_prefix(FAIL_PREFIX))
+    }
+
+    /// The firmware's measurements line (`elapsed_ms=... stack_peak=... heap_peak=...`).
+    fn figures(&self) -> &str {
+        self.output
+            .lines()
+            .find(|line| line.contains("stack_peak="))
+            .unwrap_or("(no figures printed)")
+    }
+}
+
+/// Runs the firmware `elf` with UART0 connected to 127.0.0.1:`port`, in `mode` (`plain` or
+/// `tls`), for at most [`RUN_TIMEOUT`].
+fn run_firmware(elf: &Path, port: u16, mode: &str) -> Run {
+    let started = Instant::now();
+    let mut child = Command::new("qemu-system-arm")
+        .args(["-M", "mps2-an386", "-nographic", "-monitor", "none"])
+        .args(["-semihosting-config", "enable=on,target=native"])
+        // QEMU connects to the broker; nodelay: the UART sends one byte per write.
+        .arg("-serial")
+        .arg(format!("tcp:127.0.0.1:{port},nodelay=on"))
+        .arg("-kernel")
+        .arg(elf)
+        .args(["-append", mode])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run qemu-system-arm");
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for qemu-system-arm") {
+            break Some(status);
+        }
+        if started.elapsed() > RUN_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    let wall = started.elapsed();
+    let output = format!(
+        "{}{}",
+        stdout.join().unwrap_or_default(),
+        stderr.join().unwrap_or_default()
+    );
+    eprintln!(
+        "--- qemu ({mode}, port {port}): {status:?} after {:.2} s ---\n{output}",
+        wall.as_secs_f64()
+    );
+    Run {
+        status,
+        output,
+        wall,
+    }
+}
+
+/// Reads a child's pipe to the end on a thread.
+fn drain(pipe: Option<impl Read + Send + 'static>) -> thread::JoinHandle<String> {
+    thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_string(&mut text);
+        }
+        text
+    })
+}
+
+/// Runs the firmware against `port` in `mode` and checks that it succeeded and that its
+/// message reached a host client subscribed on the broker's plain port.
+fn assert_round_trip(broker: &Broker, port: u16, mode: &str, payload: &str) {
+    // Built first: the subscriber gives up 20 s after it starts, and a clean build is longer.
+    let elf = firmware();
+    let subscriber = Subscriber::spawn(broker.port(), "qemu/#", 1, None);
+    let run = run_firmware(elf, port, mode);
+    assert_eq!(
+        run.exit_code(),
+        Some(0),
+        "the firmware failed ({mode}): {:?}\n{}",
+        run.failure(),
+        run.output
+    );
+    assert!(run.output.contains(PASS_LINE), "{}", run.output);
+    let received = subscriber.wait();
+    assert_eq!(received.len(), 1, "mosquitto_sub got {received:?}");
+    assert_eq!(received[0].topic, "qemu/test");
+    assert_eq!(received[0].text(), payload);
+    assert_eq!(received[0].qos, 1);
+    eprintln!(
+        "{mode}: wall {:.2} s; {}",
+        run.wall.as_secs_f64(),
+        run.figures()
+    );
+}
+
+#[test]
+fn firmware_round_trip_over_plain_mqtt() {
+    let broker = Broker::start(BrokerConfig::new());
+    assert_round_trip(
+        &broker,
+        broker.port(),
+        "plain",
+        "hello from mps2-an386 over plain MQTT",
+    );
+}
+
+#[test]
+fn firmware_round_trip_over_tls_with_the_pinned_ca() {
+    let broker = Broker::start(BrokerConfig::new().tls(TlsListener::serving("rsa-leaf")));
+    assert_round_trip(
+        &broker,
+        broker.tls_port("rsa-leaf"),
+        "tls",
+        "hello from mps2-an386 over TLS 1.3",
+    );
+}
+
+#[test]
+fn firmware_refuses_a_broker_of_another_ca() {
+    let elf = firmware();
+    let broker = Broker::start(BrokerConfig::new().tls(TlsListener::serving("other-ca")));
+    let subscriber = Subscriber::spawn(broker.port(), "qemu/#", 1, None);
+    let run = run_firmware(elf, broker.tls_port("other-ca"), "tls");
+    assert_eq!(
+        run.exit_code(),
+        Some(1),
+        "the firmware must fail: {}",
+        run.output
+    );
+    let reason = run.failure().unwrap_or_default();
+    assert!(
+        reason.contains("broker certificate refused")
+            && reason.contains("Other root (impostor)")
+            && reason.contains("is not a pinned CA"),
+        "the reason must name the untrusted issuer: {reason:?}\n{}",
+        run.output
+    );
+    let leaked = subscriber.collect_for(Duration::from_secs(1));
+    assert!(leaked.is_empty(), "a message got through: {leaked:?}");
+}
