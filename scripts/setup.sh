@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need on a Debian machine: Mosquitto (the broker the
 # tests start), its command-line clients (the independent client the tests check against) and
-# openssl (certs/make.sh and the TLS handshake check). Idempotent: apt runs only when a
+# openssl (certs/make.sh and the TLS handshake check), qemu-system-arm (the emulated Cortex-M4
+# test) and binutils-arm-none-eabi (firmware sizes). Idempotent: apt runs only when a
 # package is missing. Needs root (or sudo) only then. Works without a TTY.
 set -euo pipefail
 
 # Everything apt must provide. Add packages here (one list, one install).
-PACKAGES=(mosquitto mosquitto-clients openssl qemu-system-arm)
+PACKAGES=(mosquitto mosquitto-clients openssl qemu-system-arm binutils-arm-none-eabi)
 
 installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
@@ -49,6 +50,10 @@ if command -v rustup >/dev/null; then
             rustup component add "$component"
         fi
     done
+    # The firmware (examples/frdm-k64f, examples/qemu-mps2) is built for the Cortex-M4F.
+    if ! rustup target list --installed 2>/dev/null | grep -q '^thumbv7em-none-eabihf$'; then
+        rustup target add thumbv7em-none-eabihf
+    fi
 fi
 
 echo "setup.sh: ${PACKAGES[*]} installed"
