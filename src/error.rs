@@ -49,11 +49,6 @@ pub enum Violation {
         /// Return codes received.
         answers: usize,
     },
-    /// More inbound QoS 2 messages awaiting PUBREL than the session can track.
-    TooManyInboundQos2 {
-        /// The session's limit.
-        max: usize,
-    },
 }
 
 /// Everything that can go wrong in the client.
@@ -97,6 +92,17 @@ pub enum Error {
     },
     /// Not connected (no CONNACK yet, or after DISCONNECT).
     NotConnected,
+    /// The broker sent a new QoS 2 message while `max` others still await its PUBREL: the
+    /// session has no room to remember it for de-duplication. It was neither delivered nor
+    /// acknowledged, and the connection is closed, so that the broker sends it again when the
+    /// persistent session resumes; nothing is lost or delivered twice. MQTT 3.1.1 has no way to
+    /// tell the broker this limit: keep it at least the broker's window (Mosquitto's
+    /// `max_inflight_messages`, 20 by default), via the `INBOUND` parameter of
+    /// [`Session`](crate::session::Session).
+    InboundQos2Full {
+        /// Inbound QoS 2 messages the session can track.
+        max: usize,
+    },
 }
 
 impl Error {
@@ -108,7 +114,8 @@ impl Error {
             | Error::Violation(_)
             | Error::Timeout(_)
             | Error::ConnectionClosed
-            | Error::Transport(_) => true,
+            | Error::Transport(_)
+            | Error::InboundQos2Full { .. } => true,
             Error::PacketTooLarge { .. }
             | Error::Encode(_)
             | Error::WindowFull { .. }
@@ -155,9 +162,6 @@ impl fmt::Display for Violation {
                 f,
                 "SUBACK {pid} answers {answers} filters, SUBSCRIBE had {filters}"
             ),
-            Violation::TooManyInboundQos2 { max } => {
-                write!(f, "more than {max} inbound QoS 2 messages awaiting PUBREL")
-            }
         }
     }
 }
@@ -184,6 +188,11 @@ impl fmt::Display for Error {
                 "in-flight store full: message needs {needed} bytes, {free} free"
             ),
             Error::NotConnected => f.write_str("not connected"),
+            Error::InboundQos2Full { max } => write!(
+                f,
+                "a new QoS 2 message arrived while {max} await PUBREL (the session's limit): \
+                 not acknowledged, the broker re-sends it when the session resumes"
+            ),
         }
     }
 }

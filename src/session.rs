@@ -203,38 +203,53 @@ enum Phase {
     Broken(Error),
 }
 
-/// The MQTT client session: up to `N` outbound QoS 1/2 messages in flight (and as many inbound
-/// QoS 2 messages awaiting PUBREL, and SUBSCRIBE/UNSUBSCRIBE requests awaiting their answer),
-/// with `STORE` bytes to keep the in-flight messages for resending.
+/// How many inbound QoS 2 messages awaiting PUBREL a session tracks unless told otherwise:
+/// above Mosquitto's default window of 20 (`max_inflight_messages`), at 2 bytes each.
+pub const DEFAULT_INBOUND: usize = 32;
+
+/// The MQTT client session: up to `N` outbound QoS 1/2 messages in flight (and as many
+/// SUBSCRIBE/UNSUBSCRIBE requests awaiting their answer), with `STORE` bytes to keep the
+/// in-flight messages for resending, and up to `INBOUND` inbound QoS 2 messages delivered and
+/// awaiting the broker's PUBREL.
+///
+/// `INBOUND` bounds the inbound side, which the client does not control: a broker sends as
+/// many QoS 2 messages at once as its own window allows (Mosquitto: `max_inflight_messages`,
+/// 20 by default). One more than `INBOUND` is [`Error::InboundQos2Full`].
 #[derive(Debug)]
-pub struct Session<const N: usize, const STORE: usize> {
+pub struct Session<const N: usize, const STORE: usize, const INBOUND: usize = DEFAULT_INBOUND> {
     phase: Phase,
     keep_alive_ms: u32,
     response_timeout_ms: u32,
     last_sent: Instant,
     ping_deadline: Option<Instant>,
     next_pid: u16,
+    last_published: Option<u16>,
     outbound: InFlight<N, STORE>,
-    inbound_qos2: Vec<u16, N>,
+    inbound_qos2: Vec<u16, INBOUND>,
     requests: Vec<Request, N>,
 }
 
-impl<const N: usize, const STORE: usize> Default for Session<N, STORE> {
+impl<const N: usize, const STORE: usize, const INBOUND: usize> Default
+    for Session<N, STORE, INBOUND>
+{
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<const N: usize, const STORE: usize> Session<N, STORE> {
-    /// A session that has never connected.
+impl<const N: usize, const STORE: usize, const INBOUND: usize> Session<N, STORE, INBOUND> {
+    /// A session that has never connected. Every field starts at zero (the response timeout
+    /// and the first packet identifier are set by [`Session::connect`]), so a `static` session
+    /// costs RAM but no flash for initial values.
     pub const fn new() -> Self {
         Session {
             phase: Phase::Idle,
             keep_alive_ms: 0,
-            response_timeout_ms: 10_000,
+            response_timeout_ms: 0,
             last_sent: Instant::from_millis(0),
             ping_deadline: None,
-            next_pid: 1,
+            next_pid: 0,
+            last_published: None,
             outbound: InFlight::new(),
             inbound_qos2: Vec::new(),
             requests: Vec::new(),
@@ -254,6 +269,14 @@ impl<const N: usize, const STORE: usize> Session<N, STORE> {
     /// Inbound QoS 2 messages delivered and waiting for the broker's PUBREL.
     pub fn awaiting_release(&self) -> usize {
         self.inbound_qos2.len()
+    }
+
+    /// The packet identifier of the last QoS 1/2 message stored by [`Session::publish`]. When
+    /// a client's `publish` fails to send (a transport error), the message is already in the
+    /// in-flight table: it is sent again when a persistent session resumes, and this names
+    /// the identifier its [`Event::Delivered`] will carry.
+    pub fn last_published(&self) -> Option<u16> {
+        self.last_published
     }
 
     /// The error that broke the connection, if it is broken.
@@ -381,6 +404,7 @@ impl<const N: usize, const STORE: usize> Session<N, STORE> {
         let len = packet::encode_publish(&publish, out)?;
         let encoded = out.get(..len).unwrap_or_default();
         self.outbound.insert(pid, stage, encoded)?;
+        self.last_published = Some(pid);
         self.last_sent = now;
         Ok((len, Some(pid)))
     }
@@ -701,7 +725,7 @@ impl<const N: usize, const STORE: usize> Session<N, STORE> {
                 }
                 self.inbound_qos2
                     .push(pid)
-                    .map_err(|_| Error::Violation(Violation::TooManyInboundQos2 { max: N }))?;
+                    .map_err(|_| Error::InboundQos2Full { max: INBOUND })?;
                 let len = self.reply(now, Ack::Pubrec, pid, out)?;
                 Ok((Event::Message(message), len))
             }

@@ -53,46 +53,67 @@ impl fmt::Display for TopicError {
 
 impl core::error::Error for TopicError {}
 
-/// The checks common to names and filters: length and U+0000.
-fn validate_common(topic: &str) -> Result<(), TopicError> {
+/// The length rules common to names and filters [MQTT-4.7.3-1], [MQTT-4.7.3-3].
+fn validate_len(topic: &str) -> Result<(), TopicError> {
     if topic.is_empty() {
         return Err(TopicError::Empty);
     }
     if topic.len() > MAX_LEN {
         return Err(TopicError::TooLong);
     }
-    if topic.contains('\0') {
-        return Err(TopicError::NulChar);
-    }
     Ok(())
 }
 
 /// Checks a topic name for PUBLISH: non-empty, at most 65,535 bytes, no `+` or `#`, no U+0000.
+///
+/// One pass over the bytes: `+`, `#` and U+0000 are ASCII, and no byte of a multi-byte UTF-8
+/// sequence is below 0x80, so scanning bytes finds exactly those characters.
 pub fn validate_name(name: &str) -> Result<(), TopicError> {
-    validate_common(name)?;
-    if name.contains(['+', '#']) {
-        return Err(TopicError::Wildcard);
+    validate_len(name)?;
+    let (mut nul, mut wildcard) = (false, false);
+    for &byte in name.as_bytes() {
+        nul |= byte == 0;
+        wildcard |= byte == b'+' || byte == b'#';
     }
-    Ok(())
+    if nul {
+        Err(TopicError::NulChar)
+    } else if wildcard {
+        Err(TopicError::Wildcard)
+    } else {
+        Ok(())
+    }
 }
 
 /// Checks a topic filter for SUBSCRIBE or UNSUBSCRIBE: the name rules except that wildcards
 /// are allowed where §4.7.1 puts them: `#` alone in the last level, `+` alone in any level.
+///
+/// One pass over the bytes (see [`validate_name`]): a wildcard is alone in its level when the
+/// byte before it is `/` (or it is first) and the byte after it is `/` (or it is last); `#`
+/// must also be last.
 pub fn validate_filter(filter: &str) -> Result<(), TopicError> {
-    validate_common(filter)?;
-    let mut levels = filter.split('/').peekable();
-    while let Some(level) = levels.next() {
-        let is_last = levels.peek().is_none();
-        let wildcard_ok = match level {
-            "#" => is_last,
-            "+" => true,
-            _ => !level.contains(['+', '#']),
-        };
-        if !wildcard_ok {
-            return Err(TopicError::MisplacedWildcard);
+    validate_len(filter)?;
+    let bytes = filter.as_bytes();
+    let (mut nul, mut misplaced) = (false, false);
+    let mut previous = b'/';
+    for (i, &byte) in bytes.iter().enumerate() {
+        match byte {
+            0 => nul = true,
+            b'+' | b'#' => {
+                let next = bytes.get(i + 1).copied();
+                let alone = previous == b'/' && matches!(next, None | Some(b'/'));
+                misplaced |= !alone || (byte == b'#' && next.is_some());
+            }
+            _ => {}
         }
+        previous = byte;
     }
-    Ok(())
+    if nul {
+        Err(TopicError::NulChar)
+    } else if misplaced {
+        Err(TopicError::MisplacedWildcard)
+    } else {
+        Ok(())
+    }
 }
 
 /// Does `filter` select the topic name `name`? Rules of MQTT 3.1.1 §4.7 (see the module docs).

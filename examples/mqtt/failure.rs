@@ -18,8 +18,9 @@ pub enum Failure {
     Unreachable { address: String, error: io::Error },
     /// The MQTT client failed (refused, protocol error, connection lost, ...).
     Mqtt(Error),
-    /// The TLS handshake failed, or the broker's certificate was refused.
-    Tls(ConnectError),
+    /// The TLS handshake failed, or the broker's certificate was refused (boxed: the
+    /// verifier's facts are large, the other failures small).
+    Tls(Box<ConnectError>),
     /// A trust file (--cafile, --pin-cert) could not be used.
     TrustFile { path: String, reason: String },
     /// The broker refused these filters in its SUBACK.
@@ -49,8 +50,7 @@ impl Failure {
         match self {
             Failure::Unreachable { .. } => true,
             // A refused certificate stays refused; a broken handshake may not.
-            Failure::Tls(ConnectError::Verify(_)) => false,
-            Failure::Tls(_) => true,
+            Failure::Tls(e) => !matches!(**e, ConnectError::Verify(_)),
             Failure::Mqtt(Error::Refused(_)) => false,
             Failure::Mqtt(e) => e.is_fatal(),
             _ => false,

@@ -93,7 +93,7 @@ pub fn run_over_tls(
         if let ConnectError::Verify(reason) = &e {
             log(args, &format!("broker certificate REFUSED: {reason}"));
         }
-        Failure::Tls(e)
+        Failure::Tls(Box::new(e))
     })?;
     let verified = stream.verified();
     let key: String = verified

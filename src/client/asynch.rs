@@ -15,7 +15,7 @@ use embedded_io_async::{Read, Write};
 use super::{ClientState, Connected};
 use crate::error::Error;
 use crate::packet::QoS;
-use crate::session::{ConnectOptions, Event};
+use crate::session::{ConnectOptions, Event, DEFAULT_INBOUND};
 use crate::time::{Clock, Instant};
 
 /// An MQTT client over an async transport.
@@ -23,12 +23,21 @@ use crate::time::{Clock, Instant};
 /// The [`ClientState`] is borrowed, not owned, so that it outlives the connection: after a
 /// failure, build a new `Client` over a new transport with the same state, call
 /// [`Client::connect`] with `clean_session = false`, and the in-flight messages are re-sent.
-pub struct Client<'s, T, C, I, const N: usize, const STORE: usize, const RX: usize, const TX: usize>
-{
+pub struct Client<
+    's,
+    T,
+    C,
+    I,
+    const N: usize,
+    const STORE: usize,
+    const RX: usize,
+    const TX: usize,
+    const INBOUND: usize = DEFAULT_INBOUND,
+> {
     transport: T,
     clock: C,
     idle: I,
-    state: &'s mut ClientState<N, STORE, RX, TX>,
+    state: &'s mut ClientState<N, STORE, RX, TX, INBOUND>,
 }
 
 /// How the async client waits while nothing is ready to read.
@@ -53,8 +62,17 @@ where
     }
 }
 
-impl<'s, T, C, I, const N: usize, const STORE: usize, const RX: usize, const TX: usize>
-    Client<'s, T, C, I, N, STORE, RX, TX>
+impl<
+        's,
+        T,
+        C,
+        I,
+        const N: usize,
+        const STORE: usize,
+        const RX: usize,
+        const TX: usize,
+        const INBOUND: usize,
+    > Client<'s, T, C, I, N, STORE, RX, TX, INBOUND>
 where
     T: Read + Write + ReadReady,
     C: Clock,
@@ -64,7 +82,7 @@ where
     /// `idle` whenever nothing is ready to read.
     pub fn new(
         transport: T,
-        state: &'s mut ClientState<N, STORE, RX, TX>,
+        state: &'s mut ClientState<N, STORE, RX, TX, INBOUND>,
         clock: C,
         idle: I,
     ) -> Self {
@@ -77,7 +95,7 @@ where
     }
 
     /// The session state.
-    pub fn state(&self) -> &ClientState<N, STORE, RX, TX> {
+    pub fn state(&self) -> &ClientState<N, STORE, RX, TX, INBOUND> {
         self.state
     }
 
@@ -108,6 +126,9 @@ where
                 resending,
             } = self.wait_event().await?
             {
+                // Re-sends go out before anything the caller publishes next
+                // ([MQTT-4.6.0-1]: in the order the messages were first sent).
+                self.send_pending().await?;
                 return Ok(Connected {
                     session_present,
                     resending,
@@ -118,6 +139,13 @@ where
 
     /// Publish a message. Returns the packet id for QoS 1 and 2: its
     /// [`Event::Delivered`] arrives through [`Client::poll`].
+    ///
+    /// # Errors
+    /// [`Error::WindowFull`] or [`Error::StoreFull`]: nothing was sent or kept; poll for
+    /// acknowledgements and try again. A transport error breaks the connection; a QoS 1/2
+    /// message was already kept in flight and is sent again (DUP) when the persistent session
+    /// resumes: [`Session::last_published`](crate::session::Session::last_published) names
+    /// its packet id. With a clean session it is dropped on reconnect.
     pub async fn publish(
         &mut self,
         topic: &str,
@@ -195,15 +223,21 @@ where
         Ok(handled.event)
     }
 
-    /// Send what the session wants sent, then read until a whole packet is buffered (its
-    /// range) or the transport has nothing more to give right now (`None`).
-    async fn advance(&mut self) -> Result<Option<Range<usize>>, Error> {
+    /// Send every packet the session wants sent now (re-sends, PINGREQ).
+    async fn send_pending(&mut self) -> Result<(), Error> {
         let now = self.now();
         while let Some(bytes) = self.state.transmit(now)? {
             if let Err(e) = send(&mut self.transport, bytes).await {
                 return Err(self.state.fail(e));
             }
         }
+        Ok(())
+    }
+
+    /// Send what the session wants sent, then read until a whole packet is buffered (its
+    /// range) or the transport has nothing more to give right now (`None`).
+    async fn advance(&mut self) -> Result<Option<Range<usize>>, Error> {
+        self.send_pending().await?;
         loop {
             if let Some(frame) = self.state.frame()? {
                 return Ok(Some(frame));

@@ -21,7 +21,7 @@ use core::ops::Range;
 
 use crate::error::Error;
 use crate::packet::{self, QoS};
-use crate::session::{ConnectOptions, Event, Session};
+use crate::session::{ConnectOptions, Event, Session, DEFAULT_INBOUND};
 use crate::time::Instant;
 
 /// What CONNACK said, returned by `connect`.
@@ -116,34 +116,51 @@ impl<const RX: usize> Inbox<RX> {
 
 /// One packet handled: its event, the reply to send before anything else, and the session
 /// (to declare the connection broken if sending the reply fails).
-struct Handled<'a, const N: usize, const STORE: usize> {
+struct Handled<'a, const N: usize, const STORE: usize, const INBOUND: usize> {
     event: Event<'a>,
     reply: &'a [u8],
-    session: &'a mut Session<N, STORE>,
+    session: &'a mut Session<N, STORE, INBOUND>,
 }
 
 /// Everything a client keeps between calls, apart from the transport: the session (which
 /// outlives any one connection), an `RX`-byte receive buffer (the largest packet the broker
 /// may send us), and a `TX`-byte transmit buffer (the largest packet we send).
 ///
-/// `N` and `STORE` are the [`Session`]'s in-flight window and its byte store.
+/// `N` and `STORE` are the [`Session`]'s in-flight window and its byte store; `INBOUND` is how
+/// many inbound QoS 2 messages it tracks until their PUBREL ([`DEFAULT_INBOUND`] unless given).
 #[derive(Debug)]
-pub struct ClientState<const N: usize, const STORE: usize, const RX: usize, const TX: usize> {
-    session: Session<N, STORE>,
+pub struct ClientState<
+    const N: usize,
+    const STORE: usize,
+    const RX: usize,
+    const TX: usize,
+    const INBOUND: usize = DEFAULT_INBOUND,
+> {
+    session: Session<N, STORE, INBOUND>,
     inbox: Inbox<RX>,
     tx: [u8; TX],
 }
 
-impl<const N: usize, const STORE: usize, const RX: usize, const TX: usize> Default
-    for ClientState<N, STORE, RX, TX>
+impl<
+        const N: usize,
+        const STORE: usize,
+        const RX: usize,
+        const TX: usize,
+        const INBOUND: usize,
+    > Default for ClientState<N, STORE, RX, TX, INBOUND>
 {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<const N: usize, const STORE: usize, const RX: usize, const TX: usize>
-    ClientState<N, STORE, RX, TX>
+impl<
+        const N: usize,
+        const STORE: usize,
+        const RX: usize,
+        const TX: usize,
+        const INBOUND: usize,
+    > ClientState<N, STORE, RX, TX, INBOUND>
 {
     /// Empty state, never connected.
     pub const fn new() -> Self {
@@ -155,7 +172,7 @@ impl<const N: usize, const STORE: usize, const RX: usize, const TX: usize>
     }
 
     /// The session (in-flight counts, connection status).
-    pub fn session(&self) -> &Session<N, STORE> {
+    pub fn session(&self) -> &Session<N, STORE, INBOUND> {
         &self.session
     }
 
@@ -243,7 +260,7 @@ impl<const N: usize, const STORE: usize, const RX: usize, const TX: usize>
         &mut self,
         now: Instant,
         frame: Range<usize>,
-    ) -> Result<Handled<'_, N, STORE>, Error> {
+    ) -> Result<Handled<'_, N, STORE, INBOUND>, Error> {
         let bytes = self.inbox.buf.get(frame).unwrap_or_default();
         let (event, len) = self.session.handle(now, bytes, &mut self.tx)?;
         Ok(Handled {

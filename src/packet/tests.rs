@@ -381,6 +381,6 @@ fn errors_display_their_facts() {
     }
     assert_eq!(
         format!("{}", ConnectReturnCode::NotAuthorized),
-        "refused: not authorized"
+        "not authorized"
     );
 }

@@ -549,7 +549,7 @@ fn bad_input_is_an_error_and_the_session_stays_consistent() {
 
 #[test]
 fn too_many_inbound_qos2_messages_is_reported() {
-    let mut s: Session<1, 16> = Session::new();
+    let mut s: Session<1, 16, 1> = Session::new();
     let mut out = [0u8; 64];
     s.connect(t(0), &ConnectOptions::new("c"), &mut out)
         .unwrap();
@@ -557,8 +557,42 @@ fn too_many_inbound_qos2_messages_is_reported() {
     s.handle(t(1), publish(2, 1, false, b""), &mut out).unwrap();
     assert_eq!(
         s.handle(t(1), publish(2, 2, false, b""), &mut out),
-        Err(Error::Violation(Violation::TooManyInboundQos2 { max: 1 }))
+        Err(Error::InboundQos2Full { max: 1 })
     );
+}
+
+#[test]
+fn a_qos2_message_beyond_the_limit_is_neither_delivered_nor_acknowledged_but_comes_again() {
+    let mut s: Session<1, 16, 1> = Session::new();
+    let mut options = ConnectOptions::new("c");
+    options.clean_session = false;
+    let mut out = [0u8; 64];
+    s.connect(t(0), &options, &mut out).unwrap();
+    s.handle(t(0), &CONNACK_OK, &mut out).unwrap();
+    let (event, len) = s
+        .handle(t(1), publish(2, 1, false, b"one"), &mut out)
+        .unwrap();
+    assert!(matches!(event, Event::Message(m) if m.payload == b"one"));
+    assert_eq!(&out[..len], ack(PUBREC, 1), "PUBREC 1");
+    // The second is refused before any reply is encoded, and the connection is broken.
+    let mut reply = [0xffu8; 8];
+    assert_eq!(
+        s.handle(t(2), publish(2, 2, false, b"two"), &mut reply),
+        Err(Error::InboundQos2Full { max: 1 })
+    );
+    assert!(s.broken().is_some());
+    // The session resumes: the broker releases 1 and sends 2 again (DUP); it is delivered once.
+    s.connect(t(3), &options, &mut out).unwrap();
+    s.handle(t(3), &CONNACK_RESUMED, &mut out).unwrap();
+    assert_eq!(s.awaiting_release(), 1);
+    let (event, len) = s.handle(t(4), ack(PUBREL, 1), &mut out).unwrap();
+    assert_eq!(event, Event::Released { pid: 1 });
+    assert_eq!(&out[..len], ack(PUBCOMP, 1), "PUBCOMP 1");
+    let (event, len) = s
+        .handle(t(5), publish(2, 2, true, b"two"), &mut out)
+        .unwrap();
+    assert!(matches!(event, Event::Message(m) if m.payload == b"two" && m.dup));
+    assert_eq!(&out[..len], ack(PUBREC, 2), "PUBREC 2");
 }
 
 #[test]

@@ -23,7 +23,7 @@
 //! - an issuer's keyUsage, where present, must include keyCertSign; its pathLenConstraint
 //!   limits the non-self-issued intermediates below it; its extendedKeyUsage, where present,
 //!   must allow serverAuth; its nameConstraints apply to the server certificate's names
-//!   ([`super::name`]);
+//!   (RFC 5280 §4.2.1.10);
 //! - a critical extension other than basicConstraints, keyUsage, extendedKeyUsage,
 //!   subjectAltName and nameConstraints refuses the certificate;
 //! - the server certificate must be an end-entity certificate: not a CA, no keyCertSign,

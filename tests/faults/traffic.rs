@@ -97,9 +97,13 @@ impl Failures {
         assert!(
             matches!(
                 error,
-                Error::ConnectionClosed | Error::Transport(_) | Error::Timeout(_)
+                Error::ConnectionClosed
+                    | Error::Transport(_)
+                    | Error::Timeout(_)
+                    | Error::InboundQos2Full { .. }
             ),
-            "a broken link can explain only closed/transport/timeout errors, got: {error}"
+            "a broken link (or a QoS 2 burst beyond the session's limit) can explain only \
+             closed/transport/timeout/inbound-full errors, got: {error}"
         );
         let key = match error {
             Error::Transport(kind) => format!("{kind:?}"),
