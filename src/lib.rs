@@ -58,6 +58,64 @@
 //! }
 //! ```
 //!
+//! # Over TLS, with the broker's CA pinned
+//!
+//! The same client over a [`tls::TlsStream`], which exists only for a broker that proved its
+//! certificate chain up to the pin, its host name, and possession of its key (the
+//! CertificateVerify signature). A refusal is a [`tls::ConnectError::Verify`] whose `Display`
+//! says why in one line (expired, name mismatch, unknown issuer, pin mismatch, ...).
+//!
+//! ```no_run
+//! use embedded_io::{Read, ReadReady, Write};
+//! use embedded_mqtts::tls::{
+//!     ConnectError, Pin, PinnedProvider, TlsOptions, TlsSocket, TlsStream, ValidityTime,
+//!     VerifyOptions, READ_BUFFER,
+//! };
+//! use embedded_mqtts::{blocking::Client, ClientState, Clock, ConnectOptions, QoS};
+//!
+//! /// `ca_der`: the broker's CA certificate, e.g. `include_bytes!("broker-ca.der")` (run
+//! /// `cargo run --example pin --features std -- broker-ca.pem` to see what to pin).
+//! /// `unix_now`: wall-clock time in seconds (RTC, SNTP), for the certificates' validity.
+//! fn publish_reading<S: Read + Write + ReadReady>(
+//!     socket: S,
+//!     ca_der: &[u8],
+//!     unix_now: u64,
+//!     rng: impl rand_core::CryptoRngCore,
+//!     clock: impl Clock,
+//! ) -> Result<(), &'static str> {
+//!     let cas = [ca_der];
+//!     let pins = [Pin::Ca(&cas)];
+//!     let mut provider =
+//!         PinnedProvider::new(rng, &pins, VerifyOptions::new(ValidityTime::UnixSeconds(unix_now)));
+//!     // 16,640 bytes hold the largest TLS record; with `max_fragment_length` 4,352 do.
+//!     let mut read_buffer = [0u8; READ_BUFFER];
+//!     let mut write_buffer = [0u8; 1024];
+//!     let socket = TlsSocket::new(socket);
+//!     let options = TlsOptions::new("broker.example.com");
+//!     let stream = match TlsStream::connect(
+//!         &socket,
+//!         &mut read_buffer,
+//!         &mut write_buffer,
+//!         &options,
+//!         &mut provider,
+//!     ) {
+//!         Ok(stream) => stream,
+//!         // e.g. "certificate 'CN=broker.example.com' expired on 2025-01-01 00:00:00 UTC"
+//!         Err(ConnectError::Verify(_reason)) => return Err("impostor refused"),
+//!         Err(_) => return Err("TLS handshake failed"),
+//!     };
+//!     let mut state: ClientState<2, 512, 1024, 1024> = ClientState::new();
+//!     let mut client = Client::new(stream, &mut state, clock);
+//!     client
+//!         .connect(&ConnectOptions::new("sensor-42"))
+//!         .map_err(|_| "CONNECT failed")?;
+//!     client
+//!         .publish("sensors/42/temp", b"21.5", QoS::AtLeastOnce, false)
+//!         .map_err(|_| "PUBLISH failed")?;
+//!     client.disconnect().map_err(|_| "DISCONNECT failed")
+//! }
+//! ```
+//!
 //! # Transport contract
 //!
 //! See [`client`]: the clients read only after `ReadReady::read_ready` says data is there,

@@ -1,5 +1,6 @@
-//! Runs the x509-limbo subset (`../shared/testdata/x509-limbo-subset.json`, beside the clone)
-//! through the same harness as `examples/limbo.rs`.
+//! Runs the x509-limbo subset (`tests/data/x509-limbo-subset.json`: 218 cases from
+//! C2SP/x509-limbo, Apache-2.0, copied in so that the test needs nothing outside the
+//! repository) through the same harness as `examples/limbo.rs`.
 
 #[path = "../examples/limbo/harness.rs"]
 mod harness;
@@ -11,8 +12,8 @@ const MIN_AGREE: usize = 208;
 #[test]
 fn limbo_subset_has_no_false_accepts() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/testdata/x509-limbo-subset.json");
-    let summary = harness::run(&path).expect("the limbo file beside the clone");
+        .join("tests/data/x509-limbo-subset.json");
+    let summary = harness::run(&path).expect("the limbo subset in tests/data");
     for line in &summary.disagreements {
         println!("{line}");
     }
