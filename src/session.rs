@@ -191,7 +191,10 @@ struct Request {
     kind: RequestKind,
 }
 
+// `repr(u8)`: a plain tag with `Idle` = 0, so that a new session is all zeros (`.bss`, no
+// flash for initial values); without it the tag hides in `Error`'s niche and is not 0.
 #[derive(Clone, Debug)]
+#[repr(u8)]
 enum Phase {
     /// No connection (never connected, or DISCONNECT sent).
     Idle,
