@@ -11,8 +11,8 @@ const MIN_AGREE: usize = 208;
 
 #[test]
 fn limbo_subset_has_no_false_accepts() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/x509-limbo-subset.json");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/x509-limbo-subset.json");
     let summary = harness::run(&path).expect("the limbo subset in tests/data");
     for line in &summary.disagreements {
         println!("{line}");
