@@ -56,4 +56,23 @@ if command -v rustup >/dev/null; then
     fi
 fi
 
+# The second broker of tests/interop.rs: amqtt, an MQTT 3.1.1 broker written in Python, from
+# PyPI, in its own venv under the user's cache (no system Python touched; no root needed).
+# Idempotent: skipped when this version is there. About 20 s on a 2-core machine.
+# tests/support/second_broker.rs looks for the same path (or $EMBEDDED_MQTTS_AMQTT). A failed
+# install is a warning here, not the end of setup: the rest of the suite still runs, and the
+# interop tests fail, naming this command.
+AMQTT_VERSION=0.12.1
+AMQTT_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/embedded-mqtts/amqtt-$AMQTT_VERSION"
+if [ ! -x "$AMQTT_VENV/bin/amqtt" ]; then
+    echo "setup.sh: installing amqtt $AMQTT_VERSION into $AMQTT_VENV"
+    rm -rf "$AMQTT_VENV"
+    if ! { python3 -m venv "$AMQTT_VENV" &&
+        "$AMQTT_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+            "amqtt==$AMQTT_VERSION"; }; then
+        rm -rf "$AMQTT_VENV"
+        echo "setup.sh: WARNING: amqtt $AMQTT_VERSION did not install; tests/interop.rs will fail" >&2
+    fi
+fi
+
 echo "setup.sh: ${PACKAGES[*]} installed"

@@ -6,18 +6,21 @@
 //! crate and uses only part of this module, hence the `dead_code` and `unused_imports` allowance.
 //!
 //! Needs `mosquitto`, `mosquitto-clients`, coreutils' `stdbuf` and (optionally) `openssl`:
-//! `scripts/setup.sh` installs them on Debian.
+//! `scripts/setup.sh` installs them on Debian, and amqtt (from PyPI, for `second_broker`) in a
+//! venv under `~/.cache/embedded-mqtts/`.
 #![allow(dead_code, unused_imports)]
 
 mod broker;
 mod certs;
 mod examples;
 mod host_client;
+pub mod second_broker;
 
 pub use broker::{Broker, BrokerConfig, TlsListener};
 pub use certs::{cert_path, certs_dir, read_cert};
 pub use examples::example_binary;
 pub use host_client::{publish, publish_tls, try_publish, Message, Subscriber};
+pub use second_broker::SecondBroker;
 
 use std::path::PathBuf;
 
