@@ -46,6 +46,23 @@ impl Clock for SysTickClock {
     }
 }
 
+/// SysTick ticks (25 MHz) since [`SysTickClock::start`]: the millisecond count and the
+/// down-counter within the current millisecond, read consistently. With `-icount shift=0`
+/// one tick is 40 emulated instructions.
+pub fn ticks() -> u64 {
+    const PER_MS: u32 = CORE_HZ / 1000;
+    loop {
+        let before = MILLIS.load(Ordering::Relaxed);
+        let current = SYST::get_current();
+        let after = MILLIS.load(Ordering::Relaxed);
+        // A wrap between the two reads (the counter reloaded, the interrupt may be pending):
+        // read again.
+        if before == after && current != 0 {
+            return u64::from(before) * u64::from(PER_MS) + u64::from(PER_MS - 1 - current);
+        }
+    }
+}
+
 #[exception]
 fn SysTick() {
     MILLIS.fetch_add(1, Ordering::Relaxed);

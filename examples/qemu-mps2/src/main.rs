@@ -57,8 +57,9 @@ const ANSWER_TIMEOUT_MS: u32 = 10_000;
 const SERVER_NAME: &str = "localhost";
 
 /// The CA the broker's chain must lead to: `certs/rsa-root` (RSA-4096), issuer of the
-/// intermediate that signed the broker's RSA-2048 leaf.
-const CA_DER: &[u8] = include_bytes!("../../../certs/rsa-root.der");
+/// intermediate that signed the broker's RSA-2048 leaf; or the DER file named by
+/// `QEMU_MPS2_CA` at build time (see build.rs).
+const CA_DER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/ca.der"));
 static PINS: [Pin<'static>; 1] = [Pin::Ca(&[CA_DER])];
 
 /// MQTT buffers: 4 messages in flight, 512 bytes to keep them for resending, 1 KiB to receive
@@ -247,6 +248,7 @@ fn over_tls(
     options.max_fragment_length = Some(FRAGMENT);
     let socket = TlsSocket::new(uart);
     let started = clock.millis();
+    let (started_ticks, started_spins) = (clock::ticks(), uart::wait_spins());
     let stream = TlsStream::connect(
         &socket,
         buffers.tls_read,
@@ -255,6 +257,18 @@ fn over_tls(
         &mut provider,
     )
     .map_err(Failure::Tls)?;
+    let (ticks, spins) = (
+        clock::ticks() - started_ticks,
+        uart::wait_spins() - started_spins,
+    );
+    // With `-icount shift=0` one instruction is one emulated nanosecond, so one tick of the
+    // 25 MHz SysTick is 40 instructions; each counted wait-loop turn is 5 (see uart.rs).
+    hprintln!(
+        "qemu-mps2: handshake ticks_25mhz={} uart_wait_spins={} uart_wait_instructions_per_spin={}",
+        ticks,
+        spins,
+        uart::INSTRUCTIONS_PER_SPIN
+    );
     let verified = stream.verified();
     hprintln!(
         "qemu-mps2: TLS 1.3 up in {} ms at unix time {}; broker {:?} verified (pin {}, leaf SPKI SHA-256 {})",

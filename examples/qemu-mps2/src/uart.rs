@@ -11,9 +11,10 @@
 //! are already there; [`ReadReady::read_ready`] is the RX-full bit, which the MQTT client uses
 //! to poll without blocking.
 
+use core::arch::asm;
 use core::convert::Infallible;
 use core::ptr::{read_volatile, write_volatile};
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use embedded_io::{ErrorType, Read, ReadReady, Write};
 
@@ -33,6 +34,20 @@ const CTRL_RX_ENABLE: u32 = 1 << 1;
 const BAUD_DIVIDER: u32 = 217;
 
 static UART0_TAKEN: AtomicBool = AtomicBool::new(false);
+
+/// Turns of the wait loops (waiting for a received byte or for transmit space) so far.
+static WAIT_SPINS: AtomicU32 = AtomicU32::new(0);
+
+/// Instructions in one turn of the wait loop of [`Uart::wait_state`] that finds the bit not
+/// yet as wanted: `ldr`, `tst`, `b(eq|ne)` not taken, `adds`, `b`.
+pub const INSTRUCTIONS_PER_SPIN: u32 = 5;
+
+/// Turns of the UART wait loops since boot (wrapping). With [`INSTRUCTIONS_PER_SPIN`] it
+/// tells how many of the instructions of a stretch of time were spent waiting for the host
+/// (the broker's answer, over QEMU's TCP backend) rather than computing.
+pub fn wait_spins() -> u32 {
+    WAIT_SPINS.load(Ordering::Relaxed)
+}
 
 /// UART0, enabled for both directions. Only one exists (see [`Uart::take_uart0`]).
 #[derive(Debug)]
@@ -72,8 +87,56 @@ impl Uart {
     }
 
     fn wait_tx_space(&self) {
-        while self.state() & STATE_TX_FULL != 0 {
-            core::hint::spin_loop();
+        self.wait_state(STATE_TX_FULL, false);
+    }
+
+    fn wait_rx_full(&self) {
+        self.wait_state(STATE_RX_FULL, true);
+    }
+
+    /// Waits until `STATE & mask` is non-zero (`set`) or zero (`!set`), counting the turns of
+    /// the loop in [`WAIT_SPINS`]. The loop is written in assembly so that a turn is exactly
+    /// [`INSTRUCTIONS_PER_SPIN`] instructions, whatever the compiler does around it.
+    fn wait_state(&self, mask: u32, set: bool) {
+        let state = (self.base + STATE) as *const u32;
+        let mut spins: u32 = 0;
+        // SAFETY: `state` is this UART's STATE register (aligned, memory-mapped, reading it
+        // has no side effect); the loop touches only the registers it names.
+        unsafe {
+            if set {
+                asm!(
+                    "2:",
+                    "ldr {value}, [{state}]",
+                    "tst {value}, {mask}",
+                    "bne 3f",
+                    "adds {spins}, {spins}, #1",
+                    "b 2b",
+                    "3:",
+                    state = in(reg) state,
+                    mask = in(reg) mask,
+                    value = out(reg) _,
+                    spins = inout(reg) spins,
+                    options(nostack, readonly),
+                );
+            } else {
+                asm!(
+                    "2:",
+                    "ldr {value}, [{state}]",
+                    "tst {value}, {mask}",
+                    "beq 3f",
+                    "adds {spins}, {spins}, #1",
+                    "b 2b",
+                    "3:",
+                    state = in(reg) state,
+                    mask = in(reg) mask,
+                    value = out(reg) _,
+                    spins = inout(reg) spins,
+                    options(nostack, readonly),
+                );
+            }
+        }
+        if spins != 0 {
+            WAIT_SPINS.fetch_add(spins, Ordering::Relaxed);
         }
     }
 }
@@ -88,9 +151,7 @@ impl Read for Uart {
         if buf.is_empty() {
             return Ok(0);
         }
-        while !self.rx_full() {
-            core::hint::spin_loop();
-        }
+        self.wait_rx_full();
         let mut received = 0;
         for slot in buf.iter_mut() {
             if !self.rx_full() {
