@@ -103,6 +103,11 @@ pub enum Error {
         /// Inbound QoS 2 messages the session can track.
         max: usize,
     },
+    /// The broker refused this client's TLS certificate, or its absence: the transport failed
+    /// with `PermissionDenied` before CONNACK, which the crate's TLS streams report only for
+    /// that (an alert or a closed connection right after a handshake in which the broker asked
+    /// for a certificate). `client.transport().client_auth_refusal()` has the details.
+    ClientCertificateRefused,
 }
 
 impl Error {
@@ -115,7 +120,8 @@ impl Error {
             | Error::Timeout(_)
             | Error::ConnectionClosed
             | Error::Transport(_)
-            | Error::InboundQos2Full { .. } => true,
+            | Error::InboundQos2Full { .. }
+            | Error::ClientCertificateRefused => true,
             Error::PacketTooLarge { .. }
             | Error::Encode(_)
             | Error::WindowFull { .. }
@@ -188,6 +194,9 @@ impl fmt::Display for Error {
                 "in-flight store full: message needs {needed} bytes, {free} free"
             ),
             Error::NotConnected => f.write_str("not connected"),
+            Error::ClientCertificateRefused => {
+                f.write_str("broker refused the client certificate (or its absence)")
+            }
             Error::InboundQos2Full { max } => write!(
                 f,
                 "a new QoS 2 message arrived while {max} await PUBREL (the session's limit): \

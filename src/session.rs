@@ -282,6 +282,11 @@ impl<const N: usize, const STORE: usize, const INBOUND: usize> Session<N, STORE,
         self.last_published
     }
 
+    /// Whether CONNECT was sent and CONNACK has not come yet.
+    pub fn is_awaiting_connack(&self) -> bool {
+        matches!(self.phase, Phase::AwaitConnack { .. })
+    }
+
     /// The error that broke the connection, if it is broken.
     pub fn broken(&self) -> Option<&Error> {
         match &self.phase {

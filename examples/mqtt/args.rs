@@ -48,6 +48,11 @@ TLS 1.3 (any of the first three turns it on; the default port is then 8883):
                          pin example prints it)
   --insecure             with --cafile: do not check the host name (the chain still is)
   --time UNIXSECONDS     check certificate dates at this time instead of the clock's
+  --cert FILE            client certificate (PEM or DER) for brokers that require one
+                         (mutual TLS); needs --key
+  --key FILE             the client certificate's ECDSA P-256 private key (PEM: PKCS#8
+                         PRIVATE KEY or SEC1 EC PRIVATE KEY; or DER)
+  --tls-alpn PROTO       offer PROTO by ALPN (repeat for several, most preferred first)
 
 exit status: 0 on success; 27 when -W expires (sub); 1 on any other failure, with a
 one-line reason on stderr";
@@ -135,6 +140,17 @@ pub struct TlsArgs {
     pub insecure: bool,
     /// `--time`: the time to check dates at (default: now).
     pub time: Option<u64>,
+    /// `--cert` and `--key`: the client certificate and its private key (mutual TLS).
+    pub client: Option<ClientCertArgs>,
+    /// `--tls-alpn`: protocols offered by ALPN, in order.
+    pub alpn: Vec<String>,
+}
+
+/// `--cert` and `--key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCertArgs {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// Options of both commands: where the broker is and how to connect.
@@ -163,6 +179,9 @@ struct TlsParts {
     trust: Vec<Trust>,
     insecure: bool,
     time: Option<u64>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    alpn: Vec<String>,
 }
 
 impl ConnectionArgs {
@@ -374,6 +393,9 @@ impl Arguments {
             }
             "--insecure" => tls.insecure = true,
             "--time" => tls.time = Some(self.number(option)?),
+            "--cert" => tls.cert = Some(self.value(option)?.into()),
+            "--key" => tls.key = Some(self.value(option)?.into()),
+            "--tls-alpn" => tls.alpn.push(self.value(option)?),
             _ => return Ok(false),
         }
         Ok(true)
@@ -410,6 +432,12 @@ impl Arguments {
             }
             None => None,
         };
+        let client = match (tls.cert, tls.key) {
+            (Some(cert), Some(key)) => Some(ClientCertArgs { cert, key }),
+            (None, None) => None,
+            (Some(_), None) => return Err(self.error("--cert needs --key".to_owned())),
+            (None, Some(_)) => return Err(self.error("--key needs --cert".to_owned())),
+        };
         let mut trust = tls.trust.into_iter();
         c.tls = match (trust.next(), trust.next()) {
             (Some(_), Some(_)) => {
@@ -427,11 +455,20 @@ impl Arguments {
                     trust,
                     insecure: tls.insecure,
                     time: tls.time,
+                    client,
+                    alpn: tls.alpn,
                 })
             }
-            (None, _) if tls.insecure || tls.time.is_some() => {
+            (None, _)
+                if tls.insecure
+                    || tls.time.is_some()
+                    || client.is_some()
+                    || !tls.alpn.is_empty() =>
+            {
                 return Err(self.error(
-                    "--insecure and --time need TLS: --cafile, --pin-cert or --pin-spki".to_owned(),
+                    "--insecure, --time, --cert, --key and --tls-alpn need TLS: --cafile, \
+                     --pin-cert or --pin-spki"
+                        .to_owned(),
                 ))
             }
             (None, _) => None,
@@ -620,6 +657,18 @@ mod tests {
     }
 
     #[test]
+    fn client_certificate_and_alpn_options() {
+        let args = sub_args(
+            "sub -t a --cafile ca.crt --cert dev.crt --key dev.key --tls-alpn mqtt --tls-alpn x",
+        );
+        let tls = args.connection.tls.expect("TLS");
+        let client = tls.client.expect("client certificate");
+        assert_eq!(client.cert, PathBuf::from("dev.crt"));
+        assert_eq!(client.key, PathBuf::from("dev.key"));
+        assert_eq!(tls.alpn, ["mqtt", "x"]);
+    }
+
+    #[test]
     fn reconnect_implies_a_persistent_session() {
         let args = sub_args("sub -t x --reconnect");
         assert!(!args.connection.persistent);
@@ -655,6 +704,10 @@ mod tests {
         assert!(reason("sub -t a -p 70000").contains("not a valid number"));
         assert!(reason("sub -t a -P x").contains("needs a user name"));
         assert!(reason("sub -t a -c").contains("needs a client id"));
+        assert!(reason("sub -t a --cafile ca --cert c").contains("--cert needs --key"));
+        assert!(reason("sub -t a --cafile ca --key k").contains("--key needs --cert"));
+        assert!(reason("sub -t a --cert c --key k").contains("need TLS"));
+        assert!(reason("sub -t a --tls-alpn mqtt").contains("need TLS"));
         assert!(reason("sub -t a --will-qos 1").contains("need --will-topic"));
         assert!(reason("sub -t a -C 0").contains("at least 1"));
         assert!(reason("sub -t").contains("-t needs a value"));

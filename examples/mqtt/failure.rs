@@ -21,8 +21,11 @@ pub enum Failure {
     /// The TLS handshake failed, or the broker's certificate was refused (boxed: the
     /// verifier's facts are large, the other failures small).
     Tls(Box<ConnectError>),
-    /// A trust file (--cafile, --pin-cert) could not be used.
+    /// A trust file (--cafile, --pin-cert) or a client certificate or key (--cert, --key)
+    /// could not be used.
     TrustFile { path: String, reason: String },
+    /// The broker refused this client certificate (`--cert`), or its absence (`None`).
+    ClientCertificateRefused { cert: Option<String> },
     /// The broker refused these filters in its SUBACK.
     SubscriptionRefused(Vec<String>),
     /// `-W` expired.
@@ -82,6 +85,13 @@ impl fmt::Display for Failure {
             Failure::Mqtt(e) => write!(f, "{e}"),
             Failure::Tls(e) => write!(f, "TLS: {e}"),
             Failure::TrustFile { path, reason } => write!(f, "{path}: {reason}"),
+            Failure::ClientCertificateRefused { cert: Some(cert) } => {
+                write!(f, "TLS: broker refused the client certificate {cert}")
+            }
+            Failure::ClientCertificateRefused { cert: None } => write!(
+                f,
+                "TLS: broker requires a client certificate and none was given (--cert, --key)"
+            ),
             Failure::SubscriptionRefused(filters) => {
                 write!(
                     f,

@@ -1,14 +1,18 @@
-//! `--cafile`, `--pin-cert`, `--pin-spki`: the broker verified against a pin over TLS 1.3.
+//! `--cafile`, `--pin-cert`, `--pin-spki`: the broker verified against a pin over TLS 1.3;
+//! `--cert` and `--key`: the client's certificate for brokers that require one;
+//! `--tls-alpn`: protocols offered by ALPN.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use embedded_mqtts::host::TcpTransport;
 use embedded_mqtts::tls::{
-    pem_certificates_to_der, CertificateSummary, ConnectError, HostCheck, Pin, PinnedProvider,
-    TlsOptions, TlsSocket, TlsStream, ValidityTime, VerifyOptions, READ_BUFFER,
+    pem_certificates_to_der, CertificateSummary, ClientAuth, ClientIdentity, ConnectError,
+    HostCheck, Pin, PinnedProvider, TlsOptions, TlsSocket, TlsStream, ValidityTime, VerifyOptions,
+    READ_BUFFER,
 };
+use embedded_mqtts::Error;
 
-use crate::args::{ConnectionArgs, TlsArgs, Trust};
+use crate::args::{ClientCertArgs, ConnectionArgs, TlsArgs, Trust};
 use crate::failure::Failure;
 use crate::link::OverTransport;
 
@@ -32,6 +36,40 @@ fn read_certificates(path: &std::path::Path) -> Result<Vec<Vec<u8>>, Failure> {
         return Err(failure("no certificate in the file".to_owned()));
     }
     Ok(ders.iter().map(|der| der.to_vec()).collect())
+}
+
+/// The client certificate (DER) and its key file's bytes, for `--cert` and `--key`.
+fn read_client_files(files: &ClientCertArgs) -> Result<(Vec<u8>, Vec<u8>), Failure> {
+    let mut certificates = read_certificates(&files.cert)?;
+    if certificates.len() > 1 {
+        eprintln!(
+            "mqtt: warning: {}: only the first certificate is sent (embedded-tls sends no chain)",
+            files.cert.display()
+        );
+    }
+    let cert = certificates.swap_remove(0);
+    let key = std::fs::read(&files.key).map_err(|e| Failure::TrustFile {
+        path: files.key.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    Ok((cert, key))
+}
+
+/// The identity of `--cert` with `--key` (PEM, or DER when the file starts like DER).
+fn client_identity<'c>(
+    files: &ClientCertArgs,
+    cert: &'c [u8],
+    key: &[u8],
+) -> Result<ClientIdentity<'c>, Failure> {
+    let identity = if key.first() == Some(&0x30) {
+        ClientIdentity::from_p256_key_der(cert, key)
+    } else {
+        ClientIdentity::from_p256_key_pem(cert, key)
+    };
+    identity.map_err(|e| Failure::TrustFile {
+        path: format!("{} with {}", files.cert.display(), files.key.display()),
+        reason: e.to_string(),
+    })
 }
 
 fn log(args: &ConnectionArgs, line: &str) {
@@ -66,7 +104,22 @@ pub fn run_over_tls(
     if tls.insecure {
         options.host_check = HostCheck::SkipHostName;
     }
-    let mut provider = PinnedProvider::new(rand_core::OsRng, &pins, options);
+    let client_files = match &tls.client {
+        Some(files) => Some((files, read_client_files(files)?)),
+        None => None,
+    };
+    let identity = match &client_files {
+        Some((files, (cert, key))) => Some(client_identity(files, cert, key)?),
+        None => None,
+    };
+    let client_cert = tls.client.as_ref().map(|c| c.cert.display().to_string());
+    let mut provider =
+        PinnedProvider::new(rand_core::OsRng, &pins, options).with_client_identity(identity);
+    let alpn: Vec<&[u8]> = tls.alpn.iter().map(String::as_bytes).collect();
+    let mut tls_options = TlsOptions::new(&args.host);
+    if !alpn.is_empty() {
+        tls_options = tls_options.alpn(&alpn);
+    }
     let socket = TlsSocket::new(transport);
     let mut read_buffer = vec![0u8; READ_BUFFER];
     let mut write_buffer = vec![0u8; WRITE_BUFFER];
@@ -86,14 +139,22 @@ pub fn run_over_tls(
         &socket,
         &mut read_buffer,
         &mut write_buffer,
-        &TlsOptions::new(&args.host),
+        &tls_options,
         &mut provider,
     )
-    .map_err(|e| {
-        if let ConnectError::Verify(reason) = &e {
-            log(args, &format!("broker certificate REFUSED: {reason}"));
+    .map_err(|e| match e {
+        ConnectError::ClientCertificateRefused(refusal) => {
+            log(args, &format!("client certificate REFUSED: {refusal}"));
+            Failure::ClientCertificateRefused {
+                cert: client_cert.clone(),
+            }
         }
-        Failure::Tls(Box::new(e))
+        e => {
+            if let ConnectError::Verify(reason) = &e {
+                log(args, &format!("broker certificate REFUSED: {reason}"));
+            }
+            Failure::Tls(Box::new(e))
+        }
     })?;
     let verified = stream.verified();
     let key: String = verified
@@ -120,5 +181,27 @@ pub fn run_over_tls(
             }
         }
     }
-    job.run(stream)
+    let client_auth = stream.client_auth();
+    match client_auth {
+        ClientAuth::NotRequested => {}
+        ClientAuth::RequestedWithoutIdentity => log(
+            args,
+            "broker asked for a client certificate; none given (--cert, --key)",
+        ),
+        ClientAuth::Presented | ClientAuth::SignerFailed(_) => log(
+            args,
+            &format!(
+                "broker asked for a client certificate; sent {}",
+                client_cert.as_deref().unwrap_or("?")
+            ),
+        ),
+    }
+    // A broker that refuses the client certificate says so on the first read or write after
+    // the handshake: the client's connect reports it as ClientCertificateRefused.
+    job.run(stream).map_err(|failure| match failure {
+        Failure::Mqtt(Error::ClientCertificateRefused) if client_auth.requested() => {
+            Failure::ClientCertificateRefused { cert: client_cert }
+        }
+        other => other,
+    })
 }

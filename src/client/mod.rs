@@ -176,7 +176,20 @@ impl<
         &self.session
     }
 
+    /// Declare the connection broken by a transport or framing `error`. Before CONNACK, a
+    /// transport that denies permission is a broker refusing the client certificate: the
+    /// crate's TLS streams report that refusal, and only it, as `PermissionDenied`, on the
+    /// first write or read after the handshake (TLS 1.3 servers answer the client's
+    /// certificate only then).
     fn fail(&mut self, error: Error) -> Error {
+        let error = match error {
+            Error::Transport(embedded_io::ErrorKind::PermissionDenied)
+                if self.session.is_awaiting_connack() =>
+            {
+                Error::ClientCertificateRefused
+            }
+            other => other,
+        };
         self.session.fail(error)
     }
 

@@ -20,6 +20,23 @@
 //! 4096). The write buffer holds the largest record we send: the largest MQTT packet plus 133
 //! bytes, and at least the ClientHello (about 300 bytes). The server's whole Certificate message
 //! must fit in one record: with MFL 2^12 a two-certificate chain fits; 2^9 is too small.
+//!
+//! # Client certificates: the broker's verdict comes later
+//!
+//! In TLS 1.3 the client's certificate, CertificateVerify and Finished are its last handshake
+//! flight, and the server does not answer it: `open()` returns as soon as they are sent. A
+//! broker that refuses the certificate (or its absence) says so with a fatal alert
+//! (`bad_certificate`, `unknown_ca`, `certificate_expired`, `certificate_required`, ...) that
+//! the client reads only after it has sent its first bytes, the MQTT CONNECT. So after a
+//! handshake in which the broker asked for a certificate, the stream watches the first read
+//! and write: until the first application byte arrives, an alert or a closed or reset
+//! connection is reported as [`StreamError::ClientCertificateRefused`], whose
+//! [`embedded_io::Error::kind`] is [`ErrorKind::PermissionDenied`]. The MQTT client's
+//! `connect` then fails with [`Error::ClientCertificateRefused`](crate::Error), and
+//! [`TlsStream::client_auth_refusal`] (through `Client::transport()`) gives the details.
+//! embedded-tls 0.19 reports every alert but close_notify as `TlsError::InternalError`, so
+//! *which* alert the broker sent is not known; that it came right after a handshake that asked
+//! for a certificate, and before any MQTT byte, is.
 
 use core::cell::RefCell;
 
@@ -28,7 +45,8 @@ use embedded_tls::{Aes128GcmSha256, TlsConfig, TlsContext, TlsError};
 
 pub use embedded_tls::MaxFragmentLength;
 
-use super::provider::{PinnedProvider, ServerVerified};
+use super::identity::{MaybeClientIdentity, SignerError};
+use super::provider::{ClientAuth, PinnedProvider, ServerVerified};
 use super::VerifyError;
 
 /// Read buffer for full-size records (no max_fragment_length).
@@ -95,6 +113,15 @@ pub enum ConnectError {
     Tls(TlsFailure),
     /// The socket is borrowed elsewhere (a [`TlsSocket`] used by two streams at once).
     SocketBusy,
+    /// The broker asked for the client certificate and the client could not sign its
+    /// CertificateVerify (the [`ClientSigner`](super::ClientSigner) failed, or its signature
+    /// does not match the certificate). Nothing was sent after the handshake.
+    ClientSigner(SignerError),
+    /// The broker asked for a client certificate and refused it (or its absence) already
+    /// during the handshake: it closed the connection while the client was still sending its
+    /// last handshake records. (It may also refuse on the first read or write after the
+    /// handshake: [`StreamError::ClientCertificateRefused`].)
+    ClientCertificateRefused(ClientCertificateRefused),
 }
 
 impl core::fmt::Display for ConnectError {
@@ -103,6 +130,10 @@ impl core::fmt::Display for ConnectError {
             ConnectError::Verify(e) => write!(f, "broker certificate refused: {e}"),
             ConnectError::Tls(e) => e.fmt(f),
             ConnectError::SocketBusy => f.write_str("socket already in use by another stream"),
+            ConnectError::ClientSigner(e) => {
+                write!(f, "cannot prove possession of the client key: {e}")
+            }
+            ConnectError::ClientCertificateRefused(e) => e.fmt(f),
         }
     }
 }
@@ -117,21 +148,41 @@ pub struct TlsOptions<'a> {
     pub server_name: &'a str,
     /// Ask the broker for smaller records (RFC 6066), to shrink the read buffer.
     pub max_fragment_length: Option<MaxFragmentLength>,
+    /// Application-Layer Protocol Negotiation (RFC 7301): the protocol names offered in the
+    /// ClientHello, most preferred first. Cloud brokers that serve MQTT on port 443 next to
+    /// HTTPS pick the service by it (AWS IoT Core: `x-amzn-mqtt-ca`); Mosquitto 2.0 ignores it.
+    /// `None` (the default) sends no ALPN extension.
+    pub alpn: Option<&'a [&'a [u8]]>,
 }
 
 impl<'a> TlsOptions<'a> {
-    /// Full-size records, `server_name` for SNI and the host-name check.
+    /// Full-size records, `server_name` for SNI and the host-name check, no ALPN.
     pub const fn new(server_name: &'a str) -> Self {
         TlsOptions {
             server_name,
             max_fragment_length: None,
+            alpn: None,
         }
+    }
+
+    /// The same options, offering `protocols` by ALPN (e.g. `&[b"mqtt"]`).
+    ///
+    /// embedded-tls 0.19 does not read the broker's choice back: a broker that accepts none of
+    /// them answers with a `no_application_protocol` alert and the handshake fails.
+    #[must_use]
+    pub const fn alpn(mut self, protocols: &'a [&'a [u8]]) -> Self {
+        self.alpn = Some(protocols);
+        self
     }
 
     fn config(&self) -> TlsConfig<'a> {
         let config = TlsConfig::new().with_server_name(self.server_name);
         #[cfg(feature = "rsa")]
         let config = config.enable_rsa_signatures();
+        let config = match self.alpn {
+            Some(protocols) => config.with_alpn(protocols),
+            None => config,
+        };
         match self.max_fragment_length {
             Some(mfl) => config.with_max_fragment_length(mfl),
             None => config,
@@ -162,14 +213,59 @@ impl<S> TlsSocket<S> {
 /// The socket as embedded-tls sees it: a shared borrow of the caller's cell.
 struct Shared<'a, S>(&'a RefCell<S>);
 
-/// Error of a [`TlsStream`]: the TLS failure, or the socket cell being busy.
+/// The broker refused the client's certificate, or its absence: see the
+/// [module documentation](self).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct StreamError(pub TlsFailure);
+pub struct ClientCertificateRefused {
+    /// Whether a certificate was presented; `false`: the broker asked for one and no
+    /// [`ClientIdentity`](super::ClientIdentity) is configured.
+    pub presented: bool,
+    /// What the stream saw: a TLS alert (`TLS error: InternalError`, embedded-tls 0.19 does not
+    /// say which alert), or the connection closed or reset by the broker.
+    pub cause: TlsFailure,
+}
+
+impl core::fmt::Display for ClientCertificateRefused {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if self.presented {
+            f.write_str("broker refused the client certificate")?;
+        } else {
+            f.write_str("broker requires a client certificate and none is configured")?;
+        }
+        match self.cause.0 {
+            TlsError::InternalError => f.write_str(": it ended the connection with a TLS alert"),
+            TlsError::ConnectionClosed => f.write_str(": it ended the connection (close_notify)"),
+            TlsError::Io(kind) => write!(f, ": it closed the connection ({kind:?})"),
+            _ => f.write_str(": it closed the connection"),
+        }
+    }
+}
+
+/// Error of a [`TlsStream`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum StreamError {
+    /// The TLS record layer or the socket under it failed.
+    Tls(TlsFailure),
+    /// The broker refused the client certificate (or its absence): its first answer after a
+    /// handshake that asked for one was an alert or the end of the connection. The kind is
+    /// [`ErrorKind::PermissionDenied`].
+    ClientCertificateRefused(ClientCertificateRefused),
+}
+
+impl StreamError {
+    fn tls(error: TlsError) -> Self {
+        StreamError::Tls(TlsFailure(error))
+    }
+}
 
 impl core::fmt::Display for StreamError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        self.0.fmt(f)
+        match self {
+            StreamError::Tls(e) => e.fmt(f),
+            StreamError::ClientCertificateRefused(e) => e.fmt(f),
+        }
     }
 }
 
@@ -177,11 +273,56 @@ impl core::error::Error for StreamError {}
 
 impl embedded_io::Error for StreamError {
     fn kind(&self) -> ErrorKind {
-        match self.0 .0 {
-            TlsError::Io(kind) => kind,
-            TlsError::ConnectionClosed => ErrorKind::ConnectionAborted,
-            _ => ErrorKind::InvalidData,
+        match self {
+            StreamError::Tls(TlsFailure(TlsError::Io(kind))) => *kind,
+            StreamError::Tls(TlsFailure(TlsError::ConnectionClosed)) => {
+                ErrorKind::ConnectionAborted
+            }
+            StreamError::Tls(_) => ErrorKind::InvalidData,
+            StreamError::ClientCertificateRefused(_) => ErrorKind::PermissionDenied,
         }
+    }
+}
+
+/// Watches for the broker's verdict on the client certificate (see the module documentation).
+#[derive(Clone, Copy, Debug)]
+struct ClientAuthWatch {
+    /// What happened to client authentication in the handshake.
+    auth: ClientAuth,
+    /// The broker asked for a certificate and no application byte has arrived yet.
+    awaiting_verdict: bool,
+    /// The refusal, once seen (sticky).
+    refusal: Option<ClientCertificateRefused>,
+}
+
+impl ClientAuthWatch {
+    fn new(auth: ClientAuth) -> Self {
+        ClientAuthWatch {
+            auth,
+            awaiting_verdict: auth.requested(),
+            refusal: None,
+        }
+    }
+
+    /// Application data arrived: the broker accepted the handshake.
+    fn accepted(&mut self) {
+        self.awaiting_verdict = false;
+    }
+
+    /// Turns a failure of the stream into the most precise error.
+    fn error(&mut self, error: TlsError) -> StreamError {
+        if let Some(refusal) = self.refusal {
+            return StreamError::ClientCertificateRefused(refusal);
+        }
+        if !(self.awaiting_verdict && is_refusal(error)) {
+            return StreamError::tls(error);
+        }
+        let refusal = ClientCertificateRefused {
+            presented: self.auth == ClientAuth::Presented,
+            cause: TlsFailure(error),
+        };
+        self.refusal = Some(refusal);
+        StreamError::ClientCertificateRefused(refusal)
     }
 }
 
@@ -271,16 +412,62 @@ impl<S: embedded_io_async::Write> embedded_io_async::Write for Shared<'_, S> {
 
 /// Turn a failed handshake into the most precise error: the verifier's refusal if it made
 /// one (embedded-tls itself reports only "invalid certificate"/"invalid signature").
-fn handshake_error<R>(provider: &PinnedProvider<'_, R>, error: TlsError) -> ConnectError
+fn handshake_error<R, I>(provider: &PinnedProvider<'_, R, I>, error: TlsError) -> ConnectError
 where
     R: rand_core::CryptoRngCore,
+    I: MaybeClientIdentity,
 {
     match provider.verifier_outcome() {
         // The handshake broke before the verifier saw everything: the TLS error is the news.
-        Ok(_) | Err(VerifyError::MissingCertificate | VerifyError::MissingCertificateVerify) => {
-            ConnectError::Tls(TlsFailure(error))
+        Ok(_) | Err(VerifyError::MissingCertificate | VerifyError::MissingCertificateVerify) => {}
+        Err(refusal) => return ConnectError::Verify(refusal),
+    }
+    match provider.client_auth() {
+        // Our own failure, whatever the broker made of the empty signature.
+        ClientAuth::SignerFailed(e) => ConnectError::ClientSigner(e),
+        // A broker checks the client's Certificate as soon as it arrives and, refusing it,
+        // closes the connection while the client still writes its last handshake records.
+        auth if auth.requested() && is_refusal(error) => {
+            ConnectError::ClientCertificateRefused(ClientCertificateRefused {
+                presented: auth == ClientAuth::Presented,
+                cause: TlsFailure(error),
+            })
         }
-        Err(refusal) => ConnectError::Verify(refusal),
+        _ => ConnectError::Tls(TlsFailure(error)),
+    }
+}
+
+/// Whether `error` is how a broker's refusal of the client certificate shows: an alert
+/// (embedded-tls's `InternalError` for any alert but close_notify), close_notify, or the
+/// connection ended or reset.
+fn is_refusal(error: TlsError) -> bool {
+    matches!(
+        error,
+        TlsError::InternalError
+            | TlsError::ConnectionClosed
+            // The socket ended (0 bytes read).
+            | TlsError::IoError
+            | TlsError::Io(
+                ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::BrokenPipe
+                    | ErrorKind::NotConnected
+            )
+    )
+}
+
+/// After a completed handshake: a signer failure is the caller's news (the broker will refuse
+/// the empty signature); otherwise start watching for the broker's verdict.
+fn client_auth_after_open<R, I>(
+    provider: &PinnedProvider<'_, R, I>,
+) -> Result<ClientAuthWatch, ConnectError>
+where
+    R: rand_core::CryptoRngCore,
+    I: MaybeClientIdentity,
+{
+    match provider.client_auth() {
+        ClientAuth::SignerFailed(e) => Err(ConnectError::ClientSigner(e)),
+        auth => Ok(ClientAuthWatch::new(auth)),
     }
 }
 
@@ -290,10 +477,10 @@ where
 {
     let mut socket = socket
         .try_borrow_mut()
-        .map_err(|_| StreamError(TlsFailure(TlsError::InternalError)))?;
+        .map_err(|_| StreamError::tls(TlsError::InternalError))?;
     socket
         .read_ready()
-        .map_err(|e| StreamError(TlsFailure(TlsError::Io(embedded_io::Error::kind(&e)))))
+        .map_err(|e| StreamError::tls(TlsError::Io(embedded_io::Error::kind(&e))))
 }
 
 macro_rules! tls_stream {
@@ -308,6 +495,7 @@ macro_rules! tls_stream {
             /// Decrypted bytes are waiting in the TLS read buffer.
             buffered: bool,
             verified: ServerVerified,
+            client_auth: ClientAuthWatch,
         }
 
         impl<'a, S> $name<'a, S>
@@ -317,6 +505,18 @@ macro_rules! tls_stream {
             /// The facts the verifier established about the broker.
             pub fn verified(&self) -> &ServerVerified {
                 &self.verified
+            }
+
+            /// What became of client authentication in the handshake: whether the broker
+            /// asked for a certificate, and whether one was presented.
+            pub fn client_auth(&self) -> ClientAuth {
+                self.client_auth.auth
+            }
+
+            /// The broker's refusal of the client certificate (or of its absence), once a
+            /// read or write has seen it: see the [module documentation](self).
+            pub fn client_auth_refusal(&self) -> Option<ClientCertificateRefused> {
+                self.client_auth.refusal
             }
         }
 
@@ -360,15 +560,16 @@ where
 {
     /// Run the handshake over `socket` and verify the broker with `provider`'s pin. Only a
     /// broker that proved both its chain and its key gets a stream.
-    pub fn connect<R>(
+    pub fn connect<R, I>(
         socket: &'a TlsSocket<S>,
         read_buffer: &'a mut [u8],
         write_buffer: &'a mut [u8],
         options: &TlsOptions<'_>,
-        provider: &mut PinnedProvider<'_, R>,
+        provider: &mut PinnedProvider<'_, R, I>,
     ) -> Result<Self, ConnectError>
     where
         R: rand_core::CryptoRngCore,
+        I: MaybeClientIdentity,
     {
         let config = options.config();
         let mut conn = embedded_tls::blocking::TlsConnection::new(
@@ -380,11 +581,13 @@ where
             return Err(handshake_error(provider, e));
         }
         let verified = provider.verifier_outcome().map_err(ConnectError::Verify)?;
+        let client_auth = client_auth_after_open(provider)?;
         Ok(TlsStream {
             conn,
             socket: &socket.cell,
             buffered: false,
             verified,
+            client_auth,
         })
     }
 
@@ -393,7 +596,7 @@ where
         self.conn
             .close()
             .map(drop)
-            .map_err(|(_, e)| StreamError(TlsFailure(e)))
+            .map_err(|(_, e)| StreamError::tls(e))
     }
 }
 
@@ -402,12 +605,11 @@ where
     S: embedded_io::Read + embedded_io::Write + ReadReady + 'a,
 {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, StreamError> {
-        let mut decrypted = self
-            .conn
-            .read_buffered()
-            .map_err(|e| StreamError(TlsFailure(e)))?;
+        let watch = &mut self.client_auth;
+        let mut decrypted = self.conn.read_buffered().map_err(|e| watch.error(e))?;
         let n = decrypted.pop_into(buf);
         self.buffered = !decrypted.is_empty();
+        watch.accepted();
         Ok(n)
     }
 }
@@ -417,10 +619,12 @@ where
     S: embedded_io::Read + embedded_io::Write + ReadReady + 'a,
 {
     fn write(&mut self, buf: &[u8]) -> Result<usize, StreamError> {
-        self.conn.write(buf).map_err(|e| StreamError(TlsFailure(e)))
+        let watch = &mut self.client_auth;
+        self.conn.write(buf).map_err(|e| watch.error(e))
     }
     fn flush(&mut self) -> Result<(), StreamError> {
-        self.conn.flush().map_err(|e| StreamError(TlsFailure(e)))
+        let watch = &mut self.client_auth;
+        self.conn.flush().map_err(|e| watch.error(e))
     }
 }
 
@@ -430,15 +634,16 @@ where
 {
     /// Run the handshake over `socket` and verify the broker with `provider`'s pin. Only a
     /// broker that proved both its chain and its key gets a stream.
-    pub async fn connect<R>(
+    pub async fn connect<R, I>(
         socket: &'a TlsSocket<S>,
         read_buffer: &'a mut [u8],
         write_buffer: &'a mut [u8],
         options: &TlsOptions<'_>,
-        provider: &mut PinnedProvider<'_, R>,
+        provider: &mut PinnedProvider<'_, R, I>,
     ) -> Result<Self, ConnectError>
     where
         R: rand_core::CryptoRngCore,
+        I: MaybeClientIdentity,
     {
         let config = options.config();
         let mut conn =
@@ -447,11 +652,13 @@ where
             return Err(handshake_error(provider, e));
         }
         let verified = provider.verifier_outcome().map_err(ConnectError::Verify)?;
+        let client_auth = client_auth_after_open(provider)?;
         Ok(AsyncTlsStream {
             conn,
             socket: &socket.cell,
             buffered: false,
             verified,
+            client_auth,
         })
     }
 
@@ -461,7 +668,7 @@ where
             .close()
             .await
             .map(drop)
-            .map_err(|(_, e)| StreamError(TlsFailure(e)))
+            .map_err(|(_, e)| StreamError::tls(e))
     }
 }
 
@@ -470,13 +677,15 @@ where
     S: embedded_io_async::Read + embedded_io_async::Write + ReadReady + 'a,
 {
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize, StreamError> {
+        let watch = &mut self.client_auth;
         let mut decrypted = self
             .conn
             .read_buffered()
             .await
-            .map_err(|e| StreamError(TlsFailure(e)))?;
+            .map_err(|e| watch.error(e))?;
         let n = decrypted.pop_into(buf);
         self.buffered = !decrypted.is_empty();
+        watch.accepted();
         Ok(n)
     }
 }
@@ -486,15 +695,11 @@ where
     S: embedded_io_async::Read + embedded_io_async::Write + ReadReady + 'a,
 {
     async fn write(&mut self, buf: &[u8]) -> Result<usize, StreamError> {
-        self.conn
-            .write(buf)
-            .await
-            .map_err(|e| StreamError(TlsFailure(e)))
+        let watch = &mut self.client_auth;
+        self.conn.write(buf).await.map_err(|e| watch.error(e))
     }
     async fn flush(&mut self) -> Result<(), StreamError> {
-        self.conn
-            .flush()
-            .await
-            .map_err(|e| StreamError(TlsFailure(e)))
+        let watch = &mut self.client_auth;
+        self.conn.flush().await.map_err(|e| watch.error(e))
     }
 }

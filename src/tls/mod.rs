@@ -2,6 +2,7 @@
 
 pub mod connection;
 mod error;
+pub mod identity;
 mod name;
 pub mod pin;
 pub mod provider;
@@ -11,11 +12,16 @@ pub mod verify;
 mod x509;
 
 pub use connection::{
-    AsyncTlsStream, ConnectError, MaxFragmentLength, TlsOptions, TlsSocket, TlsStream, READ_BUFFER,
+    AsyncTlsStream, ClientCertificateRefused, ConnectError, MaxFragmentLength, StreamError,
+    TlsOptions, TlsSocket, TlsStream, READ_BUFFER,
 };
 pub use error::{DnText, NameText, VerifyError};
+pub use identity::{
+    ClientIdentity, ClientSignature, ClientSigner, IdentityError, MaybeClientIdentity,
+    NoClientIdentity, SignerError,
+};
 pub use pin::{pem_certificates_to_der, pem_to_der, spki_sha256, Pin, PinError};
-pub use provider::{PinnedProvider, PinnedVerifier, ServerVerified};
+pub use provider::{ClientAuth, PinnedProvider, PinnedVerifier, ServerVerified};
 pub use sig::verify_certificate_verify;
 pub use summary::{AltName, CertificateSummary, Date};
 pub use verify::{

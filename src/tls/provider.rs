@@ -20,15 +20,31 @@
 //! server's SubjectPublicKeyInfo is copied (into [`VerifiedChain`]) together with a clone of the
 //! transcript hash, which at that point covers the Certificate message; `verify_signature`
 //! finalises that clone for the CertificateVerify content.
+//!
+//! # Client certificates
+//!
+//! With a [`ClientIdentity`](super::ClientIdentity) ([`PinnedProvider::with_client_identity`]) the provider answers a
+//! broker's CertificateRequest: embedded-tls asks it for the certificate (`client_cert`) and
+//! then for a signer (`signer`) for the CertificateVerify. Without one, a broker that asks gets
+//! an empty Certificate message (RFC 8446 §4.4.2), which a broker that *requires* a certificate
+//! refuses. [`PinnedProvider::client_auth`] tells what happened in the last handshake.
+//!
+//! embedded-tls signs with `SignerMut::sign`, which panics when signing fails; the provider's
+//! signer therefore never fails: it records the [`SignerError`], returns an empty signature
+//! (which the broker refuses), and [`TlsStream::connect`](super::TlsStream::connect) reports
+//! the error as [`ConnectError::ClientSigner`](super::ConnectError::ClientSigner) before any
+//! MQTT byte is sent.
 
 use embedded_tls::{
-    Aes128GcmSha256, CertificateEntryRef, CertificateRef, CertificateVerifyRef, CryptoProvider,
-    TlsError, TlsVerifier,
+    Aes128GcmSha256, Certificate, CertificateEntryRef, CertificateRef, CertificateVerifyRef,
+    CryptoProvider, SignatureScheme, TlsError, TlsVerifier,
 };
+use p256::ecdsa::signature;
 use rand_core::CryptoRngCore;
 use sha2::{Digest, Sha256};
 
 use super::error::{bounded, VerifyError};
+use super::identity::{ClientSignature, MaybeClientIdentity, NoClientIdentity, SignerError};
 use super::pin::Pin;
 use super::sig::verify_certificate_verify;
 use super::verify::{verify_server_certificate, VerifiedChain, VerifyOptions};
@@ -234,24 +250,73 @@ impl TlsVerifier<Aes128GcmSha256> for PinnedVerifier<'_> {
     }
 }
 
+/// What became of client authentication in the last handshake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ClientAuth {
+    /// The broker did not ask for a client certificate.
+    NotRequested,
+    /// The broker asked and no [`ClientIdentity`](super::ClientIdentity) is configured: an empty Certificate was sent.
+    /// A broker that requires a certificate refuses the connection.
+    RequestedWithoutIdentity,
+    /// The broker asked; the certificate was sent (and, once the handshake completed, the
+    /// CertificateVerify signed). Whether the broker accepted it shows on the first read
+    /// (TLS 1.3 sends no answer to the client's last handshake flight).
+    Presented,
+    /// The broker asked; the certificate was sent but signing failed.
+    SignerFailed(SignerError),
+}
+
+impl ClientAuth {
+    /// Whether the broker asked for a client certificate.
+    pub fn requested(&self) -> bool {
+        !matches!(self, ClientAuth::NotRequested)
+    }
+}
+
 /// A [`CryptoProvider`] for embedded-tls with the AES-128-GCM-SHA256 suite, a random
-/// generator, and a [`PinnedVerifier`]. Pass it by `&mut` to `TlsContext::new` and ask
-/// [`PinnedProvider::verifier_outcome`] after `open()`.
+/// generator, a [`PinnedVerifier`], and, for brokers that require client certificates, the
+/// device's [`ClientIdentity`](super::ClientIdentity) ([`with_client_identity`](Self::with_client_identity)). Pass it
+/// by `&mut` to `TlsContext::new` and ask [`PinnedProvider::verifier_outcome`] after `open()`.
+///
+/// The identity is a type parameter, `I`: [`NoClientIdentity`] by default, so that firmware
+/// without client certificates links none of their code (signing, key parsing).
 ///
 /// Each handshake starts by asking the provider for randomness (ClientHello); the provider
 /// then forgets the previous handshake's result, so a provider reused for a reconnection never
 /// reports a stale success.
-pub struct PinnedProvider<'a, R: CryptoRngCore> {
+pub struct PinnedProvider<'a, R: CryptoRngCore, I = NoClientIdentity> {
     rng: R,
     verifier: PinnedVerifier<'a>,
+    identity: I,
+    client_auth: ClientAuth,
 }
 
 impl<'a, R: CryptoRngCore> PinnedProvider<'a, R> {
-    /// A provider that verifies the server against `pins`.
+    /// A provider that verifies the server against `pins`, with no client certificate.
     pub fn new(rng: R, pins: &'a [Pin<'a>], options: VerifyOptions) -> Self {
         Self {
             rng,
             verifier: PinnedVerifier::new(pins, options),
+            identity: NoClientIdentity,
+            client_auth: ClientAuth::NotRequested,
+        }
+    }
+}
+
+impl<'a, R: CryptoRngCore, I: MaybeClientIdentity> PinnedProvider<'a, R, I> {
+    /// The same provider, presenting `identity` to a broker that asks for a client
+    /// certificate (mutual TLS). `identity` is a [`ClientIdentity`](super::ClientIdentity), or an
+    /// `Option<ClientIdentity>` when only some builds or configurations have one.
+    pub fn with_client_identity<J: MaybeClientIdentity>(
+        self,
+        identity: J,
+    ) -> PinnedProvider<'a, R, J> {
+        PinnedProvider {
+            rng: self.rng,
+            verifier: self.verifier,
+            identity,
+            client_auth: ClientAuth::NotRequested,
         }
     }
 
@@ -262,18 +327,64 @@ impl<'a, R: CryptoRngCore> PinnedProvider<'a, R> {
     pub fn verifier_outcome(&self) -> Result<ServerVerified, VerifyError> {
         self.verifier.outcome()
     }
+
+    /// What became of client authentication in the last handshake.
+    pub fn client_auth(&self) -> ClientAuth {
+        self.client_auth
+    }
 }
 
-impl<R: CryptoRngCore> CryptoProvider for PinnedProvider<'_, R> {
+/// The signer embedded-tls uses for the client CertificateVerify; see the module documentation
+/// for why it never fails.
+struct IdentitySigner<'p, I> {
+    identity: &'p mut I,
+    outcome: &'p mut ClientAuth,
+}
+
+impl<I: MaybeClientIdentity> signature::SignerMut<ClientSignature> for IdentitySigner<'_, I> {
+    fn try_sign(&mut self, message: &[u8]) -> Result<ClientSignature, signature::Error> {
+        match self.identity.sign(message) {
+            Ok(signature) => Ok(signature),
+            Err(e) => {
+                *self.outcome = ClientAuth::SignerFailed(e);
+                Ok(ClientSignature::default())
+            }
+        }
+    }
+}
+
+impl<R: CryptoRngCore, I: MaybeClientIdentity> CryptoProvider for PinnedProvider<'_, R, I> {
     type CipherSuite = Aes128GcmSha256;
-    type Signature = p256::ecdsa::DerSignature;
+    type Signature = ClientSignature;
 
     fn rng(&mut self) -> impl CryptoRngCore {
         self.verifier.start_handshake();
+        self.client_auth = ClientAuth::NotRequested;
         &mut self.rng
     }
 
     fn verifier(&mut self) -> Result<&mut impl TlsVerifier<Self::CipherSuite>, TlsError> {
         Ok(&mut self.verifier)
+    }
+
+    /// Called when the broker sent a CertificateRequest.
+    fn client_cert(&mut self) -> Option<Certificate<impl AsRef<[u8]>>> {
+        let certificate = self.identity.certificate();
+        self.client_auth = match certificate {
+            Some(_) => ClientAuth::Presented,
+            None => ClientAuth::RequestedWithoutIdentity,
+        };
+        certificate.map(Certificate::X509)
+    }
+
+    /// Called after [`client_cert`](Self::client_cert) returned a certificate.
+    fn signer(
+        &mut self,
+    ) -> Result<(impl signature::SignerMut<Self::Signature>, SignatureScheme), TlsError> {
+        let signer = IdentitySigner {
+            identity: &mut self.identity,
+            outcome: &mut self.client_auth,
+        };
+        Ok((signer, SignatureScheme::EcdsaSecp256r1Sha256))
     }
 }
