@@ -18,8 +18,10 @@ stage_test() { cargo test --features std; }
 # The FRDM-K64F board firmware: it cannot run here, but it must build; prints text/data/bss.
 stage_firmware() { bash examples/frdm-k64f/scripts/size.sh; }
 stage_doc() { RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features; }
+# Every cargo-fuzz target for 30 s from the committed seeds (installs cargo-fuzz if missing).
+stage_fuzz() { bash scripts/fuzz.sh 30; }
 
-STAGES=(setup fmt clippy no_std test firmware doc)
+STAGES=(setup fmt clippy no_std test fuzz firmware doc)
 
 summary=()
 failed=0
