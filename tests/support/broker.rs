@@ -190,7 +190,7 @@ impl Broker {
             }
         }
         let mut broker = Broker {
-            dir: fresh_temp_dir(),
+            dir: fresh_temp_dir("broker"),
             tls_ports: Vec::new(),
             port: 0,
             child: None,
@@ -427,8 +427,9 @@ fn accepts_connection(port: u16) -> bool {
     TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok()
 }
 
-/// A port on 127.0.0.1 that was free a moment ago and was not handed out before.
-fn free_port() -> u16 {
+/// A port on 127.0.0.1 that was free a moment ago and was not handed out before (to any
+/// broker of this process: Mosquitto or the second broker).
+pub(super) fn free_port() -> u16 {
     loop {
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .and_then(|listener| listener.local_addr())
@@ -442,11 +443,12 @@ fn free_port() -> u16 {
     }
 }
 
-/// A new empty directory under the system's temporary directory.
-fn fresh_temp_dir() -> PathBuf {
+/// A new empty directory `embedded-mqtts-{what}-{pid}-{n}` under the system's temporary
+/// directory.
+pub(super) fn fresh_temp_dir(what: &str) -> PathBuf {
     let n = DIR_COUNTER.fetch_add(1, Ordering::Relaxed);
     let dir =
-        std::env::temp_dir().join(format!("embedded-mqtts-broker-{}-{n}", std::process::id()));
+        std::env::temp_dir().join(format!("embedded-mqtts-{what}-{}-{n}", std::process::id()));
     // A leftover of an earlier process with the same id.
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).expect("create a temporary directory");

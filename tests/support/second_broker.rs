@@ -25,13 +25,11 @@
 
 use std::fmt::Write as _;
 use std::fs::{self, OpenOptions};
-use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::broker::{free_port, fresh_temp_dir};
 use super::certs::cert_path;
 
 /// The amqtt release `scripts/setup.sh` installs and these tests were written against.
@@ -41,13 +39,6 @@ pub const AMQTT_VERSION: &str = "0.12.1";
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
 /// How many sets of fresh ports `start` tries when one was taken meanwhile.
 const START_ATTEMPTS: usize = 5;
-
-/// Ports handed out by this runner in this test process (never twice, so two brokers of one
-/// process never race for one port). The Mosquitto runner keeps its own list: a test binary
-/// should use one runner or the other.
-static HANDED_OUT: Mutex<Vec<u16>> = Mutex::new(Vec::new());
-/// Numbers the temporary directories of this process.
-static DIR_COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// Where `scripts/setup.sh` puts amqtt: `${XDG_CACHE_HOME:-$HOME/.cache}/embedded-mqtts/amqtt-V`.
 fn venv_dir() -> PathBuf {
@@ -142,7 +133,7 @@ impl SecondBroker {
             }
         }
         let mut broker = SecondBroker {
-            dir: fresh_temp_dir(),
+            dir: fresh_temp_dir("amqtt"),
             port: 0,
             tls: Vec::new(),
             allow_anonymous,
@@ -368,29 +359,4 @@ fn listener_name(name: &str) -> String {
 /// A path as a YAML single-quoted string.
 fn yaml_string(path: &Path) -> String {
     format!("'{}'", path.display().to_string().replace('\'', "''"))
-}
-
-/// A port on 127.0.0.1 that was free a moment ago and was not handed out before.
-fn free_port() -> u16 {
-    loop {
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .and_then(|listener| listener.local_addr())
-            .expect("bind a free port on 127.0.0.1")
-            .port();
-        let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
-        if !handed_out.contains(&port) {
-            handed_out.push(port);
-            return port;
-        }
-    }
-}
-
-/// A new empty directory under the system's temporary directory.
-fn fresh_temp_dir() -> PathBuf {
-    let n = DIR_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("embedded-mqtts-amqtt-{}-{n}", std::process::id()));
-    // A leftover of an earlier process with the same id.
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).expect("create a temporary directory");
-    dir
 }
