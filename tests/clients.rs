@@ -3,48 +3,17 @@
 
 mod support;
 
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+use support::{block_on, idle, own, Idle, Seen};
+
 use std::time::{Duration, Instant as StdInstant};
 
 use embedded_mqtts::host::TcpTransport;
 use embedded_mqtts::session::Granted;
 use embedded_mqtts::time::StdClock;
-use embedded_mqtts::{
-    asynch, blocking, ClientState, ConnectOptions, Connected, Error, Event, Instant, QoS, Will,
-};
+use embedded_mqtts::{asynch, blocking, ClientState, ConnectOptions, Connected, Error, QoS, Will};
 use support::{Broker, BrokerConfig, Subscriber};
 
 type State = ClientState<8, 4096, 4096, 4096>;
-
-/// A message or acknowledgement, owned (events borrow the client's buffer).
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Seen {
-    Message {
-        topic: String,
-        payload: Vec<u8>,
-        qos: QoS,
-        retain: bool,
-    },
-    Delivered(u16),
-    Subscribed(u16, Vec<Granted>),
-    Other(String),
-}
-
-fn own(event: Event<'_>) -> Seen {
-    match event {
-        Event::Message(m) => Seen::Message {
-            topic: m.topic.to_owned(),
-            payload: m.payload.to_vec(),
-            qos: m.qos,
-            retain: m.retain,
-        },
-        Event::Delivered { pid } => Seen::Delivered(pid),
-        Event::Subscribed { pid, granted } => Seen::Subscribed(pid, granted.iter().collect()),
-        other => Seen::Other(format!("{other:?}")),
-    }
-}
 
 /// What a scenario needs from a client; implemented by both drivers.
 trait TestClient {
@@ -89,25 +58,6 @@ impl TestClient for Blocking {
             .stream()
             .shutdown(std::net::Shutdown::Both);
     }
-}
-
-/// A minimal executor: the host transport's async methods complete without yielding.
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-        std::thread::yield_now();
-    }
-}
-
-type Idle = fn(Option<Instant>) -> std::future::Ready<()>;
-
-fn idle(_deadline: Option<Instant>) -> std::future::Ready<()> {
-    // TcpTransport's read_ready already waited for data; nothing more to do.
-    std::future::ready(())
 }
 
 struct Async(asynch::Client<'static, TcpTransport, StdClock, Idle, 8, 4096, 4096, 4096>);

@@ -13,10 +13,9 @@
 
 mod support;
 
-use std::future::Future;
+use support::{block_on, idle, own, Idle, Seen};
+
 use std::net::{Shutdown, TcpStream};
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant as StdInstant, SystemTime, UNIX_EPOCH};
 
 use embedded_mqtts::host::TcpTransport;
@@ -26,9 +25,7 @@ use embedded_mqtts::tls::{
     connection::write_buffer_for, AsyncTlsStream, Pin, PinnedProvider, TlsOptions, TlsSocket,
     TlsStream, ValidityTime, VerifyOptions, READ_BUFFER,
 };
-use embedded_mqtts::{
-    asynch, blocking, ClientState, ConnectOptions, Connected, Error, Event, Instant, QoS, Will,
-};
+use embedded_mqtts::{asynch, blocking, ClientState, ConnectOptions, Connected, Error, QoS, Will};
 use support::{read_cert, SecondBroker, Subscriber};
 
 /// 8 messages in flight, 4 KiB each for the store, the receive and the send buffer.
@@ -74,34 +71,6 @@ enum Driver {
     Async,
 }
 
-/// A message or acknowledgement, owned (events borrow the client's buffer).
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Seen {
-    Message {
-        topic: String,
-        payload: Vec<u8>,
-        qos: QoS,
-        retain: bool,
-    },
-    Delivered(u16),
-    Subscribed(u16, Vec<Granted>),
-    Other(String),
-}
-
-fn own(event: Event<'_>) -> Seen {
-    match event {
-        Event::Message(m) => Seen::Message {
-            topic: m.topic.to_owned(),
-            payload: m.payload.to_vec(),
-            qos: m.qos,
-            retain: m.retain,
-        },
-        Event::Delivered { pid } => Seen::Delivered(pid),
-        Event::Subscribed { pid, granted } => Seen::Subscribed(pid, granted.iter().collect()),
-        other => Seen::Other(format!("{other:?}")),
-    }
-}
-
 /// What a scenario needs from a client, whatever its driver and link.
 trait TestClient {
     fn connect(&mut self, options: &ConnectOptions<'_>) -> Result<Connected, Error>;
@@ -118,25 +87,6 @@ trait TestClient {
     fn next(&mut self) -> Result<Option<Seen>, Error>;
     /// Drop the connection without DISCONNECT (the broker sees a vanished client).
     fn vanish(self: Box<Self>);
-}
-
-/// A minimal executor: the host transport's async methods complete without yielding.
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-        std::thread::yield_now();
-    }
-}
-
-type Idle = fn(Option<Instant>) -> std::future::Ready<()>;
-
-fn idle(_deadline: Option<Instant>) -> std::future::Ready<()> {
-    // TcpTransport's read_ready already waited for data; nothing more to do.
-    std::future::ready(())
 }
 
 /// The blocking client over any stream, with the TCP socket underneath (to vanish).

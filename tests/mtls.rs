@@ -10,13 +10,12 @@
 
 mod support;
 
-use std::future::Future;
+use support::{block_on, idle};
+
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, TcpListener};
-use std::pin::pin;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant as StdInstant, SystemTime, UNIX_EPOCH};
 
 use embedded_io::ErrorKind;
@@ -27,7 +26,7 @@ use embedded_mqtts::tls::{
     ConnectError, Pin, PinnedProvider, SignerError, StreamError, TlsOptions, TlsSocket, TlsStream,
     ValidityTime, VerifyOptions, READ_BUFFER,
 };
-use embedded_mqtts::{asynch, blocking, ClientState, ConnectOptions, Error, Event, Instant, QoS};
+use embedded_mqtts::{asynch, blocking, ClientState, ConnectOptions, Error, Event, QoS};
 use p256::ecdsa::signature::hazmat::PrehashSigner;
 use p256::ecdsa::{Signature, SigningKey};
 use p256::pkcs8::DecodePrivateKey;
@@ -55,20 +54,6 @@ fn now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs()
-}
-
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-    }
-}
-
-fn idle(_: Option<Instant>) -> std::future::Ready<()> {
-    std::future::ready(())
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -7,9 +7,8 @@
 
 mod support;
 
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+use support::{block_on, idle};
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use embedded_mqtts::host::TcpTransport;
@@ -18,7 +17,7 @@ use embedded_mqtts::tls::{
     spki_sha256, AsyncTlsStream, ConnectError, HostCheck, Pin, PinnedProvider, TlsOptions,
     TlsSocket, TlsStream, ValidityTime, VerifyError, VerifyOptions, READ_BUFFER,
 };
-use embedded_mqtts::{asynch, blocking, ClientState, ConnectOptions, Event, Instant, QoS};
+use embedded_mqtts::{asynch, blocking, ClientState, ConnectOptions, Event, QoS};
 use support::{read_cert, Broker, BrokerConfig, TlsListener};
 
 /// Every certificate the broker serves in these tests, one TLS listener each.
@@ -60,20 +59,6 @@ fn now() -> u64 {
 enum Driver {
     Blocking,
     Async,
-}
-
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-    }
-}
-
-fn idle(_: Option<Instant>) -> std::future::Ready<()> {
-    std::future::ready(())
 }
 
 /// Connect over TLS to the listener serving `served`, verifying with `pin` and `options`

@@ -13,14 +13,18 @@
 mod broker;
 mod certs;
 mod examples;
+mod executor;
 mod host_client;
 pub mod second_broker;
+mod seen;
 
 pub use broker::{Broker, BrokerConfig, TlsListener};
 pub use certs::{cert_path, certs_dir, read_cert};
 pub use examples::example_binary;
+pub use executor::{block_on, idle, Idle};
 pub use host_client::{publish, publish_tls, try_publish, Message, Subscriber};
 pub use second_broker::SecondBroker;
+pub use seen::{own, Seen};
 
 use std::path::PathBuf;
 
