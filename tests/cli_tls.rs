@@ -25,16 +25,7 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Run `mqtt ARGS`; returns (success, stdout, stderr).
 fn mqtt(args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(example_binary("mqtt"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run mqtt");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    support::run_example("mqtt", args)
 }
 
 fn publish(port: u16, trust: &[&str]) -> (bool, String, String) {

@@ -670,18 +670,9 @@ fn without_alpn_the_client_hello_has_none() {
     assert!(!seen.contains("ALPN protocols advertised"), "{seen}");
 }
 
-/// Run the CLI; returns (success, stdout, stderr).
+/// Run `mqtt ARGS`; returns (success, stdout, stderr).
 fn mqtt(args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(example_binary("mqtt"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run mqtt");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    support::run_example("mqtt", args)
 }
 
 /// `mqtt pub` over the `mtls` listener, pinning `p256-root`, with `extra` options

@@ -33,3 +33,17 @@ pub fn example_binary(name: &str) -> PathBuf {
     built.insert(name.to_owned(), path.clone());
     path
 }
+
+/// Runs example `name` with `args` and no stdin; returns (success, stdout, stderr).
+pub fn run_example(name: &str, args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(example_binary(name))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("run {name}: {e}"));
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
