@@ -24,6 +24,16 @@ pub fn example_binary(name: &str) -> PathBuf {
     build
         .args(["build", "--example", name, "--features", "std"])
         .current_dir(env!("CARGO_MANIFEST_DIR"));
+    // `cargo test` gives this process the package's own variables (CARGO_MANIFEST_DIR,
+    // CARGO_PKG_*, ...). Build scripts that watch them (ring's does) would see a change and
+    // rebuild half the tree, ~30 s inside some test's time-out, instead of finding the
+    // example `cargo test` has already built.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if is_package_variable(&key) {
+            build.env_remove(&*key);
+        }
+    }
     if profile_dir.file_name().is_some_and(|p| p == "release") {
         build.arg("--release");
     }
@@ -32,6 +42,18 @@ pub fn example_binary(name: &str) -> PathBuf {
     let path = profile_dir.join("examples").join(name);
     built.insert(name.to_owned(), path.clone());
     path
+}
+
+/// A variable cargo sets for a package's own build or test run, not one the user set for cargo.
+fn is_package_variable(key: &str) -> bool {
+    const PREFIXES: [&str; 5] = [
+        "CARGO_MANIFEST_",
+        "CARGO_PKG_",
+        "CARGO_CRATE_",
+        "CARGO_BIN_",
+        "CARGO_PRIMARY_PACKAGE",
+    ];
+    key == "CARGO_TARGET_TMPDIR" || PREFIXES.iter().any(|p| key.starts_with(p))
 }
 
 /// Runs example `name` with `args` and no stdin; returns (success, stdout, stderr).
