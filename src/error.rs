@@ -92,16 +92,21 @@ pub enum Error {
     },
     /// Not connected (no CONNACK yet, or after DISCONNECT).
     NotConnected,
-    /// The broker sent a new QoS 2 message while `max` others still await its PUBREL: the
-    /// session has no room to remember it for de-duplication. It was neither delivered nor
-    /// acknowledged, and the connection is closed, so that the broker sends it again when the
-    /// persistent session resumes; nothing is lost or delivered twice. MQTT 3.1.1 has no way to
-    /// tell the broker this limit: keep it at least the broker's window (Mosquitto's
-    /// `max_inflight_messages`, 20 by default), via the `INBOUND` parameter of
-    /// [`Session`](crate::session::Session).
+    /// The session ended the connection because it had deferred new inbound QoS 2 messages
+    /// ([`Event::Deferred`](crate::session::Event::Deferred)): they came while `max` others
+    /// awaited the broker's PUBREL, so there was no room to remember them for de-duplication.
+    /// They were neither delivered nor acknowledged; the connection was closed once the
+    /// others had been released (or the response timeout passed), and the broker sends them
+    /// again when the persistent session resumes, so nothing is lost or delivered twice. (With
+    /// `clean_session` the broker drops them with the session: `deferred` says how many.)
+    /// MQTT 3.1.1 has no way to tell the broker this limit: keep it at least the broker's
+    /// window (Mosquitto's `max_inflight_messages`, 20 by default), via the `INBOUND`
+    /// parameter of [`Session`](crate::session::Session).
     InboundQos2Full {
         /// Inbound QoS 2 messages the session can track.
         max: usize,
+        /// New messages deferred on the connection that ended.
+        deferred: usize,
     },
     /// The broker refused this client's TLS certificate, or its absence: the transport failed
     /// with `PermissionDenied` before CONNACK, which the crate's TLS streams report only for
@@ -197,10 +202,11 @@ impl fmt::Display for Error {
             Error::ClientCertificateRefused => {
                 f.write_str("broker refused the client certificate (or its absence)")
             }
-            Error::InboundQos2Full { max } => write!(
+            Error::InboundQos2Full { max, deferred } => write!(
                 f,
-                "a new QoS 2 message arrived while {max} await PUBREL (the session's limit): \
-                 not acknowledged, the broker re-sends it when the session resumes"
+                "{deferred} new QoS 2 message(s) came while {max} awaited PUBREL (the \
+                 session's limit): left unacknowledged and the connection closed, the broker \
+                 re-sends them when the session resumes"
             ),
         }
     }

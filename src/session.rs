@@ -148,6 +148,17 @@ pub enum Event<'a> {
         /// Its packet identifier.
         pid: u16,
     },
+    /// A new QoS 2 message that came while `INBOUND` others awaited their PUBREL, or after
+    /// an earlier one was deferred on this connection (so that messages stay in order): not
+    /// delivered and not acknowledged, since the session has no room to remember it for
+    /// de-duplication. The connection goes on so that the broker's PUBRELs can free the
+    /// room; once they have (or after the response timeout) the session ends the connection
+    /// with [`Error::InboundQos2Full`], and the broker sends every deferred message again when
+    /// the persistent session resumes.
+    Deferred {
+        /// Its packet identifier.
+        pid: u16,
+    },
     /// The broker released an inbound QoS 2 message (PUBREL); PUBCOMP was sent.
     Released {
         /// Its packet identifier.
@@ -210,6 +221,15 @@ enum Phase {
 /// above Mosquitto's default window of 20 (`max_inflight_messages`), at 2 bytes each.
 pub const DEFAULT_INBOUND: usize = 32;
 
+/// New inbound QoS 2 messages left unacknowledged on this connection ([`Event::Deferred`]).
+#[derive(Clone, Copy, Debug)]
+struct Deferral {
+    /// When the first came: the room must be free by the response timeout after it.
+    since: Instant,
+    /// How many.
+    count: usize,
+}
+
 /// The MQTT client session: up to `N` outbound QoS 1/2 messages in flight (and as many
 /// SUBSCRIBE/UNSUBSCRIBE requests awaiting their answer), with `STORE` bytes to keep the
 /// in-flight messages for resending, and up to `INBOUND` inbound QoS 2 messages delivered and
@@ -217,7 +237,9 @@ pub const DEFAULT_INBOUND: usize = 32;
 ///
 /// `INBOUND` bounds the inbound side, which the client does not control: a broker sends as
 /// many QoS 2 messages at once as its own window allows (Mosquitto: `max_inflight_messages`,
-/// 20 by default). One more than `INBOUND` is [`Error::InboundQos2Full`].
+/// 20 by default). A new one beyond `INBOUND` is [`Event::Deferred`]: left unacknowledged until
+/// the broker has released the others, then the connection is ended
+/// ([`Error::InboundQos2Full`]) so that the broker sends it again on the resumed session.
 #[derive(Debug)]
 pub struct Session<const N: usize, const STORE: usize, const INBOUND: usize = DEFAULT_INBOUND> {
     phase: Phase,
@@ -229,6 +251,7 @@ pub struct Session<const N: usize, const STORE: usize, const INBOUND: usize = DE
     last_published: Option<u16>,
     outbound: InFlight<N, STORE>,
     inbound_qos2: Vec<u16, INBOUND>,
+    deferral: Option<Deferral>,
     requests: Vec<Request, N>,
 }
 
@@ -255,6 +278,7 @@ impl<const N: usize, const STORE: usize, const INBOUND: usize> Session<N, STORE,
             last_published: None,
             outbound: InFlight::new(),
             inbound_qos2: Vec::new(),
+            deferral: None,
             requests: Vec::new(),
         }
     }
@@ -337,6 +361,7 @@ impl<const N: usize, const STORE: usize, const INBOUND: usize> Session<N, STORE,
             self.inbound_qos2.clear();
         }
         self.requests.clear();
+        self.deferral = None;
         self.keep_alive_ms = u32::from(options.keep_alive_secs) * 1000;
         self.response_timeout_ms = options.response_timeout_ms;
         self.ping_deadline = None;
@@ -477,6 +502,9 @@ impl<const N: usize, const STORE: usize, const INBOUND: usize> Session<N, STORE,
         match &self.phase {
             Phase::AwaitConnack { deadline, .. } => Some(*deadline),
             Phase::Connected => {
+                if let Some(deadline) = self.deferral_deadline() {
+                    return Some(deadline);
+                }
                 if self.outbound.resend_pending() {
                     return Some(self.last_sent);
                 }
@@ -535,10 +563,31 @@ impl<const N: usize, const STORE: usize, const INBOUND: usize> Session<N, STORE,
         Ok(None)
     }
 
-    /// Enforce the deadlines: a CONNACK or PINGRESP overdue at `now` breaks the connection.
+    /// When a connection with deferred inbound QoS 2 messages ends: at once when none await
+    /// PUBREL any more, else the response timeout after the first was deferred.
+    fn deferral_deadline(&self) -> Option<Instant> {
+        let deferral = self.deferral?;
+        Some(if self.inbound_qos2.is_empty() {
+            deferral.since
+        } else {
+            deferral.since.add_millis(self.response_timeout_ms)
+        })
+    }
+
+    /// Enforce the deadlines: a CONNACK or PINGRESP overdue at `now` breaks the connection,
+    /// and so does a connection with [`Event::Deferred`] messages once the others have been
+    /// released or the response timeout has passed ([`Error::InboundQos2Full`]).
     /// Call it only once everything that has already arrived has been fed in with
     /// [`Session::handle`]: an answer that came in time but was not read yet is not late.
     pub fn check_timeouts(&mut self, now: Instant) -> Result<(), Error> {
+        if let (Some(deadline), Some(deferral)) = (self.deferral_deadline(), self.deferral) {
+            if now.reached(deadline) && self.is_connected() {
+                return Err(self.fail(Error::InboundQos2Full {
+                    max: INBOUND,
+                    deferred: deferral.count,
+                }));
+            }
+        }
         let overdue = match &self.phase {
             Phase::Broken(e) => return Err(e.clone()),
             Phase::Idle => return Ok(()),
@@ -731,11 +780,18 @@ impl<const N: usize, const STORE: usize, const INBOUND: usize> Session<N, STORE,
                     let len = self.reply(now, Ack::Pubrec, pid, out)?;
                     return Ok((Event::Duplicate { pid }, len));
                 }
-                self.inbound_qos2
-                    .push(pid)
-                    .map_err(|_| Error::InboundQos2Full { max: INBOUND })?;
-                let len = self.reply(now, Ack::Pubrec, pid, out)?;
-                Ok((Event::Message(message), len))
+                // After one deferral every new message waits too, or they would arrive out
+                // of order: PUBRECs go in the order the PUBLISHes came [MQTT-4.6.0-3].
+                if self.deferral.is_none() && self.inbound_qos2.push(pid).is_ok() {
+                    let len = self.reply(now, Ack::Pubrec, pid, out)?;
+                    return Ok((Event::Message(message), len));
+                }
+                let deferral = self.deferral.get_or_insert(Deferral {
+                    since: now,
+                    count: 0,
+                });
+                deferral.count = deferral.count.saturating_add(1);
+                Ok((Event::Deferred { pid }, 0))
             }
             // decode() guarantees a pid for QoS > 0; treat the impossible as malformed.
             (_, None) => Err(Error::Decode(packet::DecodeError::ZeroPacketId)),

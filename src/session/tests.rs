@@ -547,52 +547,112 @@ fn bad_input_is_an_error_and_the_session_stays_consistent() {
     ));
 }
 
-#[test]
-fn too_many_inbound_qos2_messages_is_reported() {
-    let mut s: Session<1, 16, 1> = Session::new();
-    let mut out = [0u8; 64];
-    s.connect(t(0), &ConnectOptions::new("c"), &mut out)
-        .unwrap();
-    s.handle(t(0), &CONNACK_OK, &mut out).unwrap();
-    s.handle(t(1), publish(2, 1, false, b""), &mut out).unwrap();
-    assert_eq!(
-        s.handle(t(1), publish(2, 2, false, b""), &mut out),
-        Err(Error::InboundQos2Full { max: 1 })
-    );
-}
-
-#[test]
-fn a_qos2_message_beyond_the_limit_is_neither_delivered_nor_acknowledged_but_comes_again() {
+/// A session with room for one inbound QoS 2 message, persistent, connected at t=0 with a
+/// 500 ms response timeout.
+fn one_inbound_slot() -> (Session<1, 16, 1>, ConnectOptions<'static>) {
     let mut s: Session<1, 16, 1> = Session::new();
     let mut options = ConnectOptions::new("c");
     options.clean_session = false;
+    options.response_timeout_ms = 500;
     let mut out = [0u8; 64];
     s.connect(t(0), &options, &mut out).unwrap();
     s.handle(t(0), &CONNACK_OK, &mut out).unwrap();
+    (s, options)
+}
+
+#[test]
+fn a_qos2_message_beyond_the_limit_is_deferred_until_the_others_are_released() {
+    let (mut s, options) = one_inbound_slot();
+    let mut out = [0u8; 64];
     let (event, len) = s
         .handle(t(1), publish(2, 1, false, b"one"), &mut out)
         .unwrap();
     assert!(matches!(event, Event::Message(m) if m.payload == b"one"));
     assert_eq!(&out[..len], ack(PUBREC, 1), "PUBREC 1");
-    // The second is refused before any reply is encoded, and the connection is broken.
-    let mut reply = [0xffu8; 8];
+    // No room for 2: neither delivered nor acknowledged, but the connection goes on.
     assert_eq!(
-        s.handle(t(2), publish(2, 2, false, b"two"), &mut reply),
-        Err(Error::InboundQos2Full { max: 1 })
+        s.handle(t(2), publish(2, 2, false, b"two"), &mut out),
+        Ok((Event::Deferred { pid: 2 }, 0))
     );
-    assert!(s.broken().is_some());
-    // The session resumes: the broker releases 1 and sends 2 again (DUP); it is delivered once.
-    s.connect(t(3), &options, &mut out).unwrap();
-    s.handle(t(3), &CONNACK_RESUMED, &mut out).unwrap();
-    assert_eq!(s.awaiting_release(), 1);
+    assert!(s.is_connected());
+    assert_eq!(s.check_timeouts(t(3)), Ok(()), "1 still awaits PUBREL");
+    assert_eq!(s.poll_at(), Some(t(502)), "ends by the response timeout");
+    // The broker's PUBREL for 1 (sent when our PUBREC reached it) frees the room.
     let (event, len) = s.handle(t(4), ack(PUBREL, 1), &mut out).unwrap();
     assert_eq!(event, Event::Released { pid: 1 });
     assert_eq!(&out[..len], ack(PUBCOMP, 1), "PUBCOMP 1");
+    // Now the connection ends, so that the broker sends 2 again.
+    assert_eq!(s.poll_at(), Some(t(2)), "due at once");
+    let ended = Error::InboundQos2Full {
+        max: 1,
+        deferred: 1,
+    };
+    assert_eq!(s.check_timeouts(t(5)), Err(ended.clone()));
+    assert_eq!(s.broken(), Some(&ended));
+    // The session resumes and the broker sends 2 again (DUP): delivered once.
+    s.connect(t(6), &options, &mut out).unwrap();
+    s.handle(t(6), &CONNACK_RESUMED, &mut out).unwrap();
+    assert_eq!(
+        s.check_timeouts(t(7)),
+        Ok(()),
+        "a new connection defers nothing"
+    );
     let (event, len) = s
-        .handle(t(5), publish(2, 2, true, b"two"), &mut out)
+        .handle(t(7), publish(2, 2, true, b"two"), &mut out)
         .unwrap();
     assert!(matches!(event, Event::Message(m) if m.payload == b"two" && m.dup));
     assert_eq!(&out[..len], ack(PUBREC, 2), "PUBREC 2");
+}
+
+#[test]
+fn after_one_deferral_later_messages_wait_too_so_they_stay_in_order() {
+    let (mut s, _) = one_inbound_slot();
+    let mut out = [0u8; 64];
+    s.handle(t(1), publish(2, 1, false, b"one"), &mut out)
+        .unwrap();
+    assert_eq!(
+        s.handle(t(2), publish(2, 2, false, b"two"), &mut out),
+        Ok((Event::Deferred { pid: 2 }, 0))
+    );
+    s.handle(t(3), ack(PUBREL, 1), &mut out).unwrap();
+    // There is room again, but 3 must not overtake 2.
+    assert_eq!(
+        s.handle(t(4), publish(2, 3, false, b"three"), &mut out),
+        Ok((Event::Deferred { pid: 3 }, 0))
+    );
+    // QoS 0 and 1 are other streams: still delivered.
+    let (event, len) = s
+        .handle(t(4), publish(1, 4, false, b"four"), &mut out)
+        .unwrap();
+    assert!(matches!(event, Event::Message(m) if m.payload == b"four"));
+    assert_eq!(&out[..len], ack(PUBACK, 4));
+    assert_eq!(
+        s.check_timeouts(t(5)),
+        Err(Error::InboundQos2Full {
+            max: 1,
+            deferred: 2
+        })
+    );
+}
+
+#[test]
+fn a_broker_that_never_releases_ends_the_deferring_connection_at_the_response_timeout() {
+    let (mut s, _) = one_inbound_slot();
+    let mut out = [0u8; 64];
+    s.handle(t(1), publish(2, 1, false, b"one"), &mut out)
+        .unwrap();
+    s.handle(t(10), publish(2, 2, false, b"two"), &mut out)
+        .unwrap();
+    assert_eq!(s.check_timeouts(t(509)), Ok(()));
+    assert_eq!(
+        s.check_timeouts(t(510)),
+        Err(Error::InboundQos2Full {
+            max: 1,
+            deferred: 1
+        })
+    );
+    // 1 is still remembered: when the broker sends it again it is not delivered twice.
+    assert_eq!(s.awaiting_release(), 1);
 }
 
 #[test]

@@ -12,21 +12,18 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use embedded_mqtts::host::TcpTransport;
+use embedded_mqtts::session::DEFAULT_INBOUND;
 use embedded_mqtts::time::StdClock;
 use embedded_mqtts::{blocking, ClientState, ConnectOptions, Error, Event, QoS};
 
 /// The publisher's state: 8 messages in flight, as a small device would have.
 pub type PubState = ClientState<8, 4096, 4096, 4096>;
-/// The subscriber's window: how many inbound QoS 2 messages it can track awaiting PUBREL.
-/// Mosquitto 2.0.11 does not keep that number under its `max_inflight_messages` (20 by
-/// default): for a subscriber that lags it went past 250. The streams keep the subscriber
-/// close behind (at most 64 awaiting were seen) and it is sized well above that.
-pub const SUB_WINDOW: usize = 256;
-/// The subscriber's state, with room for `N` inbound QoS 2 messages awaiting PUBREL.
-type SubState<const N: usize> = ClientState<N, 4096, 4096, 4096>;
+/// The subscriber's state, with room for `INBOUND` inbound QoS 2 messages awaiting PUBREL
+/// (beyond that it defers them: [`Event::Deferred`]).
+type SubState<const INBOUND: usize> = ClientState<1, 4096, 4096, 4096, INBOUND>;
 /// The subscriber's client.
-type SubClient<'s, const N: usize> =
-    blocking::Client<'s, TcpTransport, StdClock, N, 4096, 4096, 4096>;
+type SubClient<'s, const INBOUND: usize> =
+    blocking::Client<'s, TcpTransport, StdClock, 1, 4096, 4096, 4096, INBOUND>;
 
 /// How far the publisher may run ahead of the subscriber ([`Subscriber::pace`]).
 const MAX_LAG: usize = 64;
@@ -107,6 +104,7 @@ impl Failures {
         );
         let key = match error {
             Error::Transport(kind) => format!("{kind:?}"),
+            Error::InboundQos2Full { max, .. } => format!("InboundQos2Full {{ max: {max} }}"),
             other => format!("{other:?}"),
         };
         *self.0.entry(key).or_default() += 1;
@@ -266,6 +264,9 @@ pub struct Received {
     /// QoS 2 messages the broker sent again before our PUBREC reached it, which the session
     /// acknowledged without delivering ([`Event::Duplicate`]).
     pub suppressed: usize,
+    /// New QoS 2 messages the session left for the broker to send again, having no room for
+    /// them while others awaited PUBREL ([`Event::Deferred`]).
+    pub deferred: usize,
     /// Connections that reached CONNACK.
     pub sessions: usize,
     /// Failures that ended a connection.
@@ -344,11 +345,12 @@ impl Subscriber {
     /// subscription. The thread reconnects after every failure and ends when all `count`
     /// messages are in and nothing more came for a while, or after 40 s.
     pub fn spawn(port: u16, client_id: &str, filter: &str, qos: QoS, count: usize) -> Self {
-        Self::spawn_with_window::<SUB_WINDOW>(port, client_id, filter, qos, count)
+        Self::spawn_with_inbound::<DEFAULT_INBOUND>(port, client_id, filter, qos, count)
     }
 
-    /// [`Subscriber::spawn`] with a window of `N` instead of [`SUB_WINDOW`].
-    pub fn spawn_with_window<const N: usize>(
+    /// [`Subscriber::spawn`] with room for `INBOUND` QoS 2 messages awaiting PUBREL instead
+    /// of the session's default.
+    pub fn spawn_with_inbound<const INBOUND: usize>(
         port: u16,
         client_id: &str,
         filter: &str,
@@ -366,7 +368,7 @@ impl Subscriber {
             distinct: Arc::clone(&distinct),
         };
         let thread = std::thread::spawn(move || {
-            let mut state = Box::new(SubState::<N>::new());
+            let mut state = Box::new(SubState::<INBOUND>::new());
             receive(&mut state, &subscription, &ready)
         });
         if subscribed.recv_timeout(Duration::from_secs(10)).is_err() {
@@ -379,7 +381,7 @@ impl Subscriber {
 
     /// Holds the publisher (for up to 10 s) while message `published` is more than
     /// [`MAX_LAG`] ahead of what this subscriber has received, so that the broker never has
-    /// a long backlog for it (see [`SUB_WINDOW`]).
+    /// a long backlog for it.
     pub fn pace(&self, published: usize) {
         let deadline = Instant::now() + Duration::from_secs(10);
         while published > self.distinct.load(Ordering::Relaxed) + MAX_LAG
@@ -410,8 +412,8 @@ pub fn register(port: u16, client_id: &str, filter: &str, qos: QoS) {
 
 /// The subscriber thread: connect, subscribe if the session lacks it, count messages;
 /// reconnect after every failure.
-fn receive<const N: usize>(
-    state: &mut SubState<N>,
+fn receive<const INBOUND: usize>(
+    state: &mut SubState<INBOUND>,
     sub: &Subscription,
     ready: &mpsc::Sender<()>,
 ) -> Received {
@@ -460,6 +462,7 @@ fn receive<const N: usize>(
                             }
                         }
                         Ok(Some(Event::Duplicate { .. })) => report.suppressed += 1,
+                        Ok(Some(Event::Deferred { .. })) => report.deferred += 1,
                         Ok(_) => {}
                         Err(e) => break e,
                     }
@@ -474,7 +477,7 @@ fn receive<const N: usize>(
 }
 
 /// Subscribes to `filter` and waits (up to 10 s) for the broker to grant it.
-fn subscribe<const N: usize>(client: &mut SubClient<'_, N>, filter: &str, qos: QoS) {
+fn subscribe<const INBOUND: usize>(client: &mut SubClient<'_, INBOUND>, filter: &str, qos: QoS) {
     let pid = client.subscribe(&[(filter, qos)]).expect("SUBSCRIBE");
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {

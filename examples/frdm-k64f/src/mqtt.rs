@@ -615,6 +615,10 @@ impl fmt::Display for EventText<'_> {
                     "QoS 2 message id {pid} received again: acknowledged, not shown"
                 )
             }
+            Event::Deferred { pid } => write!(
+                f,
+                "QoS 2 message id {pid} deferred: too many await PUBREL, the broker sends it again"
+            ),
             Event::Unsubscribed { pid } => write!(f, "UNSUBACK response with id {pid}"),
             Event::Pong => f.write_str("Received PINGRESP from server"),
         }
