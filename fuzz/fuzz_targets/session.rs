@@ -14,7 +14,9 @@
 //! - every reply and transmitted packet is the exact packet the protocol asks for (PUBACK,
 //!   PUBREC, PUBREL, PUBCOMP, the stored PUBLISH with DUP set on a resend, PINGREQ);
 //! - a PUBLISH the client encodes decodes back to the same fields;
-//! - an inbound QoS 2 message is delivered once until the broker releases it;
+//! - an inbound QoS 2 message is delivered once until the broker releases it; a new one with
+//!   no room (or after such a one) is deferred, and the connection ends once the others are
+//!   released or the response timeout passed;
 //! - `poll_at` never lies: once it is reached, `poll_transmit` sends something or
 //!   `check_timeouts` reports a timeout.
 //!
@@ -218,6 +220,9 @@ struct Model {
     outbound: Vec<Slot>,
     requests: Vec<(u16, Kind)>,
     inbound: Vec<u16>,
+    /// New inbound QoS 2 messages left unacknowledged on this connection: when the first
+    /// came, and how many.
+    deferred: Option<(Instant, usize)>,
     last_published: Option<u16>,
 }
 
@@ -232,6 +237,7 @@ impl Model {
             outbound: Vec::new(),
             requests: Vec::new(),
             inbound: Vec::new(),
+            deferred: None,
             last_published: None,
         }
     }
@@ -261,7 +267,9 @@ impl Model {
         match &self.phase {
             Phase::AwaitConnack { deadline, .. } => Some(*deadline),
             Phase::Connected => {
-                if self.outbound.iter().any(|s| s.resend) {
+                if let Some(d) = self.deferral_deadline() {
+                    Some(d)
+                } else if self.outbound.iter().any(|s| s.resend) {
                     Some(self.last_sent)
                 } else if let Some(d) = self.ping_deadline {
                     Some(d)
@@ -273,6 +281,17 @@ impl Model {
             }
             _ => None,
         }
+    }
+
+    /// A connection with deferred messages ends once nothing awaits PUBREL, or the response
+    /// timeout after the first deferral.
+    fn deferral_deadline(&self) -> Option<Instant> {
+        let (since, _) = self.deferred?;
+        Some(if self.inbound.is_empty() {
+            since
+        } else {
+            since.add_millis(self.response_timeout_ms)
+        })
     }
 
     fn pid(&self, sel: PidSel) -> u16 {
@@ -360,12 +379,16 @@ impl Model {
                     (QoS::ExactlyOnce, Some(pid)) if self.inbound.contains(&pid) => {
                         (Event::Duplicate { pid }, Some((0x50, pid)))
                     }
-                    (QoS::ExactlyOnce, Some(pid)) => {
-                        if self.inbound.len() == INBOUND {
-                            return Err(Error::InboundQos2Full { max: INBOUND });
-                        }
+                    (QoS::ExactlyOnce, Some(pid))
+                        if self.deferred.is_none() && self.inbound.len() < INBOUND =>
+                    {
                         self.inbound.push(pid);
                         (Event::Message(message), Some((0x50, pid)))
+                    }
+                    (QoS::ExactlyOnce, Some(pid)) => {
+                        let (_, count) = self.deferred.get_or_insert((now, 0));
+                        *count += 1;
+                        (Event::Deferred { pid }, None)
                     }
                     (_, None) => panic!("decode gave a QoS {:?} PUBLISH without an id", p.qos),
                 }
@@ -543,6 +566,7 @@ impl Harness {
             m.inbound.clear();
         }
         m.requests.clear();
+        m.deferred = None;
         m.keep_alive_ms = u32::from(options.keep_alive_secs) * 1000;
         m.response_timeout_ms = options.response_timeout_ms;
         m.ping_deadline = None;
@@ -732,9 +756,17 @@ impl Harness {
     fn check_timeouts(&mut self) -> bool {
         let got = self.s.check_timeouts(self.now);
         let m = &mut self.m;
+        let deferral_over = m.deferral_deadline().is_some_and(|d| self.now.reached(d));
         let expected = match &m.phase {
             Phase::Broken(e) => Err(e.clone()),
             Phase::Idle => Ok(()),
+            Phase::Connected if deferral_over => {
+                let deferred = m.deferred.map_or(0, |(_, count)| count);
+                Err(m.fail(Error::InboundQos2Full {
+                    max: INBOUND,
+                    deferred,
+                }))
+            }
             Phase::AwaitConnack { deadline, .. } if self.now.reached(*deadline) => {
                 let waited_ms = m.response_timeout_ms;
                 Err(m.fail(Error::Timeout(Timeout::Connack { waited_ms })))
