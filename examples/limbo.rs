@@ -1,6 +1,6 @@
 //! Runs the x509-limbo path-validation cases against the verifier.
 //!
-//! `cargo run --release --features std --example limbo -- PATH.json`
+//! `cargo run --release --example limbo -- PATH.json`
 //!
 //! Prints one line per disagreement (case id, expected result, the verifier's answer), then as
 //! its last line `limbo: A agree, D disagree, F false-accepts`. Exits with status 1 when any
