@@ -14,14 +14,26 @@ pub const WINDOW: usize = 16;
 /// The largest packet sent or received, and the bytes kept to re-send messages in flight.
 /// A PUBLISH carries up to this minus its topic and header (about 256 KiB of payload).
 pub const MAX_PACKET: usize = 256 * 1024;
+/// Inbound QoS 2 messages awaiting PUBREL the session can track (2 bytes each). A host has
+/// room for far more than a device: a subscriber that comes back to a backlog gets it without
+/// a deferral and reconnect (Mosquitto was seen sending over 250 at once).
+pub const INBOUND: usize = 1024;
 /// How long one wait for an event lasts before the caller looks around (stdin, deadlines).
 pub const POLL_MS: u32 = 50;
 
 /// The session and its buffers: about 768 KiB, hence boxed.
-pub type State = ClientState<WINDOW, MAX_PACKET, MAX_PACKET, MAX_PACKET>;
+pub type State = ClientState<WINDOW, MAX_PACKET, MAX_PACKET, MAX_PACKET, INBOUND>;
 /// The client over one connection's transport, with the `-d` tap in between.
-pub type Mqtt<'s, T> =
-    blocking::Client<'s, PacketLog<T>, StdClock, WINDOW, MAX_PACKET, MAX_PACKET, MAX_PACKET>;
+pub type Mqtt<'s, T> = blocking::Client<
+    's,
+    PacketLog<T>,
+    StdClock,
+    WINDOW,
+    MAX_PACKET,
+    MAX_PACKET,
+    MAX_PACKET,
+    INBOUND,
+>;
 
 /// Work done over one connection: connect, then publish or subscribe until done or the
 /// connection fails. Generic over the transport so that plain TCP and TLS share it.
