@@ -292,7 +292,7 @@ fn small_uint(contents: &[u8]) -> Option<usize> {
 pub(crate) fn public_key(spki: &[u8]) -> Result<PublicKey<'_>, VerifyError> {
     const WHAT: &str = "SubjectPublicKeyInfo";
     let mut outer = DerReader::new(spki, WHAT)?;
-    let seq = outer.expect(Tag::Sequence, WHAT)?;
+    let seq = outer.next_tagged(Tag::Sequence, WHAT)?;
     outer.finish(WHAT)?;
     let mut r = DerReader::new(seq.value, WHAT)?;
     let (oid, params) = algorithm_identifier(r.next(WHAT)?)?;
@@ -335,7 +335,7 @@ pub(crate) fn public_key(spki: &[u8]) -> Result<PublicKey<'_>, VerifyError> {
 fn rsa_public_key(der: &[u8]) -> Result<PublicKey<'_>, VerifyError> {
     const WHAT: &str = "RSA public key";
     let mut outer = DerReader::new(der, WHAT)?;
-    let seq = outer.expect(Tag::Sequence, WHAT)?;
+    let seq = outer.next_tagged(Tag::Sequence, WHAT)?;
     outer.finish(WHAT)?;
     let mut r = DerReader::new(seq.value, WHAT)?;
     let n = r.decode::<UintRef<'_>>(WHAT)?.as_bytes();

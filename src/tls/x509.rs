@@ -65,7 +65,11 @@ impl<'a> DerReader<'a> {
     }
 
     /// The next element, which must have tag `tag`.
-    pub(crate) fn expect(&mut self, tag: Tag, what: &'static str) -> Result<Tlv<'a>, VerifyError> {
+    pub(crate) fn next_tagged(
+        &mut self,
+        tag: Tag,
+        what: &'static str,
+    ) -> Result<Tlv<'a>, VerifyError> {
         let tlv = self.next(what)?;
         if tlv.tag == tag {
             Ok(tlv)
@@ -201,12 +205,12 @@ impl<'a> Certificate<'a> {
     /// Parses one DER certificate; no trailing bytes are allowed.
     pub(crate) fn parse(der: &'a [u8]) -> Result<Self, VerifyError> {
         let mut outer = DerReader::new(der, "certificate")?;
-        let cert = outer.expect(Tag::Sequence, "certificate is not a SEQUENCE")?;
+        let cert = outer.next_tagged(Tag::Sequence, "certificate is not a SEQUENCE")?;
         outer.finish("trailing bytes after the certificate")?;
 
         let mut r = DerReader::new(cert.value, "certificate")?;
-        let tbs = r.expect(Tag::Sequence, "tbsCertificate")?;
-        let signature_algorithm = r.expect(Tag::Sequence, "signatureAlgorithm")?.raw;
+        let tbs = r.next_tagged(Tag::Sequence, "tbsCertificate")?;
+        let signature_algorithm = r.next_tagged(Tag::Sequence, "signatureAlgorithm")?.raw;
         let signature = r
             .decode::<BitStringRef<'a>>("signature BIT STRING")?
             .as_bytes()
@@ -227,26 +231,26 @@ impl<'a> Certificate<'a> {
                 return Err(VerifyError::malformed("unknown X.509 version"));
             }
         }
-        t.expect(Tag::Integer, "serialNumber")?;
-        let tbs_signature_algorithm = t.expect(Tag::Sequence, "tbs signature algorithm")?.raw;
+        t.next_tagged(Tag::Integer, "serialNumber")?;
+        let tbs_signature_algorithm = t.next_tagged(Tag::Sequence, "tbs signature algorithm")?.raw;
         if tbs_signature_algorithm != signature_algorithm {
             return Err(VerifyError::malformed(
                 "signatureAlgorithm differs from tbsCertificate.signature",
             ));
         }
-        let issuer = t.expect(Tag::Sequence, "issuer Name")?;
+        let issuer = t.next_tagged(Tag::Sequence, "issuer Name")?;
         check_name(issuer.value)?;
         if issuer.value.is_empty() {
             return Err(VerifyError::malformed("empty issuer name"));
         }
-        let validity = t.expect(Tag::Sequence, "validity")?;
+        let validity = t.next_tagged(Tag::Sequence, "validity")?;
         let mut v = DerReader::new(validity.value, "validity")?;
         let not_before = read_time(&mut v)?;
         let not_after = read_time(&mut v)?;
         v.finish("validity")?;
-        let subject = t.expect(Tag::Sequence, "subject Name")?;
+        let subject = t.next_tagged(Tag::Sequence, "subject Name")?;
         check_name(subject.value)?;
-        let spki = t.expect(Tag::Sequence, "subjectPublicKeyInfo")?.raw;
+        let spki = t.next_tagged(Tag::Sequence, "subjectPublicKeyInfo")?.raw;
         if version >= 2 {
             for n in [1, 2] {
                 if t.peek_tag() == Some(context(n, false)) {
@@ -258,7 +262,7 @@ impl<'a> Certificate<'a> {
         if version == 3 && t.peek_tag() == Some(context(3, true)) {
             let explicit = t.next("extensions")?;
             let mut e = DerReader::new(explicit.value, "extensions")?;
-            let list = e.expect(Tag::Sequence, "extensions")?;
+            let list = e.next_tagged(Tag::Sequence, "extensions")?;
             e.finish("extensions")?;
             ext = parse_extensions(list.value)?;
         }
@@ -313,9 +317,9 @@ fn parse_extensions(list: &[u8]) -> Result<Extensions<'_>, VerifyError> {
     let mut seen: heapless::Vec<&[u8], MAX_EXTENSIONS> = heapless::Vec::new();
     let mut r = DerReader::non_empty(list, "extensions", "empty extensions list")?;
     while !r.is_empty() {
-        let one = r.expect(Tag::Sequence, "extension")?;
+        let one = r.next_tagged(Tag::Sequence, "extension")?;
         let mut e = DerReader::new(one.value, "extension")?;
-        let oid_tlv = e.expect(Tag::ObjectIdentifier, "extension id")?;
+        let oid_tlv = e.next_tagged(Tag::ObjectIdentifier, "extension id")?;
         let oid = ObjectIdentifier::from_bytes(oid_tlv.value)
             .map_err(|_| VerifyError::malformed("extension id"))?;
         let critical = if e.peek_tag() == Some(Tag::Boolean) {
@@ -323,7 +327,7 @@ fn parse_extensions(list: &[u8]) -> Result<Extensions<'_>, VerifyError> {
         } else {
             false
         };
-        let value = e.expect(Tag::OctetString, "extension value")?.value;
+        let value = e.next_tagged(Tag::OctetString, "extension value")?.value;
         e.finish("extension")?;
 
         if seen.contains(&oid_tlv.value) {
@@ -366,7 +370,7 @@ fn parse_extensions(list: &[u8]) -> Result<Extensions<'_>, VerifyError> {
 /// The single element of an extension value, which must have tag `tag`.
 fn single<'a>(value: &'a [u8], tag: Tag, what: &'static str) -> Result<Tlv<'a>, VerifyError> {
     let mut r = DerReader::new(value, what)?;
-    let tlv = r.expect(tag, what)?;
+    let tlv = r.next_tagged(tag, what)?;
     r.finish(what)?;
     Ok(tlv)
 }
@@ -545,7 +549,7 @@ fn check_subtrees(contents: &[u8]) -> Result<&[u8], VerifyError> {
     const WHAT: &str = "GeneralSubtrees";
     let mut r = DerReader::non_empty(contents, WHAT, "empty GeneralSubtrees")?;
     while !r.is_empty() {
-        let subtree = r.expect(Tag::Sequence, WHAT)?;
+        let subtree = r.next_tagged(Tag::Sequence, WHAT)?;
         let mut s = DerReader::new(subtree.value, WHAT)?;
         let base = s.next(WHAT)?;
         check_general_name(base)?;
@@ -576,7 +580,7 @@ fn check_authority_info_access(value: &[u8]) -> Result<(), VerifyError> {
     let seq = single(value, Tag::Sequence, WHAT)?;
     let mut r = DerReader::non_empty(seq.value, WHAT, "empty authorityInfoAccess")?;
     while !r.is_empty() {
-        let desc = r.expect(Tag::Sequence, WHAT)?;
+        let desc = r.next_tagged(Tag::Sequence, WHAT)?;
         let mut d = DerReader::new(desc.value, WHAT)?;
         d.decode::<ObjectIdentifier>(WHAT)?;
         check_general_name(d.next(WHAT)?)?;
@@ -588,7 +592,7 @@ fn check_authority_info_access(value: &[u8]) -> Result<(), VerifyError> {
 /// The contents of an encoded Name (empty when it cannot be read; names are checked at parse).
 fn name_contents(name: &[u8]) -> &[u8] {
     DerReader::new(name, "Name")
-        .and_then(|mut r| r.expect(Tag::Sequence, "Name"))
+        .and_then(|mut r| r.next_tagged(Tag::Sequence, "Name"))
         .map(|t| t.value)
         .unwrap_or(&[])
 }
@@ -601,10 +605,10 @@ fn for_each_attribute<'a>(
     const WHAT: &str = "Name";
     let mut rdns = DerReader::new(contents, WHAT)?;
     while !rdns.is_empty() {
-        let rdn = rdns.expect(Tag::Set, WHAT)?;
+        let rdn = rdns.next_tagged(Tag::Set, WHAT)?;
         let mut atvs = DerReader::non_empty(rdn.value, WHAT, "empty RelativeDistinguishedName")?;
         while !atvs.is_empty() {
-            let atv = atvs.expect(Tag::Sequence, WHAT)?;
+            let atv = atvs.next_tagged(Tag::Sequence, WHAT)?;
             let mut a = DerReader::new(atv.value, WHAT)?;
             let oid = a.decode::<ObjectIdentifier>(WHAT)?;
             let value = a.next(WHAT)?;
