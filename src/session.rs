@@ -501,23 +501,25 @@ impl<const N: usize, const STORE: usize, const INBOUND: usize> Session<N, STORE,
     pub fn poll_at(&self) -> Option<Instant> {
         match &self.phase {
             Phase::AwaitConnack { deadline, .. } => Some(*deadline),
-            Phase::Connected => {
-                if let Some(deadline) = self.deferral_deadline() {
-                    return Some(deadline);
-                }
-                if self.outbound.resend_pending() {
-                    return Some(self.last_sent);
-                }
-                if let Some(deadline) = self.ping_deadline {
-                    return Some(deadline);
-                }
-                if self.keep_alive_ms == 0 {
-                    None
-                } else {
-                    Some(self.last_sent.add_millis(self.keep_alive_ms))
-                }
-            }
+            Phase::Connected => match (self.transmit_or_ping_due(), self.deferral_deadline()) {
+                (Some(a), Some(b)) => Some(a.earliest(b)),
+                (a, b) => a.or(b),
+            },
             Phase::Idle | Phase::Broken(_) => None,
+        }
+    }
+
+    /// When a connected session next sends something (a re-send, PINGREQ) or gives up on
+    /// PINGRESP.
+    fn transmit_or_ping_due(&self) -> Option<Instant> {
+        if self.outbound.resend_pending() {
+            Some(self.last_sent)
+        } else if let Some(deadline) = self.ping_deadline {
+            Some(deadline)
+        } else if self.keep_alive_ms == 0 {
+            None
+        } else {
+            Some(self.last_sent.add_millis(self.keep_alive_ms))
         }
     }
 

@@ -267,9 +267,7 @@ impl Model {
         match &self.phase {
             Phase::AwaitConnack { deadline, .. } => Some(*deadline),
             Phase::Connected => {
-                if let Some(d) = self.deferral_deadline() {
-                    Some(d)
-                } else if self.outbound.iter().any(|s| s.resend) {
+                let due = if self.outbound.iter().any(|s| s.resend) {
                     Some(self.last_sent)
                 } else if let Some(d) = self.ping_deadline {
                     Some(d)
@@ -277,6 +275,11 @@ impl Model {
                     None
                 } else {
                     Some(self.last_sent.add_millis(self.keep_alive_ms))
+                };
+                // Whichever comes first.
+                match (due, self.deferral_deadline()) {
+                    (Some(a), Some(b)) => Some(if a.reached(b) { b } else { a }),
+                    (a, b) => a.or(b),
                 }
             }
             _ => None,

@@ -636,6 +636,31 @@ fn after_one_deferral_later_messages_wait_too_so_they_stay_in_order() {
 }
 
 #[test]
+fn a_deferral_does_not_hide_an_earlier_keep_alive() {
+    let mut s: Session<1, 16, 1> = Session::new();
+    let mut options = ConnectOptions::new("c");
+    options.clean_session = false;
+    options.keep_alive_secs = 1;
+    options.response_timeout_ms = 5_000;
+    let mut out = [0u8; 64];
+    s.connect(t(0), &options, &mut out).unwrap();
+    s.handle(t(0), &CONNACK_OK, &mut out).unwrap();
+    s.handle(t(1), publish(2, 1, false, b"one"), &mut out)
+        .unwrap();
+    s.handle(t(2), publish(2, 2, false, b"two"), &mut out)
+        .unwrap();
+    // The PUBREC at t=1 was the last thing sent: PINGREQ is due at 1,001, before the
+    // deferral's deadline at 5,002.
+    assert_eq!(s.poll_at(), Some(t(1_001)));
+    assert_eq!(s.poll_transmit(t(1_001), &mut out), Ok(Some(2)), "PINGREQ");
+    assert_eq!(
+        s.poll_at(),
+        Some(t(5_002)),
+        "the deferral's deadline comes first now"
+    );
+}
+
+#[test]
 fn a_broker_that_never_releases_ends_the_deferring_connection_at_the_response_timeout() {
     let (mut s, _) = one_inbound_slot();
     let mut out = [0u8; 64];
