@@ -3,203 +3,17 @@
 
 mod support;
 
-use support::{block_on, idle, own, Idle, Seen};
-
 use std::time::{Duration, Instant as StdInstant};
 
-use embedded_mqtts::host::TcpTransport;
-use embedded_mqtts::session::Granted;
-use embedded_mqtts::time::StdClock;
-use embedded_mqtts::{asynch, blocking, ClientState, ConnectOptions, Connected, Error, QoS, Will};
-use support::{Broker, BrokerConfig, Subscriber};
-
-type State = ClientState<8, 4096, 4096, 4096>;
-
-/// What a scenario needs from a client; implemented by both drivers.
-trait TestClient {
-    fn connect(&mut self, options: &ConnectOptions<'_>) -> Result<Connected, Error>;
-    fn publish(
-        &mut self,
-        topic: &str,
-        payload: &[u8],
-        qos: QoS,
-        retain: bool,
-    ) -> Result<Option<u16>, Error>;
-    fn subscribe(&mut self, filters: &[(&str, QoS)]) -> Result<u16, Error>;
-    fn disconnect(&mut self) -> Result<(), Error>;
-    /// The next event within 50 ms, if any.
-    fn next(&mut self) -> Result<Option<Seen>, Error>;
-    /// Drop the connection without DISCONNECT (the broker sees a vanished client).
-    fn vanish(self);
-}
-
-struct Blocking<'s>(blocking::Client<'s, TcpTransport, StdClock, 8, 4096, 4096, 4096>);
-
-impl TestClient for Blocking<'_> {
-    fn connect(&mut self, o: &ConnectOptions<'_>) -> Result<Connected, Error> {
-        self.0.connect(o)
-    }
-    fn publish(&mut self, t: &str, p: &[u8], q: QoS, r: bool) -> Result<Option<u16>, Error> {
-        self.0.publish(t, p, q, r)
-    }
-    fn subscribe(&mut self, f: &[(&str, QoS)]) -> Result<u16, Error> {
-        self.0.subscribe(f)
-    }
-    fn disconnect(&mut self) -> Result<(), Error> {
-        self.0.disconnect()
-    }
-    fn next(&mut self) -> Result<Option<Seen>, Error> {
-        Ok(self.0.wait_event(50)?.map(own))
-    }
-    fn vanish(self) {
-        let _ = self
-            .0
-            .into_transport()
-            .stream()
-            .shutdown(std::net::Shutdown::Both);
-    }
-}
-
-struct Async<'s>(asynch::Client<'s, TcpTransport, StdClock, Idle, 8, 4096, 4096, 4096>);
-
-impl TestClient for Async<'_> {
-    fn connect(&mut self, o: &ConnectOptions<'_>) -> Result<Connected, Error> {
-        block_on(self.0.connect(o))
-    }
-    fn publish(&mut self, t: &str, p: &[u8], q: QoS, r: bool) -> Result<Option<u16>, Error> {
-        block_on(self.0.publish(t, p, q, r))
-    }
-    fn subscribe(&mut self, f: &[(&str, QoS)]) -> Result<u16, Error> {
-        block_on(self.0.subscribe(f))
-    }
-    fn disconnect(&mut self) -> Result<(), Error> {
-        block_on(self.0.disconnect())
-    }
-    fn next(&mut self) -> Result<Option<Seen>, Error> {
-        let deadline = StdInstant::now() + Duration::from_millis(50);
-        loop {
-            if let Some(event) = block_on(self.0.poll())? {
-                return Ok(Some(own(event)));
-            }
-            if StdInstant::now() >= deadline {
-                return Ok(None);
-            }
-        }
-    }
-    fn vanish(self) {
-        let _ = self
-            .0
-            .into_transport()
-            .stream()
-            .shutdown(std::net::Shutdown::Both);
-    }
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Driver {
-    Blocking,
-    Async,
-}
-
-fn transport(port: u16) -> TcpTransport {
-    let mut t = TcpTransport::connect(("127.0.0.1", port)).expect("connect to broker");
-    t.set_ready_wait(Duration::from_millis(5));
-    t
-}
+use embedded_mqtts::{ConnectOptions, Error, QoS, Will};
+use support::{
+    collect_until, messages, plain_client, subscribe, Broker, BrokerConfig, Driver, Seen,
+    Subscriber, TestClient, TestState,
+};
 
 /// A client with a state of its own (a device that starts afresh).
-fn client(driver: Driver, port: u16) -> Box<dyn DynClient> {
-    client_on(driver, port, Box::leak(Box::new(State::new())))
-}
-
-/// A client on `state`, which outlives it (a device that reconnects with what it kept).
-fn client_on<'s>(driver: Driver, port: u16, state: &'s mut State) -> Box<dyn DynClient + 's> {
-    match driver {
-        Driver::Blocking => Box::new(Blocking(blocking::Client::new(
-            transport(port),
-            state,
-            StdClock::new(),
-        ))),
-        Driver::Async => Box::new(Async(asynch::Client::new(
-            transport(port),
-            state,
-            StdClock::new(),
-            idle as Idle,
-        ))),
-    }
-}
-
-/// Object-safe face of [`TestClient`], so scenarios take either driver.
-trait DynClient {
-    fn connect(&mut self, options: &ConnectOptions<'_>) -> Result<Connected, Error>;
-    fn publish(
-        &mut self,
-        topic: &str,
-        payload: &[u8],
-        qos: QoS,
-        retain: bool,
-    ) -> Result<Option<u16>, Error>;
-    fn subscribe(&mut self, filters: &[(&str, QoS)]) -> Result<u16, Error>;
-    fn disconnect(&mut self) -> Result<(), Error>;
-    fn next(&mut self) -> Result<Option<Seen>, Error>;
-    fn vanish(self: Box<Self>);
-}
-
-impl<T: TestClient> DynClient for T {
-    fn connect(&mut self, o: &ConnectOptions<'_>) -> Result<Connected, Error> {
-        TestClient::connect(self, o)
-    }
-    fn publish(&mut self, t: &str, p: &[u8], q: QoS, r: bool) -> Result<Option<u16>, Error> {
-        TestClient::publish(self, t, p, q, r)
-    }
-    fn subscribe(&mut self, f: &[(&str, QoS)]) -> Result<u16, Error> {
-        TestClient::subscribe(self, f)
-    }
-    fn disconnect(&mut self) -> Result<(), Error> {
-        TestClient::disconnect(self)
-    }
-    fn next(&mut self) -> Result<Option<Seen>, Error> {
-        TestClient::next(self)
-    }
-    fn vanish(self: Box<Self>) {
-        TestClient::vanish(*self)
-    }
-}
-
-/// Collect events from `c` until `done` says so; panics after 10 s.
-fn collect_until(c: &mut dyn DynClient, mut done: impl FnMut(&[Seen]) -> bool) -> Vec<Seen> {
-    let deadline = StdInstant::now() + Duration::from_secs(10);
-    let mut seen = Vec::new();
-    while !done(&seen) {
-        assert!(StdInstant::now() < deadline, "timed out; saw {seen:?}");
-        if let Some(event) = c.next().expect("client failed") {
-            seen.push(event);
-        }
-    }
-    seen
-}
-
-fn messages(seen: &[Seen]) -> Vec<(String, Vec<u8>, QoS, bool)> {
-    seen.iter()
-        .filter_map(|s| match s {
-            Seen::Message {
-                topic,
-                payload,
-                qos,
-                retain,
-            } => Some((topic.clone(), payload.clone(), *qos, *retain)),
-            _ => None,
-        })
-        .collect()
-}
-
-fn subscribe(c: &mut dyn DynClient, filter: &str, qos: QoS) {
-    let pid = c.subscribe(&[(filter, qos)]).unwrap();
-    let seen = collect_until(c, |s| s.iter().any(|e| matches!(e, Seen::Subscribed(..))));
-    assert_eq!(
-        seen.last(),
-        Some(&Seen::Subscribed(pid, vec![Granted::Qos(qos)]))
-    );
+fn client(driver: Driver, port: u16) -> Box<dyn TestClient> {
+    plain_client(driver, port, Box::leak(Box::default()))
 }
 
 fn pubsub_at_every_qos(driver: Driver) {
@@ -347,9 +161,9 @@ fn qos2_backlog_beyond_inbound_arrives_once_in_order(driver: Driver) {
     let broker = Broker::start(BrokerConfig::new().line("max_inflight_messages 0"));
     let mut options = ConnectOptions::new("backlog");
     options.clean_session = false;
-    let mut state = Box::new(State::new());
+    let mut state = Box::new(TestState::new());
     {
-        let mut device = client_on(driver, broker.port(), &mut state);
+        let mut device = plain_client(driver, broker.port(), &mut state);
         device.connect(&options).unwrap();
         subscribe(&mut *device, "backlog/#", QoS::ExactlyOnce);
         device.disconnect().unwrap();
@@ -363,7 +177,7 @@ fn qos2_backlog_beyond_inbound_arrives_once_in_order(driver: Driver) {
     let (mut sessions, mut deferred, mut ended) = (0, 0, Vec::new());
     while order.len() < COUNT {
         assert!(StdInstant::now() < deadline, "got {order:?}");
-        let mut device = client_on(driver, broker.port(), &mut state);
+        let mut device = plain_client(driver, broker.port(), &mut state);
         assert!(device.connect(&options).unwrap().session_present);
         sessions += 1;
         while order.len() < COUNT {

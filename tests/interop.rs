@@ -13,9 +13,6 @@
 
 mod support;
 
-use support::{block_on, idle, own, Idle, Seen};
-
-use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant as StdInstant, SystemTime, UNIX_EPOCH};
 
 use embedded_mqtts::host::TcpTransport;
@@ -25,12 +22,14 @@ use embedded_mqtts::tls::{
     connection::write_buffer_for, AsyncTlsStream, Pin, PinnedProvider, TlsOptions, TlsSocket,
     TlsStream, ValidityTime, VerifyOptions, READ_BUFFER,
 };
-use embedded_mqtts::{asynch, blocking, ClientState, ConnectOptions, Connected, Error, QoS, Will};
-use support::{read_cert, SecondBroker, Subscriber};
+use embedded_mqtts::{asynch, blocking, ConnectOptions, Error, QoS, Will};
+use support::{
+    block_on, collect_for, collect_until, idle, messages, plain_client, read_cert, subscribe,
+    tcp_transport, AsyncClient, BlockingClient, Driver, Idle, SecondBroker, Seen, Subscriber,
+    TestClient, TestState,
+};
 
-/// 8 messages in flight, 4 KiB each for the store, the receive and the send buffer.
-type State = ClientState<8, 4096, 4096, 4096>;
-/// The largest packet we send (the `TX` of [`State`]).
+/// The largest packet we send (the `TX` of [`TestState`]).
 const TX: usize = 4096;
 
 /// The certificate the TLS scenarios are served, and the CA they pin.
@@ -65,98 +64,6 @@ fn amqtt_delivery_qos(_published: QoS, granted: QoS) -> QoS {
     granted
 }
 
-#[derive(Clone, Copy, Debug)]
-enum Driver {
-    Blocking,
-    Async,
-}
-
-/// What a scenario needs from a client, whatever its driver and link.
-trait TestClient {
-    fn connect(&mut self, options: &ConnectOptions<'_>) -> Result<Connected, Error>;
-    fn publish(
-        &mut self,
-        topic: &str,
-        payload: &[u8],
-        qos: QoS,
-        retain: bool,
-    ) -> Result<Option<u16>, Error>;
-    fn subscribe(&mut self, filters: &[(&str, QoS)]) -> Result<u16, Error>;
-    fn disconnect(&mut self) -> Result<(), Error>;
-    /// The next event within 50 ms, if any.
-    fn next(&mut self) -> Result<Option<Seen>, Error>;
-    /// Drop the connection without DISCONNECT (the broker sees a vanished client).
-    fn vanish(self: Box<Self>);
-}
-
-/// The blocking client over any stream, with the TCP socket underneath (to vanish).
-struct BlockingClient<T: 'static> {
-    client: blocking::Client<'static, T, StdClock, 8, 4096, 4096, 4096>,
-    tcp: TcpStream,
-}
-
-impl<T> TestClient for BlockingClient<T>
-where
-    T: embedded_io::Read + embedded_io::Write + embedded_io::ReadReady,
-{
-    fn connect(&mut self, o: &ConnectOptions<'_>) -> Result<Connected, Error> {
-        self.client.connect(o)
-    }
-    fn publish(&mut self, t: &str, p: &[u8], q: QoS, r: bool) -> Result<Option<u16>, Error> {
-        self.client.publish(t, p, q, r)
-    }
-    fn subscribe(&mut self, f: &[(&str, QoS)]) -> Result<u16, Error> {
-        self.client.subscribe(f)
-    }
-    fn disconnect(&mut self) -> Result<(), Error> {
-        self.client.disconnect()
-    }
-    fn next(&mut self) -> Result<Option<Seen>, Error> {
-        Ok(self.client.wait_event(50)?.map(own))
-    }
-    fn vanish(self: Box<Self>) {
-        let _ = self.tcp.shutdown(Shutdown::Both);
-    }
-}
-
-/// The async client over any stream, with the TCP socket underneath (to vanish).
-struct AsyncClient<T: 'static> {
-    client: asynch::Client<'static, T, StdClock, Idle, 8, 4096, 4096, 4096>,
-    tcp: TcpStream,
-}
-
-impl<T> TestClient for AsyncClient<T>
-where
-    T: embedded_io_async::Read + embedded_io_async::Write + embedded_io::ReadReady,
-{
-    fn connect(&mut self, o: &ConnectOptions<'_>) -> Result<Connected, Error> {
-        block_on(self.client.connect(o))
-    }
-    fn publish(&mut self, t: &str, p: &[u8], q: QoS, r: bool) -> Result<Option<u16>, Error> {
-        block_on(self.client.publish(t, p, q, r))
-    }
-    fn subscribe(&mut self, f: &[(&str, QoS)]) -> Result<u16, Error> {
-        block_on(self.client.subscribe(f))
-    }
-    fn disconnect(&mut self) -> Result<(), Error> {
-        block_on(self.client.disconnect())
-    }
-    fn next(&mut self) -> Result<Option<Seen>, Error> {
-        let deadline = StdInstant::now() + Duration::from_millis(50);
-        loop {
-            if let Some(event) = block_on(self.client.poll())? {
-                return Ok(Some(own(event)));
-            }
-            if StdInstant::now() >= deadline {
-                return Ok(None);
-            }
-        }
-    }
-    fn vanish(self: Box<Self>) {
-        let _ = self.tcp.shutdown(Shutdown::Both);
-    }
-}
-
 fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -177,25 +84,11 @@ fn client(driver: Driver, broker: &SecondBroker, link: Link) -> Box<dyn TestClie
         Link::Plain => broker.port(),
         Link::Tls { served, .. } => broker.tls_port(served),
     };
-    let mut transport = TcpTransport::connect(("127.0.0.1", port)).expect("connect to amqtt");
-    transport.set_ready_wait(Duration::from_millis(5));
-    let tcp = transport
-        .stream()
-        .try_clone()
-        .expect("clone the TCP socket");
-    let state: &'static mut State = Box::leak(Box::default());
+    let state: &'static mut TestState = Box::leak(Box::default());
     let Link::Tls { ca, .. } = link else {
-        return match driver {
-            Driver::Blocking => Box::new(BlockingClient {
-                client: blocking::Client::new(transport, state, StdClock::new()),
-                tcp,
-            }),
-            Driver::Async => Box::new(AsyncClient {
-                client: asynch::Client::new(transport, state, StdClock::new(), idle as Idle),
-                tcp,
-            }),
-        };
+        return plain_client(driver, port, state);
     };
+    let (transport, tcp) = tcp_transport(port);
     let ca_der: &'static [u8] = read_cert(ca).leak();
     let cas = [ca_der];
     let pins = [Pin::Ca(&cas)];
@@ -235,47 +128,6 @@ fn client(driver: Driver, broker: &SecondBroker, link: Link) -> Box<dyn TestClie
     }
 }
 
-/// Collect events from `c` until `done` says so; panics after 10 s.
-fn collect_until(c: &mut dyn TestClient, mut done: impl FnMut(&[Seen]) -> bool) -> Vec<Seen> {
-    let deadline = StdInstant::now() + Duration::from_secs(10);
-    let mut seen = Vec::new();
-    while !done(&seen) {
-        assert!(StdInstant::now() < deadline, "timed out; saw {seen:?}");
-        if let Some(event) = c.next().expect("client failed") {
-            seen.push(event);
-        }
-    }
-    seen
-}
-
-/// Collect events from `c` for `period` (to check that nothing, or nothing more, arrives).
-fn collect_for(c: &mut dyn TestClient, period: Duration) -> Vec<Seen> {
-    let deadline = StdInstant::now() + period;
-    let mut seen = Vec::new();
-    while StdInstant::now() < deadline {
-        if let Some(event) = c.next().expect("client failed") {
-            seen.push(event);
-        }
-    }
-    seen
-}
-
-type Received = (String, Vec<u8>, QoS, bool);
-
-fn messages(seen: &[Seen]) -> Vec<Received> {
-    seen.iter()
-        .filter_map(|s| match s {
-            Seen::Message {
-                topic,
-                payload,
-                qos,
-                retain,
-            } => Some((topic.clone(), payload.clone(), *qos, *retain)),
-            _ => None,
-        })
-        .collect()
-}
-
 fn delivered(seen: &[Seen]) -> Vec<u16> {
     let mut pids: Vec<u16> = seen
         .iter()
@@ -286,16 +138,6 @@ fn delivered(seen: &[Seen]) -> Vec<u16> {
         .collect();
     pids.sort_unstable();
     pids
-}
-
-/// Subscribes to one filter and waits for its SUBACK, which must grant `qos`.
-fn subscribe(c: &mut dyn TestClient, filter: &str, qos: QoS) {
-    let pid = c.subscribe(&[(filter, qos)]).unwrap();
-    let seen = collect_until(c, |s| s.iter().any(|e| matches!(e, Seen::Subscribed(..))));
-    assert_eq!(
-        seen.last(),
-        Some(&Seen::Subscribed(pid, vec![Granted::Qos(qos)]))
-    );
 }
 
 /// Publishes and waits until the broker acknowledged it (QoS 1 and 2).

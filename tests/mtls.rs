@@ -10,7 +10,7 @@
 
 mod support;
 
-use support::{block_on, idle};
+use support::{block_on, idle, Driver};
 
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, TcpListener};
@@ -54,12 +54,6 @@ fn now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs()
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Driver {
-    Blocking,
-    Async,
 }
 
 /// The server CA the client pins.

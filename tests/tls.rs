@@ -7,7 +7,7 @@
 
 mod support;
 
-use support::{block_on, idle};
+use support::{block_on, idle, Driver};
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -53,12 +53,6 @@ fn now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs()
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Driver {
-    Blocking,
-    Async,
 }
 
 /// Connect over TLS to the listener serving `served`, verifying with `pin` and `options`

@@ -17,6 +17,7 @@ mod executor;
 mod host_client;
 pub mod second_broker;
 mod seen;
+mod test_client;
 
 pub use broker::{Broker, BrokerConfig, TlsListener};
 pub use certs::{cert_path, certs_dir, read_cert};
@@ -25,6 +26,10 @@ pub use executor::{block_on, idle, Idle};
 pub use host_client::{publish, publish_tls, try_publish, Message, Subscriber};
 pub use second_broker::SecondBroker;
 pub use seen::{own, Seen};
+pub use test_client::{
+    collect_for, collect_until, messages, plain_client, subscribe, tcp_transport, AsyncClient,
+    BlockingClient, Driver, Received, TestClient, TestState,
+};
 
 use std::path::PathBuf;
 
