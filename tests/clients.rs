@@ -1,6 +1,7 @@
 //! The blocking and the async client against a real Mosquitto, over plain TCP: the same
 //! scenarios, written once, run through both drivers.
 
+#[macro_use]
 mod support;
 
 use std::time::{Duration, Instant as StdInstant};
@@ -256,17 +257,6 @@ fn oversize_packet_is_reported_and_skipped(driver: Driver) {
     }
     // 10,000 bytes of payload, a 5-byte topic with its length, and a 3-byte fixed header.
     assert_eq!(too_large, Some((10_010, 4096)));
-}
-
-macro_rules! both_drivers {
-    ($($scenario:ident),* $(,)?) => {
-        mod blocking_client {
-            $(#[test] fn $scenario() { super::$scenario(super::Driver::Blocking) })*
-        }
-        mod async_client {
-            $(#[test] fn $scenario() { super::$scenario(super::Driver::Async) })*
-        }
-    };
 }
 
 both_drivers!(

@@ -11,6 +11,7 @@
 // VerifyError carries its facts inline (no heap on the device side).
 #![allow(clippy::result_large_err)]
 
+#[macro_use]
 mod support;
 
 use std::time::{Duration, Instant as StdInstant, SystemTime, UNIX_EPOCH};
@@ -555,17 +556,6 @@ fn keep_alive_pings_are_answered(driver: Driver) {
     // Still connected: a QoS 1 publish is acknowledged.
     publish_acked(&mut *c, "still/here", b"yes", QoS::AtLeastOnce, false);
     c.disconnect().unwrap();
-}
-
-macro_rules! both_drivers {
-    ($($scenario:ident $(($($arg:expr),*))?),* $(,)?) => {
-        mod blocking_client {
-            $(#[test] fn $scenario() { super::$scenario(super::Driver::Blocking $($(, $arg)*)?) })*
-        }
-        mod async_client {
-            $(#[test] fn $scenario() { super::$scenario(super::Driver::Async $($(, $arg)*)?) })*
-        }
-    };
 }
 
 both_drivers!(

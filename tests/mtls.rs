@@ -8,6 +8,7 @@
 // VerifyError carries its facts inline (no heap on the device side).
 #![allow(clippy::result_large_err)]
 
+#[macro_use]
 mod support;
 
 use support::{block_on, idle, Driver};
@@ -519,17 +520,6 @@ fn alpn_is_offered_and_mosquitto_ignores_it(driver: Driver) {
         "with ALPN",
     );
     assert!(matches!(outcome, Outcome::Exchanged { .. }), "{outcome:?}");
-}
-
-macro_rules! both_drivers {
-    ($($scenario:ident),* $(,)?) => {
-        mod blocking_client {
-            $(#[test] fn $scenario() { super::$scenario(super::Driver::Blocking) })*
-        }
-        mod async_client {
-            $(#[test] fn $scenario() { super::$scenario(super::Driver::Async) })*
-        }
-    };
 }
 
 both_drivers!(

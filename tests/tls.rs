@@ -5,6 +5,7 @@
 // VerifyError carries its facts inline (no heap on the device side).
 #![allow(clippy::result_large_err)]
 
+#[macro_use]
 mod support;
 
 use support::{block_on, idle, Driver};
@@ -385,17 +386,6 @@ fn explicit_relaxations_do_only_what_they_say(driver: Driver) {
         "localhost",
     ));
     assert!(matches!(error, VerifyError::Expired { .. }), "{error:?}");
-}
-
-macro_rules! both_drivers {
-    ($($scenario:ident),* $(,)?) => {
-        mod blocking_client {
-            $(#[test] fn $scenario() { super::$scenario(super::Driver::Blocking) })*
-        }
-        mod async_client {
-            $(#[test] fn $scenario() { super::$scenario(super::Driver::Async) })*
-        }
-    };
 }
 
 both_drivers!(

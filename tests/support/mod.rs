@@ -8,7 +8,7 @@
 //! Needs `mosquitto`, `mosquitto-clients`, coreutils' `stdbuf` and (optionally) `openssl`:
 //! `scripts/setup.sh` installs them on Debian, and amqtt (from PyPI, for `second_broker`) in a
 //! venv under `~/.cache/embedded-mqtts/`.
-#![allow(dead_code, unused_imports)]
+#![allow(dead_code, unused_imports, unused_macros)]
 
 mod broker;
 mod certs;
@@ -17,6 +17,7 @@ mod executor;
 mod host_client;
 pub mod second_broker;
 mod seen;
+#[macro_use]
 mod test_client;
 
 pub use broker::{Broker, BrokerConfig, TlsListener};

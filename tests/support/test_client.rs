@@ -12,6 +12,21 @@ use embedded_mqtts::{asynch, blocking, ClientState, ConnectOptions, Connected, E
 
 use super::{block_on, idle, own, Idle, Seen};
 
+/// `#[test]` functions for each scenario, one per driver: `both_drivers!(a, b(ARG))` makes
+/// `blocking_client::a`, calling `a(Driver::Blocking)`, `async_client::a`, calling
+/// `a(Driver::Async)`, and the same for `b` with `ARG` as its second argument. (The file that
+/// uses it has `#[macro_use] mod support;` and `Driver` in scope.)
+macro_rules! both_drivers {
+    ($($scenario:ident $(($($arg:expr),*))?),* $(,)?) => {
+        mod blocking_client {
+            $(#[test] fn $scenario() { super::$scenario(super::Driver::Blocking $($(, $arg)*)?) })*
+        }
+        mod async_client {
+            $(#[test] fn $scenario() { super::$scenario(super::Driver::Async $($(, $arg)*)?) })*
+        }
+    };
+}
+
 /// The state of every test client: 8 messages in flight, 4 KiB packets.
 pub type TestState = ClientState<8, 4096, 4096, 4096>;
 
