@@ -38,7 +38,11 @@ impl embedded_io::Error for HostError {
 }
 
 fn host_error(e: std::io::Error) -> HostError {
-    HostError(e.kind().into())
+    match e.kind() {
+        // A blocking socket says "would block" when its read or write timeout has passed.
+        IoKind::WouldBlock => HostError(ErrorKind::TimedOut),
+        kind => HostError(kind.into()),
+    }
 }
 
 impl TcpTransport {

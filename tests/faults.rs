@@ -17,10 +17,16 @@
 //! - 66,000 QoS 2 messages with faults: packet ids wrap past 65,535 without a leak, and the
 //!   session ends with nothing in flight.
 //!
-//! The client under test is the blocking one over plain TCP; the proxy forwards raw bytes and
-//! serves TLS unchanged.
+//! - Over TLS (`faults/over_tls.rs`): the handshake cut, reset or stalled at points inside the
+//!   ClientHello, ServerHello and Certificate records is a clean `ConnectError::Tls` and the
+//!   next handshake succeeds; 300 QoS 2 messages through records cut and reset mid-stream
+//!   arrive exactly once.
+//!
+//! The client under test is the blocking one; the proxy forwards raw bytes, TLS or not.
 #![cfg(feature = "std")]
 
+#[path = "faults/over_tls.rs"]
+mod over_tls;
 #[path = "faults/proxy.rs"]
 mod proxy;
 mod support;

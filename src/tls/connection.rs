@@ -98,6 +98,10 @@ impl core::fmt::Display for TlsFailure {
             ),
             TlsError::InsufficientSpace => f.write_str("a TLS record does not fit the read buffer"),
             TlsError::Io(kind) => write!(f, "transport error during TLS: {kind:?}"),
+            // embedded-tls 0.19 raises it only when a read returns 0 bytes.
+            TlsError::IoError => {
+                f.write_str("the connection closed without close_notify, in or before a TLS record")
+            }
             other => write!(f, "TLS error: {other:?}"),
         }
     }
@@ -275,7 +279,8 @@ impl embedded_io::Error for StreamError {
     fn kind(&self) -> ErrorKind {
         match self {
             StreamError::Tls(TlsFailure(TlsError::Io(kind))) => *kind,
-            StreamError::Tls(TlsFailure(TlsError::ConnectionClosed)) => {
+            // close_notify, or the socket ended (embedded-tls's `IoError`: a read returned 0).
+            StreamError::Tls(TlsFailure(TlsError::ConnectionClosed | TlsError::IoError)) => {
                 ErrorKind::ConnectionAborted
             }
             StreamError::Tls(_) => ErrorKind::InvalidData,

@@ -11,6 +11,7 @@ use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use embedded_io::{Read, ReadReady, Write};
 use embedded_mqtts::host::TcpTransport;
 use embedded_mqtts::session::DEFAULT_INBOUND;
 use embedded_mqtts::time::StdClock;
@@ -176,47 +177,95 @@ pub fn publish_all(
     count: usize,
     mut progress: impl FnMut(usize),
 ) -> Published {
-    let clock = StdClock::new();
-    let options = persistent(client_id);
-    let deadline = Instant::now() + STREAM_TIMEOUT;
-    let mut report = Published::default();
-    let mut outstanding = Outstanding::default();
-    let mut next = 0;
+    let mut publisher = Publisher::new(client_id, topic, qos, count);
     loop {
+        publisher.check_deadline();
+        let mut client = blocking::Client::new(dial(port), state, StdClock::new());
+        if publisher.run(&mut client, &mut progress) {
+            return publisher.finish();
+        }
+        drop(client.into_transport());
+    }
+}
+
+/// A publisher's run across connections: what it has published, and what is still in flight.
+/// Each connection, over whatever transport, is one [`Publisher::run`].
+pub struct Publisher<'a> {
+    options: ConnectOptions<'a>,
+    topic: &'a str,
+    qos: QoS,
+    count: usize,
+    deadline: Instant,
+    report: Published,
+    outstanding: Outstanding,
+    next: usize,
+}
+
+impl<'a> Publisher<'a> {
+    /// Messages `0..count` to `topic` at `qos`, as `client_id` with a persistent session.
+    pub fn new(client_id: &'a str, topic: &'a str, qos: QoS, count: usize) -> Self {
+        Publisher {
+            options: persistent(client_id),
+            topic,
+            qos,
+            count,
+            deadline: Instant::now() + STREAM_TIMEOUT,
+            report: Published::default(),
+            outstanding: Outstanding::default(),
+            next: 0,
+        }
+    }
+
+    /// Panics, with where the run stands, once the stream has taken too long.
+    pub fn check_deadline(&self) {
         assert!(
-            Instant::now() < deadline,
-            "publisher {client_id} stuck at {next}/{count}: {} sessions, failures {:?}, \
-             {} delivered",
-            report.sessions,
-            report.failures,
-            report.delivered,
+            Instant::now() < self.deadline,
+            "publisher {} stuck at {}/{}: {} sessions, failures {:?}, {} delivered",
+            self.options.client_id,
+            self.next,
+            self.count,
+            self.report.sessions,
+            self.report.failures,
+            self.report.delivered,
         );
-        let mut client = blocking::Client::new(dial(port), state, clock);
-        match client.connect(&options) {
+    }
+
+    /// One connection on `client`: CONNECT (resuming the session), then publish and collect
+    /// acknowledgements until every message is acknowledged (`true`, after DISCONNECT) or the
+    /// connection fails (`false`, the failure recorded). `progress` as for [`publish_all`].
+    pub fn run<T: Read + Write + ReadReady>(
+        &mut self,
+        client: &mut blocking::Client<'_, T, StdClock, 8, 4096, 4096, 4096>,
+        progress: &mut impl FnMut(usize),
+    ) -> bool {
+        let report = &mut self.report;
+        match client.connect(&self.options) {
             Ok(connected) => {
                 assert!(
                     connected.session_present || report.sessions == 0,
-                    "the broker lost {client_id}'s session"
+                    "the broker lost {}'s session",
+                    self.options.client_id
                 );
                 report.sessions += 1;
                 report.resent += connected.resending;
             }
             Err(e) => {
                 report.failures.record(&e);
-                continue;
+                return false;
             }
         }
+        let outstanding = &mut self.outstanding;
         let error = loop {
-            if next < count {
+            if self.next < self.count {
                 let before = client.state().session().in_flight();
-                match client.publish(topic, &payload(next), qos, false) {
+                match client.publish(self.topic, &payload(self.next), self.qos, false) {
                     Ok(pid) => {
                         if let Some(pid) = pid {
                             outstanding.handed_out(pid);
                             report.pids.push(pid);
                         }
-                        next += 1;
-                        progress(next);
+                        self.next += 1;
+                        progress(self.next);
                         continue;
                     }
                     Err(Error::WindowFull { .. } | Error::StoreFull { .. }) => {}
@@ -226,8 +275,8 @@ pub fn publish_all(
                         if client.state().session().in_flight() > before {
                             report.taken_on_error += 1;
                             outstanding.unnamed += 1;
-                            next += 1;
-                            progress(next);
+                            self.next += 1;
+                            progress(self.next);
                         }
                         break e;
                     }
@@ -238,7 +287,7 @@ pub fn publish_all(
                     // The link broke just after the last acknowledgement: nothing is lost.
                     report.failures.record(&e);
                 }
-                return report;
+                return true;
             }
             match client.wait_event(200) {
                 Ok(Some(Event::Delivered { pid })) => {
@@ -250,7 +299,12 @@ pub fn publish_all(
             }
         };
         report.failures.record(&error);
-        drop(client.into_transport());
+        false
+    }
+
+    /// What the run did.
+    pub fn finish(self) -> Published {
+        self.report
     }
 }
 
