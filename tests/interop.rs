@@ -14,7 +14,7 @@
 #[macro_use]
 mod support;
 
-use std::time::{Duration, Instant as StdInstant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant as StdInstant};
 
 use embedded_mqtts::host::TcpTransport;
 use embedded_mqtts::session::Granted;
@@ -26,8 +26,8 @@ use embedded_mqtts::tls::{
 use embedded_mqtts::{asynch, blocking, ConnectOptions, Error, QoS, Will};
 use support::{
     block_on, collect_for, collect_until, idle, messages, plain_client, read_cert, subscribe,
-    tcp_transport, AsyncClient, BlockingClient, Driver, Idle, SecondBroker, Seen, Subscriber,
-    TestClient, TestState,
+    tcp_transport, unix_now, AsyncClient, BlockingClient, Driver, Idle, SecondBroker, Seen,
+    Subscriber, TestClient, TestState,
 };
 
 /// The largest packet we send (the `TX` of [`TestState`]).
@@ -65,13 +65,6 @@ fn amqtt_delivery_qos(_published: QoS, granted: QoS) -> QoS {
     granted
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 /// A leaked buffer: the TLS stream and the client borrow it for the rest of the test.
 fn leaked_buffer(len: usize) -> &'static mut [u8] {
     vec![0; len].leak()
@@ -96,7 +89,7 @@ fn client(driver: Driver, broker: &SecondBroker, link: Link) -> Box<dyn TestClie
     let mut provider = PinnedProvider::new(
         rand_core::OsRng,
         &pins,
-        VerifyOptions::new(ValidityTime::UnixSeconds(now())),
+        VerifyOptions::new(ValidityTime::UnixSeconds(unix_now())),
     );
     let socket: &'static TlsSocket<TcpTransport> = Box::leak(Box::new(TlsSocket::new(transport)));
     let read_buffer = leaked_buffer(READ_BUFFER);

@@ -11,13 +11,13 @@
 #[macro_use]
 mod support;
 
-use support::{block_on, idle, Driver};
+use support::{block_on, idle, unix_now, Driver};
 
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, TcpListener};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
-use std::time::{Duration, Instant as StdInstant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant as StdInstant};
 
 use embedded_io::ErrorKind;
 use embedded_mqtts::host::TcpTransport;
@@ -48,13 +48,6 @@ fn broker() -> Broker {
                 .require_certificate(),
         ),
     )
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 /// The server CA the client pins.
@@ -103,7 +96,7 @@ fn attempt(
     let mut provider = PinnedProvider::new(
         rand_core::OsRng,
         &pins,
-        VerifyOptions::new(ValidityTime::UnixSeconds(now())),
+        VerifyOptions::new(ValidityTime::UnixSeconds(unix_now())),
     )
     .with_client_identity(identity);
     let mut transport = TcpTransport::connect(("127.0.0.1", broker.tls_port(MTLS))).unwrap();
@@ -362,7 +355,7 @@ fn nothing_pipelined_after_a_refused_handshake_gets_through() {
         let mut provider = PinnedProvider::new(
             rand_core::OsRng,
             &pins,
-            VerifyOptions::new(ValidityTime::UnixSeconds(now())),
+            VerifyOptions::new(ValidityTime::UnixSeconds(unix_now())),
         )
         .with_client_identity(identity);
         let transport = TcpTransport::connect(("127.0.0.1", broker.tls_port(MTLS))).unwrap();
@@ -613,7 +606,7 @@ fn handshake_with_openssl(alpn: Option<&[&[u8]]>, line: &str) -> String {
     let mut provider = PinnedProvider::new(
         rand_core::OsRng,
         &pins,
-        VerifyOptions::new(ValidityTime::UnixSeconds(now())),
+        VerifyOptions::new(ValidityTime::UnixSeconds(unix_now())),
     )
     .with_client_identity(identity("client-good", "client-good.key"));
     let transport = TcpTransport::connect(("127.0.0.1", server.port)).unwrap();

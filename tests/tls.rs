@@ -8,9 +8,9 @@
 #[macro_use]
 mod support;
 
-use support::{block_on, idle, Driver};
+use support::{block_on, idle, unix_now, Driver};
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use embedded_mqtts::host::TcpTransport;
 use embedded_mqtts::time::StdClock;
@@ -47,13 +47,6 @@ fn broker() -> Broker {
         });
     }
     Broker::start(config)
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 /// Connect over TLS to the listener serving `served`, verifying with `pin` and `options`
@@ -152,7 +145,7 @@ fn ca_pin(name: &str) -> &'static [&'static [u8]] {
 }
 
 fn at_now() -> VerifyOptions {
-    VerifyOptions::new(ValidityTime::UnixSeconds(now()))
+    VerifyOptions::new(ValidityTime::UnixSeconds(unix_now()))
 }
 
 fn refusal(result: Result<(), ConnectError>) -> VerifyError {

@@ -16,7 +16,7 @@ use embedded_mqtts::tls::{
 use embedded_mqtts::{blocking, QoS};
 
 use super::proxy::{Direction, Fault, Proxy};
-use super::support::{read_cert, Broker, TlsListener};
+use super::support::{read_cert, unix_now, Broker, TlsListener};
 use super::traffic::{assert_complete, dial, PubState, Publisher, Subscriber};
 
 /// The certificate the broker serves (leaf and intermediate), and the CA the client pins.
@@ -26,13 +26,6 @@ const CA: &str = "rsa-root.der";
 /// Our publisher's client over TLS.
 type TlsClient<'s, 'a> =
     blocking::Client<'s, TlsStream<'a, TcpTransport>, StdClock, 8, 4096, 4096, 4096>;
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
 
 /// Mosquitto with a plain listener (for the subscriber) and a TLS one serving [`SERVED`].
 fn tls_broker() -> Broker {
@@ -65,7 +58,7 @@ fn over_tls<R>(
     let mut provider = PinnedProvider::new(
         rand_core::OsRng,
         &pins,
-        VerifyOptions::new(ValidityTime::UnixSeconds(now())),
+        VerifyOptions::new(ValidityTime::UnixSeconds(unix_now())),
     );
     let stream = TlsStream::connect(
         &socket,

@@ -46,3 +46,11 @@ fn find_program(name: &str) -> PathBuf {
         .find(|candidate| candidate.is_file())
         .unwrap_or_else(|| panic!("{name} is not installed (run scripts/setup.sh)"))
 }
+
+/// The wall-clock time in UNIX seconds: the time certificates are checked at.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_secs()
+}
