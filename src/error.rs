@@ -73,7 +73,9 @@ pub enum Error {
     },
     /// The peer closed the connection.
     ConnectionClosed,
-    /// The transport (socket, UART, TLS record layer) failed.
+    /// The transport (socket, UART, TLS record layer) failed with this kind of error. The
+    /// client does not interpret it: a TLS stream's own error says more (see
+    /// [`tls::connect`](crate::tls::connect)).
     Transport(embedded_io::ErrorKind),
     /// A packet could not be encoded (invalid topic, buffer too small, ...).
     Encode(EncodeError),
@@ -100,19 +102,14 @@ pub enum Error {
     /// again when the persistent session resumes, so nothing is lost or delivered twice. (With
     /// `clean_session` the broker drops them with the session: `deferred` says how many.)
     /// MQTT 3.1.1 has no way to tell the broker this limit: keep it at least the broker's
-    /// window (Mosquitto's `max_inflight_messages`, 20 by default), via the `INBOUND`
-    /// parameter of [`Session`](crate::session::Session).
+    /// window (Mosquitto's `max_inflight_messages`, 20 by default), via
+    /// [`Buffers::inbound`](crate::Buffers::inbound).
     InboundQos2Full {
         /// Inbound QoS 2 messages the session can track.
         max: usize,
         /// New messages deferred on the connection that ended.
         deferred: usize,
     },
-    /// The broker refused this client's TLS certificate, or its absence: the transport failed
-    /// with `PermissionDenied` before CONNACK, which the crate's TLS streams report only for
-    /// that (an alert or a closed connection right after a handshake in which the broker asked
-    /// for a certificate). `client.transport().client_auth_refusal()` has the details.
-    ClientCertificateRefused,
 }
 
 impl Error {
@@ -125,8 +122,7 @@ impl Error {
             | Error::Timeout(_)
             | Error::ConnectionClosed
             | Error::Transport(_)
-            | Error::InboundQos2Full { .. }
-            | Error::ClientCertificateRefused => true,
+            | Error::InboundQos2Full { .. } => true,
             Error::PacketTooLarge { .. }
             | Error::Encode(_)
             | Error::WindowFull { .. }
@@ -199,9 +195,6 @@ impl fmt::Display for Error {
                 "in-flight store full: message needs {needed} bytes, {free} free"
             ),
             Error::NotConnected => f.write_str("not connected"),
-            Error::ClientCertificateRefused => {
-                f.write_str("broker refused the client certificate (or its absence)")
-            }
             Error::InboundQos2Full { max, deferred } => write!(
                 f,
                 "{deferred} new QoS 2 message(s) came while {max} awaited PUBREL (the \

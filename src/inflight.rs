@@ -1,16 +1,16 @@
 //! The outbound in-flight table: QoS 1 and 2 PUBLISH packets the broker has not finished
-//! acknowledging, kept encoded so that they can be sent again, byte for byte, after a reconnect.
+//! acknowledging, kept encoded so that they can be sent again, byte for byte, after a reconnect;
+//! and SUBSCRIBE/UNSUBSCRIBE requests awaiting their answer (they share the packet-id space).
 //!
 //! MQTT 3.1.1 §4.4 [MQTT-4.4.0-1]: when a client reconnects with CleanSession = 0 it must re-send
 //! every unacknowledged PUBLISH (QoS > 0) and PUBREL, with their original packet identifiers, and
 //! in the original order ([MQTT-4.6.0-1]). A PUBLISH past PUBREC no longer needs its bytes: only
 //! the PUBREL is re-sent, so its bytes are dropped at that point to make room.
 //!
-//! Storage is two fixed arrays: up to `N` slots, and `STORE` bytes holding the encoded packets
-//! back to back in slot order. Removing a slot moves the later bytes down (a copy within the
-//! store: small, bounded by `STORE`, and no fragmentation).
-
-use heapless::Vec;
+//! Storage is two caller-owned slices: [`Slot`]s (one per message or request in flight) and a
+//! byte store holding the encoded packets back to back in slot order. Live slots are packed at
+//! the front (a free slot has packet id 0, which MQTT never uses); removing one moves the later
+//! ones and their bytes down (small copies, bounded by the slices, no fragmentation).
 
 /// Where an outbound QoS 1 or 2 message stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,21 +24,56 @@ pub enum Awaiting {
     Pubcomp,
 }
 
+/// A request awaiting its answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Request {
+    /// SUBSCRIBE with this many filters: SUBACK must answer each.
+    Subscribe {
+        /// Filters sent.
+        filters: usize,
+    },
+    /// UNSUBSCRIBE: UNSUBACK answers it.
+    Unsubscribe,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Entry {
+    Message(Awaiting),
+    Request(Request),
+}
+
+/// One message or request in flight: the storage unit of a connection's in-flight window
+/// (see [`Buffers`](crate::Buffers)). Opaque; start with [`Slot::EMPTY`].
 #[derive(Clone, Copy, Debug)]
-struct Slot {
+pub struct Slot {
+    /// 0: free.
     pid: u16,
-    stage: Awaiting,
-    /// Length of the encoded PUBLISH in the store (0 once past PUBREC).
+    entry: Entry,
+    /// Length of the encoded PUBLISH in the store (0 for requests, and once past PUBREC).
     len: usize,
     /// Still to be sent again on this connection (set when a session resumes).
     resend: bool,
+}
+
+impl Slot {
+    /// A free slot.
+    pub const EMPTY: Slot = Slot {
+        pid: 0,
+        entry: Entry::Request(Request::Unsubscribe),
+        len: 0,
+        resend: false,
+    };
+
+    fn is_free(&self) -> bool {
+        self.pid == 0
+    }
 }
 
 /// Why a message could not be taken into the table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Full {
-    /// All `N` slots hold unacknowledged messages.
+    /// All slots hold unacknowledged messages or requests.
     Window {
         /// The window size.
         slots: usize,
@@ -53,89 +88,127 @@ pub enum Full {
 }
 
 /// What to re-send next after a session resumed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum Resend<'a> {
-    /// The stored PUBLISH (the caller sets DUP).
-    Publish(&'a [u8]),
+    /// The stored PUBLISH (the caller sets DUP, which stays set for later re-sends).
+    Publish(&'a mut [u8]),
     /// A PUBREL for this packet id.
     Pubrel(u16),
 }
 
-/// Outbound messages in flight: at most `N` of them, `STORE` bytes of encoded packets in all.
+/// Outbound messages and requests in flight, over caller-owned slices.
 #[derive(Debug)]
-pub struct InFlight<const N: usize, const STORE: usize> {
-    slots: Vec<Slot, N>,
-    bytes: Vec<u8, STORE>,
+pub struct InFlight<'b> {
+    slots: &'b mut [Slot],
+    bytes: &'b mut [u8],
+    /// Bytes of `bytes` in use, from the start.
+    filled: usize,
 }
 
-impl<const N: usize, const STORE: usize> Default for InFlight<N, STORE> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<const N: usize, const STORE: usize> InFlight<N, STORE> {
-    /// An empty table.
-    pub const fn new() -> Self {
+impl<'b> InFlight<'b> {
+    /// An empty table over `slots` and `bytes` (their old contents are forgotten).
+    pub fn new(slots: &'b mut [Slot], bytes: &'b mut [u8]) -> Self {
+        slots.fill(Slot::EMPTY);
         InFlight {
-            slots: Vec::new(),
-            bytes: Vec::new(),
+            slots,
+            bytes,
+            filled: 0,
         }
     }
 
-    /// Number of messages in flight.
-    pub fn len(&self) -> usize {
-        self.slots.len()
+    fn live(&self) -> impl Iterator<Item = &Slot> + '_ {
+        self.slots.iter().take_while(|s| !s.is_free())
     }
 
-    /// Whether `pid` is in use by a message in flight.
+    fn position(&self, pid: u16) -> Option<usize> {
+        self.live().position(|s| s.pid == pid)
+    }
+
+    /// Number of messages in flight (requests not counted).
+    pub fn len(&self) -> usize {
+        self.live()
+            .filter(|s| matches!(s.entry, Entry::Message(_)))
+            .count()
+    }
+
+    /// Whether `pid` is in use by a message or request in flight.
     pub fn contains(&self, pid: u16) -> bool {
-        self.slots.iter().any(|s| s.pid == pid)
+        self.position(pid).is_some()
     }
 
     /// The stage of the message with packet id `pid`.
     pub fn stage(&self, pid: u16) -> Option<Awaiting> {
-        self.slots.iter().find(|s| s.pid == pid).map(|s| s.stage)
+        match self.live().find(|s| s.pid == pid)?.entry {
+            Entry::Message(stage) => Some(stage),
+            Entry::Request(_) => None,
+        }
+    }
+
+    /// The window size (slots in all).
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
     }
 
     /// Whether a message of `len` encoded bytes could be taken now.
     pub fn check_room(&self, len: usize) -> Result<(), Full> {
-        if self.slots.is_full() {
-            return Err(Full::Window { slots: N });
+        if self.live().count() >= self.slots.len() {
+            return Err(Full::Window {
+                slots: self.slots.len(),
+            });
         }
-        let free = STORE - self.bytes.len();
+        let free = self.bytes.len().saturating_sub(self.filled);
         if len > free {
             return Err(Full::Store { needed: len, free });
         }
         Ok(())
     }
 
+    fn push(&mut self, slot: Slot, encoded: &[u8]) -> Result<(), Full> {
+        self.check_room(encoded.len())?;
+        let end = self.filled + encoded.len();
+        let index = self.live().count();
+        match (
+            self.bytes.get_mut(self.filled..end),
+            self.slots.get_mut(index),
+        ) {
+            (Some(dst), Some(free)) => {
+                dst.copy_from_slice(encoded);
+                *free = slot;
+                self.filled = end;
+                Ok(())
+            }
+            // check_room said both fit.
+            _ => Err(Full::Window {
+                slots: self.slots.len(),
+            }),
+        }
+    }
+
     /// Take a freshly sent PUBLISH (`encoded`, as sent) with packet id `pid`.
     pub fn insert(&mut self, pid: u16, stage: Awaiting, encoded: &[u8]) -> Result<(), Full> {
-        self.check_room(encoded.len())?;
-        self.bytes
-            .extend_from_slice(encoded)
-            .map_err(|_| Full::Store {
-                needed: encoded.len(),
-                free: STORE - self.bytes.len(),
-            })?;
         let slot = Slot {
             pid,
-            stage,
+            entry: Entry::Message(stage),
             len: encoded.len(),
             resend: false,
         };
-        if self.slots.push(slot).is_err() {
-            // check_room said there was a slot; undo the bytes to stay consistent regardless.
-            self.bytes.truncate(self.bytes.len() - encoded.len());
-            return Err(Full::Window { slots: N });
-        }
-        Ok(())
+        self.push(slot, encoded)
+    }
+
+    /// Take a request with packet id `pid` that awaits its answer.
+    pub fn insert_request(&mut self, pid: u16, request: Request) -> Result<(), Full> {
+        let slot = Slot {
+            pid,
+            entry: Entry::Request(request),
+            len: 0,
+            resend: false,
+        };
+        self.push(slot, &[])
     }
 
     /// Byte offset of slot `index` in the store.
     fn offset(&self, index: usize) -> usize {
-        self.slots.iter().take(index).map(|s| s.len).sum()
+        self.live().take(index).map(|s| s.len).sum()
     }
 
     /// Drop the stored bytes of slot `index`, keeping the slot.
@@ -144,69 +217,105 @@ impl<const N: usize, const STORE: usize> InFlight<N, STORE> {
         let Some(slot) = self.slots.get_mut(index) else {
             return;
         };
-        let end = start + slot.len;
-        slot.len = 0;
-        let total = self.bytes.len();
-        if end <= total {
-            self.bytes.copy_within(end..total, start);
-            self.bytes.truncate(total - (end - start));
+        let removed = core::mem::take(&mut slot.len);
+        if let Some(tail) = self.bytes.get_mut(start..self.filled) {
+            if removed <= tail.len() {
+                tail.copy_within(removed.., 0);
+                self.filled -= removed;
+            }
+        }
+    }
+
+    /// Remove slot `index` and its bytes; the later slots move down.
+    fn remove(&mut self, index: usize) {
+        self.drop_bytes(index);
+        if let Some(tail) = self.slots.get_mut(index..) {
+            tail.rotate_left(1);
+            if let Some(last) = tail.last_mut() {
+                *last = Slot::EMPTY;
+            }
         }
     }
 
     /// The message `pid` is done (PUBACK or PUBCOMP): forget it. Returns whether it was there.
     pub fn complete(&mut self, pid: u16) -> bool {
-        let Some(index) = self.slots.iter().position(|s| s.pid == pid) else {
+        let Some(index) = self.position(pid) else {
             return false;
         };
-        self.drop_bytes(index);
-        self.slots.remove(index);
+        self.remove(index);
         true
+    }
+
+    /// The answer to request `pid` came: forget the request and return it.
+    pub fn take_request(&mut self, pid: u16) -> Option<Request> {
+        let index = self.position(pid)?;
+        let Entry::Request(request) = self.slots.get(index)?.entry else {
+            return None;
+        };
+        self.remove(index);
+        Some(request)
     }
 
     /// PUBREC arrived for `pid`: from now on only its PUBREL is re-sent.
     pub fn received(&mut self, pid: u16) -> bool {
-        let Some(index) = self.slots.iter().position(|s| s.pid == pid) else {
+        let Some(index) = self.position(pid) else {
             return false;
         };
         self.drop_bytes(index);
         if let Some(slot) = self.slots.get_mut(index) {
-            slot.stage = Awaiting::Pubcomp;
+            slot.entry = Entry::Message(Awaiting::Pubcomp);
             slot.resend = false;
         }
         true
     }
 
-    /// A session resumed: every message is to be sent again, in order.
+    /// A session resumed: every message is to be sent again, in order; requests are dropped
+    /// (the broker forgot them with the old connection).
     pub fn mark_all_for_resend(&mut self) {
-        for slot in self.slots.iter_mut() {
+        self.forget_requests();
+        for slot in self.slots.iter_mut().take_while(|s| !s.is_free()) {
             slot.resend = true;
+        }
+    }
+
+    /// Drop the requests still awaiting an answer (a new connection starts).
+    pub fn forget_requests(&mut self) {
+        loop {
+            let request = self
+                .live()
+                .position(|s| matches!(s.entry, Entry::Request(_)));
+            match request {
+                Some(index) => self.remove(index),
+                None => break,
+            }
         }
     }
 
     /// Whether anything is still waiting to be sent again.
     pub fn resend_pending(&self) -> bool {
-        self.slots.iter().any(|s| s.resend)
+        self.live().any(|s| s.resend)
     }
 
     /// The next message to send again, marked as sent.
     pub fn next_resend(&mut self) -> Option<Resend<'_>> {
-        let index = self.slots.iter().position(|s| s.resend)?;
+        let index = self.live().position(|s| s.resend)?;
         let start = self.offset(index);
         let slot = self.slots.get_mut(index)?;
         slot.resend = false;
-        match slot.stage {
-            Awaiting::Pubcomp => Some(Resend::Pubrel(slot.pid)),
-            Awaiting::Puback | Awaiting::Pubrec => {
+        match slot.entry {
+            Entry::Message(Awaiting::Pubcomp) => Some(Resend::Pubrel(slot.pid)),
+            Entry::Message(Awaiting::Puback | Awaiting::Pubrec) => {
                 let end = start + slot.len;
-                self.bytes.get(start..end).map(Resend::Publish)
+                self.bytes.get_mut(start..end).map(Resend::Publish)
             }
+            Entry::Request(_) => None,
         }
     }
 
     /// Forget everything (a clean session starts).
     pub fn clear(&mut self) {
-        self.slots.clear();
-        self.bytes.clear();
+        self.slots.fill(Slot::EMPTY);
+        self.filled = 0;
     }
 }
 
@@ -216,7 +325,9 @@ mod tests {
 
     #[test]
     fn insert_complete_and_compaction() {
-        let mut t = InFlight::<3, 16>::new();
+        let mut slots = [Slot::EMPTY; 3];
+        let mut bytes = [0u8; 16];
+        let mut t = InFlight::new(&mut slots, &mut bytes);
         t.insert(1, Awaiting::Puback, b"aaaa").unwrap();
         t.insert(2, Awaiting::Pubrec, b"bbbbbb").unwrap();
         t.insert(3, Awaiting::Puback, b"cc").unwrap();
@@ -234,7 +345,7 @@ mod tests {
         assert_eq!(t.stage(2), Some(Awaiting::Pubcomp));
         t.mark_all_for_resend();
         assert_eq!(t.next_resend(), Some(Resend::Pubrel(2)));
-        assert_eq!(t.next_resend(), Some(Resend::Publish(b"cc")));
+        assert_eq!(t.next_resend(), Some(Resend::Publish(&mut *b"cc".to_vec())));
         assert_eq!(t.next_resend(), None);
         assert_eq!(t.len(), 2);
         assert!(t.contains(2) && t.contains(3) && !t.contains(1));
@@ -242,6 +353,30 @@ mod tests {
         t.mark_all_for_resend();
         t.next_resend();
         t.next_resend();
-        assert_eq!(t.next_resend(), Some(Resend::Publish(&[7; 14])));
+        assert_eq!(t.next_resend(), Some(Resend::Publish(&mut [7; 14])));
+    }
+
+    #[test]
+    fn requests_share_the_window_and_are_dropped_on_resume() {
+        let mut slots = [Slot::EMPTY; 3];
+        let mut bytes = [0u8; 8];
+        let mut t = InFlight::new(&mut slots, &mut bytes);
+        t.insert_request(1, Request::Subscribe { filters: 2 })
+            .unwrap();
+        t.insert(2, Awaiting::Puback, b"pp").unwrap();
+        t.insert_request(3, Request::Unsubscribe).unwrap();
+        assert_eq!(
+            t.insert_request(4, Request::Unsubscribe),
+            Err(Full::Window { slots: 3 })
+        );
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.stage(1), None);
+        assert_eq!(t.take_request(2), None);
+        assert_eq!(t.take_request(1), Some(Request::Subscribe { filters: 2 }));
+        assert_eq!(t.take_request(1), None);
+        t.mark_all_for_resend();
+        assert!(!t.contains(3));
+        assert_eq!(t.next_resend(), Some(Resend::Publish(&mut *b"pp".to_vec())));
+        assert_eq!(t.next_resend(), None);
     }
 }

@@ -2,125 +2,111 @@
 //! A `#![no_std]` MQTT 3.1.1 client for microcontrollers, over TLS 1.3 with the broker's
 //! certificate verified against a pin compiled into the firmware.
 //!
-//! - **One sans-IO core.** [`Session`] makes every protocol decision (packet ids, QoS 1/2
-//!   flows, DUP on resend, inbound QoS 2 de-duplication, keep-alive) and does no I/O; it takes
-//!   bytes and the time and gives bytes and [`Event`]s. [`blocking::Client`] and
-//!   [`asynch::Client`] are thin loops around it over any `embedded-io` /
-//!   `embedded-io-async` stream: a smoltcp or embassy-net socket, a UART, a TLS stream, or a
-//!   `std` TCP stream ([`host::TcpTransport`], feature `std`).
-//! - **No heap for MQTT.** Buffers are const-generic arrays in a [`ClientState`] you place
-//!   where you like (a `static`, the stack, a `Box`). The `rsa` feature (on by default) uses
-//!   the `rsa` crate, which needs an allocator; ECDSA P-256 needs none.
-//! - **Honest failures.** Every failure is an [`Error`] variant that says what happened, with
-//!   its facts (`Display` is one line). A packet larger than the receive buffer is an error
-//!   naming its size, and is skipped whole so the stream stays in step. Fatal errors are
-//!   sticky until the next `connect`; the in-flight table survives, so a persistent session
-//!   resumes and re-sends what the broker has not acknowledged.
-//!
-//! # Example
-//!
-//! Connect, subscribe, publish with QoS 1 and wait for the message to come back, over any
-//! transport (for a host: `host::TcpTransport::connect(("localhost", 1883))?` and
-//! `time::StdClock::new()`):
-//!
-//! ```no_run
-//! use embedded_io::{Read, ReadReady, Write};
-//! use embedded_mqtts::{blocking::Client, ClientState, Clock, ConnectOptions, Error, Event, QoS};
-//!
-//! // 4 messages in flight, 1 KiB to keep them for resending, 1 KiB receive and send buffers.
-//! fn run<T: Read + Write + ReadReady>(
-//!     transport: T,
-//!     state: &mut ClientState<4, 1024, 1024, 1024>,
-//!     clock: impl Clock,
-//! ) -> Result<(), Error> {
-//!     let mut client = Client::new(transport, state, clock);
-//!     let mut options = ConnectOptions::new("sensor-42");
-//!     options.keep_alive_secs = 30;
-//!     let connected = client.connect(&options)?;
-//!     if !connected.session_present {
-//!         client.subscribe(&[("sensors/42/cmd", QoS::AtLeastOnce)])?;
-//!     }
-//!     client.publish("sensors/42/cmd", b"ping", QoS::AtLeastOnce, false)?;
-//!     loop {
-//!         // Sends PINGREQ when idle; returns None when nothing arrived within 1 s.
-//!         match client.wait_event(1000)? {
-//!             Some(Event::Message(m)) => {
-//!                 assert_eq!(m.payload, b"ping");
-//!                 break;
-//!             }
-//!             Some(Event::Subscribed { granted, .. }) if granted.any_refused() => {
-//!                 // The broker refused the filter: a real program would report it.
-//!             }
-//!             _ => {}
-//!         }
-//!     }
-//!     client.disconnect()
-//! }
-//! ```
+//! - **One sans-IO core.** [`Connection`] makes every protocol decision (packet ids, QoS 1/2
+//!   flows, DUP on resend, inbound QoS 2 de-duplication, keep-alive, the order of what is
+//!   sent) and does no I/O: it takes bytes and the time and gives bytes and [`Event`]s.
+//!   [`blocking::Client`] and [`asynch::Client`] are short loops around it, with the same
+//!   methods, over any `embedded-io` / `embedded-io-async` stream: a smoltcp or embassy-net
+//!   socket, a UART, a TLS stream, or a `std` TCP stream ([`host::TcpTransport`], feature
+//!   `std`). Any other runtime can drive a [`Connection`] itself.
+//! - **No heap for MQTT.** The buffers are yours: slices sized at run time ([`Buffers`]), or
+//!   arrays sized by const generics ([`Storage`]) in a `static` or on a stack. The `rsa`
+//!   feature (on by default) uses the `rsa` crate, which needs an allocator; ECDSA P-256
+//!   needs none.
+//! - **Honest failures.** Every failure is an [`Error`] variant (over TLS, a
+//!   [`tls::ClientError`]) that says what happened, with its facts (`Display` is one line). A
+//!   packet larger than the receive buffer is an error naming its size, and is skipped whole
+//!   so the stream stays in step. Fatal errors are sticky until the next `connect`; the
+//!   in-flight table survives, so a persistent session resumes and re-sends what the broker
+//!   has not acknowledged.
 //!
 //! # Over TLS, with the broker's CA pinned
 //!
-//! The same client over a [`tls::TlsStream`], which exists only for a broker that proved its
-//! certificate chain up to the pin, its host name, and possession of its key (the
-//! CertificateVerify signature). A refusal is a [`tls::ConnectError::Verify`] whose `Display`
-//! says why in one line (expired, name mismatch, unknown issuer, pin mismatch, ...).
+//! Pin the CA, connect TCP, run TLS and CONNECT, loop on events. The [`tls::connect`] call
+//! succeeds only for a broker that proved its certificate chain up to the pin, its host name,
+//! and possession of its key (the CertificateVerify signature); a refusal is a
+//! [`tls::ClientError`] whose `Display` says why in one line (expired, name mismatch, unknown
+//! issuer, pin mismatch, ...).
+//!
+//! ```no_run
+//! # use embedded_mqtts::{tls, Clock, Connection, ConnectOptions, Event, Storage, QoS};
+//! # use embedded_mqtts::tls::{Pin, PinnedProvider, TlsOptions, TlsSocket, ValidityTime, READ_BUFFER};
+//! /// The broker's CA, compiled in (`cargo run --example pin --features std -- ca.pem` says what to pin).
+//! const PINS: &[Pin<'static>] = &[Pin::Ca(&[include_bytes!("../certs/rsa-root.der")])];
+//!
+//! fn run(
+//!     tcp: impl embedded_io::Read + embedded_io::Write + embedded_io::ReadReady, // a connected socket
+//!     unix_now: u64,                           // wall-clock seconds (RTC, SNTP), for validity dates
+//!     rng: impl rand_core::CryptoRngCore,
+//!     clock: impl Clock,                       // a millisecond counter
+//!     storage: &mut Storage<4, 2048, 1024, 1024>, // 4 messages in flight, 2 KiB kept, 1 KiB packets
+//!     tls_buffers: &mut ([u8; READ_BUFFER], [u8; 1157]),
+//! ) -> Result<(), tls::ClientError> {
+//!     let mut provider = PinnedProvider::new(rng, PINS);
+//!     let socket = TlsSocket::new(tcp);
+//!     let mut conn = Connection::new(storage.buffers());
+//!     let (mut client, _) = tls::connect(&socket, &mut tls_buffers.0, &mut tls_buffers.1,
+//!         &TlsOptions::new("broker.example.com", ValidityTime::UnixSeconds(unix_now)),
+//!         &mut provider, &mut conn, clock, &ConnectOptions::new("sensor-42"))?;
+//!     client.subscribe(&[("sensors/42/cmd", QoS::AtLeastOnce)])?;
+//!     client.publish("sensors/42/temp", b"21.5", QoS::AtLeastOnce, false)?;
+//!     loop {
+//!         // Keep-alive runs while waiting; `None`: a quiet second, wait again.
+//!         if let Some(Event::Message(m)) = client.wait_event(1000)? {
+//!             let _command: &[u8] = m.payload; // borrows the receive buffer until the next call
+//!         }
+//!     }
+//! }
+//! ```
+//!
+//! # Any transport, any runtime
+//!
+//! The same client over a plain stream (for a host: `host::TcpTransport::connect(("localhost",
+//! 1883))?` and `time::StdClock::new()`), reconnecting with a persistent session: the
+//! [`Connection`] outlives each transport, so what the broker has not acknowledged is sent
+//! again.
 //!
 //! ```no_run
 //! use embedded_io::{Read, ReadReady, Write};
-//! use embedded_mqtts::tls::{
-//!     ConnectError, Pin, PinnedProvider, TlsOptions, TlsSocket, TlsStream, ValidityTime,
-//!     VerifyOptions, READ_BUFFER,
-//! };
-//! use embedded_mqtts::{blocking::Client, ClientState, Clock, ConnectOptions, QoS};
+//! use embedded_mqtts::{blocking::Client, Clock, Connection, ConnectOptions, Error, Event, QoS, Storage};
 //!
-//! /// `ca_der`: the broker's CA certificate, e.g. `include_bytes!("broker-ca.der")` (run
-//! /// `cargo run --example pin --features std -- broker-ca.pem` to see what to pin).
-//! /// `unix_now`: wall-clock time in seconds (RTC, SNTP), for the certificates' validity.
-//! fn publish_reading<S: Read + Write + ReadReady>(
-//!     socket: S,
-//!     ca_der: &[u8],
-//!     unix_now: u64,
-//!     rng: impl rand_core::CryptoRngCore,
-//!     clock: impl Clock,
-//! ) -> Result<(), &'static str> {
-//!     let cas = [ca_der];
-//!     let pins = [Pin::Ca(&cas)];
-//!     let mut provider =
-//!         PinnedProvider::new(rng, &pins, VerifyOptions::new(ValidityTime::UnixSeconds(unix_now)));
-//!     // 16,640 bytes hold the largest TLS record; with `max_fragment_length` 4,352 do.
-//!     let mut read_buffer = [0u8; READ_BUFFER];
-//!     let mut write_buffer = [0u8; 1024];
-//!     let socket = TlsSocket::new(socket);
-//!     let options = TlsOptions::new("broker.example.com");
-//!     let stream = match TlsStream::connect(
-//!         &socket,
-//!         &mut read_buffer,
-//!         &mut write_buffer,
-//!         &options,
-//!         &mut provider,
-//!     ) {
-//!         Ok(stream) => stream,
-//!         // e.g. "certificate 'CN=broker.example.com' expired on 2025-01-01 00:00:00 UTC"
-//!         Err(ConnectError::Verify(_reason)) => return Err("impostor refused"),
-//!         Err(_) => return Err("TLS handshake failed"),
-//!     };
-//!     let mut state: ClientState<2, 512, 1024, 1024> = ClientState::new();
-//!     let mut client = Client::new(stream, &mut state, clock);
-//!     client
-//!         .connect(&ConnectOptions::new("sensor-42"))
-//!         .map_err(|_| "CONNECT failed")?;
-//!     client
-//!         .publish("sensors/42/temp", b"21.5", QoS::AtLeastOnce, false)
-//!         .map_err(|_| "PUBLISH failed")?;
-//!     client.disconnect().map_err(|_| "DISCONNECT failed")
+//! fn run<T: Read + Write + ReadReady>(
+//!     mut dial: impl FnMut() -> T,
+//!     mut clock: impl Clock + Copy,
+//! ) -> Result<(), Error> {
+//!     let mut storage: Storage<4, 1024, 1024, 1024> = Storage::new();
+//!     let mut conn = Connection::new(storage.buffers());
+//!     let mut options = ConnectOptions::new("sensor-42");
+//!     options.clean_session = false;
+//!     loop {
+//!         let mut client = Client::new(dial(), &mut conn, clock);
+//!         let connected = match client.connect(&options) {
+//!             Ok(connected) => connected,
+//!             Err(e) if e.is_fatal() => continue, // e.g. the broker is restarting: dial again
+//!             Err(e) => return Err(e),
+//!         };
+//!         if !connected.session_present {
+//!             client.subscribe(&[("sensors/42/cmd", QoS::AtLeastOnce)])?;
+//!         }
+//!         client.publish("sensors/42/boot", b"up", QoS::AtLeastOnce, false)?;
+//!         loop {
+//!             match client.wait_event(1000) {
+//!                 Ok(Some(Event::Message(m))) if m.payload == b"stop" => return client.disconnect(),
+//!                 Ok(_) => {}
+//!                 Err(e) if e.is_fatal() => break, // reconnect; in-flight messages are re-sent
+//!                 Err(e) => return Err(e),
+//!             }
+//!         }
+//!     }
 //! }
 //! ```
 //!
 //! # Transport contract
 //!
-//! See [`client`]: the clients read only after `ReadReady::read_ready` says data is there,
-//! so a blocking read never stalls the keep-alive and a TLS record is never abandoned
-//! half-read.
+//! See [`client`]: the clients read only after `ReadReady::read_ready` says data is there, so
+//! an idle link never stalls the keep-alive. Over TLS, `read_ready` means a record has begun
+//! to arrive; a read then waits for the rest of that record, so a broker that stops in the
+//! middle of one is bounded by the socket's timeout, not by the keep-alive.
 //!
 //! # Features
 //!
@@ -154,6 +140,7 @@ extern crate std;
 extern crate alloc;
 
 pub mod client;
+mod connection;
 pub mod error;
 #[cfg(feature = "std")]
 pub mod host;
@@ -164,8 +151,10 @@ pub mod time;
 pub mod tls;
 pub mod topic;
 
-pub use client::{asynch, blocking, ClientState, Connected};
+pub use client::{asynch, blocking};
+pub use connection::{Buffers, Connected, Connection, Storage};
 pub use error::Error;
+pub use inflight::Slot;
 pub use packet::QoS;
 pub use session::{ConnectOptions, Event, Message, Session, Will};
 pub use time::{Clock, Instant};

@@ -22,10 +22,8 @@
 //! [`Session::connect`] starts a new connection. The in-flight table survives that, so a
 //! persistent session resumes where it stopped.
 
-use heapless::Vec;
-
 use crate::error::{Error, Timeout, Violation};
-use crate::inflight::{Awaiting, Full, InFlight, Resend};
+use crate::inflight::{Awaiting, Full, InFlight, Request as RequestKind, Resend, Slot};
 use crate::packet::{self, Ack, ConnectReturnCode, Inbound, QoS};
 use crate::time::Instant;
 
@@ -164,8 +162,9 @@ pub enum Event<'a> {
         /// Its packet identifier.
         pid: u16,
     },
-    /// The broker has an outbound QoS 2 message (PUBREC); PUBREL was sent.
-    Received {
+    /// The broker has received an outbound QoS 2 message (its PUBREC came); PUBREL is sent.
+    /// Not a message for us: those are [`Event::Message`]. [`Event::Delivered`] follows.
+    BrokerReceived {
         /// Its packet identifier.
         pid: u16,
     },
@@ -190,18 +189,6 @@ pub enum Event<'a> {
     Pong,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum RequestKind {
-    Subscribe { filters: usize },
-    Unsubscribe,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Request {
-    pid: u16,
-    kind: RequestKind,
-}
-
 // `repr(u8)`: a plain tag with `Idle` = 0, so that a new session is all zeros (`.bss`, no
 // flash for initial values); without it the tag hides in `Error`'s niche and is not 0.
 #[derive(Clone, Debug)]
@@ -217,9 +204,61 @@ enum Phase {
     Broken(Error),
 }
 
-/// How many inbound QoS 2 messages awaiting PUBREL a session tracks unless told otherwise:
-/// above Mosquitto's default window of 20 (`max_inflight_messages`), at 2 bytes each.
+/// How many inbound QoS 2 messages awaiting PUBREL a [`Storage`](crate::Storage) tracks unless
+/// told otherwise: above Mosquitto's default window of 20 (`max_inflight_messages`), at 2 bytes
+/// each.
 pub const DEFAULT_INBOUND: usize = 32;
+
+/// Packet ids of inbound QoS 2 messages delivered and awaiting PUBREL, over a caller-owned
+/// slice (0 marks a free entry: MQTT never uses packet id 0).
+#[derive(Debug)]
+struct PidSet<'b> {
+    pids: &'b mut [u16],
+}
+
+impl<'b> PidSet<'b> {
+    fn new(pids: &'b mut [u16]) -> Self {
+        pids.fill(0);
+        PidSet { pids }
+    }
+
+    fn contains(&self, pid: u16) -> bool {
+        pid != 0 && self.pids.contains(&pid)
+    }
+
+    /// Adds `pid`; `false` when the set is full.
+    fn insert(&mut self, pid: u16) -> bool {
+        match self.pids.iter_mut().find(|p| **p == 0) {
+            Some(free) => {
+                *free = pid;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn remove(&mut self, pid: u16) {
+        for p in self.pids.iter_mut().filter(|p| **p == pid) {
+            *p = 0;
+        }
+    }
+
+    fn clear(&mut self) {
+        self.pids.fill(0);
+    }
+
+    fn len(&self) -> usize {
+        self.pids.iter().filter(|&&p| p != 0).count()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn capacity(&self) -> usize {
+        self.pids.len()
+    }
+}
 
 /// New inbound QoS 2 messages left unacknowledged on this connection ([`Event::Deferred`]).
 #[derive(Clone, Copy, Debug)]
@@ -230,18 +269,19 @@ struct Deferral {
     count: usize,
 }
 
-/// The MQTT client session: up to `N` outbound QoS 1/2 messages in flight (and as many
-/// SUBSCRIBE/UNSUBSCRIBE requests awaiting their answer), with `STORE` bytes to keep the
-/// in-flight messages for resending, and up to `INBOUND` inbound QoS 2 messages delivered and
-/// awaiting the broker's PUBREL.
+/// The MQTT client session over caller-owned storage: a window of [`Slot`]s for outbound
+/// QoS 1/2 messages and SUBSCRIBE/UNSUBSCRIBE requests in flight, a byte store that keeps the
+/// in-flight messages for resending, and room for the packet ids of inbound QoS 2 messages
+/// delivered and awaiting the broker's PUBREL. [`Connection`](crate::Connection) wraps it with
+/// the receive and send buffers; use the session alone to frame and send bytes yourself.
 ///
-/// `INBOUND` bounds the inbound side, which the client does not control: a broker sends as
-/// many QoS 2 messages at once as its own window allows (Mosquitto: `max_inflight_messages`,
-/// 20 by default). A new one beyond `INBOUND` is [`Event::Deferred`]: left unacknowledged until
-/// the broker has released the others, then the connection is ended
-/// ([`Error::InboundQos2Full`]) so that the broker sends it again on the resumed session.
+/// The inbound side is the one the client does not control: a broker sends as many QoS 2
+/// messages at once as its own window allows (Mosquitto: `max_inflight_messages`, 20 by
+/// default). A new one beyond the room is [`Event::Deferred`]: left unacknowledged until the
+/// broker has released the others, then the connection is ended ([`Error::InboundQos2Full`])
+/// so that the broker sends it again on the resumed session.
 #[derive(Debug)]
-pub struct Session<const N: usize, const STORE: usize, const INBOUND: usize = DEFAULT_INBOUND> {
+pub struct Session<'b> {
     phase: Phase,
     keep_alive_ms: u32,
     response_timeout_ms: u32,
@@ -249,25 +289,18 @@ pub struct Session<const N: usize, const STORE: usize, const INBOUND: usize = DE
     ping_deadline: Option<Instant>,
     next_pid: u16,
     last_published: Option<u16>,
-    outbound: InFlight<N, STORE>,
-    inbound_qos2: Vec<u16, INBOUND>,
+    outbound: InFlight<'b>,
+    inbound_qos2: PidSet<'b>,
     deferral: Option<Deferral>,
-    requests: Vec<Request, N>,
+    /// PUBREL and PINGREQ are encoded here, so that they need no room in the caller's buffer.
+    control: [u8; 4],
 }
 
-impl<const N: usize, const STORE: usize, const INBOUND: usize> Default
-    for Session<N, STORE, INBOUND>
-{
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<const N: usize, const STORE: usize, const INBOUND: usize> Session<N, STORE, INBOUND> {
-    /// A session that has never connected. Every field starts at zero (the response timeout
-    /// and the first packet identifier are set by [`Session::connect`]), so a `static` session
-    /// costs RAM but no flash for initial values.
-    pub const fn new() -> Self {
+impl<'b> Session<'b> {
+    /// A session that has never connected, over `slots` (the in-flight window: messages and
+    /// requests), `store` (bytes of the in-flight messages, kept for re-sending) and `inbound`
+    /// (inbound QoS 2 messages awaiting PUBREL). Their old contents are forgotten.
+    pub fn new(slots: &'b mut [Slot], store: &'b mut [u8], inbound: &'b mut [u16]) -> Self {
         Session {
             phase: Phase::Idle,
             keep_alive_ms: 0,
@@ -276,10 +309,10 @@ impl<const N: usize, const STORE: usize, const INBOUND: usize> Session<N, STORE,
             ping_deadline: None,
             next_pid: 0,
             last_published: None,
-            outbound: InFlight::new(),
-            inbound_qos2: Vec::new(),
+            outbound: InFlight::new(slots, store),
+            inbound_qos2: PidSet::new(inbound),
             deferral: None,
-            requests: Vec::new(),
+            control: [0; 4],
         }
     }
 
@@ -298,10 +331,12 @@ impl<const N: usize, const STORE: usize, const INBOUND: usize> Session<N, STORE,
         self.inbound_qos2.len()
     }
 
-    /// The packet identifier of the last QoS 1/2 message stored by [`Session::publish`]. When
-    /// a client's `publish` fails to send (a transport error), the message is already in the
-    /// in-flight table: it is sent again when a persistent session resumes, and this names
-    /// the identifier its [`Event::Delivered`] will carry.
+    /// The packet identifier of the QoS 1/2 message stored by the latest call of
+    /// [`Session::publish`], or `None` if that call stored nothing (QoS 0, or it failed before
+    /// storing). When a client's `publish` fails to send (a transport error), this says whether
+    /// *that* message is already in the in-flight table: then it is sent again when a
+    /// persistent session resumes, and this names the identifier its [`Event::Delivered`] will
+    /// carry.
     pub fn last_published(&self) -> Option<u16> {
         self.last_published
     }
@@ -360,7 +395,7 @@ impl<const N: usize, const STORE: usize, const INBOUND: usize> Session<N, STORE,
             self.outbound.clear();
             self.inbound_qos2.clear();
         }
-        self.requests.clear();
+        self.outbound.forget_requests();
         self.deferral = None;
         self.keep_alive_ms = u32::from(options.keep_alive_secs) * 1000;
         self.response_timeout_ms = options.response_timeout_ms;
@@ -381,14 +416,13 @@ impl<const N: usize, const STORE: usize, const INBOUND: usize> Session<N, STORE,
                 0 => 1,
                 n => n,
             };
-            if pid != 0
-                && !self.outbound.contains(pid)
-                && !self.requests.iter().any(|r| r.pid == pid)
-            {
+            if pid != 0 && !self.outbound.contains(pid) {
                 return Ok(pid);
             }
         }
-        Err(Error::WindowFull { slots: N })
+        Err(Error::WindowFull {
+            slots: self.outbound.capacity(),
+        })
     }
 
     /// Encode a PUBLISH into `out`. Returns its length and, for QoS 1 and 2, the packet
@@ -405,6 +439,7 @@ impl<const N: usize, const STORE: usize, const INBOUND: usize> Session<N, STORE,
         retain: bool,
         out: &mut [u8],
     ) -> Result<(usize, Option<u16>), Error> {
+        self.last_published = None;
         self.check_usable()?;
         let stage = match qos {
             QoS::AtMostOnce => None,
@@ -443,13 +478,9 @@ impl<const N: usize, const STORE: usize, const INBOUND: usize> Session<N, STORE,
     }
 
     fn push_request(&mut self, kind: RequestKind) -> Result<u16, Error> {
-        if self.requests.is_full() {
-            return Err(Error::WindowFull { slots: N });
-        }
+        self.outbound.check_room(0)?;
         let pid = self.allocate_pid()?;
-        self.requests
-            .push(Request { pid, kind })
-            .map_err(|_| Error::WindowFull { slots: N })?;
+        self.outbound.insert_request(pid, kind)?;
         Ok(pid)
     }
 
@@ -523,44 +554,44 @@ impl<const N: usize, const STORE: usize, const INBOUND: usize> Session<N, STORE,
         }
     }
 
-    /// Packets the session itself wants sent (re-sends after resuming, PINGREQ when idle),
-    /// one at a time: encodes the next into `out` and returns its length, or `None`.
-    pub fn poll_transmit(&mut self, now: Instant, out: &mut [u8]) -> Result<Option<usize>, Error> {
+    /// Whether messages of a resumed session are still to be sent again: they go out before
+    /// any new packet ([MQTT-4.6.0-1]: in the order they were first sent).
+    pub fn resend_pending(&self) -> bool {
+        self.is_connected() && self.outbound.resend_pending()
+    }
+
+    /// The next packet the session itself wants sent, if any: a re-send after resuming (the
+    /// stored PUBLISH, now with DUP set, or a PUBREL) or a PINGREQ when the connection has been
+    /// idle for the keep-alive period. The bytes are the session's own (no caller buffer);
+    /// they count as sent when returned.
+    pub fn poll_transmit(&mut self, now: Instant) -> Result<Option<&[u8]>, Error> {
         match &self.phase {
             Phase::Idle | Phase::AwaitConnack { .. } => return Ok(None),
             Phase::Broken(e) => return Err(e.clone()),
             Phase::Connected => {}
         }
-        let resend = self.outbound.next_resend().map(|r| match r {
-            Resend::Publish(bytes) => {
-                let len = bytes.len();
-                match out.get_mut(..len) {
-                    Some(dst) => {
-                        dst.copy_from_slice(bytes);
-                        packet::set_dup(dst);
-                        Ok(len)
-                    }
-                    None => Err(Error::Encode(packet::EncodeError::BufferTooSmall {
-                        needed: len,
-                        available: out.len(),
-                    })),
-                }
-            }
-            Resend::Pubrel(pid) => packet::encode_ack(Ack::Pubrel, pid, out).map_err(Error::from),
-        });
-        if let Some(result) = resend {
-            let len = result.map_err(|e| self.fail(e))?;
+        if self.outbound.resend_pending() {
             self.last_sent = now;
-            return Ok(Some(len));
+            return Ok(match self.outbound.next_resend() {
+                Some(Resend::Publish(bytes)) => {
+                    packet::set_dup(bytes);
+                    Some(&*bytes)
+                }
+                Some(Resend::Pubrel(pid)) => {
+                    let len = packet::encode_ack(Ack::Pubrel, pid, &mut self.control)?;
+                    self.control.get(..len)
+                }
+                None => None,
+            });
         }
         if self.keep_alive_ms > 0
             && self.ping_deadline.is_none()
             && now.millis_since(self.last_sent) >= self.keep_alive_ms
         {
-            let len = packet::encode_pingreq(out)?;
+            let len = packet::encode_pingreq(&mut self.control)?;
             self.last_sent = now;
             self.ping_deadline = Some(now.add_millis(self.response_timeout_ms));
-            return Ok(Some(len));
+            return Ok(self.control.get(..len));
         }
         Ok(None)
     }
@@ -585,7 +616,7 @@ impl<const N: usize, const STORE: usize, const INBOUND: usize> Session<N, STORE,
         if let (Some(deadline), Some(deferral)) = (self.deferral_deadline(), self.deferral) {
             if now.reached(deadline) && self.is_connected() {
                 return Err(self.fail(Error::InboundQos2Full {
-                    max: INBOUND,
+                    max: self.inbound_qos2.capacity(),
                     deferred: deferral.count,
                 }));
             }
@@ -692,7 +723,7 @@ impl<const N: usize, const STORE: usize, const INBOUND: usize> Session<N, STORE,
                 Some(Awaiting::Pubrec) | Some(Awaiting::Pubcomp) => {
                     self.outbound.received(pid);
                     let len = self.reply(now, Ack::Pubrel, pid, out)?;
-                    Ok((Event::Received { pid }, len))
+                    Ok((Event::BrokerReceived { pid }, len))
                 }
                 _ => Err(Error::Violation(Violation::UnknownPacketId { pid })),
             },
@@ -706,7 +737,7 @@ impl<const N: usize, const STORE: usize, const INBOUND: usize> Session<N, STORE,
             Inbound::Pubrel(pid) => {
                 // Answer even an unknown id: after a reconnect the broker may re-send a PUBREL
                 // whose PUBCOMP was lost ([MQTT-4.3.3-2] leaves the receiver to complete it).
-                self.inbound_qos2.retain(|&p| p != pid);
+                self.inbound_qos2.remove(pid);
                 let len = self.reply(now, Ack::Pubcomp, pid, out)?;
                 Ok((Event::Released { pid }, len))
             }
@@ -748,13 +779,9 @@ impl<const N: usize, const STORE: usize, const INBOUND: usize> Session<N, STORE,
     }
 
     fn take_request(&mut self, pid: u16) -> Result<RequestKind, Error> {
-        let index = self
-            .requests
-            .iter()
-            .position(|r| r.pid == pid)
-            .ok_or(Error::Violation(Violation::UnknownPacketId { pid }))?;
-        let request = self.requests.remove(index);
-        Ok(request.kind)
+        self.outbound
+            .take_request(pid)
+            .ok_or(Error::Violation(Violation::UnknownPacketId { pid }))
     }
 
     fn inbound_publish<'f>(
@@ -778,13 +805,13 @@ impl<const N: usize, const STORE: usize, const INBOUND: usize> Session<N, STORE,
                 Ok((Event::Message(message), len))
             }
             (QoS::ExactlyOnce, Some(pid)) => {
-                if self.inbound_qos2.contains(&pid) {
+                if self.inbound_qos2.contains(pid) {
                     let len = self.reply(now, Ack::Pubrec, pid, out)?;
                     return Ok((Event::Duplicate { pid }, len));
                 }
                 // After one deferral every new message waits too, or they would arrive out
                 // of order: PUBRECs go in the order the PUBLISHes came [MQTT-4.6.0-3].
-                if self.deferral.is_none() && self.inbound_qos2.push(pid).is_ok() {
+                if self.deferral.is_none() && self.inbound_qos2.insert(pid) {
                     let len = self.reply(now, Ack::Pubrec, pid, out)?;
                     return Ok((Event::Message(message), len));
                 }

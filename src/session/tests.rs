@@ -4,7 +4,20 @@ use super::*;
 use crate::error::{Timeout, Violation};
 use crate::packet::DecodeError;
 
-type S = Session<4, 256>;
+type S = Session<'static>;
+
+/// A session over leaked storage: `N` slots, `STORE` bytes, `INBOUND` inbound QoS 2 ids.
+fn session<const N: usize, const STORE: usize, const INBOUND: usize>() -> S {
+    let slots = std::boxed::Box::leak(std::boxed::Box::new([Slot::EMPTY; N]));
+    let store = std::boxed::Box::leak(std::boxed::Box::new([0u8; STORE]));
+    let inbound = std::boxed::Box::leak(std::boxed::Box::new([0u16; INBOUND]));
+    Session::new(slots, store, inbound)
+}
+
+/// What `poll_transmit` gave, copied (so the session can be used again).
+fn transmit(s: &mut S, now: Instant) -> Result<Option<std::vec::Vec<u8>>, Error> {
+    s.poll_transmit(now).map(|b| b.map(<[u8]>::to_vec))
+}
 
 fn t(ms: u32) -> Instant {
     Instant::from_millis(ms)
@@ -43,7 +56,7 @@ fn publish(qos: u8, pid: u16, dup: bool, payload: &[u8]) -> &'static [u8] {
 }
 
 fn connected(options: &ConnectOptions<'_>) -> S {
-    let mut s = S::new();
+    let mut s = session::<4, 256, 32>();
     let mut out = [0u8; 128];
     s.connect(t(0), options, &mut out).unwrap();
     let (event, len) = s.handle(t(1), &CONNACK_OK, &mut out).unwrap();
@@ -60,7 +73,7 @@ fn connected(options: &ConnectOptions<'_>) -> S {
 
 #[test]
 fn connect_encodes_connect_and_accepts_connack() {
-    let mut s = S::new();
+    let mut s = session::<4, 256, 32>();
     let mut out = [0u8; 64];
     let mut options = ConnectOptions::new("dev1");
     options.keep_alive_secs = 30;
@@ -88,7 +101,7 @@ fn every_connack_refusal_is_its_own_error() {
         (5, ConnectReturnCode::NotAuthorized),
     ];
     for (code, expected) in codes {
-        let mut s = S::new();
+        let mut s = session::<4, 256, 32>();
         let mut out = [0u8; 64];
         s.connect(t(0), &ConnectOptions::new("c"), &mut out)
             .unwrap();
@@ -126,7 +139,7 @@ fn qos2_publish_goes_through_pubrec_pubrel_pubcomp() {
     let pid = pid.unwrap();
     assert_eq!(out[0], 0x35);
     let (event, len) = s.handle(t(20), ack(PUBREC, pid), &mut out).unwrap();
-    assert_eq!(event, Event::Received { pid });
+    assert_eq!(event, Event::BrokerReceived { pid });
     assert_eq!(&out[..len], ack(PUBREL, pid));
     // A repeated PUBREC gets the PUBREL again.
     let (_, len) = s.handle(t(21), ack(PUBREC, pid), &mut out).unwrap();
@@ -231,18 +244,11 @@ fn resumed_session_resends_publish_with_dup_and_pubrel() {
         s.publish(t(5), "a/b", b"x", QoS::AtMostOnce, false, &mut out),
         Err(Error::ConnectionClosed)
     );
-    assert_eq!(
-        s.poll_transmit(t(5), &mut out),
-        Err(Error::ConnectionClosed)
-    );
+    assert_eq!(transmit(&mut s, t(5)), Err(Error::ConnectionClosed));
     assert_eq!(s.in_flight(), 3);
 
     s.connect(t(100), &options, &mut out).unwrap();
-    assert_eq!(
-        s.poll_transmit(t(100), &mut out),
-        Ok(None),
-        "nothing before CONNACK"
-    );
+    assert_eq!(transmit(&mut s, t(100)), Ok(None), "nothing before CONNACK");
     let (event, _) = s.handle(t(101), &CONNACK_RESUMED, &mut out).unwrap();
     assert_eq!(
         event,
@@ -251,19 +257,13 @@ fn resumed_session_resends_publish_with_dup_and_pubrel() {
             resending: 3
         }
     );
-    let len = s.poll_transmit(t(102), &mut out).unwrap().unwrap();
-    assert_eq!(
-        &out[..len],
-        &[0x3a, 8, 0, 3, b'a', b'/', b'b', 0, p1 as u8, b'1']
-    );
-    let len = s.poll_transmit(t(102), &mut out).unwrap().unwrap();
-    assert_eq!(&out[..len], ack(PUBREL, p2));
-    let len = s.poll_transmit(t(102), &mut out).unwrap().unwrap();
-    assert_eq!(
-        &out[..len],
-        &[0x3c, 8, 0, 3, b'a', b'/', b'b', 0, p3 as u8, b'3']
-    );
-    assert_eq!(s.poll_transmit(t(103), &mut out), Ok(None));
+    let sent = transmit(&mut s, t(102)).unwrap().unwrap();
+    assert_eq!(sent, &[0x3a, 8, 0, 3, b'a', b'/', b'b', 0, p1 as u8, b'1']);
+    let sent = transmit(&mut s, t(102)).unwrap().unwrap();
+    assert_eq!(sent, ack(PUBREL, p2));
+    let sent = transmit(&mut s, t(102)).unwrap().unwrap();
+    assert_eq!(sent, &[0x3c, 8, 0, 3, b'a', b'/', b'b', 0, p3 as u8, b'3']);
+    assert_eq!(transmit(&mut s, t(103)), Ok(None));
     s.handle(t(104), ack(PUBACK, p1), &mut out).unwrap();
     s.handle(t(105), ack(PUBCOMP, p2), &mut out).unwrap();
     s.handle(t(106), ack(PUBREC, p3), &mut out).unwrap();
@@ -297,31 +297,31 @@ fn keep_alive_pings_when_idle_and_declares_a_silent_broker_dead() {
     let mut s = connected(&options);
     let mut out = [0u8; 8];
     assert_eq!(s.poll_at(), Some(t(10_000)));
-    assert_eq!(s.poll_transmit(t(9_999), &mut out), Ok(None));
+    assert_eq!(transmit(&mut s, t(9_999)), Ok(None));
     // Sending anything restarts the period.
     s.publish(t(5_000), "a/b", b"", QoS::AtMostOnce, false, &mut out)
         .unwrap();
-    assert_eq!(s.poll_transmit(t(10_000), &mut out), Ok(None));
+    assert_eq!(transmit(&mut s, t(10_000)), Ok(None));
     assert_eq!(s.poll_at(), Some(t(15_000)));
-    let len = s.poll_transmit(t(15_000), &mut out).unwrap().unwrap();
-    assert_eq!(&out[..len], &[0xc0, 0x00]);
+    let sent = transmit(&mut s, t(15_000)).unwrap().unwrap();
+    assert_eq!(sent, &[0xc0, 0x00]);
     assert_eq!(s.poll_at(), Some(t(18_000)));
     assert_eq!(
-        s.poll_transmit(t(16_000), &mut out),
+        transmit(&mut s, t(16_000)),
         Ok(None),
         "one PINGREQ at a time"
     );
     let (event, _) = s.handle(t(16_500), &[0xd0, 0x00], &mut out).unwrap();
     assert_eq!(event, Event::Pong);
-    let len = s.poll_transmit(t(25_000), &mut out).unwrap().unwrap();
-    assert_eq!(&out[..len], &[0xc0, 0x00]);
-    assert_eq!(s.poll_transmit(t(27_999), &mut out), Ok(None));
+    let sent = transmit(&mut s, t(25_000)).unwrap().unwrap();
+    assert_eq!(sent, &[0xc0, 0x00]);
+    assert_eq!(transmit(&mut s, t(27_999)), Ok(None));
     assert_eq!(s.check_timeouts(t(27_999)), Ok(()));
     let dead = Error::Timeout(Timeout::Pingresp { waited_ms: 3_000 });
     assert_eq!(s.check_timeouts(t(28_000)), Err(dead.clone()));
     assert!(s.broken().is_some());
     // Sticky.
-    assert_eq!(s.poll_transmit(t(28_001), &mut out), Err(dead.clone()));
+    assert_eq!(transmit(&mut s, t(28_001)), Err(dead.clone()));
     assert_eq!(
         s.handle(t(28_001), &[0xd0, 0x00], &mut out).map(|_| ()),
         Err(dead)
@@ -332,27 +332,27 @@ fn keep_alive_pings_when_idle_and_declares_a_silent_broker_dead() {
 fn keep_alive_across_clock_wrap() {
     let mut options = ConnectOptions::new("c");
     options.keep_alive_secs = 1;
-    let mut s = S::new();
+    let mut s = session::<4, 256, 32>();
     let mut out = [0u8; 64];
     let start = t(u32::MAX - 500);
     s.connect(start, &options, &mut out).unwrap();
     s.handle(start, &CONNACK_OK, &mut out).unwrap();
-    assert_eq!(s.poll_transmit(start.add_millis(999), &mut out), Ok(None));
+    assert_eq!(transmit(&mut s, start.add_millis(999)), Ok(None));
     assert_eq!(
-        s.poll_transmit(start.add_millis(1000), &mut out),
-        Ok(Some(2))
+        transmit(&mut s, start.add_millis(1000)),
+        Ok(Some(std::vec![0xc0, 0x00]))
     );
 }
 
 #[test]
 fn missing_connack_times_out() {
-    let mut s = S::new();
+    let mut s = session::<4, 256, 32>();
     let mut out = [0u8; 64];
     let mut options = ConnectOptions::new("c");
     options.response_timeout_ms = 500;
     s.connect(t(0), &options, &mut out).unwrap();
     assert_eq!(s.poll_at(), Some(t(500)));
-    assert_eq!(s.poll_transmit(t(499), &mut out), Ok(None));
+    assert_eq!(transmit(&mut s, t(499)), Ok(None));
     assert_eq!(s.check_timeouts(t(499)), Ok(()));
     assert_eq!(
         s.check_timeouts(t(500)),
@@ -362,7 +362,7 @@ fn missing_connack_times_out() {
 
 #[test]
 fn window_and_store_limits_refuse_without_sending() {
-    let mut s: Session<2, 28> = Session::new();
+    let mut s = session::<2, 28, 32>();
     let mut out = [0u8; 64];
     s.connect(t(0), &ConnectOptions::new("c"), &mut out)
         .unwrap();
@@ -459,7 +459,7 @@ fn suback_with_wrong_count_is_a_violation() {
 
 #[test]
 fn invalid_subscribe_costs_no_request_slot() {
-    let mut s: Session<1, 16> = Session::new();
+    let mut s = session::<1, 16, 32>();
     let mut out = [0u8; 64];
     s.connect(t(0), &ConnectOptions::new("c"), &mut out)
         .unwrap();
@@ -481,7 +481,7 @@ fn acknowledgements_for_unknown_ids_break_the_connection() {
         let result = s.handle(t(1), ack(kind, 42), &mut out);
         let expected = Err(Error::Violation(Violation::UnknownPacketId { pid: 42 }));
         assert_eq!(result, expected, "kind {kind:#x}");
-        assert_eq!(s.poll_transmit(t(2), &mut out), expected.map(|_| None));
+        assert_eq!(transmit(&mut s, t(2)), expected.map(|_| None));
     }
     // A PUBACK for a QoS 2 message is as wrong as one for no message.
     let mut s = connected(&ConnectOptions::new("c"));
@@ -505,7 +505,7 @@ fn pubrel_for_an_unknown_id_is_completed() {
 fn bad_input_is_an_error_and_the_session_stays_consistent() {
     let mut out = [0u8; 64];
     // Before CONNACK, anything else is a violation.
-    let mut s = S::new();
+    let mut s = session::<4, 256, 32>();
     s.connect(t(0), &ConnectOptions::new("c"), &mut out)
         .unwrap();
     assert_eq!(
@@ -549,8 +549,8 @@ fn bad_input_is_an_error_and_the_session_stays_consistent() {
 
 /// A session with room for one inbound QoS 2 message, persistent, connected at t=0 with a
 /// 500 ms response timeout.
-fn one_inbound_slot() -> (Session<1, 16, 1>, ConnectOptions<'static>) {
-    let mut s: Session<1, 16, 1> = Session::new();
+fn one_inbound_slot() -> (S, ConnectOptions<'static>) {
+    let mut s = session::<1, 16, 1>();
     let mut options = ConnectOptions::new("c");
     options.clean_session = false;
     options.response_timeout_ms = 500;
@@ -637,7 +637,7 @@ fn after_one_deferral_later_messages_wait_too_so_they_stay_in_order() {
 
 #[test]
 fn a_deferral_does_not_hide_an_earlier_keep_alive() {
-    let mut s: Session<1, 16, 1> = Session::new();
+    let mut s = session::<1, 16, 1>();
     let mut options = ConnectOptions::new("c");
     options.clean_session = false;
     options.keep_alive_secs = 1;
@@ -652,7 +652,11 @@ fn a_deferral_does_not_hide_an_earlier_keep_alive() {
     // The PUBREC at t=1 was the last thing sent: PINGREQ is due at 1,001, before the
     // deferral's deadline at 5,002.
     assert_eq!(s.poll_at(), Some(t(1_001)));
-    assert_eq!(s.poll_transmit(t(1_001), &mut out), Ok(Some(2)), "PINGREQ");
+    assert_eq!(
+        transmit(&mut s, t(1_001)),
+        Ok(Some(std::vec![0xc0, 0x00])),
+        "PINGREQ"
+    );
     assert_eq!(
         s.poll_at(),
         Some(t(5_002)),

@@ -1,5 +1,6 @@
 //! TLS 1.3 and the trust policy.
 
+mod client;
 pub mod connection;
 mod error;
 pub mod identity;
@@ -11,6 +12,7 @@ mod summary;
 pub mod verify;
 mod x509;
 
+pub use client::{connect, connect_async, AsyncTlsClient, ClientError, TlsClient};
 pub use connection::{
     AsyncTlsStream, ClientCertificateRefused, ConnectError, MaxFragmentLength, StreamError,
     TlsOptions, TlsSocket, TlsStream, READ_BUFFER,

@@ -1,0 +1,193 @@
+//! The connection fed scripted broker bytes: framing, the order of what is sent, deadlines.
+
+use super::*;
+use crate::error::Timeout;
+
+fn t(ms: u32) -> Instant {
+    Instant::from_millis(ms)
+}
+
+const CONNACK_OK: [u8; 4] = [0x20, 0x02, 0x00, 0x00];
+const CONNACK_RESUMED: [u8; 4] = [0x20, 0x02, 0x01, 0x00];
+
+/// Everything `poll_transmit` gives now, one packet per entry.
+fn sent(conn: &mut Connection<'_>, now: Instant) -> std::vec::Vec<std::vec::Vec<u8>> {
+    let mut packets = std::vec::Vec::new();
+    while let Some(bytes) = conn.poll_transmit(now).unwrap() {
+        packets.push(bytes.to_vec());
+    }
+    packets
+}
+
+fn connected<'b>(
+    storage: &'b mut Storage<4, 256, 64, 64, 4>,
+    options: &ConnectOptions<'_>,
+) -> Connection<'b> {
+    let mut conn = Connection::new(storage.buffers());
+    conn.connect(t(0), options).unwrap();
+    assert_eq!(sent(&mut conn, t(0)).len(), 1);
+    conn.handle_input(&CONNACK_OK);
+    assert!(matches!(
+        conn.poll_event(t(1)).unwrap(),
+        Some(Event::Connected { .. })
+    ));
+    conn
+}
+
+#[test]
+fn frames_split_and_joined_packets() {
+    let mut storage: Storage<4, 256, 16, 64, 4> = Storage::new();
+    let mut conn = Connection::new(storage.buffers());
+    let mut options = ConnectOptions::new("c");
+    options.keep_alive_secs = 0;
+    conn.connect(t(0), &options).unwrap();
+    sent(&mut conn, t(0));
+    // CONNACK and the first byte of a PINGRESP, then its second byte.
+    assert_eq!(conn.handle_input(&[0x20, 0x02, 0x00, 0x00, 0xd0]), 5);
+    assert!(conn.has_event().unwrap());
+    assert!(matches!(
+        conn.poll_event(t(1)).unwrap(),
+        Some(Event::Connected { .. })
+    ));
+    assert!(!conn.has_event().unwrap());
+    assert_eq!(conn.poll_event(t(1)).unwrap(), None);
+    conn.handle_input(&[0x00]);
+    assert_eq!(conn.poll_event(t(1)).unwrap(), Some(Event::Pong));
+    assert_eq!(conn.poll_event(t(1)).unwrap(), None);
+    assert_eq!(conn.inbox.filled, 0);
+}
+
+#[test]
+fn skips_an_oversize_packet_and_stays_in_step() {
+    let mut storage: Storage<4, 256, 8, 64, 4> = Storage::new();
+    let mut conn = Connection::new(storage.buffers());
+    conn.connect(t(0), &ConnectOptions::new("c")).unwrap();
+    sent(&mut conn, t(0));
+    conn.handle_input(&CONNACK_OK);
+    assert!(conn.poll_event(t(1)).unwrap().is_some());
+    // A PUBLISH with remaining length 10 (12 bytes in all), then a PINGRESP, 3 bytes a time.
+    let mut stream = std::vec![0x30, 10, 0, 1, b't'];
+    stream.extend_from_slice(b"1234567");
+    stream.extend_from_slice(&[0xd0, 0x00]);
+    let mut chunks = stream.chunks(3);
+    let (mut too_large, mut pongs) = (0, 0);
+    loop {
+        match conn.poll_event(t(2)) {
+            Err(Error::PacketTooLarge {
+                size: 12,
+                capacity: 8,
+            }) => too_large += 1,
+            Err(e) => panic!("{e}"),
+            Ok(Some(Event::Pong)) => pongs += 1,
+            Ok(Some(other)) => panic!("{other:?}"),
+            Ok(None) => match chunks.next() {
+                Some(c) => assert_eq!(conn.handle_input(c), c.len()),
+                None => break,
+            },
+        }
+    }
+    assert_eq!((too_large, pongs), (1, 1));
+    assert!(conn.is_connected());
+}
+
+#[test]
+fn resends_go_out_before_anything_queued_after_connack() {
+    let mut storage: Storage<4, 256, 64, 64, 4> = Storage::new();
+    let mut options = ConnectOptions::new("c");
+    options.clean_session = false;
+    let mut conn = connected(&mut storage, &options);
+    let pid = conn
+        .publish(t(2), "a", b"first", QoS::AtLeastOnce, false)
+        .unwrap();
+    assert_eq!(sent(&mut conn, t(2)).len(), 1);
+    // The link breaks; a new one resumes the session.
+    conn.fail(Error::ConnectionClosed);
+    conn.connect(t(10), &options).unwrap();
+    assert_eq!(sent(&mut conn, t(10)).len(), 1);
+    conn.handle_input(&CONNACK_RESUMED);
+    assert_eq!(
+        conn.poll_event(t(11)).unwrap(),
+        Some(Event::Connected {
+            session_present: true,
+            resending: 1
+        })
+    );
+    // A new message queued before the caller transmitted anything still goes out second.
+    let second = conn
+        .publish(t(12), "a", b"second", QoS::AtLeastOnce, false)
+        .unwrap();
+    let packets = sent(&mut conn, t(12));
+    assert_eq!(packets.len(), 2);
+    assert_eq!(packets[0][0], 0x3a, "the re-send first, with DUP");
+    assert!(packets[0].ends_with(b"first"));
+    assert_eq!(packets[1][0], 0x32);
+    assert!(packets[1].ends_with(b"second"));
+    assert_ne!(pid, second);
+}
+
+#[test]
+fn an_answer_already_received_is_never_late() {
+    let mut storage: Storage<4, 256, 64, 64, 4> = Storage::new();
+    let mut options = ConnectOptions::new("c");
+    options.keep_alive_secs = 1;
+    options.response_timeout_ms = 500;
+    let mut conn = connected(&mut storage, &options);
+    assert_eq!(sent(&mut conn, t(1_000)), [[0xc0, 0x00]]);
+    // The PINGRESP arrived in time, but the caller gets to it only much later.
+    conn.handle_input(&[0xd0, 0x00]);
+    conn.handle_timeout(t(5_000)).unwrap();
+    assert_eq!(conn.poll_event(t(5_000)).unwrap(), Some(Event::Pong));
+    // Without an answer, the same delay is fatal, and stays so.
+    assert_eq!(sent(&mut conn, t(6_000)), [[0xc0, 0x00]]);
+    conn.handle_timeout(t(6_400)).unwrap();
+    let late = Err(Error::Timeout(Timeout::Pingresp { waited_ms: 500 }));
+    assert_eq!(conn.handle_timeout(t(6_500)), late);
+    assert_eq!(
+        conn.poll_transmit(t(6_600)).map(|b| b.map(<[u8]>::to_vec)),
+        late.map(|()| None)
+    );
+}
+
+#[test]
+fn replies_are_queued_with_their_event() {
+    let mut storage: Storage<4, 256, 64, 64, 4> = Storage::new();
+    let mut conn = connected(&mut storage, &ConnectOptions::new("c"));
+    // A QoS 1 PUBLISH on "t" with pid 7: its PUBACK waits for the next poll_transmit.
+    conn.handle_input(&[0x32, 0x06, 0x00, 0x01, b't', 0x00, 0x07, b'x']);
+    let Some(Event::Message(m)) = conn.poll_event(t(2)).unwrap() else {
+        panic!("no message");
+    };
+    assert_eq!((m.topic, m.payload, m.pid), ("t", &b"x"[..], Some(7)));
+    assert_eq!(sent(&mut conn, t(3)), [[0x40, 0x02, 0x00, 0x07]]);
+}
+
+#[test]
+fn last_published_says_what_this_call_stored() {
+    let mut storage: Storage<4, 256, 64, 64, 4> = Storage::new();
+    let mut conn = connected(&mut storage, &ConnectOptions::new("c"));
+    let pid = conn
+        .publish(t(2), "a", b"1", QoS::AtLeastOnce, false)
+        .unwrap();
+    assert_eq!(conn.session().last_published(), pid);
+    conn.publish(t(2), "a", b"2", QoS::AtMostOnce, false)
+        .unwrap();
+    assert_eq!(conn.session().last_published(), None);
+    assert!(conn
+        .publish(t(2), "a/#", b"3", QoS::AtLeastOnce, false)
+        .is_err());
+    assert_eq!(conn.session().last_published(), None);
+}
+
+#[test]
+fn input_beyond_the_buffer_is_left_to_give_again() {
+    let mut storage: Storage<4, 256, 6, 64, 4> = Storage::new();
+    let mut conn = Connection::new(storage.buffers());
+    conn.connect(t(0), &ConnectOptions::new("c")).unwrap();
+    sent(&mut conn, t(0));
+    let bytes = [0x20, 0x02, 0x00, 0x00, 0xd0, 0x00, 0xd0, 0x00];
+    assert_eq!(conn.handle_input(&bytes), 6);
+    assert!(conn.poll_event(t(1)).unwrap().is_some());
+    assert_eq!(conn.handle_input(&bytes[6..]), 2);
+    assert_eq!(conn.poll_event(t(1)).unwrap(), Some(Event::Pong));
+    assert_eq!(conn.poll_event(t(1)).unwrap(), Some(Event::Pong));
+}
