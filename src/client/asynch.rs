@@ -4,15 +4,15 @@
 //! Cancel safety: embedded-tls's async `read` is not cancel-safe, so the client never races a
 //! read against a timer. It reads only when `read_ready` says data is there, and waits in
 //! between with the [`Idle`] future the caller supplies, the one future it drops half-way.
-//! Do not wrap the client's own calls in `select`/`with_timeout`: use
-//! [`Client::wait_event`]'s timeout, which ends only between reads.
+//! Do not wrap the client's calls in `select`/`with_timeout`: give
+//! [`Client::wait_event`] a timeout instead, which ends only between reads.
 
 use core::future::Future;
 
-use embedded_io::{Error as _, ReadReady};
+use embedded_io::ReadReady;
 use embedded_io_async::{Read, Write};
 
-use super::{Connected, Connection};
+use super::{transport_failed, Connected, Connection};
 use crate::error::Error;
 use crate::packet::QoS;
 use crate::session::{ConnectOptions, Event};
@@ -21,9 +21,10 @@ use crate::time::{Clock, Instant};
 /// How the async client waits while nothing is ready to read.
 ///
 /// `idle(deadline)` should finish when data may have arrived or at `deadline` (`None`: not
-/// before data arrives), whichever is first. With embassy-net, say, `select(socket.wait_read_ready(), Timer::at(..))` (watch
-/// `may_recv()` too: `wait_read_ready` stays pending after the peer closed); a short sleep
-/// also works. Dropping it half-way must be harmless.
+/// before data arrives), whichever is first. With embassy-net, say,
+/// `select(socket.wait_read_ready(), Timer::at(..))` (watch `may_recv()` too:
+/// `wait_read_ready` stays pending after the peer closed); a short sleep also works.
+/// Dropping it half-way must be harmless.
 pub trait Idle {
     /// Wait until data may be readable or `deadline` is reached.
     fn idle(&mut self, deadline: Option<Instant>) -> impl Future<Output = ()>;
@@ -36,12 +37,11 @@ impl<F: FnMut(Option<Instant>) -> Fut, Fut: Future<Output = ()>> Idle for F {
 }
 
 /// An MQTT client over an async transport (see the [module](super) for the contract).
-pub struct Client<'c, 'b, T, C, I> {
-    transport: T,
-    conn: &'c mut Connection<'b>,
-    clock: C,
-    idle: I,
-}
+pub type Client<'c, 'b, T, C, I> = super::Client<'c, 'b, T, C, IdleWith<I>>;
+
+/// How the async client waits while nothing is readable: with the caller's [`Idle`].
+#[derive(Clone, Copy, Debug)]
+pub struct IdleWith<I>(I);
 
 impl<'c, 'b, T, C, I> Client<'c, 'b, T, C, I>
 where
@@ -51,37 +51,23 @@ where
 {
     /// A client over `transport` and `conn`, waiting with `idle` while nothing is readable.
     pub fn new(transport: T, conn: &'c mut Connection<'b>, clock: C, idle: I) -> Self {
-        Client {
+        super::Client {
             transport,
             conn,
             clock,
-            idle,
+            wait: IdleWith(idle),
         }
-    }
-
-    /// The connection: session state, in-flight counts.
-    pub fn connection(&self) -> &Connection<'b> {
-        self.conn
-    }
-
-    /// The transport, e.g. to close it.
-    pub fn transport(&mut self) -> &mut T {
-        &mut self.transport
-    }
-
-    /// Give back the transport.
-    pub fn into_transport(self) -> T {
-        self.transport
     }
 
     /// Send CONNECT and wait for CONNACK (bounded by the options' response timeout).
     pub async fn connect(&mut self, options: &ConnectOptions<'_>) -> Result<Connected, Error> {
         self.run(|c, now| c.connect(now, options)).await?;
         loop {
+            let event = self.next_event(None).await?;
             if let Some(Event::Connected {
                 session_present,
                 resending,
-            }) = self.next_event(None).await?
+            }) = event
             {
                 return Ok(Connected {
                     session_present,
@@ -101,8 +87,8 @@ where
         qos: QoS,
         retain: bool,
     ) -> Result<Option<u16>, Error> {
-        self.run(|c, now| c.publish(now, topic, payload, qos, retain))
-            .await
+        let publish = |c: &mut Connection<'b>, now| c.publish(now, topic, payload, qos, retain);
+        self.run(publish).await
     }
 
     /// Subscribe to `filters`; returns the packet id its [`Event::Subscribed`] will carry.
@@ -124,10 +110,10 @@ where
     /// the event of one packet, or `None` if no whole packet is here.
     pub async fn poll(&mut self) -> Result<Option<Event<'_>>, Error> {
         let now = self.clock.now();
-        match self.advance(now).await? {
-            true => self.conn.poll_event(now),
-            false => Ok(None),
+        if self.advance(now).await? {
+            return self.conn.poll_event(now);
         }
+        Ok(None)
     }
 
     /// Like [`Client::poll`], but wait (with the [`Idle`] future) until an event comes or
@@ -143,20 +129,19 @@ where
             let now = self.clock.now();
             if self.advance(now).await? {
                 break now;
-            }
-            if deadline.is_some_and(|d| now.reached(d)) {
+            } else if deadline.is_some_and(|d| now.reached(d)) {
                 return Ok(None);
             }
             let wake = match (self.conn.poll_timeout(), deadline) {
                 (Some(a), Some(b)) => Some(a.earliest(b)),
                 (a, b) => a.or(b),
             };
-            self.idle.idle(wake).await;
+            self.wait.0.idle(wake).await;
         };
         self.conn.poll_event(now)
     }
 
-    /// Apply `op` to the connection between two sends of what is due.
+    /// Send what is due, apply `op` to the connection, and send what that made due.
     async fn run<R>(
         &mut self,
         op: impl FnOnce(&mut Connection<'b>, Instant) -> Result<R, Error>,
@@ -171,12 +156,11 @@ where
     /// Write and flush everything the connection wants sent.
     async fn send_due(&mut self, now: Instant) -> Result<(), Error> {
         while let Some(bytes) = self.conn.poll_transmit(now)? {
-            let written = self.transport.write_all(bytes).await;
-            let sent = match written {
+            let sent = match self.transport.write_all(bytes).await {
                 Ok(()) => self.transport.flush().await,
                 Err(e) => Err(e),
             };
-            sent.map_err(|e| self.conn.fail(Error::Transport(e.kind())))?;
+            sent.map_err(|e| transport_failed(self.conn, e))?;
         }
         Ok(())
     }
@@ -186,14 +170,11 @@ where
     async fn advance(&mut self, now: Instant) -> Result<bool, Error> {
         self.send_due(now).await?;
         while !self.conn.has_event()? {
-            let ready = self.transport.read_ready();
-            if !ready.map_err(|e| self.conn.fail(Error::Transport(e.kind())))? {
-                self.conn.handle_timeout(now)?;
+            if !self.ready_to_read(now)? {
                 return Ok(false);
             }
             let read = self.transport.read(self.conn.input_buffer()).await;
-            let n = read.map_err(|e| self.conn.fail(Error::Transport(e.kind())))?;
-            self.conn.input_received(n)?;
+            self.received(read)?;
         }
         Ok(true)
     }

@@ -1,43 +1,30 @@
 //! The blocking client: a [`Connection`] driven over `embedded_io::{Read, Write, ReadReady}`.
 
-use embedded_io::{Error as _, Read, ReadReady, Write};
+use embedded_io::{Read, ReadReady, Write};
 
-use super::{Connected, Connection};
+use super::{transport_failed, Connected, Connection};
 use crate::error::Error;
 use crate::packet::QoS;
 use crate::session::{ConnectOptions, Event};
 use crate::time::{Clock, Instant};
 
 /// An MQTT client over a blocking transport (see the [module](super) for the contract).
-pub struct Client<'c, 'b, T, C> {
-    transport: T,
-    conn: &'c mut Connection<'b>,
-    clock: C,
-}
+pub type Client<'c, 'b, T, C> = super::Client<'c, 'b, T, C, Blocking>;
+
+/// How the blocking client waits while nothing is readable: by asking the transport's
+/// `read_ready` again (a host transport sleeps in it; a board's may poll its network stack).
+#[derive(Clone, Copy, Debug)]
+pub struct Blocking;
 
 impl<'c, 'b, T: Read + Write + ReadReady, C: Clock> Client<'c, 'b, T, C> {
     /// A client over `transport` (connected: TCP, TLS, UART, ...) and `conn`.
     pub fn new(transport: T, conn: &'c mut Connection<'b>, clock: C) -> Self {
-        Client {
+        super::Client {
             transport,
             conn,
             clock,
+            wait: Blocking,
         }
-    }
-
-    /// The connection: session state, in-flight counts.
-    pub fn connection(&self) -> &Connection<'b> {
-        self.conn
-    }
-
-    /// The transport, e.g. to close it.
-    pub fn transport(&mut self) -> &mut T {
-        &mut self.transport
-    }
-
-    /// Give back the transport.
-    pub fn into_transport(self) -> T {
-        self.transport
     }
 
     /// Send CONNECT and wait for CONNACK (bounded by the options' response timeout).
@@ -49,10 +36,11 @@ impl<'c, 'b, T: Read + Write + ReadReady, C: Clock> Client<'c, 'b, T, C> {
                 resending,
             }) = self.poll()?
             {
-                return Ok(Connected {
+                let connected = Connected {
                     session_present,
                     resending,
-                });
+                };
+                return Ok(connected);
             }
         }
     }
@@ -127,11 +115,9 @@ impl<'c, 'b, T: Read + Write + ReadReady, C: Clock> Client<'c, 'b, T, C> {
     /// Write and flush everything the connection wants sent.
     fn send_due(&mut self, now: Instant) -> Result<(), Error> {
         while let Some(bytes) = self.conn.poll_transmit(now)? {
-            let sent = self
-                .transport
-                .write_all(bytes)
-                .and_then(|()| self.transport.flush());
-            sent.map_err(|e| self.conn.fail(Error::Transport(e.kind())))?;
+            let sent = self.transport.write_all(bytes);
+            let flushed = sent.and_then(|()| self.transport.flush());
+            flushed.map_err(|e| transport_failed(self.conn, e))?;
         }
         Ok(())
     }
@@ -141,14 +127,11 @@ impl<'c, 'b, T: Read + Write + ReadReady, C: Clock> Client<'c, 'b, T, C> {
     fn advance(&mut self, now: Instant) -> Result<bool, Error> {
         self.send_due(now)?;
         while !self.conn.has_event()? {
-            let ready = self.transport.read_ready();
-            if !ready.map_err(|e| self.conn.fail(Error::Transport(e.kind())))? {
-                self.conn.handle_timeout(now)?;
+            if !self.ready_to_read(now)? {
                 return Ok(false);
             }
             let read = self.transport.read(self.conn.input_buffer());
-            let n = read.map_err(|e| self.conn.fail(Error::Transport(e.kind())))?;
-            self.conn.input_received(n)?;
+            self.received(read)?;
         }
         Ok(true)
     }

@@ -31,3 +31,58 @@ pub mod asynch;
 pub mod blocking;
 
 pub use crate::connection::{Connected, Connection};
+use crate::error::Error;
+use crate::time::{Clock, Instant};
+use embedded_io::ReadReady;
+
+/// An MQTT client: its transport, the [`Connection`] it borrows, the clock, and how it waits
+/// while nothing is readable (`W`). Use it as [`blocking::Client`] (`W` = [`blocking::Blocking`]:
+/// it waits in the transport's `read_ready`) or [`asynch::Client`] (`W`: an
+/// [`asynch::Idle`] future, `W` = [`asynch::IdleWith`]); each has the same methods.
+#[derive(Debug)]
+pub struct Client<'c, 'b, T, C, W> {
+    transport: T,
+    conn: &'c mut Connection<'b>,
+    clock: C,
+    wait: W,
+}
+
+impl<'c, 'b, T, C, W> Client<'c, 'b, T, C, W> {
+    /// The connection: session state, in-flight counts.
+    pub fn connection(&self) -> &Connection<'b> {
+        self.conn
+    }
+
+    /// The transport, e.g. to ask a TLS stream what it verified.
+    pub fn transport(&mut self) -> &mut T {
+        &mut self.transport
+    }
+
+    /// Give back the transport, e.g. to close it.
+    pub fn into_transport(self) -> T {
+        self.transport
+    }
+}
+
+impl<T: ReadReady, C: Clock, W> Client<'_, '_, T, C, W> {
+    /// Whether to read now: the transport has bytes. If it has none, everything that arrived
+    /// has been handed in, so this is when the connection's deadlines are enforced.
+    fn ready_to_read(&mut self, now: Instant) -> Result<bool, Error> {
+        match self.transport.read_ready() {
+            Ok(true) => Ok(true),
+            Ok(false) => self.conn.handle_timeout(now).map(|()| false),
+            Err(e) => Err(transport_failed(self.conn, e)),
+        }
+    }
+
+    /// `read` read into the connection's input buffer: hand the bytes in.
+    fn received<E: embedded_io::Error>(&mut self, read: Result<usize, E>) -> Result<(), Error> {
+        let n = read.map_err(|e| transport_failed(self.conn, e))?;
+        self.conn.input_received(n)
+    }
+}
+
+/// The transport failed with `error`: the connection is broken, by the error's kind alone.
+fn transport_failed(conn: &mut Connection<'_>, error: impl embedded_io::Error) -> Error {
+    conn.fail(Error::Transport(embedded_io::Error::kind(&error)))
+}
