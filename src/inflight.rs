@@ -36,8 +36,12 @@ pub enum Request {
     Unsubscribe,
 }
 
+// `repr(u8)` with `Free` first: a free slot is all zero bytes, so a `static` [`Storage`](crate::Storage)
+// goes to `.bss` (no flash for initial values).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 enum Entry {
+    Free,
     Message(Awaiting),
     Request(Request),
 }
@@ -59,7 +63,7 @@ impl Slot {
     /// A free slot.
     pub const EMPTY: Slot = Slot {
         pid: 0,
-        entry: Entry::Request(Request::Unsubscribe),
+        entry: Entry::Free,
         len: 0,
         resend: false,
     };
@@ -140,7 +144,7 @@ impl<'b> InFlight<'b> {
     pub fn stage(&self, pid: u16) -> Option<Awaiting> {
         match self.live().find(|s| s.pid == pid)?.entry {
             Entry::Message(stage) => Some(stage),
-            Entry::Request(_) => None,
+            Entry::Request(_) | Entry::Free => None,
         }
     }
 
@@ -308,7 +312,7 @@ impl<'b> InFlight<'b> {
                 let end = start + slot.len;
                 self.bytes.get_mut(start..end).map(Resend::Publish)
             }
-            Entry::Request(_) => None,
+            Entry::Request(_) | Entry::Free => None,
         }
     }
 

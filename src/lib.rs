@@ -29,25 +29,28 @@
 //! issuer, pin mismatch, ...).
 //!
 //! ```no_run
-//! # use embedded_mqtts::{tls, Clock, Connection, ConnectOptions, Event, Storage, QoS};
-//! # use embedded_mqtts::tls::{Pin, PinnedProvider, TlsOptions, TlsSocket, ValidityTime, READ_BUFFER};
-//! /// The broker's CA, compiled in (`cargo run --example pin --features std -- ca.pem` says what to pin).
+//! use embedded_mqtts::tls::{self, Pin, PinnedProvider, TlsOptions, TlsSocket, ValidityTime};
+//! use embedded_mqtts::{Clock, Connection, ConnectOptions, Event, QoS};
+//!
+//! /// The broker's CA, compiled in (`cargo run --example pin --features std -- ca.pem` says
+//! /// what to pin).
 //! const PINS: &[Pin<'static>] = &[Pin::Ca(&[include_bytes!("../certs/rsa-root.der")])];
 //!
+//! /// `conn` and the TLS buffers are placed once (a `static`, a task's stack) and outlive the
+//! /// connection; see [`Storage`] and [`tls::READ_BUFFER`].
 //! fn run(
-//!     tcp: impl embedded_io::Read + embedded_io::Write + embedded_io::ReadReady, // a connected socket
-//!     unix_now: u64,                           // wall-clock seconds (RTC, SNTP), for validity dates
+//!     tcp: impl embedded_io::Read + embedded_io::Write + embedded_io::ReadReady, // connected
+//!     unix_now: u64, // wall-clock seconds (RTC, SNTP), for the certificates' validity
 //!     rng: impl rand_core::CryptoRngCore,
-//!     clock: impl Clock,                       // a millisecond counter
-//!     storage: &mut Storage<4, 2048, 1024, 1024>, // 4 messages in flight, 2 KiB kept, 1 KiB packets
-//!     tls_buffers: &mut ([u8; READ_BUFFER], [u8; 1157]),
+//!     clock: impl Clock, // a monotonic millisecond counter
+//!     conn: &mut Connection<'_>,
+//!     (tls_read, tls_write): (&mut [u8], &mut [u8]),
 //! ) -> Result<(), tls::ClientError> {
 //!     let mut provider = PinnedProvider::new(rng, PINS);
 //!     let socket = TlsSocket::new(tcp);
-//!     let mut conn = Connection::new(storage.buffers());
-//!     let (mut client, _) = tls::connect(&socket, &mut tls_buffers.0, &mut tls_buffers.1,
+//!     let (mut client, _connected) = tls::connect(&socket, tls_read, tls_write,
 //!         &TlsOptions::new("broker.example.com", ValidityTime::UnixSeconds(unix_now)),
-//!         &mut provider, &mut conn, clock, &ConnectOptions::new("sensor-42"))?;
+//!         &mut provider, conn, clock, &ConnectOptions::new("sensor-42"))?;
 //!     client.subscribe(&[("sensors/42/cmd", QoS::AtLeastOnce)])?;
 //!     client.publish("sensors/42/temp", b"21.5", QoS::AtLeastOnce, false)?;
 //!     loop {

@@ -146,7 +146,8 @@ pub enum Event<'a> {
         /// Its packet identifier.
         pid: u16,
     },
-    /// A new QoS 2 message that came while `INBOUND` others awaited their PUBREL, or after
+    /// A new QoS 2 message that came while the inbound room ([`Buffers::inbound`](crate::Buffers))
+    /// was full of others awaiting their PUBREL, or after
     /// an earlier one was deferred on this connection (so that messages stay in order): not
     /// delivered and not acknowledged, since the session has no room to remember it for
     /// de-duplication. The connection goes on so that the broker's PUBRELs can free the
@@ -189,8 +190,8 @@ pub enum Event<'a> {
     Pong,
 }
 
-// `repr(u8)`: a plain tag with `Idle` = 0, so that a new session is all zeros (`.bss`, no
-// flash for initial values); without it the tag hides in `Error`'s niche and is not 0.
+// `repr(u8)`: a plain tag with `Idle` = 0, so that a new session's phase is zero bytes;
+// without it the tag hides in `Error`'s niche and is not 0.
 #[derive(Clone, Debug)]
 #[repr(u8)]
 enum Phase {
