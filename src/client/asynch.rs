@@ -20,19 +20,20 @@ use crate::time::{Clock, Instant};
 
 /// How the async client waits while nothing is ready to read.
 ///
-/// `idle(deadline)` should finish when data may have arrived or at `deadline` (`None`: not
-/// before data arrives), whichever is first. With embassy-net, say,
-/// `select(socket.wait_read_ready(), Timer::at(..))` (watch `may_recv()` too:
+/// `idle(timeout_ms)` should finish when data may have arrived or after `timeout_ms`
+/// milliseconds (`None`: not before data arrives), whichever is first. The timeout is
+/// relative, so no clock needs converting: with embassy-net, say,
+/// `select(socket.wait_read_ready(), Timer::after_millis(ms.into()))` (watch `may_recv()` too:
 /// `wait_read_ready` stays pending after the peer closed); a short sleep also works.
 /// Dropping it half-way must be harmless.
 pub trait Idle {
-    /// Wait until data may be readable or `deadline` is reached.
-    fn idle(&mut self, deadline: Option<Instant>) -> impl Future<Output = ()>;
+    /// Wait until data may be readable or `timeout_ms` milliseconds have passed.
+    fn idle(&mut self, timeout_ms: Option<u32>) -> impl Future<Output = ()>;
 }
 
-impl<F: FnMut(Option<Instant>) -> Fut, Fut: Future<Output = ()>> Idle for F {
-    fn idle(&mut self, deadline: Option<Instant>) -> impl Future<Output = ()> {
-        self(deadline)
+impl<F: FnMut(Option<u32>) -> Fut, Fut: Future<Output = ()>> Idle for F {
+    fn idle(&mut self, timeout_ms: Option<u32>) -> impl Future<Output = ()> {
+        self(timeout_ms)
     }
 }
 
@@ -136,7 +137,7 @@ where
                 (Some(a), Some(b)) => Some(a.earliest(b)),
                 (a, b) => a.or(b),
             };
-            self.wait.0.idle(wake).await;
+            self.wait.0.idle(wake.map(|at| at.millis_since(now))).await;
         };
         self.conn.poll_event(now)
     }

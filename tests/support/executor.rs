@@ -21,9 +21,9 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 }
 
 /// The async client's idle wait, as a plain function type.
-pub type Idle = fn(Option<Instant>) -> std::future::Ready<()>;
+pub type Idle = fn(Option<u32>) -> std::future::Ready<()>;
 
 /// `TcpTransport`'s `read_ready` already waited for data; nothing more to do.
-pub fn idle(_deadline: Option<Instant>) -> std::future::Ready<()> {
+pub fn idle(_timeout_ms: Option<u32>) -> std::future::Ready<()> {
     std::future::ready(())
 }
