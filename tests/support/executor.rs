@@ -5,8 +5,6 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use embedded_mqtts::Instant;
-
 /// Runs `future` to completion on this thread: the host transport's async methods complete
 /// without yielding, so polling in a loop is all an executor has to do.
 pub fn block_on<F: Future>(future: F) -> F::Output {
