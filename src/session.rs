@@ -14,7 +14,9 @@
 //!   waiting for PUBREL is acknowledged again (PUBREC) but not delivered again.
 //! - [MQTT-2.3.1-2] an identifier is not reused while its flow is in progress.
 //! - [MQTT-3.1.2-24] the client sends something within every keep-alive period (PINGREQ when
-//!   idle); a broker that does not answer within the response timeout is declared dead.
+//!   idle), and also sends PINGREQ when nothing has been *received* for a keep-alive period;
+//!   a broker that does not answer within the response timeout (at most one keep-alive
+//!   period) is declared dead: within two keep-alive periods of its last packet.
 //! - An acknowledgement for an identifier the client never used is a protocol violation: the
 //!   connection is declared broken rather than guessing.
 //!
@@ -44,7 +46,9 @@ pub struct ConnectOptions<'a> {
     pub username: Option<&'a str>,
     /// Password.
     pub password: Option<&'a [u8]>,
-    /// How long to wait for CONNACK and for PINGRESP before declaring the broker dead.
+    /// How long to wait for CONNACK and for PINGRESP before declaring the broker dead. The
+    /// PINGRESP wait is also bounded by the keep-alive period, so a silent broker is declared
+    /// dead within two keep-alive periods of the last packet received from it.
     pub response_timeout_ms: u32,
 }
 
@@ -287,6 +291,8 @@ pub struct Session<'b> {
     keep_alive_ms: u32,
     response_timeout_ms: u32,
     last_sent: Instant,
+    /// When the last packet from the broker was handled.
+    last_received: Instant,
     ping_deadline: Option<Instant>,
     next_pid: u16,
     last_published: Option<u16>,
@@ -307,6 +313,7 @@ impl<'b> Session<'b> {
             keep_alive_ms: 0,
             response_timeout_ms: 0,
             last_sent: Instant::from_millis(0),
+            last_received: Instant::from_millis(0),
             ping_deadline: None,
             next_pid: 0,
             last_published: None,
@@ -402,6 +409,7 @@ impl<'b> Session<'b> {
         self.response_timeout_ms = options.response_timeout_ms;
         self.ping_deadline = None;
         self.last_sent = now;
+        self.last_received = now;
         self.phase = Phase::AwaitConnack {
             deadline: now.add_millis(options.response_timeout_ms),
             clean: options.clean_session,
@@ -551,7 +559,25 @@ impl<'b> Session<'b> {
         } else if self.keep_alive_ms == 0 {
             None
         } else {
-            Some(self.last_sent.add_millis(self.keep_alive_ms))
+            Some(self.quiet_since().add_millis(self.keep_alive_ms))
+        }
+    }
+
+    /// Since when the link has been quiet one way or the other: the earlier of the last packet
+    /// sent and the last received. A PINGREQ is due one keep-alive period after it, so a
+    /// client that only sends (QoS 0) still finds out that nothing comes back.
+    fn quiet_since(&self) -> Instant {
+        self.last_sent.earliest(self.last_received)
+    }
+
+    /// How long to wait for PINGRESP: the response timeout, but never more than the
+    /// keep-alive period, so that a silent broker is declared dead within two keep-alive
+    /// periods of the last packet received from it (the broker itself gives up on a silent
+    /// client after one and a half [MQTT-3.1.2-24]).
+    fn ping_wait_ms(&self) -> u32 {
+        match self.keep_alive_ms {
+            0 => self.response_timeout_ms,
+            keep_alive => self.response_timeout_ms.min(keep_alive),
         }
     }
 
@@ -587,11 +613,11 @@ impl<'b> Session<'b> {
         }
         if self.keep_alive_ms > 0
             && self.ping_deadline.is_none()
-            && now.millis_since(self.last_sent) >= self.keep_alive_ms
+            && now.millis_since(self.quiet_since()) >= self.keep_alive_ms
         {
             let len = packet::encode_pingreq(&mut self.control)?;
             self.last_sent = now;
-            self.ping_deadline = Some(now.add_millis(self.response_timeout_ms));
+            self.ping_deadline = Some(now.add_millis(self.ping_wait_ms()));
             return Ok(self.control.get(..len));
         }
         Ok(None)
@@ -632,7 +658,7 @@ impl<'b> Session<'b> {
             }
             Phase::Connected => match self.ping_deadline {
                 Some(deadline) if now.reached(deadline) => Some(Timeout::Pingresp {
-                    waited_ms: self.response_timeout_ms,
+                    waited_ms: self.ping_wait_ms(),
                 }),
                 _ => None,
             },
@@ -656,6 +682,7 @@ impl<'b> Session<'b> {
             return Err(e.clone());
         }
         let packet = packet::decode(frame).map_err(|e| self.fail(Error::Decode(e)))?;
+        self.last_received = now;
         self.dispatch(now, packet, out)
             .map_err(|e| if e.is_fatal() { self.fail(e) } else { e })
     }

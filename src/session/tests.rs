@@ -298,34 +298,62 @@ fn keep_alive_pings_when_idle_and_declares_a_silent_broker_dead() {
     let mut out = [0u8; 8];
     assert_eq!(s.poll_at(), Some(t(10_000)));
     assert_eq!(transmit(&mut s, t(9_999)), Ok(None));
-    // Sending anything restarts the period.
+    // Sending alone does not put the PINGREQ off: nothing has come back since CONNACK (t=1),
+    // and a client that only publishes QoS 0 must still notice a dead link.
     s.publish(t(5_000), "a/b", b"", QoS::AtMostOnce, false, &mut out)
         .unwrap();
     assert_eq!(transmit(&mut s, t(10_000)), Ok(None));
-    assert_eq!(s.poll_at(), Some(t(15_000)));
-    let sent = transmit(&mut s, t(15_000)).unwrap().unwrap();
+    assert_eq!(s.poll_at(), Some(t(10_001)));
+    let sent = transmit(&mut s, t(10_001)).unwrap().unwrap();
     assert_eq!(sent, &[0xc0, 0x00]);
-    assert_eq!(s.poll_at(), Some(t(18_000)));
+    assert_eq!(s.poll_at(), Some(t(13_001)));
     assert_eq!(
-        transmit(&mut s, t(16_000)),
+        transmit(&mut s, t(11_000)),
         Ok(None),
         "one PINGREQ at a time"
     );
-    let (event, _) = s.handle(t(16_500), &[0xd0, 0x00], &mut out).unwrap();
+    // Traffic both ways puts it off: the next is due a period after the quieter direction.
+    let (event, _) = s.handle(t(11_500), &[0xd0, 0x00], &mut out).unwrap();
     assert_eq!(event, Event::Pong);
-    let sent = transmit(&mut s, t(25_000)).unwrap().unwrap();
+    assert_eq!(s.poll_at(), Some(t(20_001)));
+    let sent = transmit(&mut s, t(20_001)).unwrap().unwrap();
     assert_eq!(sent, &[0xc0, 0x00]);
-    assert_eq!(transmit(&mut s, t(27_999)), Ok(None));
-    assert_eq!(s.check_timeouts(t(27_999)), Ok(()));
+    assert_eq!(transmit(&mut s, t(23_000)), Ok(None));
+    assert_eq!(s.check_timeouts(t(23_000)), Ok(()));
     let dead = Error::Timeout(Timeout::Pingresp { waited_ms: 3_000 });
-    assert_eq!(s.check_timeouts(t(28_000)), Err(dead.clone()));
+    assert_eq!(s.check_timeouts(t(23_001)), Err(dead.clone()));
     assert!(s.broken().is_some());
     // Sticky.
-    assert_eq!(transmit(&mut s, t(28_001)), Err(dead.clone()));
+    assert_eq!(transmit(&mut s, t(23_002)), Err(dead.clone()));
     assert_eq!(
-        s.handle(t(28_001), &[0xd0, 0x00], &mut out).map(|_| ()),
+        s.handle(t(23_002), &[0xd0, 0x00], &mut out).map(|_| ()),
         Err(dead)
     );
+}
+
+#[test]
+fn a_silent_broker_is_dead_within_two_keep_alive_periods() {
+    for keep_alive_secs in [2u16, 5, 60] {
+        let mut options = ConnectOptions::new("c");
+        options.keep_alive_secs = keep_alive_secs;
+        options.response_timeout_ms = 120_000;
+        let mut s = connected(&options);
+        let period = u32::from(keep_alive_secs) * 1000;
+        // The last packet from the broker: CONNACK at t=1. The client keeps publishing.
+        let mut now = 1;
+        let dead = loop {
+            now += 250;
+            s.publish(t(now), "a/b", b"", QoS::AtMostOnce, false, &mut [0u8; 16])
+                .unwrap();
+            let _ = transmit(&mut s, t(now));
+            if let Err(e) = s.check_timeouts(t(now)) {
+                break (now, e);
+            }
+        };
+        let waited_ms = period;
+        assert_eq!(dead.1, Error::Timeout(Timeout::Pingresp { waited_ms }));
+        assert!(dead.0 - 1 <= 2 * period, "dead after {} ms", dead.0 - 1);
+    }
 }
 
 #[test]
@@ -659,8 +687,8 @@ fn a_deferral_does_not_hide_an_earlier_keep_alive() {
     );
     assert_eq!(
         s.poll_at(),
-        Some(t(5_002)),
-        "the deferral's deadline comes first now"
+        Some(t(2_001)),
+        "PINGRESP is awaited one keep-alive period at most, before the deferral's deadline"
     );
 }
 
