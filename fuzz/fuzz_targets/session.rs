@@ -32,7 +32,7 @@ use std::rc::Rc;
 use arbitrary::{Arbitrary, Unstructured};
 use embedded_mqtts::error::{Timeout, Violation};
 use embedded_mqtts::packet::{self, ConnectReturnCode, Inbound, Publish};
-use embedded_mqtts::{blocking, ClientState, ConnectOptions, Error, Event, Instant, QoS, Session};
+use embedded_mqtts::{blocking, ConnectOptions, Connection, Error, Event, Instant, QoS, Session, Storage};
 use libfuzzer_sys::fuzz_target;
 
 /// Window, store and inbound QoS 2 limit: small, so that the fuzzer reaches every limit.
@@ -44,7 +44,28 @@ const OUT: usize = 96;
 /// The client mode's receive buffer: some packets do not fit.
 const RX: usize = 48;
 
-type S = Session<N, STORE, INBOUND>;
+type S<'b> = Session<'b>;
+
+/// The session's own memory: its in-flight slots, their store, the inbound QoS 2 room.
+struct Memory {
+    slots: [embedded_mqtts::Slot; N],
+    store: [u8; STORE],
+    inbound: [u16; INBOUND],
+}
+
+impl Memory {
+    fn new() -> Self {
+        Memory {
+            slots: [embedded_mqtts::Slot::EMPTY; N],
+            store: [0; STORE],
+            inbound: [0; INBOUND],
+        }
+    }
+
+    fn session(&mut self) -> S<'_> {
+        Session::new(&mut self.slots, &mut self.store, &mut self.inbound)
+    }
+}
 
 // The first byte chooses: even, session mode (the rest is a [`Script`], read with
 // `arbitrary`); odd, client mode: bit 1 set puts an accepted CONNACK first, then a count `k`,
@@ -409,7 +430,7 @@ impl Model {
                     slot.stage = Stage::Pubcomp;
                     slot.bytes.clear();
                     slot.resend = false;
-                    (Event::Received { pid }, Some((0x62, pid)))
+                    (Event::BrokerReceived { pid }, Some((0x62, pid)))
                 }
                 _ => return unknown(pid),
             },
@@ -547,13 +568,13 @@ fn build(model: &Model, packet: &Packet) -> Vec<u8> {
     }
 }
 
-struct Harness {
-    s: S,
+struct Harness<'b> {
+    s: S<'b>,
     m: Model,
     now: Instant,
 }
 
-impl Harness {
+impl Harness<'_> {
     fn connect(&mut self, params: ConnectParams) {
         let options = params.options();
         let mut out = [0u8; OUT];
@@ -718,11 +739,10 @@ impl Harness {
     }
 
     fn poll_transmit(&mut self) -> bool {
-        let mut out = [0u8; OUT];
         let got = self
             .s
-            .poll_transmit(self.now, &mut out)
-            .map(|o| o.map(|len| out[..len].to_vec()));
+            .poll_transmit(self.now)
+            .map(|o| o.map(<[u8]>::to_vec));
         let m = &mut self.m;
         let expected = match &m.phase {
             Phase::Idle | Phase::AwaitConnack { .. } => Ok(None),
@@ -803,8 +823,9 @@ impl Harness {
 }
 
 fn run_session(script: &Script) {
+    let mut memory = Memory::new();
     let mut h = Harness {
-        s: S::new(),
+        s: memory.session(),
         m: Model::new(),
         now: Instant::from_millis(script.start),
     };
@@ -964,8 +985,9 @@ fn client_outcomes(bytes: &[u8], reads: &[usize]) -> Vec<String> {
         }
         Instant::from_millis(time.get())
     };
-    let mut state: ClientState<N, STORE, RX, OUT, INBOUND> = ClientState::new();
-    let mut client = blocking::Client::new(transport, &mut state, clock);
+    let mut storage: Storage<N, STORE, RX, OUT, INBOUND> = Storage::new();
+    let mut conn = Connection::new(storage.buffers());
+    let mut client = blocking::Client::new(transport, &mut conn, clock);
     let mut options = ConnectOptions::new("fuzz");
     options.keep_alive_secs = 0;
     options.response_timeout_ms = CONNACK_TIMEOUT_MS;
@@ -994,17 +1016,18 @@ fn client_outcomes(bytes: &[u8], reads: &[usize]) -> Vec<String> {
         };
         match outcome {
             Some(text) => outcomes.push(text),
-            None if client.state().session().is_connected() => break,
+            None if client.connection().is_connected() => break,
             None => {}
         }
     }
-    assert!(client.state().session().in_flight() == 0);
+    assert!(client.connection().in_flight() == 0);
     outcomes
 }
 
 /// The same stream framed with `scan` and fed to a session directly.
 fn reference_outcomes(bytes: &[u8]) -> Vec<String> {
-    let mut s = S::new();
+    let mut memory = Memory::new();
+    let mut s = memory.session();
     let mut out = [0u8; OUT];
     let mut options = ConnectOptions::new("fuzz");
     options.keep_alive_secs = 0;
