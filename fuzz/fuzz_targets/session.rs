@@ -237,6 +237,8 @@ struct Model {
     keep_alive_ms: u32,
     response_timeout_ms: u32,
     last_sent: Instant,
+    /// When the last packet from the broker was handled.
+    last_received: Instant,
     ping_deadline: Option<Instant>,
     outbound: Vec<Slot>,
     requests: Vec<(u16, Kind)>,
@@ -254,6 +256,7 @@ impl Model {
             keep_alive_ms: 0,
             response_timeout_ms: 0,
             last_sent: Instant::from_millis(0),
+            last_received: Instant::from_millis(0),
             ping_deadline: None,
             outbound: Vec::new(),
             requests: Vec::new(),
@@ -295,7 +298,7 @@ impl Model {
                 } else if self.keep_alive_ms == 0 {
                     None
                 } else {
-                    Some(self.last_sent.add_millis(self.keep_alive_ms))
+                    Some(self.quiet_since().add_millis(self.keep_alive_ms))
                 };
                 // Whichever comes first.
                 match (due, self.deferral_deadline()) {
@@ -305,6 +308,25 @@ impl Model {
             }
             _ => None,
         }
+    }
+
+    /// The earlier of the last packet sent and the last received: a PINGREQ is due one
+    /// keep-alive period after it.
+    fn quiet_since(&self) -> Instant {
+        self.last_sent.earliest(self.last_received)
+    }
+
+    /// How long PINGRESP is awaited: the response timeout, at most one keep-alive period.
+    fn ping_wait_ms(&self) -> u32 {
+        match self.keep_alive_ms {
+            0 => self.response_timeout_ms,
+            keep_alive => self.response_timeout_ms.min(keep_alive),
+        }
+    }
+
+    /// Outbound messages and SUBSCRIBE/UNSUBSCRIBE requests share the window of `N` slots.
+    fn window_full(&self) -> bool {
+        self.outbound.len() + self.requests.len() >= N
     }
 
     /// A connection with deferred messages ends once nothing awaits PUBREL, or the response
@@ -595,6 +617,7 @@ impl Harness<'_> {
         m.response_timeout_ms = options.response_timeout_ms;
         m.ping_deadline = None;
         m.last_sent = self.now;
+        m.last_received = self.now;
         m.phase = Phase::AwaitConnack {
             deadline: self.now.add_millis(options.response_timeout_ms),
             clean: options.clean_session,
@@ -612,7 +635,10 @@ impl Harness<'_> {
             Err(e.clone())
         } else {
             match packet::decode(bytes) {
-                Ok(inbound) => self.m.handle(self.now, inbound),
+                Ok(inbound) => {
+                    self.m.last_received = self.now;
+                    self.m.handle(self.now, inbound)
+                }
                 Err(d) => Err(self.m.fail(Error::Decode(d))),
             }
         };
@@ -638,9 +664,11 @@ impl Harness<'_> {
         };
         let encoded = packet::encode_publish(&p, &mut probe);
         let m = &mut self.m;
+        // Whatever happens, it names only what this call stores.
+        m.last_published = None;
         let expected_err = if let Err(e) = m.usable() {
             Some(e)
-        } else if qos != QoS::AtMostOnce && m.outbound.len() == N {
+        } else if qos != QoS::AtMostOnce && m.window_full() {
             Some(Error::WindowFull { slots: N })
         } else {
             match encoded {
@@ -710,7 +738,7 @@ impl Harness<'_> {
             Some(e)
         } else if let Err(e) = encoded {
             Some(Error::Encode(e))
-        } else if m.requests.len() == N {
+        } else if m.window_full() {
             Some(Error::WindowFull { slots: N })
         } else {
             None
@@ -761,10 +789,10 @@ impl Harness<'_> {
                     Ok(Some(bytes))
                 } else if m.keep_alive_ms > 0
                     && m.ping_deadline.is_none()
-                    && self.now.millis_since(m.last_sent) >= m.keep_alive_ms
+                    && self.now.millis_since(m.quiet_since()) >= m.keep_alive_ms
                 {
                     m.last_sent = self.now;
-                    m.ping_deadline = Some(self.now.add_millis(m.response_timeout_ms));
+                    m.ping_deadline = Some(self.now.add_millis(m.ping_wait_ms()));
                     Ok(Some(vec![0xc0, 0x00]))
                 } else {
                     Ok(None)
@@ -795,7 +823,7 @@ impl Harness<'_> {
                 Err(m.fail(Error::Timeout(Timeout::Connack { waited_ms })))
             }
             Phase::Connected if m.ping_deadline.is_some_and(|d| self.now.reached(d)) => {
-                let waited_ms = m.response_timeout_ms;
+                let waited_ms = m.ping_wait_ms();
                 Err(m.fail(Error::Timeout(Timeout::Pingresp { waited_ms })))
             }
             _ => Ok(()),
