@@ -14,6 +14,10 @@
 //! them become `blocking_client::name` and `async_client::name`. The helpers below that take a
 //! client (`next_event!`, `collect_until!`, `collect_for!`, `subscribe!`) are macros over
 //! `call!`, usable in either expansion.
+//!
+//! A client call left without `call!` fails to compile in the async expansion (a future has no
+//! `unwrap`). rustfmt leaves macro bodies alone: to format a scenario file, turn its
+//! `both_drivers! {` into `mod scenarios {` for the run of `rustfmt`, then back.
 
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
