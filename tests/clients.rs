@@ -8,14 +8,7 @@ use std::time::{Duration, Instant as StdInstant};
 
 use embedded_mqtts::host::TcpTransport;
 use embedded_mqtts::{ConnectOptions, Connection, Error, QoS, Will};
-use support::{
-    leaked_connection, messages, tcp_transport, vanish, Broker, BrokerConfig, Seen, Subscriber,
-};
-
-/// A plain TCP connection to 127.0.0.1:`port`.
-fn dial(port: u16) -> TcpTransport {
-    tcp_transport(port).0
-}
+use support::{dial, leaked_connection, messages, vanish, Broker, BrokerConfig, Seen, Subscriber};
 
 both_drivers! {
     /// A client over TCP to `port` with a connection of its own (a device that starts afresh).

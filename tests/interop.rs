@@ -25,7 +25,8 @@ use embedded_mqtts::tls::{
 };
 use embedded_mqtts::{ConnectOptions, Error, QoS, Will};
 use support::{
-    leaked_connection, messages, read_cert, tcp_transport, unix_now, SecondBroker, Seen, Subscriber,
+    dial, leaked_connection, messages, read_cert, tcp_transport, unix_now, SecondBroker, Seen,
+    Subscriber,
 };
 
 /// The largest packet we send (the `TX` of [`support::TestStorage`]).
@@ -66,11 +67,6 @@ fn amqtt_delivery_qos(_published: QoS, granted: QoS) -> QoS {
 /// A leaked buffer: the TLS stream and the client borrow it for the rest of the test.
 fn leaked_buffer(len: usize) -> &'static mut [u8] {
     vec![0; len].leak()
-}
-
-/// A plain TCP connection to 127.0.0.1:`port`.
-fn dial(port: u16) -> TcpTransport {
-    tcp_transport(port).0
 }
 
 /// Drops `client` and its TCP connection without DISCONNECT (the broker sees it vanish).

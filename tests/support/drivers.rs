@@ -238,6 +238,11 @@ pub fn tcp_transport(port: u16) -> (TcpTransport, TcpStream) {
     (transport, tcp)
 }
 
+/// A TCP connection to 127.0.0.1:`port` for a client.
+pub fn dial(port: u16) -> TcpTransport {
+    tcp_transport(port).0
+}
+
 /// Drops the client's TCP connection without DISCONNECT (the broker sees a vanished client).
 pub fn vanish<C, W>(client: client::Client<'_, '_, TcpTransport, C, W>) {
     let _ = client.into_transport().stream().shutdown(Shutdown::Both);

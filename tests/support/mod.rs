@@ -23,8 +23,8 @@ mod seen;
 pub use broker::{Broker, BrokerConfig, TlsListener};
 pub use certs::{cert_path, certs_dir, read_cert};
 pub use drivers::{
-    async_driver, blocking_driver, events_for, events_until, expect_suback, leaked_connection,
-    messages, tcp_transport, vanish, Driver, Received, TestStorage,
+    async_driver, blocking_driver, dial, events_for, events_until, expect_suback,
+    leaked_connection, messages, tcp_transport, vanish, Driver, Received, TestStorage,
 };
 pub use examples::{example_binary, run_example};
 pub use executor::{block_on, idle, Idle};
