@@ -17,8 +17,11 @@
 //!   idle), and also sends PINGREQ when nothing has been *received* for a keep-alive period;
 //!   a broker that does not answer within the response timeout (at most one keep-alive
 //!   period) is declared dead: within two keep-alive periods of its last packet.
-//! - An acknowledgement for an identifier the client never used is a protocol violation: the
-//!   connection is declared broken rather than guessing.
+//! - An acknowledgement for an identifier with no flow in progress ([`Event::StrayAck`]) is
+//!   a warning: brokers send duplicates after resumes and retries. A stray PUBREC is answered
+//!   with PUBREL so the broker can finish its flow. An acknowledgement of the wrong kind, a
+//!   second CONNACK, a packet a server must never send are violations: the connection is
+//!   declared broken rather than guessing.
 //!
 //! Errors that break the connection are sticky: every later call returns the same error until
 //! [`Session::connect`] starts a new connection. The in-flight table survives that, so a
@@ -26,7 +29,9 @@
 
 use crate::error::{Error, Timeout, Violation};
 use crate::inflight::{Awaiting, Full, InFlight, Request as RequestKind, Resend, Slot};
-use crate::packet::{self, Ack, ConnectReturnCode, Inbound, QoS};
+use crate::packet::{self, ConnectReturnCode, Inbound, QoS};
+
+pub use crate::packet::Ack;
 use crate::time::Instant;
 
 pub use crate::packet::{PublishHead, Will};
@@ -186,6 +191,17 @@ pub enum Event<'a> {
     /// The broker has received an outbound QoS 2 message (its PUBREC came); PUBREL is sent.
     /// Not a message for us: those are [`Event::Message`]. [`Event::Delivered`] follows.
     BrokerReceived {
+        /// Its packet identifier.
+        pid: u16,
+    },
+    /// An acknowledgement for a packet id with no flow in progress: brokers send duplicates
+    /// after resumes and retries. A warning, not an error: a PUBACK or PUBCOMP is ignored, a
+    /// PUBREC is answered with PUBREL so that the broker can finish its flow. (An
+    /// acknowledgement of the wrong kind for a message in flight is still a
+    /// [`Violation`](crate::error::Violation).)
+    StrayAck {
+        /// Which acknowledgement: PUBACK, PUBREC or PUBCOMP.
+        ack: Ack,
         /// Its packet identifier.
         pid: u16,
     },
@@ -778,7 +794,14 @@ impl<'b> Session<'b> {
                     self.outbound.complete(pid);
                     Ok((Event::Delivered { pid }, 0))
                 }
-                _ => Err(Error::Violation(Violation::UnknownPacketId { pid })),
+                None => Ok((
+                    Event::StrayAck {
+                        ack: Ack::Puback,
+                        pid,
+                    },
+                    0,
+                )),
+                Some(_) => Err(Error::Violation(Violation::UnknownPacketId { pid })),
             },
             Inbound::Pubrec(pid) => match self.outbound.stage(pid) {
                 Some(Awaiting::Pubrec) | Some(Awaiting::Pubcomp) => {
@@ -786,14 +809,34 @@ impl<'b> Session<'b> {
                     let len = self.reply(now, Ack::Pubrel, pid, out)?;
                     Ok((Event::BrokerReceived { pid }, len))
                 }
-                _ => Err(Error::Violation(Violation::UnknownPacketId { pid })),
+                // A flow the broker still has and we do not (its PUBREC for a message we
+                // completed or dropped): release it, so the broker can finish (MQTT 5 names
+                // this case with reason code 0x92; Mosquitto's own client does the same).
+                None => {
+                    let len = self.reply(now, Ack::Pubrel, pid, out)?;
+                    Ok((
+                        Event::StrayAck {
+                            ack: Ack::Pubrec,
+                            pid,
+                        },
+                        len,
+                    ))
+                }
+                Some(Awaiting::Puback) => Err(Error::Violation(Violation::UnknownPacketId { pid })),
             },
             Inbound::Pubcomp(pid) => match self.outbound.stage(pid) {
                 Some(Awaiting::Pubcomp) => {
                     self.outbound.complete(pid);
                     Ok((Event::Delivered { pid }, 0))
                 }
-                _ => Err(Error::Violation(Violation::UnknownPacketId { pid })),
+                None => Ok((
+                    Event::StrayAck {
+                        ack: Ack::Pubcomp,
+                        pid,
+                    },
+                    0,
+                )),
+                Some(_) => Err(Error::Violation(Violation::UnknownPacketId { pid })),
             },
             Inbound::Pubrel(pid) => {
                 // Answer even an unknown id: after a reconnect the broker may re-send a PUBREL
