@@ -41,6 +41,7 @@ use p256::pkcs8::DecodePrivateKey;
 use p256::SecretKey;
 
 use super::error::VerifyError;
+use super::pem;
 use super::sig::{public_key, PublicKey};
 use super::x509::Certificate;
 
@@ -194,28 +195,13 @@ fn certificate_key(certificate: &[u8]) -> Result<VerifyingKey, IdentityError> {
 /// bytes of DER).
 const MAX_KEY_DER: usize = 256;
 
-/// Finds the first `-----BEGIN <label>-----` ... `-----END <label>-----` block whose label is
-/// `PRIVATE KEY` or `EC PRIVATE KEY` (text around it, such as an `EC PARAMETERS` block, is
-/// skipped).
+/// The first `PRIVATE KEY` (PKCS#8) block of `pem`, else its first `EC PRIVATE KEY` (SEC1)
+/// block; text around it, such as an `EC PARAMETERS` block, is skipped.
 fn private_key_block(pem: &[u8]) -> Option<&[u8]> {
-    const LABELS: [(&[u8], &[u8]); 2] = [
-        (b"-----BEGIN PRIVATE KEY-----", b"-----END PRIVATE KEY-----"),
-        (
-            b"-----BEGIN EC PRIVATE KEY-----",
-            b"-----END EC PRIVATE KEY-----",
-        ),
-    ];
-    let find = |haystack: &[u8], needle: &[u8]| {
-        haystack
-            .windows(needle.len())
-            .position(|window| window == needle)
-    };
-    LABELS.iter().find_map(|(begin, end)| {
-        let start = find(pem, begin)?;
-        let from_start = pem.get(start..)?;
-        let stop = find(from_start, end)?.checked_add(end.len())?;
-        from_start.get(..stop)
-    })
+    [pem::PRIVATE_KEY, pem::EC_PRIVATE_KEY]
+        .iter()
+        .find_map(|label| pem::next_block(pem, label))
+        .map(|(block, _rest)| block)
 }
 
 impl<'a> ClientIdentity<'a> {
@@ -252,8 +238,8 @@ impl<'a> ClientIdentity<'a> {
     pub fn from_p256_key_pem(certificate: &'a [u8], key_pem: &[u8]) -> Result<Self, IdentityError> {
         let block = private_key_block(key_pem).ok_or(IdentityError::Pem)?;
         let mut buffer = [0u8; MAX_KEY_DER];
-        let result = match pem_rfc7468::decode(block, &mut buffer) {
-            Ok((_label, der)) => Self::from_p256_key_der(certificate, der),
+        let result = match pem::decode(block, &mut buffer) {
+            Ok(der) => Self::from_p256_key_der(certificate, der),
             Err(_) => Err(IdentityError::Pem),
         };
         buffer.zeroize();

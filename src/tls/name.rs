@@ -31,7 +31,8 @@
 
 use core::net::IpAddr;
 
-use super::error::{bounded, NameText, VerifyError};
+use super::error::VerifyError;
+use super::text::{bounded, NameText};
 use super::x509::{for_each_common_name, general_names, subtree_bases, Certificate, GeneralName};
 
 /// The name a client expects the server to have.

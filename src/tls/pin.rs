@@ -28,6 +28,7 @@ use core::fmt;
 use sha2::{Digest, Sha256};
 
 use super::error::VerifyError;
+use super::pem::{self, PemError};
 use super::x509::Certificate;
 
 /// Something the client trusts the server by. See the [module documentation](self).
@@ -134,30 +135,12 @@ impl fmt::Display for PinError {
 
 impl core::error::Error for PinError {}
 
-const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
-const END: &[u8] = b"-----END CERTIFICATE-----";
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// Splits off the first PEM CERTIFICATE block: `(block, rest)`.
-fn next_block(pem: &[u8]) -> Option<(&[u8], &[u8])> {
-    let start = find(pem, BEGIN)?;
-    let from_start = pem.get(start..)?;
-    let end = find(from_start, END)?.checked_add(END.len())?;
-    Some((from_start.get(..end)?, from_start.get(end..)?))
-}
-
-/// Decodes one PEM block into `out`.
+/// Decodes one PEM block into `out`, with the pin's errors.
 fn decode_block<'o>(block: &[u8], out: &'o mut [u8]) -> Result<&'o [u8], PinError> {
-    let room = out.len();
-    match pem_rfc7468::decode(block, out) {
-        Ok((_label, der)) => Ok(der),
-        // The DER is at most 3/4 of the block's length: a smaller buffer may be the cause.
-        Err(_) if room < block.len() / 4 * 3 => Err(PinError::BufferTooSmall),
-        Err(_) => Err(PinError::Pem),
-    }
+    pem::decode(block, out).map_err(|e| match e {
+        PemError::BufferTooSmall => PinError::BufferTooSmall,
+        PemError::Invalid => PinError::Pem,
+    })
 }
 
 /// Decodes the first `CERTIFICATE` block of PEM text (text around it is ignored; CRLF line
@@ -166,7 +149,7 @@ fn decode_block<'o>(block: &[u8], out: &'o mut [u8]) -> Result<&'o [u8], PinErro
 /// # Errors
 /// [`PinError::NoCertificate`], [`PinError::Pem`], or [`PinError::BufferTooSmall`].
 pub fn pem_to_der<'o>(pem: &[u8], out: &'o mut [u8]) -> Result<&'o [u8], PinError> {
-    let (block, _) = next_block(pem).ok_or(PinError::NoCertificate)?;
+    let (block, _) = pem::next_block(pem, &pem::CERTIFICATE).ok_or(PinError::NoCertificate)?;
     decode_block(block, out)
 }
 
@@ -182,7 +165,7 @@ pub fn pem_certificates_to_der<'o, const N: usize>(
     let mut ders = heapless::Vec::new();
     let mut rest = pem;
     let mut free = out;
-    while let Some((block, after)) = next_block(rest) {
+    while let Some((block, after)) = pem::next_block(rest, &pem::CERTIFICATE) {
         let len = decode_block(block, free)?.len();
         let (der, tail) = core::mem::take(&mut free).split_at_mut(len);
         ders.push(&*der)

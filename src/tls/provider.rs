@@ -43,10 +43,11 @@ use p256::ecdsa::signature;
 use rand_core::CryptoRngCore;
 use sha2::{Digest, Sha256};
 
-use super::error::{bounded, VerifyError};
+use super::error::VerifyError;
 use super::identity::{ClientSignature, MaybeClientIdentity, NoClientIdentity, SignerError};
 use super::pin::Pin;
 use super::sig::verify_certificate_verify;
+use super::text::bounded;
 use super::verify::{verify_server_certificate, VerifiedChain, VerifyOptions};
 
 /// The longest server name kept (the DNS limit).

@@ -9,7 +9,8 @@ use core::fmt;
 
 use sha2::{Digest, Sha256};
 
-use super::error::{DnText, Hex, UnixTime, VerifyError};
+use super::error::VerifyError;
+use super::text::{DnText, Hex, UnixTime};
 use super::x509::{self, Certificate, GeneralName};
 
 /// One subjectAltName entry.

@@ -12,7 +12,8 @@ use der::asn1::{BitStringRef, GeneralizedTime, ObjectIdentifier, UtcTime};
 use der::{Decode, Reader, SliceReader, Tag, TagNumber, Tagged};
 use x509_cert::der::oid::db::{rfc4519, rfc5280};
 
-use super::error::{DnText, VerifyError};
+use super::error::VerifyError;
+use super::text::DnText;
 
 /// One DER element: its tag, its contents, and its whole encoding.
 #[derive(Clone, Copy, Debug)]
@@ -698,9 +699,9 @@ pub(crate) fn dn_text(name: &[u8]) -> DnText {
         }
     });
     if out.is_empty() {
-        return super::error::bounded("(empty name)");
+        return super::text::bounded("(empty name)");
     }
-    super::error::bounded(&out)
+    super::text::bounded(&out)
 }
 
 #[cfg(test)]
