@@ -69,7 +69,7 @@
 //! use embedded_io::{Read, ReadReady, Write};
 //! use embedded_mqtts::tls::{
 //!     ConnectError, Pin, PinnedProvider, TlsOptions, TlsSocket, TlsStream, ValidityTime,
-//!     VerifyOptions, READ_BUFFER,
+//!     READ_BUFFER,
 //! };
 //! use embedded_mqtts::{blocking::Client, ClientState, Clock, ConnectOptions, QoS};
 //!
@@ -85,13 +85,12 @@
 //! ) -> Result<(), &'static str> {
 //!     let cas = [ca_der];
 //!     let pins = [Pin::Ca(&cas)];
-//!     let mut provider =
-//!         PinnedProvider::new(rng, &pins, VerifyOptions::new(ValidityTime::UnixSeconds(unix_now)));
+//!     let mut provider = PinnedProvider::new(rng, &pins);
 //!     // 16,640 bytes hold the largest TLS record; with `max_fragment_length` 4,352 do.
 //!     let mut read_buffer = [0u8; READ_BUFFER];
 //!     let mut write_buffer = [0u8; 1024];
 //!     let socket = TlsSocket::new(socket);
-//!     let options = TlsOptions::new("broker.example.com");
+//!     let options = TlsOptions::new("broker.example.com", ValidityTime::UnixSeconds(unix_now));
 //!     let stream = match TlsStream::connect(
 //!         &socket,
 //!         &mut read_buffer,

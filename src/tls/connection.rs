@@ -1,42 +1,7 @@
-//! TLS 1.3 over any embedded-io stream, with the broker verified against the pin.
+//! TLS 1.3 over any embedded-io stream, with the broker verified against the pin: the
+//! blocking and async streams, their options and errors.
 //!
-//! [`TlsStream`] (blocking) and [`AsyncTlsStream`] run embedded-tls's handshake with our
-//! [`PinnedProvider`], and then refuse the connection unless the verifier both checked the
-//! certificate chain *and* the server's CertificateVerify signature: embedded-tls 0.19 completes
-//! `open()` even when a server sent neither, so "no error" is not "verified". The proof is a
-//! [`ServerVerified`] value that only the verifier can make; a stream exists only with one.
-//!
-//! The streams implement the client's transport contract: `Read + Write` and
-//! [`ReadReady`]. Ready means decrypted bytes are buffered, or the socket has bytes (a TLS
-//! record has begun to arrive, so a read completes it). The socket is shared with the TLS
-//! connection through a [`RefCell`] that the caller owns ([`TlsSocket`]), so that readiness can
-//! be asked without tearing a record.
-//!
-//! # Buffer sizes
-//!
-//! The read buffer must hold one whole TLS record: 16,384 bytes of plaintext plus 256 of
-//! overhead, so [`READ_BUFFER`] = 16,640 bytes, unless the broker agrees to a smaller
-//! max_fragment_length ([`TlsOptions::max_fragment_length`]): then MFL + 256 (4,352 bytes for
-//! 4096). The write buffer holds the largest record we send: the largest MQTT packet plus 133
-//! bytes, and at least the ClientHello (about 300 bytes). The server's whole Certificate message
-//! must fit in one record: with MFL 2^12 a two-certificate chain fits; 2^9 is too small.
-//!
-//! # Client certificates: the broker's verdict comes later
-//!
-//! In TLS 1.3 the client's certificate, CertificateVerify and Finished are its last handshake
-//! flight, and the server does not answer it: `open()` returns as soon as they are sent. A
-//! broker that refuses the certificate (or its absence) says so with a fatal alert
-//! (`bad_certificate`, `unknown_ca`, `certificate_expired`, `certificate_required`, ...) that
-//! the client reads only after it has sent its first bytes, the MQTT CONNECT. So after a
-//! handshake in which the broker asked for a certificate, the stream watches the first read
-//! and write: until the first application byte arrives, an alert or a closed or reset
-//! connection is reported as [`StreamError::ClientCertificateRefused`], whose
-//! [`embedded_io::Error::kind`] is [`ErrorKind::PermissionDenied`]. The MQTT client's
-//! `connect` then fails with [`Error::ClientCertificateRefused`](crate::Error), and
-//! [`TlsStream::client_auth_refusal`] (through `Client::transport()`) gives the details.
-//! embedded-tls 0.19 reports every alert but close_notify as `TlsError::InternalError`, so
-//! *which* alert the broker sent is not known; that it came right after a handshake that asked
-//! for a certificate, and before any MQTT byte, is.
+//! User documentation: the `tls` module, section "Streams".
 
 use core::cell::RefCell;
 
@@ -46,8 +11,8 @@ use embedded_tls::{Aes128GcmSha256, TlsConfig, TlsContext, TlsError};
 pub use embedded_tls::MaxFragmentLength;
 
 use super::identity::{MaybeClientIdentity, SignerError};
-use super::provider::{ClientAuth, PinnedProvider, ServerVerified};
-use super::VerifyError;
+use super::provider::{ClientAuth, PinnedProvider};
+use super::verify::{ServerVerified, ValidityTime, VerifyError};
 
 /// Read buffer for full-size records (no max_fragment_length).
 pub const READ_BUFFER: usize = 16_640;
@@ -144,12 +109,16 @@ impl core::fmt::Display for ConnectError {
 
 impl core::error::Error for ConnectError {}
 
-/// What the handshake needs besides the socket and buffers.
+/// What one handshake needs besides the socket, the buffers and the provider's pins: the
+/// broker's name and the time.
 #[derive(Clone, Copy, Debug)]
 pub struct TlsOptions<'a> {
     /// The broker's host name: sent as SNI, and the name its certificate must carry (unless
     /// the provider's policy skips the host-name check).
     pub server_name: &'a str,
+    /// The time the broker's certificates are checked at, for this handshake: take it from
+    /// the clock (RTC, SNTP, GNSS) each time you connect.
+    pub validity: ValidityTime,
     /// Ask the broker for smaller records (RFC 6066), to shrink the read buffer.
     pub max_fragment_length: Option<MaxFragmentLength>,
     /// Application-Layer Protocol Negotiation (RFC 7301): the protocol names offered in the
@@ -160,10 +129,12 @@ pub struct TlsOptions<'a> {
 }
 
 impl<'a> TlsOptions<'a> {
-    /// Full-size records, `server_name` for SNI and the host-name check, no ALPN.
-    pub const fn new(server_name: &'a str) -> Self {
+    /// `server_name` for SNI and the host-name check, certificates checked at `validity`;
+    /// full-size records, no ALPN.
+    pub const fn new(server_name: &'a str, validity: ValidityTime) -> Self {
         TlsOptions {
             server_name,
+            validity,
             max_fragment_length: None,
             alpn: None,
         }
@@ -179,6 +150,7 @@ impl<'a> TlsOptions<'a> {
         self
     }
 
+    /// embedded-tls's configuration for these options.
     fn config(&self) -> TlsConfig<'a> {
         let config = TlsConfig::new().with_server_name(self.server_name);
         #[cfg(feature = "rsa")]
@@ -218,7 +190,7 @@ impl<S> TlsSocket<S> {
 struct Shared<'a, S>(&'a RefCell<S>);
 
 /// The broker refused the client's certificate, or its absence: see the
-/// [module documentation](self).
+/// [`tls` module documentation](crate::tls#client-certificates-the-brokers-verdict-comes-later).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ClientCertificateRefused {
@@ -340,7 +312,7 @@ where
 
 /// A socket error, or the socket cell found borrowed (never happens in single-threaded use).
 #[derive(Debug)]
-pub enum SocketError<E> {
+pub(crate) enum SocketError<E> {
     /// The socket's own error.
     Io(E),
     /// The cell was borrowed elsewhere.
@@ -519,7 +491,8 @@ macro_rules! tls_stream {
             }
 
             /// The broker's refusal of the client certificate (or of its absence), once a
-            /// read or write has seen it: see the [module documentation](self).
+            /// read or write has seen it: see the
+            /// [`tls` module documentation](crate::tls#client-certificates-the-brokers-verdict-comes-later).
             pub fn client_auth_refusal(&self) -> Option<ClientCertificateRefused> {
                 self.client_auth.refusal
             }
@@ -563,8 +536,9 @@ impl<'a, S> TlsStream<'a, S>
 where
     S: embedded_io::Read + embedded_io::Write + ReadReady + 'a,
 {
-    /// Run the handshake over `socket` and verify the broker with `provider`'s pin. Only a
-    /// broker that proved both its chain and its key gets a stream.
+    /// Run the handshake over `socket` and verify the broker with `provider`'s pins, its
+    /// certificates at `options.validity`. Only a broker that proved both its chain and its key
+    /// gets a stream.
     pub fn connect<R, I>(
         socket: &'a TlsSocket<S>,
         read_buffer: &'a mut [u8],
@@ -582,6 +556,7 @@ where
             read_buffer,
             write_buffer,
         );
+        provider.set_validity_time(options.validity);
         if let Err(e) = conn.open(TlsContext::new(&config, &mut *provider)) {
             return Err(handshake_error(provider, e));
         }
@@ -637,8 +612,9 @@ impl<'a, S> AsyncTlsStream<'a, S>
 where
     S: embedded_io_async::Read + embedded_io_async::Write + ReadReady + 'a,
 {
-    /// Run the handshake over `socket` and verify the broker with `provider`'s pin. Only a
-    /// broker that proved both its chain and its key gets a stream.
+    /// Run the handshake over `socket` and verify the broker with `provider`'s pins, its
+    /// certificates at `options.validity`. Only a broker that proved both its chain and its key
+    /// gets a stream.
     pub async fn connect<R, I>(
         socket: &'a TlsSocket<S>,
         read_buffer: &'a mut [u8],
@@ -653,6 +629,7 @@ where
         let config = options.config();
         let mut conn =
             embedded_tls::TlsConnection::new(Shared(&socket.cell), read_buffer, write_buffer);
+        provider.set_validity_time(options.validity);
         if let Err(e) = conn.open(TlsContext::new(&config, &mut *provider)).await {
             return Err(handshake_error(provider, e));
         }

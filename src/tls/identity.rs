@@ -1,35 +1,6 @@
 //! The device's side of mutual TLS: its certificate, and the proof that it holds the key.
 //!
-//! A broker that authenticates devices (Mosquitto's `require_certificate true`, AWS IoT Core,
-//! Azure IoT Hub) sends a CertificateRequest in the TLS 1.3 handshake. The client answers with
-//! its Certificate and a CertificateVerify: an ECDSA signature, made with the certificate's
-//! private key, over
-//! `64 × 0x20 ‖ "TLS 1.3, client CertificateVerify" ‖ 0x00 ‖ transcript hash`
-//! (RFC 8446 §4.4.3). A [`ClientIdentity`] holds what that needs, and is given to the
-//! [`PinnedProvider`](super::PinnedProvider) with
-//! [`with_client_identity`](super::PinnedProvider::with_client_identity).
-//!
-//! The private key comes from one of two places:
-//!
-//! - **Flash**: [`ClientIdentity::from_p256_key_der`] / [`from_p256_key_pem`]
-//!   (PKCS#8 `PRIVATE KEY` or SEC1 `EC PRIVATE KEY`). The key is checked against the
-//!   certificate's public key once, here, so that a mismatch is a local error instead of a
-//!   broker's refusal.
-//! - **A secure element or HSM**: implement [`ClientSigner`] and use
-//!   [`ClientIdentity::with_signer`]. The crate hands the signer the 32-byte SHA-256 digest to
-//!   sign and never sees the key. Each signature is checked against the certificate's public key
-//!   before it is sent (one ECDSA verification, about the cost of the server's), so that a
-//!   signer using the wrong key slot is reported as such ([`SignerError`] in
-//!   [`ConnectError::ClientSigner`](super::ConnectError::ClientSigner)).
-//!
-//! Only ECDSA P-256 with SHA-256 (`ecdsa_secp256r1_sha256`) is supported: it is the device key
-//! type of secure elements and cloud IoT brokers. RSA client keys would need RSASSA-PSS signing
-//! (TLS 1.3 allows nothing else for RSA in CertificateVerify) and the RSA private-key code.
-//!
-//! embedded-tls 0.19 sends exactly one certificate: the device's own. The broker must trust
-//! the CA that issued it directly, or already hold any intermediate CA.
-//!
-//! [`from_p256_key_pem`]: ClientIdentity::from_p256_key_pem
+//! User documentation: the `tls` module, section "Client certificates (mutual TLS)".
 
 use core::fmt;
 
@@ -40,10 +11,9 @@ use p256::elliptic_curve::zeroize::Zeroize;
 use p256::pkcs8::DecodePrivateKey;
 use p256::SecretKey;
 
-use super::error::VerifyError;
 use super::pem;
-use super::sig::{public_key, PublicKey};
-use super::x509::Certificate;
+use super::sig::{public_key, PublicKey, SignatureError};
+use super::x509::{Certificate, ParseError};
 
 /// A signer that keeps the device's P-256 private key to itself: a secure element (ATECC608,
 /// SE050, OPTIGA Trust M), an HSM, a TPM, or any code that must not hand the key out.
@@ -112,7 +82,7 @@ impl core::error::Error for SignerError {}
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum IdentityError {
     /// The client certificate is not a DER X.509 certificate this crate can read.
-    Certificate(VerifyError),
+    Certificate(ParseError),
     /// The client certificate's key is not an ECDSA P-256 key.
     NotP256Certificate,
     /// The private key is neither PKCS#8 nor SEC1 DER of a P-256 key.
@@ -158,7 +128,8 @@ enum Key<'a> {
 }
 
 /// The device's certificate (DER) and the means to sign with its key: what a broker that
-/// requires client certificates needs. See the [module documentation](self).
+/// requires client certificates needs. See the
+/// [`tls` module documentation](crate::tls#client-certificates-mutual-tls).
 pub struct ClientIdentity<'a> {
     certificate: &'a [u8],
     key: Key<'a>,
@@ -184,10 +155,8 @@ fn certificate_key(certificate: &[u8]) -> Result<VerifyingKey, IdentityError> {
         Ok(PublicKey::P256(point)) => {
             VerifyingKey::from_sec1_bytes(point).map_err(|_| IdentityError::NotP256Certificate)
         }
-        Ok(PublicKey::Rsa { .. }) | Err(VerifyError::UnsupportedAlgorithm { .. }) => {
-            Err(IdentityError::NotP256Certificate)
-        }
-        Err(e) => Err(IdentityError::Certificate(e)),
+        Err(SignatureError::Malformed(e)) => Err(IdentityError::Certificate(e)),
+        Ok(PublicKey::Rsa { .. }) | Err(_) => Err(IdentityError::NotP256Certificate),
     }
 }
 

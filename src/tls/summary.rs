@@ -9,9 +9,8 @@ use core::fmt;
 
 use sha2::{Digest, Sha256};
 
-use super::error::VerifyError;
 use super::text::{DnText, Hex, UnixTime};
-use super::x509::{self, Certificate, GeneralName};
+use super::x509::{self, Certificate, GeneralName, ParseError};
 
 /// One subjectAltName entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,7 +61,10 @@ pub struct CertificateSummary<'a> {
 
 impl<'a> CertificateSummary<'a> {
     /// Read a DER certificate.
-    pub fn parse(der: &'a [u8]) -> Result<Self, VerifyError> {
+    ///
+    /// # Errors
+    /// [`ParseError`] when it is not a DER X.509 certificate of the shape RFC 5280 sets.
+    pub fn parse(der: &'a [u8]) -> Result<Self, ParseError> {
         Certificate::parse(der).map(|cert| CertificateSummary { cert })
     }
 
