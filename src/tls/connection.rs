@@ -6,6 +6,7 @@
 use core::cell::RefCell;
 
 use embedded_io::{ErrorKind, ErrorType, ReadReady};
+use embedded_tls::alert::{AlertDescription, AlertLevel};
 use embedded_tls::{Aes128GcmSha256, TlsConfig, TlsContext, TlsError};
 
 pub use embedded_tls::MaxFragmentLength;
@@ -46,9 +47,24 @@ const fn fragment_bytes(mfl: MaxFragmentLength) -> usize {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct TlsFailure(pub TlsError);
 
+/// Equal when the errors are the same with the same facts: the I/O error kind, the alert's
+/// level and description, the kind of parse error (embedded-tls's types do not compare
+/// themselves).
 impl PartialEq for TlsFailure {
     fn eq(&self, other: &Self) -> bool {
-        core::mem::discriminant(&self.0) == core::mem::discriminant(&other.0)
+        let alert =
+            |level: AlertLevel, description: AlertDescription| (level as u8, description as u8);
+        match (self.0, other.0) {
+            (TlsError::Io(a), TlsError::Io(b)) => a == b,
+            (TlsError::HandshakeAborted(l, d), TlsError::HandshakeAborted(m, e))
+            | (TlsError::AbortHandshake(l, d), TlsError::AbortHandshake(m, e)) => {
+                alert(l, d) == alert(m, e)
+            }
+            (TlsError::ParseError(a), TlsError::ParseError(b)) => {
+                core::mem::discriminant(&a) == core::mem::discriminant(&b)
+            }
+            (a, b) => core::mem::discriminant(&a) == core::mem::discriminant(&b),
+        }
     }
 }
 
@@ -683,5 +699,35 @@ where
     async fn flush(&mut self) -> Result<(), StreamError> {
         let watch = &mut self.client_auth;
         self.conn.flush().await.map_err(|e| watch.error(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_failures_compare_their_facts() {
+        let io = |kind| TlsFailure(TlsError::Io(kind));
+        assert_eq!(io(ErrorKind::TimedOut), io(ErrorKind::TimedOut));
+        assert_ne!(io(ErrorKind::TimedOut), io(ErrorKind::ConnectionReset));
+        let alert =
+            |description| TlsFailure(TlsError::HandshakeAborted(AlertLevel::Fatal, description));
+        assert_eq!(
+            alert(AlertDescription::UnknownCa),
+            alert(AlertDescription::UnknownCa)
+        );
+        assert_ne!(
+            alert(AlertDescription::UnknownCa),
+            alert(AlertDescription::BadCertificate)
+        );
+        assert_eq!(
+            TlsFailure(TlsError::InternalError),
+            TlsFailure(TlsError::InternalError)
+        );
+        assert_ne!(
+            TlsFailure(TlsError::InternalError),
+            TlsFailure(TlsError::IoError)
+        );
     }
 }
