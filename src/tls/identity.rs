@@ -269,16 +269,9 @@ impl<'a> ClientIdentity<'a> {
     }
 }
 
-mod sealed {
-    pub trait Sealed {}
-}
-
-/// What [`PinnedProvider`](super::PinnedProvider) can hold as the client's identity:
-/// [`NoClientIdentity`] (the default), a [`ClientIdentity`], or an `Option` of one. Sealed:
-/// implemented by those three only.
-pub trait MaybeClientIdentity: sealed::Sealed {
-    /// The client certificate (DER), if there is one.
-    fn certificate(&self) -> Option<&[u8]>;
+/// The signing half of [`MaybeClientIdentity`], crate-private: only the handshake signs with
+/// the device's key, no code that merely holds an identity can.
+pub(crate) trait Signing {
     /// Signs the CertificateVerify content.
     ///
     /// # Errors
@@ -286,44 +279,66 @@ pub trait MaybeClientIdentity: sealed::Sealed {
     fn sign(&mut self, message: &[u8]) -> Result<ClientSignature, SignerError>;
 }
 
+/// What [`PinnedProvider`](super::PinnedProvider) can hold as the client's identity:
+/// [`NoClientIdentity`] (the default), a [`ClientIdentity`], or an `Option` of one. Sealed:
+/// implemented by those three only, and signing with it is left to the handshake: code that
+/// holds an identity can read its certificate, not sign with its key.
+///
+/// ```compile_fail,E0624
+/// use embedded_mqtts::tls::MaybeClientIdentity;
+///
+/// fn sign_anything<I: MaybeClientIdentity>(identity: &mut I) {
+///     let _ = identity.sign(b"not a handshake"); // error: `sign` is private
+/// }
+/// ```
+// The crate-private supertrait is the seal, and keeps `sign` out of reach of users.
+#[allow(private_bounds)]
+pub trait MaybeClientIdentity: Signing {
+    /// The client certificate (DER), if there is one.
+    fn certificate(&self) -> Option<&[u8]>;
+}
+
 /// No client certificate: a broker that asks for one gets an empty Certificate message. The
 /// default identity of [`PinnedProvider`](super::PinnedProvider), which links no signing code.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NoClientIdentity;
 
-impl sealed::Sealed for NoClientIdentity {}
-
-impl MaybeClientIdentity for NoClientIdentity {
-    fn certificate(&self) -> Option<&[u8]> {
-        None
-    }
+impl Signing for NoClientIdentity {
     fn sign(&mut self, _message: &[u8]) -> Result<ClientSignature, SignerError> {
         Err(SignerError::new("no client identity to sign with"))
     }
 }
 
-impl sealed::Sealed for ClientIdentity<'_> {}
-
-impl MaybeClientIdentity for ClientIdentity<'_> {
+impl MaybeClientIdentity for NoClientIdentity {
     fn certificate(&self) -> Option<&[u8]> {
-        Some(self.certificate)
+        None
     }
+}
+
+impl Signing for ClientIdentity<'_> {
     fn sign(&mut self, message: &[u8]) -> Result<ClientSignature, SignerError> {
         ClientIdentity::sign(self, message)
     }
 }
 
-impl sealed::Sealed for Option<ClientIdentity<'_>> {}
-
-impl MaybeClientIdentity for Option<ClientIdentity<'_>> {
+impl MaybeClientIdentity for ClientIdentity<'_> {
     fn certificate(&self) -> Option<&[u8]> {
-        self.as_ref().map(|identity| identity.certificate)
+        Some(self.certificate)
     }
+}
+
+impl Signing for Option<ClientIdentity<'_>> {
     fn sign(&mut self, message: &[u8]) -> Result<ClientSignature, SignerError> {
         match self {
             Some(identity) => identity.sign(message),
             None => Err(SignerError::new("no client identity to sign with")),
         }
+    }
+}
+
+impl MaybeClientIdentity for Option<ClientIdentity<'_>> {
+    fn certificate(&self) -> Option<&[u8]> {
+        self.as_ref().map(|identity| identity.certificate)
     }
 }
 
