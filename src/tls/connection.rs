@@ -3,7 +3,7 @@
 //!
 //! User documentation: the `tls` module, section "Streams".
 
-use core::cell::RefCell;
+use core::cell::{Ref, RefCell};
 
 use embedded_io::{ErrorKind, ErrorType, ReadReady};
 use embedded_tls::alert::{AlertDescription, AlertLevel};
@@ -200,7 +200,35 @@ impl<S> TlsSocket<S> {
     pub fn into_inner(self) -> S {
         self.cell.into_inner()
     }
+
+    /// The socket, while a stream over it is between reads and writes: for an idle hook that
+    /// waits on the socket itself, such as embassy-net's `TcpSocket::wait_read_ready`, so that
+    /// a task sleeps until bytes arrive instead of polling the stream.
+    ///
+    /// The stream borrows the socket only inside its own reads and writes (an async read keeps
+    /// it across its awaits), so between them this succeeds. Drop the returned guard before
+    /// the stream's next read or write: a stream that finds the socket borrowed fails that
+    /// operation (never panics).
+    ///
+    /// # Errors
+    /// [`SocketBusy`] while a read or write of the stream is in progress.
+    pub fn get(&self) -> Result<Ref<'_, S>, SocketBusy> {
+        self.cell.try_borrow().map_err(|_| SocketBusy)
+    }
 }
+
+/// The socket under a TLS stream is in use by one of the stream's reads or writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct SocketBusy;
+
+impl core::fmt::Display for SocketBusy {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("socket in use by a read or write of the TLS stream")
+    }
+}
+
+impl core::error::Error for SocketBusy {}
 
 /// The socket as embedded-tls sees it: a shared borrow of the caller's cell.
 struct Shared<'a, S>(&'a RefCell<S>);
@@ -705,6 +733,16 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_socket_is_reachable_between_operations_and_busy_during_one() {
+        let socket = TlsSocket::new(42u8);
+        assert_eq!(socket.get().map(|s| *s), Ok(42));
+        let operation = socket.cell.borrow_mut();
+        assert_eq!(socket.get().map(|s| *s), Err(SocketBusy));
+        drop(operation);
+        assert_eq!(socket.get().map(|s| *s), Ok(42));
+    }
 
     #[test]
     fn tls_failures_compare_their_facts() {

@@ -227,7 +227,8 @@
 //! [`ReadReady`](embedded_io::ReadReady). Ready means decrypted bytes are buffered, or the
 //! socket has bytes (a TLS record has begun to arrive, so a read completes it). The socket is
 //! shared with the TLS connection through a [`RefCell`](core::cell::RefCell) that the caller
-//! owns ([`TlsSocket`]), so that readiness can be asked without tearing a record.
+//! owns ([`TlsSocket`]), so that readiness can be asked without tearing a record, and so that
+//! an idle hook can wait on the socket between reads ([`TlsSocket::get`]).
 //!
 //! ## Buffer sizes
 //!
@@ -302,7 +303,8 @@ mod x509;
 
 pub use connection::{
     read_buffer_for, write_buffer_for, AsyncTlsStream, ClientCertificateRefused, ConnectError,
-    MaxFragmentLength, StreamError, TlsFailure, TlsOptions, TlsSocket, TlsStream, READ_BUFFER,
+    MaxFragmentLength, SocketBusy, StreamError, TlsFailure, TlsOptions, TlsSocket, TlsStream,
+    READ_BUFFER,
 };
 pub use identity::{
     ClientIdentity, ClientSignature, ClientSigner, IdentityError, MaybeClientIdentity,
