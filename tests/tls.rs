@@ -15,8 +15,9 @@ use std::time::Duration;
 use embedded_mqtts::host::TcpTransport;
 use embedded_mqtts::time::StdClock;
 use embedded_mqtts::tls::{
-    spki_sha256, AsyncTlsStream, CertificateSummary, ConnectError, HostCheck, Pin, PinnedProvider,
-    TlsOptions, TlsSocket, TlsStream, ValidityTime, VerifyError, VerifyOptions, READ_BUFFER,
+    spki_sha256, AsyncTlsStream, CertificateSummary, ConnectError, FlushPolicy, HostCheck, Pin,
+    PinnedProvider, TlsOptions, TlsSocket, TlsStream, ValidityTime, VerifyError, VerifyOptions,
+    READ_BUFFER,
 };
 use embedded_mqtts::{asynch, blocking, ClientState, ConnectOptions, Event, QoS};
 use support::{read_cert, Broker, BrokerConfig, TlsListener};
@@ -468,6 +469,83 @@ fn one_provider_checks_each_handshake_at_its_own_time(driver: Driver) {
 
     // The next handshake at the right time again passes: nothing of the refused one is kept.
     handshake(driver, &broker, &mut provider, now).unwrap();
+}
+
+/// A transport that counts the calls of its `flush`.
+struct CountingFlushes {
+    inner: TcpTransport,
+    flushes: usize,
+}
+
+impl embedded_io::ErrorType for CountingFlushes {
+    type Error = <TcpTransport as embedded_io::ErrorType>::Error;
+}
+
+impl embedded_io::Read for CountingFlushes {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        self.inner.read(buf)
+    }
+}
+
+impl embedded_io::Write for CountingFlushes {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        self.inner.write(buf)
+    }
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        self.flushes += 1;
+        self.inner.flush()
+    }
+}
+
+impl embedded_io::ReadReady for CountingFlushes {
+    fn read_ready(&mut self) -> Result<bool, Self::Error> {
+        self.inner.read_ready()
+    }
+}
+
+/// How often the socket's `flush` is called while one MQTT CONNECT goes out over a TLS stream
+/// with `policy` (and its CONNACK comes back).
+fn socket_flushes_for_one_packet(broker: &Broker, policy: FlushPolicy) -> usize {
+    use embedded_io::{Read, Write};
+    let pins = [Pin::Ca(ca_pin("rsa-root.der"))];
+    let mut provider = PinnedProvider::new(rand_core::OsRng, &pins);
+    let inner = TcpTransport::connect(("127.0.0.1", broker.tls_port("rsa-leaf"))).unwrap();
+    let socket = TlsSocket::new(CountingFlushes { inner, flushes: 0 });
+    let mut read_buffer = vec![0; READ_BUFFER];
+    let mut write_buffer = vec![0; 2048];
+    let options =
+        TlsOptions::new("localhost", ValidityTime::UnixSeconds(unix_now())).flush_policy(policy);
+    let mut stream = TlsStream::connect(
+        &socket,
+        &mut read_buffer,
+        &mut write_buffer,
+        &options,
+        &mut provider,
+    )
+    .unwrap();
+    let before = socket.get().unwrap().flushes;
+    // CONNECT, MQTT 3.1.1, clean session, keep-alive 60 s, client id "f".
+    let connect = [
+        0x10, 13, 0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 60, 0, 1, b'f',
+    ];
+    stream.write_all(&connect).unwrap();
+    stream.flush().unwrap();
+    let mut connack = [0u8; 4];
+    stream.read_exact(&mut connack).unwrap();
+    assert_eq!(connack, [0x20, 2, 0, 0], "CONNACK");
+    let flushes = socket.get().unwrap().flushes - before;
+    stream.close().unwrap();
+    flushes
+}
+
+#[test]
+fn relaxed_flush_policy_never_flushes_the_socket() {
+    let broker = broker();
+    assert!(socket_flushes_for_one_packet(&broker, FlushPolicy::Strict) >= 1);
+    assert_eq!(
+        socket_flushes_for_one_packet(&broker, FlushPolicy::Relaxed),
+        0
+    );
 }
 
 both_drivers!(

@@ -9,7 +9,7 @@ use embedded_io::{ErrorKind, ErrorType, ReadReady};
 use embedded_tls::alert::{AlertDescription, AlertLevel};
 use embedded_tls::{Aes128GcmSha256, TlsConfig, TlsContext, TlsError};
 
-pub use embedded_tls::MaxFragmentLength;
+pub use embedded_tls::{FlushPolicy, MaxFragmentLength};
 
 use super::identity::{MaybeClientIdentity, SignerError};
 use super::provider::{ClientAuth, PinnedProvider};
@@ -126,7 +126,7 @@ impl core::fmt::Display for ConnectError {
 impl core::error::Error for ConnectError {}
 
 /// What one handshake needs besides the socket, the buffers and the provider's pins: the
-/// broker's name and the time.
+/// broker's name, the time, and how records are sent.
 #[derive(Clone, Copy, Debug)]
 pub struct TlsOptions<'a> {
     /// The broker's host name: sent as SNI, and the name its certificate must carry (unless
@@ -142,18 +142,37 @@ pub struct TlsOptions<'a> {
     /// HTTPS pick the service by it (AWS IoT Core: `x-amzn-mqtt-ca`); Mosquitto 2.0 ignores it.
     /// `None` (the default) sends no ALPN extension.
     pub alpn: Option<&'a [&'a [u8]]>,
+    /// Whether each record written is followed by the socket's `flush`
+    /// ([`FlushPolicy::Strict`], the default) or only handed to its `write`
+    /// ([`FlushPolicy::Relaxed`]); see [`flush_policy`](Self::flush_policy).
+    pub flush_policy: FlushPolicy,
 }
 
 impl<'a> TlsOptions<'a> {
     /// `server_name` for SNI and the host-name check, certificates checked at `validity`;
-    /// full-size records, no ALPN.
+    /// full-size records, no ALPN, each record flushed ([`FlushPolicy::Strict`]).
     pub const fn new(server_name: &'a str, validity: ValidityTime) -> Self {
         TlsOptions {
             server_name,
             validity,
             max_fragment_length: None,
             alpn: None,
+            flush_policy: FlushPolicy::Strict,
         }
+    }
+
+    /// The same options, with `policy` for the records the stream writes.
+    ///
+    /// [`FlushPolicy::Strict`] (the default) calls the socket's `flush` after handing it each
+    /// record; [`FlushPolicy::Relaxed`] hands each record to the socket's `write` and does not
+    /// call its `flush`. Choose `Relaxed` on embassy-net: its `TcpSocket::flush` waits until the
+    /// peer has acknowledged every byte, one round trip per packet sent otherwise. The TCP stack
+    /// still sends the bytes; the stream's own `flush` (which the MQTT client calls after each
+    /// packet) then hands the record over without waiting for the ACK.
+    #[must_use]
+    pub const fn flush_policy(mut self, policy: FlushPolicy) -> Self {
+        self.flush_policy = policy;
+        self
     }
 
     /// The same options, offering `protocols` by ALPN (e.g. `&[b"mqtt"]`).
@@ -600,6 +619,7 @@ where
             read_buffer,
             write_buffer,
         );
+        conn.set_flush_policy(options.flush_policy);
         provider.set_validity_time(options.validity);
         if let Err(e) = conn.open(TlsContext::new(&config, &mut *provider)) {
             return Err(handshake_error(provider, e));
@@ -673,6 +693,7 @@ where
         let config = options.config();
         let mut conn =
             embedded_tls::TlsConnection::new(Shared(&socket.cell), read_buffer, write_buffer);
+        conn.set_flush_policy(options.flush_policy);
         provider.set_validity_time(options.validity);
         if let Err(e) = conn.open(TlsContext::new(&config, &mut *provider)).await {
             return Err(handshake_error(provider, e));

@@ -230,6 +230,10 @@
 //! owns ([`TlsSocket`]), so that readiness can be asked without tearing a record, and so that
 //! an idle hook can wait on the socket between reads ([`TlsSocket::get`]).
 //!
+//! Each record written is followed by the socket's `flush` unless [`TlsOptions::flush_policy`]
+//! says [`FlushPolicy::Relaxed`], which embassy-net wants (its `flush` waits for the peer's
+//! ACK).
+//!
 //! ## Buffer sizes
 //!
 //! The read buffer must hold one whole TLS record: 16,384 bytes of plaintext plus 256 of
@@ -303,8 +307,8 @@ mod x509;
 
 pub use connection::{
     read_buffer_for, write_buffer_for, AsyncTlsStream, ClientCertificateRefused, ConnectError,
-    MaxFragmentLength, SocketBusy, StreamError, TlsFailure, TlsOptions, TlsSocket, TlsStream,
-    READ_BUFFER,
+    FlushPolicy, MaxFragmentLength, SocketBusy, StreamError, TlsFailure, TlsOptions, TlsSocket,
+    TlsStream, READ_BUFFER,
 };
 pub use identity::{
     ClientIdentity, ClientSignature, ClientSigner, IdentityError, MaybeClientIdentity,
