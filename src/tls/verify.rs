@@ -4,10 +4,10 @@
 //!
 //! User documentation: the `tls` module, section "What is verified".
 
+use core::fmt;
+
 use sha2::{Digest, Sha256};
 use x509_cert::der::oid::db::rfc5280;
-
-use core::fmt;
 
 use super::name::{
     check_name_constraints, common_names_are_sans, is_for_host, presented_name, ConstraintFailure,
