@@ -111,15 +111,16 @@ pub(crate) fn is_for_host(
             return true;
         }
     }
-    let mut matched = false;
-    if allow_common_name && !has_kind {
-        for_each_common_name(leaf.subject, |cn| {
-            matched |= match reference {
-                Reference::Dns(r) => dns_matches(cn.as_bytes(), r),
-                Reference::Ip(r) => cn.parse::<IpAddr>() == Ok(r),
-            };
-        });
+    if !allow_common_name || has_kind {
+        return false;
     }
+    let mut matched = false;
+    for_each_common_name(leaf.subject, |cn| {
+        matched |= match reference {
+            Reference::Dns(r) => dns_matches(cn.as_bytes(), r),
+            Reference::Ip(r) => cn.parse::<IpAddr>() == Ok(r),
+        };
+    });
     matched
 }
 

@@ -94,7 +94,8 @@ impl<'a> PinnedVerifier<'a> {
         }
     }
 
-    /// Forgets the previous handshake (the server name is kept).
+    /// Forgets the previous handshake's result. The server name is kept, and so is a time set
+    /// for the coming handshake.
     pub fn start_handshake(&mut self) {
         self.stage = Stage::Start;
     }
