@@ -53,7 +53,10 @@ impl fmt::Display for Date {
     }
 }
 
-/// The readable facts of one certificate.
+/// The readable facts of one certificate, for consoles, logs and the pin tool: subject,
+/// issuer, validity, subjectAltNames, whether it is a CA, and the SPKI SHA-256 pin. It reads
+/// the DER with the verifier's own parser (no heap, no second parser). Parsing is not
+/// verifying: nothing here says the certificate can be trusted.
 #[derive(Clone, Copy, Debug)]
 pub struct CertificateSummary<'a> {
     cert: Certificate<'a>,
