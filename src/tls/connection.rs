@@ -96,7 +96,8 @@ pub enum ConnectError {
     Verify(VerifyError),
     /// The handshake failed for another reason.
     Tls(TlsFailure),
-    /// The socket is borrowed elsewhere (a [`TlsSocket`] used by two streams at once).
+    /// The socket was in use when the handshake began: a guard from [`TlsSocket::get`] still
+    /// held, or a read or write of another stream over the same [`TlsSocket`] in progress.
     SocketBusy,
     /// The broker asked for the client certificate and the client could not sign its
     /// CertificateVerify (the [`ClientSigner`](super::ClientSigner) failed, or its signature
@@ -114,7 +115,9 @@ impl core::fmt::Display for ConnectError {
         match self {
             ConnectError::Verify(e) => write!(f, "broker certificate refused: {e}"),
             ConnectError::Tls(e) => e.fmt(f),
-            ConnectError::SocketBusy => f.write_str("socket already in use by another stream"),
+            ConnectError::SocketBusy => f.write_str(
+                "socket in use (by a TlsSocket::get guard or another stream) when the handshake began",
+            ),
             ConnectError::ClientSigner(e) => {
                 write!(f, "cannot prove possession of the client key: {e}")
             }
@@ -233,6 +236,15 @@ impl<S> TlsSocket<S> {
     /// [`SocketBusy`] while a read or write of the stream is in progress.
     pub fn get(&self) -> Result<Ref<'_, S>, SocketBusy> {
         self.cell.try_borrow().map_err(|_| SocketBusy)
+    }
+
+    /// Refuses a handshake over a socket someone holds: embedded-tls would see only an I/O
+    /// error of kind `Other`.
+    fn check_free(&self) -> Result<(), ConnectError> {
+        match self.cell.try_borrow_mut() {
+            Ok(_) => Ok(()),
+            Err(_) => Err(ConnectError::SocketBusy),
+        }
     }
 }
 
@@ -613,6 +625,7 @@ where
         R: rand_core::CryptoRngCore,
         I: MaybeClientIdentity,
     {
+        socket.check_free()?;
         let config = options.config();
         let mut conn = embedded_tls::blocking::TlsConnection::new(
             Shared(&socket.cell),
@@ -690,6 +703,7 @@ where
         R: rand_core::CryptoRngCore,
         I: MaybeClientIdentity,
     {
+        socket.check_free()?;
         let config = options.config();
         let mut conn =
             embedded_tls::TlsConnection::new(Shared(&socket.cell), read_buffer, write_buffer);
@@ -763,6 +777,49 @@ mod tests {
         assert_eq!(socket.get().map(|s| *s), Err(SocketBusy));
         drop(operation);
         assert_eq!(socket.get().map(|s| *s), Ok(42));
+    }
+
+    /// A socket that is never read or written.
+    struct Idle;
+
+    impl ErrorType for Idle {
+        type Error = ErrorKind;
+    }
+
+    impl embedded_io::Read for Idle {
+        fn read(&mut self, _buf: &mut [u8]) -> Result<usize, ErrorKind> {
+            Err(ErrorKind::Unsupported)
+        }
+    }
+
+    impl embedded_io::Write for Idle {
+        fn write(&mut self, _buf: &[u8]) -> Result<usize, ErrorKind> {
+            Err(ErrorKind::Unsupported)
+        }
+        fn flush(&mut self) -> Result<(), ErrorKind> {
+            Ok(())
+        }
+    }
+
+    impl ReadReady for Idle {
+        fn read_ready(&mut self) -> Result<bool, ErrorKind> {
+            Ok(false)
+        }
+    }
+
+    #[test]
+    fn a_handshake_over_a_held_socket_is_socket_busy() {
+        let socket = TlsSocket::new(Idle);
+        let mut provider = PinnedProvider::new(rand_core::OsRng, &[]);
+        let (mut read, mut write) = ([0u8; 1024], [0u8; 1024]);
+        let options = TlsOptions::new("broker.example", ValidityTime::UnknownSkipDateChecks);
+        let held = socket.get();
+        let refused = TlsStream::connect(&socket, &mut read, &mut write, &options, &mut provider);
+        assert_eq!(refused.err(), Some(ConnectError::SocketBusy));
+        drop(held);
+        // Free again: the handshake starts (and fails on the socket, not before it).
+        let failed = TlsStream::connect(&socket, &mut read, &mut write, &options, &mut provider);
+        assert!(matches!(failed.err(), Some(ConnectError::Tls(_))));
     }
 
     #[test]
