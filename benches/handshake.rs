@@ -34,9 +34,9 @@ use std::time::{Duration, Instant as StdInstant, SystemTime};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use embedded_io::{ErrorType, ReadReady};
-use embedded_mqtts::tls::connection::{write_buffer_for, READ_BUFFER};
 use embedded_mqtts::tls::{
-    Pin, PinnedProvider, TlsOptions, TlsSocket, TlsStream, ValidityTime, VerifyOptions,
+    write_buffer_for, Pin, PinnedProvider, TlsOptions, TlsSocket, TlsStream, ValidityTime,
+    READ_BUFFER,
 };
 use embedded_mqtts::{blocking::Client, ClientState, ConnectOptions, Instant};
 use rand::rngs::StdRng;
@@ -231,17 +231,13 @@ fn exchange(
         .as_secs();
     let cas = [case.root.as_slice()];
     let pins = [Pin::Ca(&cas)];
-    let mut provider = PinnedProvider::new(
-        StdRng::from_rng(&mut *rng).expect("rng"),
-        &pins,
-        VerifyOptions::new(ValidityTime::UnixSeconds(now)),
-    );
+    let mut provider = PinnedProvider::new(StdRng::from_rng(&mut *rng).expect("rng"), &pins);
     let socket = TlsSocket::new(Pipe::new(config));
     let stream = TlsStream::connect(
         &socket,
         &mut buffers.read,
         &mut buffers.write,
-        &TlsOptions::new("localhost"),
+        &TlsOptions::new("localhost", ValidityTime::UnixSeconds(now)),
         &mut provider,
     )
     .unwrap_or_else(|e| panic!("{}: handshake: {e}", case.name));

@@ -20,8 +20,8 @@ use embedded_mqtts::host::TcpTransport;
 use embedded_mqtts::session::Granted;
 use embedded_mqtts::time::StdClock;
 use embedded_mqtts::tls::{
-    connection::write_buffer_for, AsyncTlsStream, Pin, PinnedProvider, TlsOptions, TlsSocket,
-    TlsStream, ValidityTime, VerifyOptions, READ_BUFFER,
+    write_buffer_for, AsyncTlsStream, Pin, PinnedProvider, TlsOptions, TlsSocket, TlsStream,
+    ValidityTime, READ_BUFFER,
 };
 use embedded_mqtts::{asynch, blocking, ConnectOptions, Error, QoS, Will};
 use support::{
@@ -86,15 +86,11 @@ fn client(driver: Driver, broker: &SecondBroker, link: Link) -> Box<dyn TestClie
     let ca_der: &'static [u8] = read_cert(ca).leak();
     let cas = [ca_der];
     let pins = [Pin::Ca(&cas)];
-    let mut provider = PinnedProvider::new(
-        rand_core::OsRng,
-        &pins,
-        VerifyOptions::new(ValidityTime::UnixSeconds(unix_now())),
-    );
+    let mut provider = PinnedProvider::new(rand_core::OsRng, &pins);
     let socket: &'static TlsSocket<TcpTransport> = Box::leak(Box::new(TlsSocket::new(transport)));
     let read_buffer = leaked_buffer(READ_BUFFER);
     let write_buffer = leaked_buffer(write_buffer_for(TX));
-    let options = TlsOptions::new("localhost");
+    let options = TlsOptions::new("localhost", ValidityTime::UnixSeconds(unix_now()));
     match driver {
         Driver::Blocking => {
             let stream =
