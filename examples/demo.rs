@@ -18,7 +18,7 @@ use embedded_mqtts::tls::{
     pem_to_der, ConnectError, Pin, PinnedProvider, TlsOptions, TlsSocket, TlsStream, ValidityTime,
     READ_BUFFER,
 };
-use embedded_mqtts::{blocking, ClientState, ConnectOptions, Event, QoS};
+use embedded_mqtts::{blocking, ConnectOptions, Connection, Event, QoS, Storage};
 
 struct Args {
     port: u16,
@@ -101,8 +101,9 @@ fn run(args: &Args) -> Result<(), String> {
         hex(&stream.verified().leaf_spki_sha256())
     );
 
-    let mut state: Box<ClientState<8, 4096, 4096, 4096>> = Box::default();
-    let mut client = blocking::Client::new(stream, &mut state, StdClock::new());
+    let mut storage: Box<Storage<8, 4096, 4096, 4096>> = Box::default();
+    let mut conn = Connection::new(storage.buffers());
+    let mut client = blocking::Client::new(stream, &mut conn, StdClock::new());
     let connected = client
         .connect(&ConnectOptions::new("embedded-mqtts-demo"))
         .map_err(|e| format!("CONNECT: {e}"))?;

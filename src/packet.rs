@@ -4,6 +4,8 @@
 //! state. Reading is two steps. [`scan`] looks at the fixed header at the front of a receive
 //! buffer and tells the caller how long the packet is ([`Frame`]), before the body has arrived,
 //! so that a packet larger than the buffer is refused at once instead of being half-read.
+//! ([`frame`] is that framing alone, for a packet of any type, as a tool that reads both
+//! directions needs; `scan` adds the checks below on what a server sends.)
 //! [`decode`] then takes exactly that many bytes and returns an [`Inbound`] value whose topic
 //! and payload borrow from the buffer. Neither function panics, whatever the bytes.
 //!
@@ -117,7 +119,7 @@ impl QoS {
     }
 }
 
-/// Sizes of one packet found at the start of a buffer by [`scan`].
+/// Sizes of one packet found at the start of a buffer by [`scan`] or [`frame`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Frame {
@@ -406,7 +408,8 @@ fn check_remaining_len(first: u8, remaining: u32) -> Result<(), DecodeError> {
     }
 }
 
-/// Scans the fixed header at the start of `buf`.
+/// Scans the fixed header at the start of `buf`: [`frame`] with the rules for what a server
+/// sends.
 ///
 /// `Ok(None)` means fewer bytes than a whole fixed header are present; the body need not be
 /// present: the caller compares [`Frame::total_len`] with what it holds and with its buffer
@@ -414,30 +417,61 @@ fn check_remaining_len(first: u8, remaining: u32) -> Result<(), DecodeError> {
 /// soon as it is complete (see the module docs for the rules), so a bad packet is refused
 /// before its body is read.
 pub fn scan(buf: &[u8]) -> Result<Option<Frame>, DecodeError> {
-    let Some((&first, length_bytes)) = buf.split_first() else {
+    let Some(&first) = buf.first() else {
         return Ok(None);
     };
     check_type_and_flags(first)?;
+    let Some((remaining, header_len)) = fixed_header(buf)? else {
+        return Ok(None);
+    };
+    check_remaining_len(first, remaining)?;
+    frame_of(remaining, header_len).map(Some)
+}
+
+/// Frames the packet at the start of `buf`, whatever its type or flags: its size from the
+/// fixed header alone. For tools that read both directions of a connection (a packet log, a
+/// test broker); a client reading what its server sends uses [`scan`], which also refuses
+/// what a server may not send.
+///
+/// `Ok(None)` means fewer bytes than a whole fixed header are present. The only errors are a
+/// remaining length longer than four bytes ([`DecodeError::MalformedRemainingLength`]) and
+/// one too large for this target's `usize`.
+pub fn frame(buf: &[u8]) -> Result<Option<Frame>, DecodeError> {
+    match fixed_header(buf)? {
+        Some((remaining, header_len)) => frame_of(remaining, header_len).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The remaining length at the start of `buf` and the length of the fixed header, once the
+/// remaining length is complete (at most four bytes, §2.2.3).
+fn fixed_header(buf: &[u8]) -> Result<Option<(u32, usize)>, DecodeError> {
+    let Some((_, length_bytes)) = buf.split_first() else {
+        return Ok(None);
+    };
     let mut remaining: u32 = 0;
     for (index, &byte) in length_bytes.iter().take(4).enumerate() {
         remaining |= u32::from(byte & 0x7f) << (7 * index);
         if byte & 0x80 == 0 {
-            check_remaining_len(first, remaining)?;
-            let header_len = index + 2;
-            let total_len = usize::try_from(remaining)
-                .ok()
-                .and_then(|r| r.checked_add(header_len))
-                .ok_or(DecodeError::TooLargeForTarget { remaining })?;
-            return Ok(Some(Frame {
-                header_len,
-                total_len,
-            }));
+            return Ok(Some((remaining, index + 2)));
         }
         if index == 3 {
             return Err(DecodeError::MalformedRemainingLength);
         }
     }
     Ok(None)
+}
+
+/// The [`Frame`] of a packet with `remaining` bytes after a fixed header of `header_len`.
+fn frame_of(remaining: u32, header_len: usize) -> Result<Frame, DecodeError> {
+    let total_len = usize::try_from(remaining)
+        .ok()
+        .and_then(|r| r.checked_add(header_len))
+        .ok_or(DecodeError::TooLargeForTarget { remaining })?;
+    Ok(Frame {
+        header_len,
+        total_len,
+    })
 }
 
 /// Splits a big-endian `u16` off the front of `bytes`.

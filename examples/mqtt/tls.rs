@@ -4,6 +4,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use embedded_io::ErrorKind;
 use embedded_mqtts::host::TcpTransport;
 use embedded_mqtts::tls::{
     pem_certificates_to_der, CertificateSummary, ClientAuth, ClientIdentity, ConnectError,
@@ -198,9 +199,12 @@ pub fn run_over_tls(
         ),
     }
     // A broker that refuses the client certificate says so on the first read or write after
-    // the handshake: the client's connect reports it as ClientCertificateRefused.
+    // the handshake. The stream then fails with `PermissionDenied` (its
+    // `StreamError::ClientCertificateRefused`, the only failure it gives that kind), which the
+    // MQTT client passes on as a transport error. (`tls::connect` makes the same mapping, but
+    // it builds the client over the bare stream, with no room for the `-d` tap.)
     job.run(stream).map_err(|failure| match failure {
-        Failure::Mqtt(Error::ClientCertificateRefused) if client_auth.requested() => {
+        Failure::Mqtt(Error::Transport(ErrorKind::PermissionDenied)) if client_auth.requested() => {
             Failure::ClientCertificateRefused { cert: client_cert }
         }
         other => other,

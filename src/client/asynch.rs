@@ -62,7 +62,11 @@ where
 
     /// Send CONNECT and wait for CONNACK (bounded by the options' response timeout).
     pub async fn connect(&mut self, options: &ConnectOptions<'_>) -> Result<Connected, Error> {
-        self.run(|c, now| c.connect(now, options)).await?;
+        // Not `run`: its first send would return the sticky error of the broken connection
+        // that this CONNECT replaces (`Connection::connect` clears it and drops its bytes).
+        let now = self.clock.now();
+        self.conn.connect(now, options)?;
+        self.send_due(now).await?;
         loop {
             let event = self.next_event(None).await?;
             if let Some(Event::Connected {

@@ -29,7 +29,11 @@ impl<'c, 'b, T: Read + Write + ReadReady, C: Clock> Client<'c, 'b, T, C> {
 
     /// Send CONNECT and wait for CONNACK (bounded by the options' response timeout).
     pub fn connect(&mut self, options: &ConnectOptions<'_>) -> Result<Connected, Error> {
-        self.run(|c, now| c.connect(now, options))?;
+        // Not `run`: its first send would return the sticky error of the broken connection
+        // that this CONNECT replaces (`Connection::connect` clears it and drops its bytes).
+        let now = self.clock.now();
+        self.conn.connect(now, options)?;
+        self.send_due(now)?;
         loop {
             if let Some(Event::Connected {
                 session_present,
