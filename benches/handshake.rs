@@ -34,10 +34,8 @@ use std::time::{Duration, Instant as StdInstant, SystemTime};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use embedded_io::{ErrorType, ReadReady};
-use embedded_mqtts::tls::connection::{write_buffer_for, READ_BUFFER};
-use embedded_mqtts::tls::{
-    self, Pin, PinnedProvider, TlsOptions, TlsSocket, ValidityTime, VerifyOptions,
-};
+use embedded_mqtts::tls::{self, Pin, PinnedProvider, TlsOptions, TlsSocket, ValidityTime};
+use embedded_mqtts::tls::{write_buffer_for, READ_BUFFER};
 use embedded_mqtts::{ConnectOptions, Connection, Instant, Storage};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -231,11 +229,7 @@ fn exchange(
         .as_secs();
     let cas = [case.root.as_slice()];
     let pins = [Pin::Ca(&cas)];
-    let mut provider = PinnedProvider::new(
-        StdRng::from_rng(&mut *rng).expect("rng"),
-        &pins,
-        VerifyOptions::new(ValidityTime::UnixSeconds(now)),
-    );
+    let mut provider = PinnedProvider::new(StdRng::from_rng(&mut *rng).expect("rng"), &pins);
     let socket = TlsSocket::new(Pipe::new(config));
     let mut conn = Connection::new(buffers.storage.buffers());
     let started = StdInstant::now();
@@ -244,7 +238,7 @@ fn exchange(
         &socket,
         &mut buffers.read,
         &mut buffers.write,
-        &TlsOptions::new("localhost"),
+        &TlsOptions::new("localhost", ValidityTime::UnixSeconds(now)),
         &mut provider,
         &mut conn,
         clock,

@@ -585,5 +585,70 @@ fn decode_publish(first: u8, body: &[u8]) -> Result<Publish<'_>, DecodeError> {
     })
 }
 
+/// Everything of a PUBLISH but its payload: what a receiver needs to take a message too
+/// large to hold whole, whose payload it then reads in pieces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct PublishHead<'a> {
+    /// This is a resend of a message sent before (only at QoS 1 and 2).
+    pub dup: bool,
+    /// Delivery guarantee.
+    pub qos: QoS,
+    /// The server keeps this message for future subscribers.
+    pub retain: bool,
+    /// Packet id: `Some` (never 0) exactly when `qos` is above 0.
+    pub pid: Option<u16>,
+    /// Topic name (no wildcards).
+    pub topic: &'a str,
+    /// Bytes of the payload that follow the head.
+    pub payload_len: usize,
+}
+
+/// Decodes the head of the PUBLISH whose fixed header `frame` was scanned at the start of
+/// `buf`, once all of it (fixed header, topic, packet id) is in `buf`: the head and its length
+/// in bytes (where the payload starts). `Ok(None)`: more bytes are needed. The same rules as
+/// [`decode`] apply to the head; the payload is not looked at.
+pub fn decode_publish_head(
+    buf: &[u8],
+    frame: Frame,
+) -> Result<Option<(PublishHead<'_>, usize)>, DecodeError> {
+    let Some((&first, _)) = buf.split_first() else {
+        return Ok(None);
+    };
+    let Some(body) = buf.get(frame.header_len..) else {
+        return Ok(None);
+    };
+    let remaining = frame.total_len.saturating_sub(frame.header_len);
+    let Some((topic_len, _)) = split_u16(body) else {
+        return Ok(None);
+    };
+    let pid_len = if (first >> 1) & 0b11 == 0 { 0 } else { 2 };
+    let head_len = 2 + usize::from(topic_len) + pid_len;
+    if head_len > remaining {
+        return Err(DecodeError::LengthMismatch {
+            packet_type: PUBLISH,
+            remaining: u32::try_from(remaining).unwrap_or(u32::MAX),
+        });
+    }
+    let Some(head) = body.get(..head_len) else {
+        return Ok(None);
+    };
+    let p = decode_publish(first, head)?;
+    let head = PublishHead {
+        dup: p.dup,
+        qos: p.qos,
+        retain: p.retain,
+        pid: p.pid,
+        topic: p.topic,
+        payload_len: remaining - head_len,
+    };
+    Ok(Some((head, frame.header_len + head_len)))
+}
+
+/// Whether `first`, a fixed header's first byte, starts a PUBLISH.
+pub fn is_publish(first: u8) -> bool {
+    first >> 4 == PUBLISH
+}
+
 #[cfg(test)]
 mod tests;

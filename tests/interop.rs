@@ -20,8 +20,7 @@ use std::time::{Duration, Instant as StdInstant};
 use embedded_mqtts::host::TcpTransport;
 use embedded_mqtts::session::Granted;
 use embedded_mqtts::tls::{
-    connection::write_buffer_for, Pin, PinnedProvider, TlsOptions, TlsSocket, ValidityTime,
-    VerifyOptions, READ_BUFFER,
+    write_buffer_for, Pin, PinnedProvider, TlsOptions, TlsSocket, ValidityTime, READ_BUFFER,
 };
 use embedded_mqtts::{ConnectOptions, Error, QoS, Will};
 use support::{
@@ -100,18 +99,14 @@ both_drivers! {
         let ca_der: &'static [u8] = read_cert(ca).leak();
         let cas = [ca_der];
         let pins = [Pin::Ca(&cas)];
-        let mut provider = PinnedProvider::new(
-            rand_core::OsRng,
-            &pins,
-            VerifyOptions::new(ValidityTime::UnixSeconds(unix_now())),
-        );
+        let mut provider = PinnedProvider::new(rand_core::OsRng, &pins);
         let socket: &'static TlsSocket<TcpTransport> =
             Box::leak(Box::new(TlsSocket::new(transport)));
         let stream = call!(Tls::connect(
             socket,
             leaked_buffer(READ_BUFFER),
             leaked_buffer(write_buffer_for(TX)),
-            &TlsOptions::new("localhost"),
+            &TlsOptions::new("localhost", ValidityTime::UnixSeconds(unix_now())),
             &mut provider,
         ))
         .unwrap_or_else(|e| panic!("TLS handshake with amqtt: {e}"));

@@ -24,7 +24,7 @@ use embedded_mqtts::host::TcpTransport;
 use embedded_mqtts::tls::{
     ClientAuth, ClientCertificateRefused, ClientError, ClientIdentity, ClientSigner, ConnectError,
     Pin, PinnedProvider, SignerError, StreamError, TlsOptions, TlsSocket, TlsStream, ValidityTime,
-    VerifyOptions, READ_BUFFER,
+    READ_BUFFER,
 };
 use embedded_mqtts::{ConnectOptions, Connection, Event, QoS, Storage};
 use p256::ecdsa::signature::hazmat::PrehashSigner;
@@ -116,12 +116,8 @@ fn nothing_pipelined_after_a_refused_handshake_gets_through() {
     let mut pipelined = 0;
     for (identity, topic) in cases {
         let pins = [Pin::Ca(server_ca())];
-        let mut provider = PinnedProvider::new(
-            rand_core::OsRng,
-            &pins,
-            VerifyOptions::new(ValidityTime::UnixSeconds(unix_now())),
-        )
-        .with_client_identity(identity);
+        let mut provider =
+            PinnedProvider::new(rand_core::OsRng, &pins).with_client_identity(identity);
         let transport = TcpTransport::connect(("127.0.0.1", broker.tls_port(MTLS))).unwrap();
         let socket = TlsSocket::new(transport);
         let mut read_buffer = vec![0; READ_BUFFER];
@@ -130,7 +126,7 @@ fn nothing_pipelined_after_a_refused_handshake_gets_through() {
             &socket,
             &mut read_buffer,
             &mut write_buffer,
-            &TlsOptions::new("localhost"),
+            &TlsOptions::new("localhost", ValidityTime::UnixSeconds(unix_now())),
             &mut provider,
         ) {
             Ok(stream) => stream,
@@ -231,18 +227,14 @@ both_drivers! {
         payload: &str,
     ) -> Outcome {
         let pins = [Pin::Ca(server_ca())];
-        let mut provider = PinnedProvider::new(
-            rand_core::OsRng,
-            &pins,
-            VerifyOptions::new(ValidityTime::UnixSeconds(unix_now())),
-        )
+        let mut provider = PinnedProvider::new(rand_core::OsRng, &pins)
         .with_client_identity(identity);
         let mut transport = TcpTransport::connect(("127.0.0.1", broker.tls_port(MTLS))).unwrap();
         transport.set_ready_wait(Duration::from_millis(5));
         let socket = TlsSocket::new(transport);
         let mut read_buffer = vec![0; READ_BUFFER];
         let mut write_buffer = vec![0; 2048];
-        let mut tls_options = TlsOptions::new("localhost");
+        let mut tls_options = TlsOptions::new("localhost", ValidityTime::UnixSeconds(unix_now()));
         if let Some(protocols) = alpn {
             tls_options = tls_options.alpn(protocols);
         }
@@ -512,17 +504,13 @@ impl Drop for OpensslServer {
 fn handshake_with_openssl(alpn: Option<&[&[u8]]>, line: &str) -> String {
     let mut server = OpensslServer::start();
     let pins = [Pin::Ca(server_ca())];
-    let mut provider = PinnedProvider::new(
-        rand_core::OsRng,
-        &pins,
-        VerifyOptions::new(ValidityTime::UnixSeconds(unix_now())),
-    )
-    .with_client_identity(identity("client-good", "client-good.key"));
+    let mut provider = PinnedProvider::new(rand_core::OsRng, &pins)
+        .with_client_identity(identity("client-good", "client-good.key"));
     let transport = TcpTransport::connect(("127.0.0.1", server.port)).unwrap();
     let socket = TlsSocket::new(transport);
     let mut read_buffer = vec![0; READ_BUFFER];
     let mut write_buffer = vec![0; 2048];
-    let mut options = TlsOptions::new("localhost");
+    let mut options = TlsOptions::new("localhost", ValidityTime::UnixSeconds(unix_now()));
     if let Some(protocols) = alpn {
         options = options.alpn(protocols);
     }

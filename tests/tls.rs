@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use embedded_mqtts::host::TcpTransport;
 use embedded_mqtts::tls::{
-    spki_sha256, ConnectError, HostCheck, Pin, PinnedProvider, TlsOptions, TlsSocket, ValidityTime,
-    VerifyError, VerifyOptions, READ_BUFFER,
+    spki_sha256, CertificateSummary, ConnectError, FlushPolicy, HostCheck, Pin, PinnedProvider,
+    TlsOptions, TlsSocket, TlsStream, ValidityTime, VerifyError, VerifyOptions, READ_BUFFER,
 };
 use embedded_mqtts::{ConnectOptions, Connection, Event, QoS, Storage};
 use support::{read_cert, Broker, BrokerConfig, TlsListener};
@@ -53,8 +53,30 @@ fn ca_pin(name: &str) -> &'static [&'static [u8]] {
     Box::leak(Box::new([der]))
 }
 
-fn at_now() -> VerifyOptions {
-    VerifyOptions::new(ValidityTime::UnixSeconds(unix_now()))
+/// What a handshake is verified with: the provider's policy and the handshake's time.
+#[derive(Clone, Copy)]
+struct Check {
+    options: VerifyOptions,
+    time: ValidityTime,
+}
+
+impl Check {
+    fn allow_common_name(mut self) -> Self {
+        self.options = self.options.allow_common_name();
+        self
+    }
+}
+
+/// Everything checked, at `time`.
+fn at(time: ValidityTime) -> Check {
+    Check {
+        options: VerifyOptions::new(),
+        time,
+    }
+}
+
+fn at_now() -> Check {
+    at(ValidityTime::UnixSeconds(unix_now()))
 }
 
 fn refusal(result: Result<(), ConnectError>) -> VerifyError {
@@ -65,24 +87,24 @@ fn refusal(result: Result<(), ConnectError>) -> VerifyError {
 }
 
 both_drivers! {
-    /// Connect over TLS to the listener serving `served`, verifying with `pin` and `options`
+    /// Connect over TLS to the listener serving `served`, verifying with `pin` and `check`
     /// under `server_name`; on success, run MQTT over it: subscribe, publish QoS 1 to ourselves,
     /// receive it. Returns the handshake's refusal, if any.
     fn exchange(
         broker: &Broker,
         served: &str,
         pin: Pin<'_>,
-        options: VerifyOptions,
+        check: Check,
         server_name: &str,
     ) -> Result<(), ConnectError> {
         let pins = [pin];
-        let mut provider = PinnedProvider::new(rand_core::OsRng, &pins, options);
+        let mut provider = PinnedProvider::new(rand_core::OsRng, &pins).with_options(check.options);
         let mut transport = TcpTransport::connect(("127.0.0.1", broker.tls_port(served))).unwrap();
         transport.set_ready_wait(Duration::from_millis(5));
         let socket = TlsSocket::new(transport);
         let mut read_buffer = vec![0; READ_BUFFER];
         let mut write_buffer = vec![0; 2048];
-        let tls_options = TlsOptions::new(server_name);
+        let tls_options = TlsOptions::new(server_name, check.time);
         let mut storage: Box<Storage<4, 1024, 1024, 1024>> = Box::default();
         let mut conn = Connection::new(storage.buffers());
         let topic = format!("tls/{served}");
@@ -258,7 +280,7 @@ both_drivers! {
         let rsa = Pin::Ca(ca_pin("rsa-root.der"));
         // --insecure: the host name is not checked, the chain still is.
         let mut insecure = at_now();
-        insecure.host_check = HostCheck::SkipHostName;
+        insecure.options.host_check = HostCheck::SkipHostName;
         exchange(&broker, "wrong-host", rsa, insecure, "localhost").unwrap();
         let error = refusal(exchange(&broker, "other-ca", rsa, insecure, "localhost"));
         assert!(
@@ -266,7 +288,7 @@ both_drivers! {
             "{error:?}"
         );
         // No time known: dates are not checked, names and chain still are.
-        let no_time = VerifyOptions::new(ValidityTime::UnknownSkipDateChecks);
+        let no_time = at(ValidityTime::UnknownSkipDateChecks);
         exchange(&broker, "expired", rsa, no_time, "localhost").unwrap();
         let error = refusal(exchange(&broker, "wrong-host", rsa, no_time, "localhost"));
         assert!(
@@ -283,8 +305,136 @@ both_drivers! {
         )
         .unwrap();
         // A clock that is wrong by years refuses a good certificate.
-        let in_2050 = VerifyOptions::new(ValidityTime::UnixSeconds(2_524_608_000));
+        let in_2050 = at(ValidityTime::UnixSeconds(2_524_608_000));
         let error = refusal(exchange(&broker, "rsa-leaf", rsa, in_2050, "localhost"));
         assert!(matches!(error, VerifyError::Expired { .. }), "{error:?}");
     }
+
+    /// One TLS handshake with the broker's `rsa-leaf` listener, certificates checked at `time`,
+    /// closed at once when it succeeds.
+    fn handshake(
+        broker: &Broker,
+        provider: &mut PinnedProvider<'_, rand_core::OsRng>,
+        time: ValidityTime,
+    ) -> Result<(), ConnectError> {
+        let transport = TcpTransport::connect(("127.0.0.1", broker.tls_port("rsa-leaf"))).unwrap();
+        let socket = TlsSocket::new(transport);
+        let mut read_buffer = vec![0; READ_BUFFER];
+        let mut write_buffer = vec![0; 2048];
+        let options = TlsOptions::new("localhost", time);
+        let stream = call!(Tls::connect(
+            &socket,
+            &mut read_buffer,
+            &mut write_buffer,
+            &options,
+            provider,
+        ))?;
+        call!(stream.close()).unwrap();
+        Ok(())
+    }
+
+    /// A provider kept across reconnections checks each handshake's certificate at that
+    /// handshake's time, not at the time of the first.
+    #[test]
+    fn one_provider_checks_each_handshake_at_its_own_time() {
+        let broker = broker();
+        let pins = [Pin::Ca(ca_pin("rsa-root.der"))];
+        let mut provider = PinnedProvider::new(rand_core::OsRng, &pins);
+        let now = ValidityTime::UnixSeconds(unix_now());
+        handshake(&broker, &mut provider, now).unwrap();
+
+        let leaf = read_cert("rsa-leaf.der");
+        let not_after = CertificateSummary::parse(&leaf).unwrap().not_after().0;
+        let later = ValidityTime::UnixSeconds(not_after + 1);
+        let error = refusal(handshake(&broker, &mut provider, later));
+        let VerifyError::Expired {
+            subject,
+            not_after: date,
+        } = &error
+        else {
+            panic!("expected the leaf to have expired, got {error:?}")
+        };
+        assert_eq!(*date, not_after);
+        assert!(subject.contains("CN=localhost"), "{error}");
+
+        // The next handshake at the right time again passes: nothing of the refused one is kept.
+        handshake(&broker, &mut provider, now).unwrap();
+    }
+}
+
+/// A transport that counts the calls of its `flush`.
+struct CountingFlushes {
+    inner: TcpTransport,
+    flushes: usize,
+}
+
+impl embedded_io::ErrorType for CountingFlushes {
+    type Error = <TcpTransport as embedded_io::ErrorType>::Error;
+}
+
+impl embedded_io::Read for CountingFlushes {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        self.inner.read(buf)
+    }
+}
+
+impl embedded_io::Write for CountingFlushes {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        self.inner.write(buf)
+    }
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        self.flushes += 1;
+        self.inner.flush()
+    }
+}
+
+impl embedded_io::ReadReady for CountingFlushes {
+    fn read_ready(&mut self) -> Result<bool, Self::Error> {
+        self.inner.read_ready()
+    }
+}
+
+/// How often the socket's `flush` is called while one MQTT CONNECT goes out over a TLS stream
+/// with `policy` (and its CONNACK comes back).
+fn socket_flushes_for_one_packet(broker: &Broker, policy: FlushPolicy) -> usize {
+    use embedded_io::{Read, Write};
+    let pins = [Pin::Ca(ca_pin("rsa-root.der"))];
+    let mut provider = PinnedProvider::new(rand_core::OsRng, &pins);
+    let inner = TcpTransport::connect(("127.0.0.1", broker.tls_port("rsa-leaf"))).unwrap();
+    let socket = TlsSocket::new(CountingFlushes { inner, flushes: 0 });
+    let mut read_buffer = vec![0; READ_BUFFER];
+    let mut write_buffer = vec![0; 2048];
+    let options =
+        TlsOptions::new("localhost", ValidityTime::UnixSeconds(unix_now())).flush_policy(policy);
+    let mut stream = TlsStream::connect(
+        &socket,
+        &mut read_buffer,
+        &mut write_buffer,
+        &options,
+        &mut provider,
+    )
+    .unwrap();
+    let before = socket.get().unwrap().flushes;
+    // CONNECT, MQTT 3.1.1, clean session, keep-alive 60 s, client id "f".
+    let connect = [
+        0x10, 13, 0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 60, 0, 1, b'f',
+    ];
+    stream.write_all(&connect).unwrap();
+    stream.flush().unwrap();
+    let mut connack = [0u8; 4];
+    stream.read_exact(&mut connack).unwrap();
+    assert_eq!(connack, [0x20, 2, 0, 0], "CONNACK");
+    let flushes = socket.get().unwrap().flushes - before;
+    stream.close().unwrap();
+    flushes
+}
+
+#[test]
+fn relaxed_flush_policy_never_flushes_the_socket() {
+    let broker = broker();
+    assert!(socket_flushes_for_one_packet(&broker, FlushPolicy::Strict) >= 1);
+    assert_eq!(
+        socket_flushes_for_one_packet(&broker, FlushPolicy::Relaxed),
+        0
+    );
 }

@@ -101,7 +101,7 @@ pub fn run_over_tls(
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs())
     });
-    let mut options = VerifyOptions::new(ValidityTime::UnixSeconds(now));
+    let mut options = VerifyOptions::new();
     if tls.insecure {
         options.host_check = HostCheck::SkipHostName;
     }
@@ -114,10 +114,11 @@ pub fn run_over_tls(
         None => None,
     };
     let client_cert = tls.client.as_ref().map(|c| c.cert.display().to_string());
-    let mut provider =
-        PinnedProvider::new(rand_core::OsRng, &pins, options).with_client_identity(identity);
+    let mut provider = PinnedProvider::new(rand_core::OsRng, &pins)
+        .with_options(options)
+        .with_client_identity(identity);
     let alpn: Vec<&[u8]> = tls.alpn.iter().map(String::as_bytes).collect();
-    let mut tls_options = TlsOptions::new(&args.host);
+    let mut tls_options = TlsOptions::new(&args.host, ValidityTime::UnixSeconds(now));
     if !alpn.is_empty() {
         tls_options = tls_options.alpn(&alpn);
     }

@@ -174,12 +174,12 @@ where
     /// has nothing more right now (`false`, after enforcing the deadlines).
     async fn advance(&mut self, now: Instant) -> Result<bool, Error> {
         self.send_due(now).await?;
-        while !self.conn.has_event()? {
+        while !self.conn.has_event(now)? {
             if !self.ready_to_read(now)? {
                 return Ok(false);
             }
             let read = self.transport.read(self.conn.input_buffer()).await;
-            self.received(read)?;
+            self.received(now, read)?;
         }
         Ok(true)
     }

@@ -130,12 +130,12 @@ impl<'c, 'b, T: Read + Write + ReadReady, C: Clock> Client<'c, 'b, T, C> {
     /// has nothing more right now (`false`, after enforcing the deadlines).
     fn advance(&mut self, now: Instant) -> Result<bool, Error> {
         self.send_due(now)?;
-        while !self.conn.has_event()? {
+        while !self.conn.has_event(now)? {
             if !self.ready_to_read(now)? {
                 return Ok(false);
             }
             let read = self.transport.read(self.conn.input_buffer());
-            self.received(read)?;
+            self.received(now, read)?;
         }
         Ok(true)
     }

@@ -76,9 +76,13 @@ impl<T: ReadReady, C: Clock, W> Client<'_, '_, T, C, W> {
     }
 
     /// `read` read into the connection's input buffer: hand the bytes in.
-    fn received<E: embedded_io::Error>(&mut self, read: Result<usize, E>) -> Result<(), Error> {
+    fn received<E: embedded_io::Error>(
+        &mut self,
+        now: Instant,
+        read: Result<usize, E>,
+    ) -> Result<(), Error> {
         let n = read.map_err(|e| transport_failed(self.conn, e))?;
-        self.conn.input_received(n)
+        self.conn.input_received(now, n)
     }
 }
 

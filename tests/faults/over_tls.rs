@@ -8,10 +8,9 @@ use std::time::{Duration, Instant};
 
 use embedded_mqtts::host::TcpTransport;
 use embedded_mqtts::time::StdClock;
-use embedded_mqtts::tls::connection::write_buffer_for;
+use embedded_mqtts::tls::write_buffer_for;
 use embedded_mqtts::tls::{
-    ConnectError, Pin, PinnedProvider, TlsOptions, TlsSocket, TlsStream, ValidityTime,
-    VerifyOptions, READ_BUFFER,
+    ConnectError, Pin, PinnedProvider, TlsOptions, TlsSocket, TlsStream, ValidityTime, READ_BUFFER,
 };
 use embedded_mqtts::{blocking, Connection, QoS};
 
@@ -54,16 +53,12 @@ fn over_tls<R>(
     let ca = read_cert(CA);
     let cas = [ca.as_slice()];
     let pins = [Pin::Ca(&cas)];
-    let mut provider = PinnedProvider::new(
-        rand_core::OsRng,
-        &pins,
-        VerifyOptions::new(ValidityTime::UnixSeconds(unix_now())),
-    );
+    let mut provider = PinnedProvider::new(rand_core::OsRng, &pins);
     let stream = TlsStream::connect(
         &socket,
         &mut read_buffer,
         &mut write_buffer,
-        &TlsOptions::new("localhost"),
+        &TlsOptions::new("localhost", ValidityTime::UnixSeconds(unix_now())),
         &mut provider,
     )?;
     let mut client = blocking::Client::new(stream, conn, StdClock::new());

@@ -34,10 +34,9 @@ use crate::rng::{RngError, Rnga};
 use crate::uptime;
 use core::fmt::{self, Write};
 use embedded_mqtts::session::Granted;
-use embedded_mqtts::tls::connection::{read_buffer_for, write_buffer_for};
 use embedded_mqtts::tls::{
-    self, MaxFragmentLength, Pin, PinnedProvider, TlsOptions, TlsSocket, TlsStream, ValidityTime,
-    VerifyOptions,
+    self, read_buffer_for, write_buffer_for, MaxFragmentLength, Pin, PinnedProvider, TlsOptions,
+    TlsSocket, TlsStream, ValidityTime,
 };
 use embedded_mqtts::{
     blocking, Clock, ConnectOptions, Connection, Event, Instant, Message, Storage,
@@ -340,9 +339,9 @@ fn start<'c>(
 ) -> Result<Client<'c>, MqttError> {
     let cas = [BROKER_CA_DER];
     let pins = [Pin::Ca(&cas)];
-    let verify = VerifyOptions::new(ValidityTime::UnixSeconds(socket.unix_now));
-    let mut provider = PinnedProvider::new(rng, &pins, verify);
-    let mut options = TlsOptions::new(config::BROKER_NAME);
+    let mut provider = PinnedProvider::new(rng, &pins);
+    let validity = ValidityTime::UnixSeconds(socket.unix_now);
+    let mut options = TlsOptions::new(config::BROKER_NAME, validity);
     options.max_fragment_length = Some(FRAGMENT);
     let _ = write!(
         out,

@@ -29,10 +29,9 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use cortex_m_rt::{entry, exception, ExceptionFrame};
 use cortex_m_semihosting::{debug, hprintln};
 use embedded_io::{Read, ReadReady, Write};
-use embedded_mqtts::tls::connection::{read_buffer_for, write_buffer_for};
 use embedded_mqtts::tls::{
-    ConnectError, MaxFragmentLength, Pin, PinnedProvider, TlsOptions, TlsSocket, TlsStream,
-    ValidityTime, VerifyOptions,
+    read_buffer_for, write_buffer_for, ConnectError, MaxFragmentLength, Pin, PinnedProvider,
+    TlsOptions, TlsSocket, TlsStream, ValidityTime,
 };
 use embedded_mqtts::{
     blocking::Client, Clock, ConnectOptions, Connection, Error, Event, QoS, Storage,
@@ -247,12 +246,8 @@ fn over_tls(
     // Emulator only: the seed and the time come from the host (see host.rs).
     let rng = ChaCha20Rng::from_seed(host::random_seed()?);
     let now = host::unix_time();
-    let mut provider = PinnedProvider::new(
-        rng,
-        &PINS,
-        VerifyOptions::new(ValidityTime::UnixSeconds(now)),
-    );
-    let mut options = TlsOptions::new(SERVER_NAME);
+    let mut provider = PinnedProvider::new(rng, &PINS);
+    let mut options = TlsOptions::new(SERVER_NAME, ValidityTime::UnixSeconds(now));
     options.max_fragment_length = Some(FRAGMENT);
     let socket = TlsSocket::new(uart);
     let started = clock.millis();
