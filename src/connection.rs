@@ -1,27 +1,4 @@
-//! One MQTT connection, sans-IO: the [`Session`] plus the receive framing and the send queue.
-//!
-//! [`Connection`] does no I/O and reads no clock, in the manner of quinn-proto's `Connection`
-//! and smoltcp's sockets: the caller writes what [`Connection::poll_transmit`] gives to the
-//! transport, puts what the transport read into [`Connection::input_buffer`] (or hands it to
-//! [`Connection::handle_input`]), takes [`Event`]s from [`Connection::poll_event`], and calls
-//! [`Connection::handle_timeout`] at [`Connection::poll_timeout`]. The blocking and async
-//! clients ([`blocking`](crate::blocking), [`asynch`](crate::asynch)) are that loop; any runtime
-//! (RTIC, a superloop, embassy, mio) can run it too.
-//!
-//! The ordering rules live here, not in a driver:
-//! - Re-sends of a resumed session go out before any new packet [MQTT-4.6.0-1]:
-//!   `poll_transmit` gives them first, whatever was queued since.
-//! - The reply to a packet (PUBACK, PUBREC, PUBCOMP, PUBREL) is queued when its event is
-//!   returned, and so goes out on the next `poll_transmit`: after the application has seen
-//!   the message.
-//! - A deadline is enforced only once every whole packet that arrived has been handled: an
-//!   answer that came in time but was not handled yet is not late. (Bytes still in the
-//!   transport are the driver's to read first: call `handle_timeout` when it has none.)
-//! - After a fatal error every call returns that error until the next `connect`; the session
-//!   (in-flight messages, inbound QoS 2 state) survives it, for a persistent session to resume.
-//!
-//! The buffers are the caller's: [`Buffers`] of slices sized at run time, or a [`Storage`] of
-//! arrays sized by const generics (a `static`, a task's stack) that lends them.
+//! The public sans-IO core, [`Connection`], and the buffers it works in.
 
 use crate::error::Error;
 use crate::inflight::Slot;
@@ -237,7 +214,35 @@ enum Next {
     End,
 }
 
-/// One MQTT connection to a broker, sans-IO: see the [module documentation](self).
+/// One MQTT connection, sans-IO: the [`Session`] plus the receive framing and the send queue.
+///
+/// [`Connection`] does no I/O and reads no clock, in the manner of quinn-proto's `Connection`
+/// and smoltcp's sockets: the caller writes what [`Connection::poll_transmit`] gives to the
+/// transport, puts what the transport read into [`Connection::input_buffer`] (or hands it to
+/// [`Connection::handle_input`]), takes [`Event`]s from [`Connection::poll_event`], and calls
+/// [`Connection::handle_timeout`] at [`Connection::poll_timeout`]. The blocking and async
+/// clients ([`blocking`](crate::blocking), [`asynch`](crate::asynch)) are that loop; any runtime
+/// (RTIC, a superloop, embassy, mio) can run it too.
+///
+/// The ordering rules live here, not in a driver:
+/// - Re-sends of a resumed session go out before any new packet [MQTT-4.6.0-1]:
+///   `poll_transmit` gives them first, whatever was queued since.
+/// - The reply to a packet (PUBACK, PUBREC, PUBCOMP, PUBREL) is queued when its event is
+///   returned, and so goes out on the next `poll_transmit`: after the application has seen
+///   the message.
+/// - A deadline is enforced only once every whole packet that arrived has been handled: an
+///   answer that came in time but was not handled yet is not late. (Bytes still in the
+///   transport are the driver's to read first: call `handle_timeout` when it has none.)
+/// - A PUBLISH larger than the receive buffer is handed out as it arrives
+///   ([`Event::MessageStart`], [`Event::MessagePart`]s, [`Event::MessageEnd`]) and
+///   acknowledged only after its end; nothing else is handled in between.
+/// - Any byte received counts as a sign of life from the broker (a PINGRESP may wait behind a
+///   long message).
+/// - After a fatal error every call returns that error until the next `connect`; the session
+///   (in-flight messages, inbound QoS 2 state) survives it, for a persistent session to resume.
+///
+/// The buffers are the caller's: [`Buffers`] of slices sized at run time, or a [`Storage`] of
+/// arrays sized by const generics (a `static`, a task's stack) that lends them.
 ///
 /// It outlives any one transport: after a failure, `connect` again over a new one with
 /// `clean_session = false` and the in-flight messages are re-sent.
@@ -277,6 +282,17 @@ impl<'b> Connection<'b> {
     /// Whether CONNACK accepted the current connection and it has not broken since.
     pub fn is_connected(&self) -> bool {
         self.session.is_connected()
+    }
+
+    /// Inbound QoS 2 messages delivered and awaiting the broker's PUBREL.
+    pub fn awaiting_release(&self) -> usize {
+        self.session.awaiting_release()
+    }
+
+    /// The packet id of the QoS 1/2 message stored by the latest `publish` (`None`: it stored
+    /// nothing); see [`Session::last_published`].
+    pub fn last_published(&self) -> Option<u16> {
+        self.session.last_published()
     }
 
     /// Declare the connection broken by `error` (the transport failed, say) and return it;

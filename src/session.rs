@@ -198,7 +198,7 @@ pub enum Event<'a> {
     /// after resumes and retries. A warning, not an error: a PUBACK or PUBCOMP is ignored, a
     /// PUBREC is answered with PUBREL so that the broker can finish its flow. (An
     /// acknowledgement of the wrong kind for a message in flight is still a
-    /// [`Violation`](crate::error::Violation).)
+    /// [`crate::error::Violation`].)
     StrayAck {
         /// Which acknowledgement: PUBACK, PUBREC or PUBCOMP.
         ack: Ack,

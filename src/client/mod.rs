@@ -17,7 +17,7 @@
 //! returning 0 means the peer closed the connection. Every packet written is followed by
 //! `flush`, which must hand the bytes to the network (it need not wait for the peer's
 //! acknowledgement). An error of the transport ends the connection as
-//! [`Error::Transport`](crate::Error::Transport) with its [`embedded_io::ErrorKind`]; the
+//! [`crate::Error::Transport`] with its [`embedded_io::ErrorKind`]; the
 //! client does not interpret it further (a TLS layer that knows more says so in its own
 //! error: see [`tls::connect`](crate::tls::connect)).
 //!
