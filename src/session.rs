@@ -789,20 +789,7 @@ impl<'b> Session<'b> {
         match packet {
             Inbound::Connack { .. } => Err(Error::Violation(Violation::UnexpectedConnack)),
             Inbound::Publish(p) => self.inbound_publish(now, p, out),
-            Inbound::Puback(pid) => match self.outbound.stage(pid) {
-                Some(Awaiting::Puback) => {
-                    self.outbound.complete(pid);
-                    Ok((Event::Delivered { pid }, 0))
-                }
-                None => Ok((
-                    Event::StrayAck {
-                        ack: Ack::Puback,
-                        pid,
-                    },
-                    0,
-                )),
-                Some(_) => Err(Error::Violation(Violation::UnknownPacketId { pid })),
-            },
+            Inbound::Puback(pid) => self.complete(Ack::Puback, pid, Awaiting::Puback),
             Inbound::Pubrec(pid) => match self.outbound.stage(pid) {
                 Some(Awaiting::Pubrec) | Some(Awaiting::Pubcomp) => {
                     self.outbound.received(pid);
@@ -824,20 +811,7 @@ impl<'b> Session<'b> {
                 }
                 Some(Awaiting::Puback) => Err(Error::Violation(Violation::UnknownPacketId { pid })),
             },
-            Inbound::Pubcomp(pid) => match self.outbound.stage(pid) {
-                Some(Awaiting::Pubcomp) => {
-                    self.outbound.complete(pid);
-                    Ok((Event::Delivered { pid }, 0))
-                }
-                None => Ok((
-                    Event::StrayAck {
-                        ack: Ack::Pubcomp,
-                        pid,
-                    },
-                    0,
-                )),
-                Some(_) => Err(Error::Violation(Violation::UnknownPacketId { pid })),
-            },
+            Inbound::Pubcomp(pid) => self.complete(Ack::Pubcomp, pid, Awaiting::Pubcomp),
             Inbound::Pubrel(pid) => {
                 // Answer even an unknown id: after a reconnect the broker may re-send a PUBREL
                 // whose PUBCOMP was lost ([MQTT-4.3.3-2] leaves the receiver to complete it).
@@ -879,6 +853,25 @@ impl<'b> Session<'b> {
                 self.ping_deadline = None;
                 Ok((Event::Pong, 0))
             }
+        }
+    }
+
+    /// The last acknowledgement of a flow (`ack`: PUBACK for QoS 1, PUBCOMP for QoS 2) for
+    /// `pid`, which must be at `stage`: the message is delivered. For no flow at all, a
+    /// [`Event::StrayAck`]; for a flow at another stage, a violation.
+    fn complete(
+        &mut self,
+        ack: Ack,
+        pid: u16,
+        stage: Awaiting,
+    ) -> Result<(Event<'static>, usize), Error> {
+        match self.outbound.stage(pid) {
+            Some(at) if at == stage => {
+                self.outbound.complete(pid);
+                Ok((Event::Delivered { pid }, 0))
+            }
+            None => Ok((Event::StrayAck { ack, pid }, 0)),
+            Some(_) => Err(Error::Violation(Violation::UnknownPacketId { pid })),
         }
     }
 
