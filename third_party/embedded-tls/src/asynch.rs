@@ -2,8 +2,9 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::TlsError;
 use crate::common::decrypted_buffer_info::DecryptedBufferInfo;
-use crate::common::decrypted_read_handler::DecryptedReadHandler;
-use crate::connection::{Handshake, State, decrypt_record};
+use crate::alert::{Alert, AlertDescription, AlertLevel};
+use crate::common::decrypted_read_handler::{DecryptedReadHandler, alert_for};
+use crate::connection::{Handshake, State};
 use crate::flush_policy::FlushPolicy;
 use crate::key_schedule::KeySchedule;
 use crate::key_schedule::{ReadKeySchedule, WriteKeySchedule};
@@ -27,6 +28,7 @@ where
 {
     delegate: Socket,
     opened: AtomicBool,
+    key_update_requested: AtomicBool,
     key_schedule: KeySchedule<CipherSuite>,
     record_reader: RecordReader<'a>,
     record_write_buf: WriteBuffer<'a>,
@@ -61,6 +63,7 @@ where
         Self {
             delegate,
             opened: AtomicBool::new(false),
+            key_update_requested: AtomicBool::new(false),
             key_schedule: KeySchedule::new(),
             record_reader: RecordReader::new(record_read_buf),
             record_write_buf: WriteBuffer::new(record_write_buf),
@@ -143,6 +146,7 @@ where
                 .contains(ClientRecordHeader::ApplicationData)
             {
                 self.flush().await?;
+                self.send_key_update_if_requested().await?;
                 self.record_write_buf
                     .start_record(ClientRecordHeader::ApplicationData)?;
             }
@@ -157,6 +161,45 @@ where
         } else {
             Err(TlsError::MissingHandshake)
         }
+    }
+
+    /// Sends our KeyUpdate, when the server's asked for one, and moves to our next keys: before
+    /// our next record (RFC 8446 §4.6.3). A record begun before the request is sent first, with
+    /// the old keys.
+    async fn send_key_update_if_requested(&mut self) -> Result<(), TlsError> {
+        if !core::mem::take(self.key_update_requested.get_mut()) {
+            return Ok(());
+        }
+        let key_schedule = self.key_schedule.write_state();
+        let slice =
+            self.record_write_buf
+                .write_record(&ClientRecord::key_update(), key_schedule, None)?;
+
+        self.delegate
+            .write_all(slice)
+            .await
+            .map_err(|e| TlsError::Io(e.kind()))?;
+
+        key_schedule.update_traffic_secret()
+    }
+
+    /// Sends a fatal alert (best effort: the error that caused it is what the caller needs).
+    async fn send_alert(&mut self, description: AlertDescription) -> Result<(), TlsError> {
+        let key_schedule = self.key_schedule.write_state();
+        let slice = self.record_write_buf.write_record(
+            &ClientRecord::Alert(Alert::new(AlertLevel::Fatal, description), true),
+            key_schedule,
+            None,
+        )?;
+
+        self.delegate
+            .write_all(slice)
+            .await
+            .map_err(|e| TlsError::Io(e.kind()))?;
+
+        key_schedule.increment_counter();
+
+        self.flush_transport().await
     }
 
     /// Force all previously written, buffered bytes to be encoded into a tls record and written
@@ -230,14 +273,14 @@ where
             source_buffer: buf_ptr_range,
             buffer_info: &mut self.decrypted,
             is_open: self.opened.get_mut(),
+            key_update_requested: self.key_update_requested.get_mut(),
         };
-        decrypt_record(
-            self.key_schedule.read_state(),
-            record,
-            |_key_schedule, record| handler.handle(record),
-        )?;
+        let result = handler.read(self.key_schedule.read_state(), record);
 
-        Ok(())
+        if let Some(description) = result.as_ref().err().and_then(alert_for) {
+            self.send_alert(description).await.ok();
+        }
+        result
     }
 
     /// Close a connection instance, returning the ownership of the config, random generator and the async I/O provider.
@@ -283,6 +326,7 @@ where
 
         let reader = TlsReader {
             opened: &self.opened,
+            key_update_requested: &self.key_update_requested,
             delegate: self.delegate.clone(),
             key_schedule: rks,
             record_reader: self.record_reader.reborrow_mut(),
@@ -290,6 +334,7 @@ where
         };
         let writer = TlsWriter {
             opened: &self.opened,
+            key_update_requested: &self.key_update_requested,
             delegate: self.delegate.clone(),
             key_schedule: wks,
             record_write_buf: self.record_write_buf.reborrow_mut(),
@@ -351,6 +396,7 @@ where
     CipherSuite: TlsCipherSuite + 'static,
 {
     opened: &'a AtomicBool,
+    key_update_requested: &'a AtomicBool,
     delegate: Socket,
     key_schedule: &'a mut ReadKeySchedule<CipherSuite>,
     record_reader: RecordReaderBorrowMut<'a>,
@@ -396,17 +442,20 @@ where
             .await?;
 
         let mut opened = self.opened.load(Ordering::Acquire);
+        let mut key_update_requested = false;
         let mut handler = DecryptedReadHandler {
             source_buffer: buf_ptr_range,
             buffer_info: self.decrypted,
             is_open: &mut opened,
+            key_update_requested: &mut key_update_requested,
         };
-        let result = decrypt_record(self.key_schedule, record, |_key_schedule, record| {
-            handler.handle(record)
-        });
+        let result = handler.read(self.key_schedule, record);
 
         if !opened {
             self.opened.store(false, Ordering::Release);
+        }
+        if key_update_requested {
+            self.key_update_requested.store(true, Ordering::Release);
         }
         result
     }
@@ -417,6 +466,7 @@ where
     CipherSuite: TlsCipherSuite + 'static,
 {
     opened: &'a AtomicBool,
+    key_update_requested: &'a AtomicBool,
     delegate: Socket,
     key_schedule: &'a mut WriteKeySchedule<CipherSuite>,
     record_write_buf: WriteBufferBorrowMut<'a>,
@@ -434,6 +484,24 @@ where
             .flush()
             .await
             .map_err(|e| TlsError::Io(e.kind()))
+    }
+
+    /// Sends our KeyUpdate, when the server's asked for one (see [`TlsConnection`]).
+    async fn send_key_update_if_requested(&mut self) -> Result<(), TlsError> {
+        if !self.key_update_requested.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        self.key_update_requested.store(false, Ordering::Release);
+        let slice =
+            self.record_write_buf
+                .write_record(&ClientRecord::key_update(), self.key_schedule, None)?;
+
+        self.delegate
+            .write_all(slice)
+            .await
+            .map_err(|e| TlsError::Io(e.kind()))?;
+
+        self.key_schedule.update_traffic_secret()
     }
 }
 
@@ -504,6 +572,7 @@ where
                 .contains(ClientRecordHeader::ApplicationData)
             {
                 self.flush().await?;
+                self.send_key_update_if_requested().await?;
                 self.record_write_buf
                     .start_record(ClientRecordHeader::ApplicationData)?;
             }

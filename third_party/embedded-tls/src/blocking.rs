@@ -1,8 +1,9 @@
 use core::sync::atomic::Ordering;
 
 use crate::common::decrypted_buffer_info::DecryptedBufferInfo;
-use crate::common::decrypted_read_handler::DecryptedReadHandler;
-use crate::connection::{Handshake, State, decrypt_record};
+use crate::alert::{Alert, AlertDescription, AlertLevel};
+use crate::common::decrypted_read_handler::{DecryptedReadHandler, alert_for};
+use crate::connection::{Handshake, State};
 use crate::flush_policy::FlushPolicy;
 use crate::key_schedule::KeySchedule;
 use crate::key_schedule::{ReadKeySchedule, WriteKeySchedule};
@@ -27,6 +28,7 @@ where
 {
     delegate: Socket,
     opened: AtomicBool,
+    key_update_requested: AtomicBool,
     key_schedule: KeySchedule<CipherSuite>,
     record_reader: RecordReader<'a>,
     record_write_buf: WriteBuffer<'a>,
@@ -62,6 +64,7 @@ where
         Self {
             delegate,
             opened: AtomicBool::new(false),
+            key_update_requested: AtomicBool::new(false),
             key_schedule: KeySchedule::new(),
             record_reader: RecordReader::new(record_read_buf),
             record_write_buf: WriteBuffer::new(record_write_buf),
@@ -139,6 +142,7 @@ where
                 .contains(ClientRecordHeader::ApplicationData)
             {
                 self.flush()?;
+                self.send_key_update_if_requested()?;
                 self.record_write_buf
                     .start_record(ClientRecordHeader::ApplicationData)?;
             }
@@ -153,6 +157,43 @@ where
         } else {
             Err(TlsError::MissingHandshake)
         }
+    }
+
+    /// Sends our KeyUpdate, when the server's asked for one, and moves to our next keys: before
+    /// our next record (RFC 8446 §4.6.3). A record begun before the request is sent first, with
+    /// the old keys.
+    fn send_key_update_if_requested(&mut self) -> Result<(), TlsError> {
+        if !core::mem::take(self.key_update_requested.get_mut()) {
+            return Ok(());
+        }
+        let key_schedule = self.key_schedule.write_state();
+        let slice =
+            self.record_write_buf
+                .write_record(&ClientRecord::key_update(), key_schedule, None)?;
+
+        self.delegate
+            .write_all(slice)
+            .map_err(|e| TlsError::Io(e.kind()))?;
+
+        key_schedule.update_traffic_secret()
+    }
+
+    /// Sends a fatal alert (best effort: the error that caused it is what the caller needs).
+    fn send_alert(&mut self, description: AlertDescription) -> Result<(), TlsError> {
+        let key_schedule = self.key_schedule.write_state();
+        let slice = self.record_write_buf.write_record(
+            &ClientRecord::Alert(Alert::new(AlertLevel::Fatal, description), true),
+            key_schedule,
+            None,
+        )?;
+
+        self.delegate
+            .write_all(slice)
+            .map_err(|e| TlsError::Io(e.kind()))?;
+
+        key_schedule.increment_counter();
+
+        self.flush_transport()
     }
 
     /// Force all previously written, buffered bytes to be encoded into a tls record and written
@@ -222,12 +263,14 @@ where
             source_buffer: buf_ptr_range,
             buffer_info: &mut self.decrypted,
             is_open: self.opened.get_mut(),
+            key_update_requested: self.key_update_requested.get_mut(),
         };
-        decrypt_record(key_schedule, record, |_key_schedule, record| {
-            handler.handle(record)
-        })?;
+        let result = handler.read(key_schedule, record);
 
-        Ok(())
+        if let Some(description) = result.as_ref().err().and_then(alert_for) {
+            self.send_alert(description).ok();
+        }
+        result
     }
 
     fn close_internal(&mut self) -> Result<(), TlsError> {
@@ -273,6 +316,7 @@ where
 
         let reader = TlsReader {
             opened: &self.opened,
+            key_update_requested: &self.key_update_requested,
             delegate: self.delegate.clone(),
             key_schedule: rks,
             record_reader: self.record_reader.reborrow_mut(),
@@ -280,6 +324,7 @@ where
         };
         let writer = TlsWriter {
             opened: &self.opened,
+            key_update_requested: &self.key_update_requested,
             delegate: self.delegate.clone(),
             key_schedule: wks,
             record_write_buf: self.record_write_buf.reborrow_mut(),
@@ -341,6 +386,7 @@ where
     CipherSuite: TlsCipherSuite + 'static,
 {
     opened: &'a AtomicBool,
+    key_update_requested: &'a AtomicBool,
     delegate: Socket,
     key_schedule: &'a mut ReadKeySchedule<CipherSuite>,
     record_reader: RecordReaderBorrowMut<'a>,
@@ -385,17 +431,20 @@ where
             .read_blocking(&mut self.delegate, self.key_schedule)?;
 
         let mut opened = self.opened.load(Ordering::Acquire);
+        let mut key_update_requested = false;
         let mut handler = DecryptedReadHandler {
             source_buffer: buf_ptr_range,
             buffer_info: self.decrypted,
             is_open: &mut opened,
+            key_update_requested: &mut key_update_requested,
         };
-        let result = decrypt_record(self.key_schedule, record, |_key_schedule, record| {
-            handler.handle(record)
-        });
+        let result = handler.read(self.key_schedule, record);
 
         if !opened {
             self.opened.store(false, Ordering::Release);
+        }
+        if key_update_requested {
+            self.key_update_requested.store(true, Ordering::Release);
         }
         result
     }
@@ -406,6 +455,7 @@ where
     CipherSuite: TlsCipherSuite + 'static,
 {
     opened: &'a AtomicBool,
+    key_update_requested: &'a AtomicBool,
     delegate: Socket,
     key_schedule: &'a mut WriteKeySchedule<CipherSuite>,
     record_write_buf: WriteBufferBorrowMut<'a>,
@@ -419,6 +469,23 @@ where
 {
     fn flush_transport(&mut self) -> Result<(), TlsError> {
         self.delegate.flush().map_err(|e| TlsError::Io(e.kind()))
+    }
+
+    /// Sends our KeyUpdate, when the server's asked for one (see [`TlsConnection`]).
+    fn send_key_update_if_requested(&mut self) -> Result<(), TlsError> {
+        if !self.key_update_requested.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        self.key_update_requested.store(false, Ordering::Release);
+        let slice =
+            self.record_write_buf
+                .write_record(&ClientRecord::key_update(), self.key_schedule, None)?;
+
+        self.delegate
+            .write_all(slice)
+            .map_err(|e| TlsError::Io(e.kind()))?;
+
+        self.key_schedule.update_traffic_secret()
     }
 }
 
@@ -489,6 +556,7 @@ where
                 .contains(ClientRecordHeader::ApplicationData)
             {
                 self.flush()?;
+                self.send_key_update_if_requested()?;
                 self.record_write_buf
                     .start_record(ClientRecordHeader::ApplicationData)?;
             }

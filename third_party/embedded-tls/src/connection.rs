@@ -1,5 +1,5 @@
 use crate::config::{TlsCipherSuite, TlsConfig};
-use crate::handshake::{ClientHandshake, ServerHandshake};
+use crate::handshake::{ClientHandshake, HandshakeType, ServerHandshake};
 use crate::key_schedule::{KeySchedule, ReadKeySchedule, WriteKeySchedule};
 use crate::record::{ClientRecord, ServerRecord};
 use crate::record_reader::RecordReader;
@@ -48,6 +48,9 @@ where
         crypto
             .decrypt_in_place(&nonce, header.data(), &mut app_data)
             .map_err(|_| TlsError::CryptoError)?;
+        // The record is authenticated: it has used its sequence number, whatever it carries
+        // (and a KeyUpdate in it starts the next keys at 0).
+        key_schedule.increment_counter();
 
         let padding = app_data
             .as_slice()
@@ -58,8 +61,11 @@ where
             app_data.truncate(index + 1);
         };
 
-        let content_type =
-            ContentType::of(*app_data.as_slice().last().unwrap()).ok_or(TlsError::InvalidRecord)?;
+        let content_type = app_data
+            .as_slice()
+            .last()
+            .and_then(|t| ContentType::of(*t))
+            .ok_or(TlsError::InvalidRecord)?;
 
         trace!("Decrypting: content type = {:?}", content_type);
 
@@ -72,6 +78,14 @@ where
                 // Decode potentially coalesced handshake messages
                 while buf.remaining() > 0 {
                     let inner = ServerHandshake::read(&mut buf, key_schedule.transcript_hash())?;
+                    if let ServerHandshake::KeyUpdate(_) = inner {
+                        // The keys change after it: it must end its record (RFC 8446 §5.1).
+                        if buf.remaining() > 0 {
+                            return Err(TlsError::UnexpectedHandshakeMessage(
+                                HandshakeType::KeyUpdate,
+                            ));
+                        }
+                    }
                     cb(key_schedule, ServerRecord::Handshake(inner))?;
                 }
             }
@@ -85,7 +99,6 @@ where
             }
             _ => return Err(TlsError::Unimplemented),
         }
-        key_schedule.increment_counter();
     } else {
         trace!("Not decrypting: content_type = {:?}", record.content_type());
         cb(key_schedule, record)?;

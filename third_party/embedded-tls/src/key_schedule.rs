@@ -174,8 +174,25 @@ where
         transcript_hash: &CipherSuite::Hash,
     ) -> Result<(), TlsError> {
         let secret = shared.derive_secret(label, ContextType::transcript_hash(transcript_hash))?;
+        self.set_traffic_secret(&secret)
+    }
+
+    /// Moves to the next traffic secret after a KeyUpdate (RFC 8446 §7.2):
+    /// `application_traffic_secret_N+1 = HKDF-Expand-Label(application_traffic_secret_N,
+    /// "traffic upd", "", Hash.length)`, with new keys and the sequence number back to 0.
+    fn update_traffic_secret(&mut self) -> Result<(), TlsError> {
+        let secret = self
+            .traffic_secret
+            .make_expanded_hkdf_label::<HashOutputSize<CipherSuite>>(
+                b"traffic upd",
+                ContextType::None,
+            )?;
+        self.set_traffic_secret(&secret)
+    }
+
+    fn set_traffic_secret(&mut self, secret: &HashArray<CipherSuite>) -> Result<(), TlsError> {
         let traffic_secret =
-            Hkdf::<CipherSuite>::from_prk(&secret).map_err(|_| TlsError::InternalError)?;
+            Hkdf::<CipherSuite>::from_prk(secret).map_err(|_| TlsError::InternalError)?;
 
         self.traffic_secret.replace(traffic_secret);
         self.key = self
@@ -412,6 +429,11 @@ where
         self.state.increment_counter();
     }
 
+    /// Our KeyUpdate has been written: encrypt from now on with the next traffic secret.
+    pub(crate) fn update_traffic_secret(&mut self) -> Result<(), TlsError> {
+        self.state.update_traffic_secret()
+    }
+
     pub(crate) fn get_key(&self) -> Result<&KeyArray<CipherSuite>, TlsError> {
         self.state.get_key()
     }
@@ -453,6 +475,11 @@ where
 {
     pub(crate) fn increment_counter(&mut self) {
         self.state.increment_counter();
+    }
+
+    /// The server sent a KeyUpdate: decrypt from now on with its next traffic secret.
+    pub(crate) fn update_traffic_secret(&mut self) -> Result<(), TlsError> {
+        self.state.update_traffic_secret()
     }
 
     pub(crate) fn transcript_hash(&mut self) -> &mut CipherSuite::Hash {

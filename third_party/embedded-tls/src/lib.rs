@@ -75,6 +75,7 @@ mod write_buffer;
 
 pub use config::UnsecureProvider;
 pub use extensions::extension_data::signature_algorithms::SignatureScheme;
+pub use handshake::HandshakeType;
 pub use handshake::certificate_verify::CertificateVerify;
 pub use rand_core::{CryptoRng, CryptoRngCore};
 
@@ -127,6 +128,11 @@ pub enum TlsError {
     EncodeError,
     DecodeError,
     Io(embedded_io::ErrorKind),
+    /// The server sent a handshake message that is not allowed where it came, e.g. a
+    /// Certificate or Finished after the handshake (RFC 8446 §4, §5.1).
+    UnexpectedHandshakeMessage(HandshakeType),
+    /// The server sent a malformed KeyUpdate (RFC 8446 §4.6.3).
+    InvalidKeyUpdate,
 }
 
 impl embedded_io::Error for TlsError {

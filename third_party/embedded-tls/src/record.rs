@@ -4,6 +4,7 @@ use crate::change_cipher_spec::ChangeCipherSpec;
 use crate::config::{TlsCipherSuite, TlsConfig};
 use crate::content_types::ContentType;
 use crate::handshake::client_hello::ClientHello;
+use crate::handshake::key_update::{KeyUpdate, KeyUpdateRequest};
 use crate::handshake::{ClientHandshake, ServerHandshake};
 use crate::key_schedule::WriteKeySchedule;
 use crate::{CryptoProvider, buffer::CryptoBuffer};
@@ -107,6 +108,16 @@ where
         ClientRecord::Alert(
             Alert::new(AlertLevel::Warning, AlertDescription::CloseNotify),
             opened,
+        )
+    }
+
+    /// Our answer to a KeyUpdate that requested one (RFC 8446 §4.6.3).
+    pub fn key_update() -> Self {
+        ClientRecord::Handshake(
+            ClientHandshake::KeyUpdate(KeyUpdate {
+                request_update: KeyUpdateRequest::UpdateNotRequested,
+            }),
+            true,
         )
     }
 

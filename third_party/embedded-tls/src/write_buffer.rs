@@ -183,6 +183,25 @@ impl WriteBufferBorrowMut<'_> {
             write_key_schedule,
         )
     }
+
+    pub fn write_record<CipherSuite>(
+        &mut self,
+        record: &ClientRecord<CipherSuite>,
+        write_key_schedule: &mut WriteKeySchedule<CipherSuite>,
+        read_key_schedule: Option<&mut ReadKeySchedule<CipherSuite>>,
+    ) -> Result<&[u8], TlsError>
+    where
+        CipherSuite: TlsCipherSuite,
+    {
+        write_record(
+            self.buffer,
+            self.pos,
+            self.current_header,
+            record,
+            write_key_schedule,
+            read_key_schedule,
+        )
+    }
 }
 
 fn start_record(
@@ -276,11 +295,11 @@ where
         let mut buf = buf.forward();
         record.encode_payload(&mut buf)?;
 
-        let transcript = read_key_schedule
-            .ok_or(TlsError::InternalError)?
-            .transcript_hash();
-
-        record.finish_record(&mut buf, transcript, write_key_schedule)?;
+        // Without a read key schedule: a post-handshake record, outside the transcript.
+        if let Some(read_key_schedule) = read_key_schedule {
+            let transcript = read_key_schedule.transcript_hash();
+            record.finish_record(&mut buf, transcript, write_key_schedule)?;
+        }
         Ok(buf.rewind())
     })?;
     close_record(buffer, pos, current_header, write_key_schedule)

@@ -1,19 +1,55 @@
 use core::ops::Range;
 
 use crate::{
-    TlsError, alert::AlertDescription, common::decrypted_buffer_info::DecryptedBufferInfo,
-    config::TlsCipherSuite, handshake::ServerHandshake, record::ServerRecord,
+    TlsError,
+    alert::AlertDescription,
+    common::decrypted_buffer_info::DecryptedBufferInfo,
+    config::TlsCipherSuite,
+    connection::decrypt_record,
+    handshake::{ServerHandshake, key_update::KeyUpdateRequest},
+    key_schedule::ReadKeySchedule,
+    record::ServerRecord,
 };
 
 pub struct DecryptedReadHandler<'a> {
     pub source_buffer: Range<*const u8>,
     pub buffer_info: &'a mut DecryptedBufferInfo,
     pub is_open: &'a mut bool,
+    /// Set when the server's KeyUpdate asks for ours (sent before our next record).
+    pub key_update_requested: &'a mut bool,
+}
+
+/// The alert that ends the connection after `error` in what the server sent after the
+/// handshake, where RFC 8446 names one.
+pub(crate) fn alert_for(error: &TlsError) -> Option<AlertDescription> {
+    match error {
+        TlsError::UnexpectedHandshakeMessage(_) => Some(AlertDescription::UnexpectedMessage),
+        TlsError::InvalidKeyUpdate => Some(AlertDescription::IllegalParameter),
+        _ => None,
+    }
 }
 
 impl DecryptedReadHandler<'_> {
+    /// Decrypts a record read after the handshake and takes what it carries.
+    pub fn read<CipherSuite: TlsCipherSuite>(
+        &mut self,
+        key_schedule: &mut ReadKeySchedule<CipherSuite>,
+        record: ServerRecord<'_, CipherSuite>,
+    ) -> Result<(), TlsError> {
+        if let ServerRecord::Handshake(handshake) = &record {
+            // After the handshake, handshake messages come encrypted only (RFC 8446 §5).
+            return Err(TlsError::UnexpectedHandshakeMessage(
+                handshake.handshake_type(),
+            ));
+        }
+        decrypt_record(key_schedule, record, |key_schedule, record| {
+            self.handle(key_schedule, record)
+        })
+    }
+
     pub fn handle<CipherSuite: TlsCipherSuite>(
         &mut self,
+        key_schedule: &mut ReadKeySchedule<CipherSuite>,
         record: ServerRecord<'_, CipherSuite>,
     ) -> Result<(), TlsError> {
         match record {
@@ -56,8 +92,19 @@ impl DecryptedReadHandler<'_> {
                 // by the user.
                 Ok(())
             }
-            ServerRecord::Handshake(_) => {
-                unimplemented!()
+            ServerRecord::Handshake(ServerHandshake::KeyUpdate(key_update)) => {
+                // RFC 8446 §4.6.3: the server's next records use its next traffic secret.
+                key_schedule.update_traffic_secret()?;
+                if key_update.request_update == KeyUpdateRequest::UpdateRequested {
+                    *self.key_update_requested = true;
+                }
+                Ok(())
+            }
+            ServerRecord::Handshake(handshake) => {
+                // Certificate, CertificateRequest (no post_handshake_auth offered), Finished, ...
+                Err(TlsError::UnexpectedHandshakeMessage(
+                    handshake.handshake_type(),
+                ))
             }
         }
     }
