@@ -1,8 +1,8 @@
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::TlsError;
-use crate::common::decrypted_buffer_info::DecryptedBufferInfo;
 use crate::alert::{Alert, AlertDescription, AlertLevel};
+use crate::common::decrypted_buffer_info::DecryptedBufferInfo;
 use crate::common::decrypted_read_handler::{DecryptedReadHandler, alert_for};
 use crate::connection::{Handshake, State};
 use crate::flush_policy::FlushPolicy;
@@ -163,7 +163,7 @@ where
         }
     }
 
-    /// Sends our KeyUpdate, when the server's asked for one, and moves to our next keys: before
+    /// Sends our `KeyUpdate`, when the server's asked for one, and moves to our next keys: before
     /// our next record (RFC 8446 §4.6.3). A record begun before the request is sent first, with
     /// the old keys.
     async fn send_key_update_if_requested(&mut self) -> Result<(), TlsError> {
@@ -277,7 +277,7 @@ where
         };
         let result = handler.read(self.key_schedule.read_state(), record);
 
-        if let Some(description) = result.as_ref().err().and_then(alert_for) {
+        if let Some(description) = result.err().and_then(alert_for) {
             self.send_alert(description).await.ok();
         }
         result
@@ -486,15 +486,17 @@ where
             .map_err(|e| TlsError::Io(e.kind()))
     }
 
-    /// Sends our KeyUpdate, when the server's asked for one (see [`TlsConnection`]).
+    /// Sends our `KeyUpdate`, when the server's asked for one (see [`TlsConnection`]).
     async fn send_key_update_if_requested(&mut self) -> Result<(), TlsError> {
         if !self.key_update_requested.load(Ordering::Acquire) {
             return Ok(());
         }
         self.key_update_requested.store(false, Ordering::Release);
-        let slice =
-            self.record_write_buf
-                .write_record(&ClientRecord::key_update(), self.key_schedule, None)?;
+        let slice = self.record_write_buf.write_record(
+            &ClientRecord::key_update(),
+            self.key_schedule,
+            None,
+        )?;
 
         self.delegate
             .write_all(slice)

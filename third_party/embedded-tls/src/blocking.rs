@@ -1,7 +1,7 @@
 use core::sync::atomic::Ordering;
 
-use crate::common::decrypted_buffer_info::DecryptedBufferInfo;
 use crate::alert::{Alert, AlertDescription, AlertLevel};
+use crate::common::decrypted_buffer_info::DecryptedBufferInfo;
 use crate::common::decrypted_read_handler::{DecryptedReadHandler, alert_for};
 use crate::connection::{Handshake, State};
 use crate::flush_policy::FlushPolicy;
@@ -159,7 +159,7 @@ where
         }
     }
 
-    /// Sends our KeyUpdate, when the server's asked for one, and moves to our next keys: before
+    /// Sends our `KeyUpdate`, when the server's asked for one, and moves to our next keys: before
     /// our next record (RFC 8446 §4.6.3). A record begun before the request is sent first, with
     /// the old keys.
     fn send_key_update_if_requested(&mut self) -> Result<(), TlsError> {
@@ -267,7 +267,7 @@ where
         };
         let result = handler.read(key_schedule, record);
 
-        if let Some(description) = result.as_ref().err().and_then(alert_for) {
+        if let Some(description) = result.err().and_then(alert_for) {
             self.send_alert(description).ok();
         }
         result
@@ -471,15 +471,17 @@ where
         self.delegate.flush().map_err(|e| TlsError::Io(e.kind()))
     }
 
-    /// Sends our KeyUpdate, when the server's asked for one (see [`TlsConnection`]).
+    /// Sends our `KeyUpdate`, when the server's asked for one (see [`TlsConnection`]).
     fn send_key_update_if_requested(&mut self) -> Result<(), TlsError> {
         if !self.key_update_requested.load(Ordering::Acquire) {
             return Ok(());
         }
         self.key_update_requested.store(false, Ordering::Release);
-        let slice =
-            self.record_write_buf
-                .write_record(&ClientRecord::key_update(), self.key_schedule, None)?;
+        let slice = self.record_write_buf.write_record(
+            &ClientRecord::key_update(),
+            self.key_schedule,
+            None,
+        )?;
 
         self.delegate
             .write_all(slice)
@@ -591,3 +593,6 @@ where
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod post_handshake_tests;

@@ -177,7 +177,7 @@ where
         self.set_traffic_secret(&secret)
     }
 
-    /// Moves to the next traffic secret after a KeyUpdate (RFC 8446 §7.2):
+    /// Moves to the next traffic secret after a `KeyUpdate` (RFC 8446 §7.2):
     /// `application_traffic_secret_N+1 = HKDF-Expand-Label(application_traffic_secret_N,
     /// "traffic upd", "", Hash.length)`, with new keys and the sequence number back to 0.
     fn update_traffic_secret(&mut self) -> Result<(), TlsError> {
@@ -429,7 +429,7 @@ where
         self.state.increment_counter();
     }
 
-    /// Our KeyUpdate has been written: encrypt from now on with the next traffic secret.
+    /// Our `KeyUpdate` has been written: encrypt from now on with the next traffic secret.
     pub(crate) fn update_traffic_secret(&mut self) -> Result<(), TlsError> {
         self.state.update_traffic_secret()
     }
@@ -477,7 +477,7 @@ where
         self.state.increment_counter();
     }
 
-    /// The server sent a KeyUpdate: decrypt from now on with its next traffic secret.
+    /// The server sent a `KeyUpdate`: decrypt from now on with its next traffic secret.
     pub(crate) fn update_traffic_secret(&mut self) -> Result<(), TlsError> {
         self.state.update_traffic_secret()
     }

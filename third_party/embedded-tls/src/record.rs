@@ -111,7 +111,7 @@ where
         )
     }
 
-    /// Our answer to a KeyUpdate that requested one (RFC 8446 §4.6.3).
+    /// Our answer to a `KeyUpdate` that requested one (RFC 8446 §4.6.3).
     pub fn key_update() -> Self {
         ClientRecord::Handshake(
             ClientHandshake::KeyUpdate(KeyUpdate {

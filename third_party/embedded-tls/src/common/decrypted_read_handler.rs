@@ -15,13 +15,13 @@ pub struct DecryptedReadHandler<'a> {
     pub source_buffer: Range<*const u8>,
     pub buffer_info: &'a mut DecryptedBufferInfo,
     pub is_open: &'a mut bool,
-    /// Set when the server's KeyUpdate asks for ours (sent before our next record).
+    /// Set when the server's `KeyUpdate` asks for ours (sent before our next record).
     pub key_update_requested: &'a mut bool,
 }
 
 /// The alert that ends the connection after `error` in what the server sent after the
 /// handshake, where RFC 8446 names one.
-pub(crate) fn alert_for(error: &TlsError) -> Option<AlertDescription> {
+pub(crate) fn alert_for(error: TlsError) -> Option<AlertDescription> {
     match error {
         TlsError::UnexpectedHandshakeMessage(_) => Some(AlertDescription::UnexpectedMessage),
         TlsError::InvalidKeyUpdate => Some(AlertDescription::IllegalParameter),

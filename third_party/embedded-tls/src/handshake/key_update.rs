@@ -11,7 +11,7 @@ pub enum KeyUpdateRequest {
     UpdateRequested = 1,
 }
 
-/// The post-handshake KeyUpdate message: its sender now encrypts with its next traffic secret.
+/// The post-handshake `KeyUpdate` message: its sender now encrypts with its next traffic secret.
 #[derive(Debug, Copy, Clone)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct KeyUpdate {
@@ -31,7 +31,7 @@ impl KeyUpdate {
         Ok(Self { request_update })
     }
 
-    pub(crate) fn encode(&self, buf: &mut CryptoBuffer<'_>) -> Result<(), TlsError> {
+    pub(crate) fn encode(self, buf: &mut CryptoBuffer<'_>) -> Result<(), TlsError> {
         buf.push(self.request_update as u8)
             .map_err(|_| TlsError::EncodeError)
     }
