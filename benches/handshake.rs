@@ -34,17 +34,15 @@ use std::time::{Duration, Instant as StdInstant, SystemTime};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use embedded_io::{ErrorType, ReadReady};
-use embedded_mqtts::tls::connection::{write_buffer_for, READ_BUFFER};
-use embedded_mqtts::tls::{
-    Pin, PinnedProvider, TlsOptions, TlsSocket, TlsStream, ValidityTime, VerifyOptions,
-};
-use embedded_mqtts::{blocking::Client, ClientState, ConnectOptions, Instant};
+use embedded_mqtts::tls::{self, Pin, PinnedProvider, TlsOptions, TlsSocket, ValidityTime};
+use embedded_mqtts::tls::{write_buffer_for, READ_BUFFER};
+use embedded_mqtts::{ConnectOptions, Connection, Instant, Storage};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{ServerConfig, ServerConnection};
 
-type State = ClientState<4, 512, 1024, 1024>;
+type SessionStorage = Storage<4, 512, 1024, 1024>;
 
 /// What the in-process broker answers to a CONNECT: CONNACK, session not present, accepted.
 const CONNACK: [u8; 4] = [0x20, 0x02, 0x00, 0x00];
@@ -215,7 +213,7 @@ fn server_config(case: &Case) -> Arc<ServerConfig> {
 struct Buffers {
     read: Vec<u8>,
     write: Vec<u8>,
-    state: Box<State>,
+    storage: Box<SessionStorage>,
 }
 
 /// One whole exchange; returns the time the server's side took.
@@ -231,27 +229,22 @@ fn exchange(
         .as_secs();
     let cas = [case.root.as_slice()];
     let pins = [Pin::Ca(&cas)];
-    let mut provider = PinnedProvider::new(
-        StdRng::from_rng(&mut *rng).expect("rng"),
-        &pins,
-        VerifyOptions::new(ValidityTime::UnixSeconds(now)),
-    );
+    let mut provider = PinnedProvider::new(StdRng::from_rng(&mut *rng).expect("rng"), &pins);
     let socket = TlsSocket::new(Pipe::new(config));
-    let stream = TlsStream::connect(
+    let mut conn = Connection::new(buffers.storage.buffers());
+    let started = StdInstant::now();
+    let clock = move || Instant::from_millis(started.elapsed().as_millis() as u32);
+    let (client, connected) = tls::connect(
         &socket,
         &mut buffers.read,
         &mut buffers.write,
-        &TlsOptions::new("localhost"),
+        &TlsOptions::new("localhost", ValidityTime::UnixSeconds(now)),
         &mut provider,
+        &mut conn,
+        clock,
+        &ConnectOptions::new("bench"),
     )
-    .unwrap_or_else(|e| panic!("{}: handshake: {e}", case.name));
-    *buffers.state = State::new();
-    let started = StdInstant::now();
-    let clock = move || Instant::from_millis(started.elapsed().as_millis() as u32);
-    let mut client = Client::new(stream, &mut buffers.state, clock);
-    let connected = client
-        .connect(&ConnectOptions::new("bench"))
-        .unwrap_or_else(|e| panic!("{}: CONNECT: {e}", case.name));
+    .unwrap_or_else(|e| panic!("{}: handshake and CONNECT: {e}", case.name));
     black_box(&connected);
     drop(client);
     let pipe = socket.into_inner();
@@ -267,7 +260,7 @@ fn handshake(c: &mut Criterion) {
         let mut buffers = Buffers {
             read: vec![0; READ_BUFFER],
             write: vec![0; write_buffer_for(1024)],
-            state: Box::new(State::new()),
+            storage: Box::default(),
         };
         exchange(&case, &config, &mut buffers, &mut rng);
         group.bench_function(format!("{}/both_sides", case.name), |b| {

@@ -20,10 +20,15 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use embedded_mqtts::packet::{self, QoS};
-use embedded_mqtts::{ConnectOptions, Event, Instant, Session};
+use embedded_mqtts::session::DEFAULT_INBOUND;
+use embedded_mqtts::{ConnectOptions, Event, Instant, Session, Slot};
 
-/// 16 messages in flight, 8 KiB to keep them for resending.
-type BenchSession = Session<16, 8192>;
+/// A session over leaked buffers (one per flow).
+type BenchSession = Session<'static>;
+/// Messages in flight at once.
+const WINDOW: usize = 16;
+/// Bytes to keep them for resending.
+const STORE: usize = 8192;
 
 const TOPIC: &str = "sensors/42/temperature";
 const PAYLOAD: [u8; 16] = *b"21.5C humidity42";
@@ -45,7 +50,11 @@ fn ack(kind: u8, pid: u16) -> [u8; 4] {
 
 /// A session past CONNECT and an accepting CONNACK.
 fn connected() -> BenchSession {
-    let mut session = BenchSession::new();
+    let mut session = Session::new(
+        Box::leak(Box::new([Slot::EMPTY; WINDOW])),
+        Box::leak(Box::new([0; STORE])),
+        Box::leak(Box::new([0; DEFAULT_INBOUND])),
+    );
     let mut out = [0u8; 64];
     session
         .connect(

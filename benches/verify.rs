@@ -75,7 +75,7 @@ const CHAINS: [Chain; 3] = [
 ];
 
 fn chains(c: &mut Criterion) {
-    let options = VerifyOptions::new(ValidityTime::UnixSeconds(T2030));
+    let options = VerifyOptions::new();
     let mut group = c.benchmark_group("verify_chain");
     for chain in &CHAINS {
         let cas = [chain.root];
@@ -86,6 +86,7 @@ fn chains(c: &mut Criterion) {
                 chain.leaf,
                 chain.intermediates,
                 Some(chain.host),
+                ValidityTime::UnixSeconds(T2030),
                 &options,
             )
         };
@@ -113,8 +114,8 @@ fn certificate_verify_content(transcript_hash: &[u8]) -> Vec<u8> {
 /// The leaf's SubjectPublicKeyInfo, as the verifier hands it on after checking the chain.
 fn leaf_spki(cert: &[u8]) -> Vec<u8> {
     let pins = [Pin::Certificate(cert)];
-    let options = VerifyOptions::new(ValidityTime::UnixSeconds(T2030));
-    verify_server_certificate(&pins, cert, &[], None, &options)
+    let time = ValidityTime::UnixSeconds(T2030);
+    verify_server_certificate(&pins, cert, &[], None, time, &VerifyOptions::new())
         .expect("exact-certificate pin")
         .leaf_spki()
         .to_vec()

@@ -16,9 +16,9 @@ use embedded_mqtts::host::TcpTransport;
 use embedded_mqtts::time::StdClock;
 use embedded_mqtts::tls::{
     pem_to_der, ConnectError, Pin, PinnedProvider, TlsOptions, TlsSocket, TlsStream, ValidityTime,
-    VerifyOptions, READ_BUFFER,
+    READ_BUFFER,
 };
-use embedded_mqtts::{blocking, ClientState, ConnectOptions, Event, QoS};
+use embedded_mqtts::{blocking, ConnectOptions, Connection, Event, QoS, Storage};
 
 struct Args {
     port: u16,
@@ -57,20 +57,19 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// One TLS connection over `socket` to a broker that must prove it is "localhost".
+/// One TLS connection over `socket` to a broker that must prove it is "localhost", its
+/// certificates checked at the clock's time of this handshake.
 fn open<'a>(
     socket: &'a TlsSocket<TcpTransport>,
     read_buffer: &'a mut [u8],
     write_buffer: &'a mut [u8],
     provider: &mut PinnedProvider<'_, rand_core::OsRng>,
 ) -> Result<TlsStream<'a, TcpTransport>, ConnectError> {
-    TlsStream::connect(
-        socket,
-        read_buffer,
-        write_buffer,
-        &TlsOptions::new("localhost"),
-        provider,
-    )
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let options = TlsOptions::new("localhost", ValidityTime::UnixSeconds(now));
+    TlsStream::connect(socket, read_buffer, write_buffer, &options, provider)
 }
 
 fn run(args: &Args) -> Result<(), String> {
@@ -79,15 +78,7 @@ fn run(args: &Args) -> Result<(), String> {
     let ca = pem_to_der(&pem, &mut der_buffer).map_err(|e| format!("{}: {e}", args.cafile))?;
     let cas = [ca];
     let pins = [Pin::Ca(&cas)];
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_err(|e| e.to_string())?
-        .as_secs();
-    let mut provider = PinnedProvider::new(
-        rand_core::OsRng,
-        &pins,
-        VerifyOptions::new(ValidityTime::UnixSeconds(now)),
-    );
+    let mut provider = PinnedProvider::new(rand_core::OsRng, &pins);
     let mut read_buffer = vec![0u8; READ_BUFFER];
     let mut write_buffer = vec![0u8; 4096];
 
@@ -110,8 +101,9 @@ fn run(args: &Args) -> Result<(), String> {
         hex(&stream.verified().leaf_spki_sha256())
     );
 
-    let mut state: Box<ClientState<8, 4096, 4096, 4096>> = Box::default();
-    let mut client = blocking::Client::new(stream, &mut state, StdClock::new());
+    let mut storage: Box<Storage<8, 4096, 4096, 4096>> = Box::default();
+    let mut conn = Connection::new(storage.buffers());
+    let mut client = blocking::Client::new(stream, &mut conn, StdClock::new());
     let connected = client
         .connect(&ConnectOptions::new("embedded-mqtts-demo"))
         .map_err(|e| format!("CONNECT: {e}"))?;

@@ -22,7 +22,7 @@ seconds=${1:-30}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(packet_decode topic_match session verifier pin_parse)
+    targets=(packet_decode topic_match session streamed verifier pin_parse)
 fi
 
 # FUZZ_TOOLCHAIN=stable forces the stable path (to check it where nightly is installed).

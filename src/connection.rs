@@ -1,32 +1,9 @@
-//! One MQTT connection, sans-IO: the [`Session`] plus the receive framing and the send queue.
-//!
-//! [`Connection`] does no I/O and reads no clock, in the manner of quinn-proto's `Connection`
-//! and smoltcp's sockets: the caller writes what [`Connection::poll_transmit`] gives to the
-//! transport, puts what the transport read into [`Connection::input_buffer`] (or hands it to
-//! [`Connection::handle_input`]), takes [`Event`]s from [`Connection::poll_event`], and calls
-//! [`Connection::handle_timeout`] at [`Connection::poll_timeout`]. The blocking and async
-//! clients ([`blocking`](crate::blocking), [`asynch`](crate::asynch)) are that loop; any runtime
-//! (RTIC, a superloop, embassy, mio) can run it too.
-//!
-//! The ordering rules live here, not in a driver:
-//! - Re-sends of a resumed session go out before any new packet [MQTT-4.6.0-1]:
-//!   `poll_transmit` gives them first, whatever was queued since.
-//! - The reply to a packet (PUBACK, PUBREC, PUBCOMP, PUBREL) is queued when its event is
-//!   returned, and so goes out on the next `poll_transmit`: after the application has seen
-//!   the message.
-//! - A deadline is enforced only once every whole packet that arrived has been handled: an
-//!   answer that came in time but was not handled yet is not late. (Bytes still in the
-//!   transport are the driver's to read first: call `handle_timeout` when it has none.)
-//! - After a fatal error every call returns that error until the next `connect`; the session
-//!   (in-flight messages, inbound QoS 2 state) survives it, for a persistent session to resume.
-//!
-//! The buffers are the caller's: [`Buffers`] of slices sized at run time, or a [`Storage`] of
-//! arrays sized by const generics (a `static`, a task's stack) that lends them.
+//! The public sans-IO core, [`Connection`], and the buffers it works in.
 
 use crate::error::Error;
 use crate::inflight::Slot;
 use crate::packet::{self, DecodeError, EncodeError, QoS};
-use crate::session::{ConnectOptions, Event, Session, DEFAULT_INBOUND};
+use crate::session::{Admission, ConnectOptions, Event, Session, DEFAULT_INBOUND};
 use crate::time::Instant;
 
 /// What CONNACK said, returned by `connect`.
@@ -183,45 +160,89 @@ impl<'b> Inbox<'b> {
         self.skip -= skipped;
     }
 
-    /// The length of the next whole packet, if one is here (after dropping the last one).
-    fn next_frame(&mut self) -> Result<Option<usize>, Error> {
-        self.release();
+    /// The bytes received and not yet dropped.
+    fn data(&self) -> &[u8] {
         // `received` keeps `filled` within the buffer.
-        let (data, _) = self.buf.split_at_checked(self.filled).ok_or(Error::Decode(
-            DecodeError::Truncated {
-                needed: self.filled,
-                available: self.buf.len(),
-            },
-        ))?;
-        let Some(frame) = packet::scan(data).map_err(Error::Decode)? else {
-            return Ok(None);
-        };
-        if frame.total_len > self.buf.len() {
-            self.skip = frame.total_len;
-            self.received(0);
-            return Err(Error::PacketTooLarge {
-                size: frame.total_len,
-                capacity: self.buf.len(),
-            });
-        }
-        if frame.total_len > self.filled {
-            return Ok(None);
-        }
-        Ok(Some(frame.total_len))
+        self.buf.split_at(self.filled.min(self.buf.len())).0
     }
 
-    /// Whether a whole packet is buffered and not handled yet.
-    fn holds_packet(&self) -> bool {
-        let data = self
-            .buf
-            .split_at_checked(self.filled)
-            .map_or(&[][..], |(d, _)| d);
-        let data = data.get(self.handed_out..).unwrap_or(&[]);
-        matches!(packet::scan(data), Ok(Some(f)) if f.total_len <= data.len())
+    /// The fixed header of the next packet, once it is here (after dropping the packet
+    /// handed out last); its body may still be arriving.
+    fn peek_frame(&mut self) -> Result<Option<packet::Frame>, Error> {
+        self.release();
+        packet::scan(self.data()).map_err(Error::Decode)
+    }
+
+    /// Skip the `frame` at the front, which cannot be taken: as its bytes arrive.
+    fn skip(&mut self, frame: packet::Frame) -> Error {
+        self.skip = frame.total_len;
+        self.received(0);
+        Error::PacketTooLarge {
+            size: frame.total_len,
+            capacity: self.buf.len(),
+        }
     }
 }
 
-/// One MQTT connection to a broker, sans-IO: see the [module documentation](self).
+/// A PUBLISH larger than the receive buffer, being received: its head was taken, its
+/// payload is handed out in pieces as it arrives.
+#[derive(Debug)]
+struct Stream {
+    admission: Admission,
+    /// Whether [`Event::MessageStart`] was given (or needs none: the message is skipped).
+    announced: bool,
+    /// Bytes of its head (fixed header, topic, packet id).
+    head_len: usize,
+    /// Payload bytes still to come.
+    remaining: usize,
+    qos: QoS,
+    pid: Option<u16>,
+}
+
+/// What [`Connection::poll_event`] does next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Next {
+    /// Nothing: more bytes are needed.
+    Wait,
+    /// Hand the whole packet of this length to the session.
+    Packet(usize),
+    /// Announce the stream whose head (of this length) is at the front.
+    Start(usize),
+    /// Hand out this many payload bytes of the stream.
+    Part(usize),
+    /// Settle the stream.
+    End,
+}
+
+/// One MQTT connection, sans-IO: the [`Session`] plus the receive framing and the send queue.
+///
+/// [`Connection`] does no I/O and reads no clock, in the manner of quinn-proto's `Connection`
+/// and smoltcp's sockets: the caller writes what [`Connection::poll_transmit`] gives to the
+/// transport, puts what the transport read into [`Connection::input_buffer`] (or hands it to
+/// [`Connection::handle_input`]), takes [`Event`]s from [`Connection::poll_event`], and calls
+/// [`Connection::handle_timeout`] at [`Connection::poll_timeout`]. The blocking and async
+/// clients ([`blocking`](crate::blocking), [`asynch`](crate::asynch)) are that loop; any runtime
+/// (RTIC, a superloop, embassy, mio) can run it too.
+///
+/// The ordering rules live here, not in a driver:
+/// - Re-sends of a resumed session go out before any new packet [MQTT-4.6.0-1]:
+///   `poll_transmit` gives them first, whatever was queued since.
+/// - The reply to a packet (PUBACK, PUBREC, PUBCOMP, PUBREL) is queued when its event is
+///   returned, and so goes out on the next `poll_transmit`: after the application has seen
+///   the message.
+/// - A deadline is enforced only once every whole packet that arrived has been handled: an
+///   answer that came in time but was not handled yet is not late. (Bytes still in the
+///   transport are the driver's to read first: call `handle_timeout` when it has none.)
+/// - A PUBLISH larger than the receive buffer is handed out as it arrives
+///   ([`Event::MessageStart`], [`Event::MessagePart`]s, [`Event::MessageEnd`]) and
+///   acknowledged only after its end; nothing else is handled in between.
+/// - Any byte received counts as a sign of life from the broker (a PINGRESP may wait behind a
+///   long message).
+/// - After a fatal error every call returns that error until the next `connect`; the session
+///   (in-flight messages, inbound QoS 2 state) survives it, for a persistent session to resume.
+///
+/// The buffers are the caller's: [`Buffers`] of slices sized at run time, or a [`Storage`] of
+/// arrays sized by const generics (a `static`, a task's stack) that lends them.
 ///
 /// It outlives any one transport: after a failure, `connect` again over a new one with
 /// `clean_session = false` and the in-flight messages are re-sent.
@@ -232,6 +253,8 @@ pub struct Connection<'b> {
     tx: &'b mut [u8],
     /// Bytes at the front of `tx` waiting for `poll_transmit`.
     queued: usize,
+    /// The PUBLISH larger than `rx` being received, if any.
+    stream: Option<Stream>,
 }
 
 impl<'b> Connection<'b> {
@@ -242,6 +265,7 @@ impl<'b> Connection<'b> {
             inbox: Inbox::new(buffers.rx),
             tx: buffers.tx,
             queued: 0,
+            stream: None,
         }
     }
 
@@ -258,6 +282,17 @@ impl<'b> Connection<'b> {
     /// Whether CONNACK accepted the current connection and it has not broken since.
     pub fn is_connected(&self) -> bool {
         self.session.is_connected()
+    }
+
+    /// Inbound QoS 2 messages delivered and awaiting the broker's PUBREL.
+    pub fn awaiting_release(&self) -> usize {
+        self.session.awaiting_release()
+    }
+
+    /// The packet id of the QoS 1/2 message stored by the latest `publish` (`None`: it stored
+    /// nothing); see [`Session::last_published`].
+    pub fn last_published(&self) -> Option<u16> {
+        self.session.last_published()
     }
 
     /// Declare the connection broken by `error` (the transport failed, say) and return it;
@@ -293,6 +328,7 @@ impl<'b> Connection<'b> {
     pub fn connect(&mut self, now: Instant, options: &ConnectOptions<'_>) -> Result<(), Error> {
         self.inbox.reset();
         self.queued = 0;
+        self.stream = None;
         self.queue(|s, out| Ok((s.connect(now, options, out)?, ())))
     }
 
@@ -349,59 +385,152 @@ impl<'b> Connection<'b> {
         self.inbox.space()
     }
 
-    /// `n` bytes were read into [`Connection::input_buffer`]; 0 means the transport reached
-    /// its end (the broker closed the connection), which breaks the connection.
-    pub fn input_received(&mut self, n: usize) -> Result<(), Error> {
+    /// `n` bytes were read into [`Connection::input_buffer`] at `now`; 0 means the transport
+    /// reached its end (the broker closed the connection), which breaks the connection.
+    pub fn input_received(&mut self, now: Instant, n: usize) -> Result<(), Error> {
         if n == 0 {
             return Err(self.fail(Error::ConnectionClosed));
         }
         self.inbox.received(n);
+        self.session.heard_from_broker(now);
         Ok(())
     }
 
     /// Copy transport bytes in (for callers that read into their own buffer); returns how many
     /// were taken: fewer than given when the receive buffer is full, so handle events and
     /// give the rest again.
-    pub fn handle_input(&mut self, bytes: &[u8]) -> usize {
+    pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> usize {
         let space = self.inbox.space();
         let n = bytes.len().min(space.len());
         if let (Some(dst), Some(src)) = (space.get_mut(..n), bytes.get(..n)) {
             dst.copy_from_slice(src);
         }
-        self.inbox.received(n);
+        if n > 0 {
+            self.inbox.received(n);
+            self.session.heard_from_broker(now);
+        }
         n
     }
 
-    /// Whether a whole packet is buffered for [`Connection::poll_event`]. An oversize packet
-    /// found here is reported ([`Error::PacketTooLarge`], not fatal) and skipped.
-    pub fn has_event(&mut self) -> Result<bool, Error> {
+    /// Whether [`Connection::poll_event`] has an event now. An oversize packet found here is
+    /// reported ([`Error::PacketTooLarge`], not fatal) and skipped.
+    pub fn has_event(&mut self, now: Instant) -> Result<bool, Error> {
+        Ok(self.next(now)? != Next::Wait)
+    }
+
+    /// Decide what comes next, taking every step that gives no event: skipping the payload
+    /// of a streamed message that is not delivered, skipping an oversize packet (reported),
+    /// taking the head of a PUBLISH larger than the receive buffer.
+    fn next(&mut self, now: Instant) -> Result<Next, Error> {
         if let Some(error) = self.session.broken() {
             return Err(error.clone());
         }
-        match self.inbox.next_frame() {
-            Ok(frame) => Ok(frame.is_some()),
-            Err(e) if e.is_fatal() => Err(self.fail(e)),
-            Err(e) => Err(e),
+        loop {
+            if let Some(stream) = &mut self.stream {
+                if !stream.announced {
+                    return Ok(Next::Start(stream.head_len));
+                }
+                self.inbox.release();
+                let n = stream.remaining.min(self.inbox.filled);
+                if stream.remaining == 0 {
+                    return Ok(Next::End);
+                } else if n == 0 {
+                    return Ok(Next::Wait);
+                } else if stream.admission == Admission::Deliver {
+                    return Ok(Next::Part(n));
+                }
+                stream.remaining -= n;
+                self.inbox.handed_out = n;
+                continue;
+            }
+            let frame = match self.inbox.peek_frame() {
+                Ok(Some(frame)) => frame,
+                Ok(None) => return Ok(Next::Wait),
+                Err(e) => return Err(self.session.fail(e)),
+            };
+            let filled = self.inbox.filled;
+            if frame.total_len <= self.inbox.buf.len() {
+                let whole = frame.total_len <= filled;
+                return Ok(if whole {
+                    Next::Packet(frame.total_len)
+                } else {
+                    Next::Wait
+                });
+            }
+            let first = self.inbox.data().first().copied().unwrap_or_default();
+            if !packet::is_publish(first) {
+                return Err(self.inbox.skip(frame));
+            }
+            let head = match packet::decode_publish_head(self.inbox.data(), frame) {
+                Ok(Some(head)) => head,
+                Ok(None) if filled < self.inbox.buf.len() => return Ok(Next::Wait),
+                // Its head alone is larger than the buffer.
+                Ok(None) => return Err(self.inbox.skip(frame)),
+                Err(e) => return Err(self.session.fail(Error::Decode(e))),
+            };
+            let (head, head_len) = head;
+            let admission = self.session.begin_stream(now, &head)?;
+            let announced = admission != Admission::Deliver;
+            self.stream = Some(Stream {
+                admission,
+                announced,
+                head_len,
+                remaining: head.payload_len,
+                qos: head.qos,
+                pid: head.pid,
+            });
+            // The head stays at the front until it is announced; a skipped one goes now.
+            self.inbox.handed_out = if announced { head_len } else { 0 };
+            if !announced {
+                return Ok(Next::Start(head_len));
+            }
         }
     }
 
-    /// Handle the next whole packet received, if one is buffered: its event, with its reply
-    /// (if any) queued for [`Connection::poll_transmit`].
+    /// Handle what was received next, if enough has: the event of a whole packet, with its
+    /// reply (if any) queued for [`Connection::poll_transmit`]; or the next step of a
+    /// message larger than the receive buffer ([`Event::MessageStart`],
+    /// [`Event::MessagePart`], [`Event::MessageEnd`]).
     pub fn poll_event(&mut self, now: Instant) -> Result<Option<Event<'_>>, Error> {
-        let Some(len) = self.inbox.next_frame().map_err(|e| {
-            if e.is_fatal() {
-                self.session.fail(e)
-            } else {
-                e
+        let next = self.next(now)?;
+        let free = self.tx.get_mut(self.queued..);
+        let (Some(out), Some(stream)) = (free, &mut self.stream) else {
+            return self.handle_packet(now, next);
+        };
+        match next {
+            Next::Start(head_len) => {
+                stream.announced = true;
+                self.inbox.handed_out = head_len;
+                let frame = packet::scan(self.inbox.data()).ok().flatten();
+                let head =
+                    frame.and_then(|f| packet::decode_publish_head(self.inbox.data(), f).ok());
+                Ok(head.flatten().map(|(head, _)| Event::MessageStart(head)))
             }
-        })?
-        else {
+            Next::Part(n) => {
+                stream.remaining -= n;
+                self.inbox.handed_out = n;
+                Ok(self.inbox.data().get(..n).map(Event::MessagePart))
+            }
+            Next::End => {
+                let (admission, qos, pid) = (stream.admission, stream.qos, stream.pid);
+                self.stream = None;
+                let (event, reply) = self.session.end_stream(now, admission, qos, pid, out)?;
+                self.queued += reply;
+                Ok(Some(event))
+            }
+            Next::Wait | Next::Packet(_) => Ok(None),
+        }
+    }
+
+    /// Hand the whole packet at the front to the session (`next` said so).
+    fn handle_packet(&mut self, now: Instant, next: Next) -> Result<Option<Event<'_>>, Error> {
+        let Next::Packet(len) = next else {
             return Ok(None);
         };
         self.inbox.handed_out = len;
         let (Some(frame), Some(out)) = (self.inbox.buf.get(..len), self.tx.get_mut(self.queued..))
         else {
-            // next_frame returns only lengths within the buffered bytes; `queued` stays in `tx`.
+            // `next` gives only lengths within the buffered bytes; `queued` stays in `tx`.
             return Err(self.session.fail(Error::Decode(DecodeError::Truncated {
                 needed: len,
                 available: self.inbox.filled,
@@ -422,7 +551,7 @@ impl<'b> Connection<'b> {
     /// transport has nothing more to read: a packet still buffered here is handled first
     /// (this returns `Ok` and leaves the deadline for later).
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
-        if self.inbox.holds_packet() {
+        if self.next(now)? != Next::Wait {
             return Ok(());
         }
         self.session.check_timeouts(now)

@@ -63,8 +63,10 @@ pub enum Error {
     Violation(Violation),
     /// The broker did not answer in time.
     Timeout(Timeout),
-    /// A packet from the broker is larger than the receive buffer. It was skipped whole (the
-    /// stream stays in step) and the connection goes on; raise the buffer size.
+    /// A packet from the broker is larger than the receive buffer and cannot be streamed (a
+    /// PUBLISH whose head, its topic and packet id, does not fit; or another type). It was
+    /// skipped whole (the stream stays in step) and the connection goes on; raise the buffer
+    /// size. (A PUBLISH whose head fits is streamed: [`Event::MessageStart`](crate::Event).)
     PacketTooLarge {
         /// The packet's total size in bytes.
         size: usize,

@@ -349,7 +349,7 @@ mod tests {
         assert_eq!(t.stage(2), Some(Awaiting::Pubcomp));
         t.mark_all_for_resend();
         assert_eq!(t.next_resend(), Some(Resend::Pubrel(2)));
-        assert_eq!(t.next_resend(), Some(Resend::Publish(&mut *b"cc".to_vec())));
+        assert_eq!(t.next_resend(), Some(Resend::Publish(&mut b"cc".to_vec())));
         assert_eq!(t.next_resend(), None);
         assert_eq!(t.len(), 2);
         assert!(t.contains(2) && t.contains(3) && !t.contains(1));
@@ -380,7 +380,7 @@ mod tests {
         assert_eq!(t.take_request(1), None);
         t.mark_all_for_resend();
         assert!(!t.contains(3));
-        assert_eq!(t.next_resend(), Some(Resend::Publish(&mut *b"pp".to_vec())));
+        assert_eq!(t.next_resend(), Some(Resend::Publish(&mut b"pp".to_vec())));
         assert_eq!(t.next_resend(), None);
     }
 }

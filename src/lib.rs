@@ -15,8 +15,9 @@
 //!   needs none.
 //! - **Honest failures.** Every failure is an [`Error`] variant (over TLS, a
 //!   [`tls::ClientError`]) that says what happened, with its facts (`Display` is one line). A
-//!   packet larger than the receive buffer is an error naming its size, and is skipped whole
-//!   so the stream stays in step. Fatal errors are sticky until the next `connect`; the
+//!   message larger than the receive buffer is not lost: it comes as
+//!   [`Event::MessageStart`], its payload in [`Event::MessagePart`]s, then
+//!   [`Event::MessageEnd`], acknowledged only after its end. Fatal errors are sticky until the next `connect`; the
 //!   in-flight table survives, so a persistent session resumes and re-sends what the broker
 //!   has not acknowledged.
 //!

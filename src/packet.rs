@@ -4,6 +4,8 @@
 //! state. Reading is two steps. [`scan`] looks at the fixed header at the front of a receive
 //! buffer and tells the caller how long the packet is ([`Frame`]), before the body has arrived,
 //! so that a packet larger than the buffer is refused at once instead of being half-read.
+//! ([`frame`] is that framing alone, for a packet of any type, as a tool that reads both
+//! directions needs; `scan` adds the checks below on what a server sends.)
 //! [`decode`] then takes exactly that many bytes and returns an [`Inbound`] value whose topic
 //! and payload borrow from the buffer. Neither function panics, whatever the bytes.
 //!
@@ -117,7 +119,7 @@ impl QoS {
     }
 }
 
-/// Sizes of one packet found at the start of a buffer by [`scan`].
+/// Sizes of one packet found at the start of a buffer by [`scan`] or [`frame`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Frame {
@@ -406,7 +408,8 @@ fn check_remaining_len(first: u8, remaining: u32) -> Result<(), DecodeError> {
     }
 }
 
-/// Scans the fixed header at the start of `buf`.
+/// Scans the fixed header at the start of `buf`: [`frame`] with the rules for what a server
+/// sends.
 ///
 /// `Ok(None)` means fewer bytes than a whole fixed header are present; the body need not be
 /// present: the caller compares [`Frame::total_len`] with what it holds and with its buffer
@@ -414,30 +417,61 @@ fn check_remaining_len(first: u8, remaining: u32) -> Result<(), DecodeError> {
 /// soon as it is complete (see the module docs for the rules), so a bad packet is refused
 /// before its body is read.
 pub fn scan(buf: &[u8]) -> Result<Option<Frame>, DecodeError> {
-    let Some((&first, length_bytes)) = buf.split_first() else {
+    let Some(&first) = buf.first() else {
         return Ok(None);
     };
     check_type_and_flags(first)?;
+    let Some((remaining, header_len)) = fixed_header(buf)? else {
+        return Ok(None);
+    };
+    check_remaining_len(first, remaining)?;
+    frame_of(remaining, header_len).map(Some)
+}
+
+/// Frames the packet at the start of `buf`, whatever its type or flags: its size from the
+/// fixed header alone. For tools that read both directions of a connection (a packet log, a
+/// test broker); a client reading what its server sends uses [`scan`], which also refuses
+/// what a server may not send.
+///
+/// `Ok(None)` means fewer bytes than a whole fixed header are present. The only errors are a
+/// remaining length longer than four bytes ([`DecodeError::MalformedRemainingLength`]) and
+/// one too large for this target's `usize`.
+pub fn frame(buf: &[u8]) -> Result<Option<Frame>, DecodeError> {
+    match fixed_header(buf)? {
+        Some((remaining, header_len)) => frame_of(remaining, header_len).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The remaining length at the start of `buf` and the length of the fixed header, once the
+/// remaining length is complete (at most four bytes, §2.2.3).
+fn fixed_header(buf: &[u8]) -> Result<Option<(u32, usize)>, DecodeError> {
+    let Some((_, length_bytes)) = buf.split_first() else {
+        return Ok(None);
+    };
     let mut remaining: u32 = 0;
     for (index, &byte) in length_bytes.iter().take(4).enumerate() {
         remaining |= u32::from(byte & 0x7f) << (7 * index);
         if byte & 0x80 == 0 {
-            check_remaining_len(first, remaining)?;
-            let header_len = index + 2;
-            let total_len = usize::try_from(remaining)
-                .ok()
-                .and_then(|r| r.checked_add(header_len))
-                .ok_or(DecodeError::TooLargeForTarget { remaining })?;
-            return Ok(Some(Frame {
-                header_len,
-                total_len,
-            }));
+            return Ok(Some((remaining, index + 2)));
         }
         if index == 3 {
             return Err(DecodeError::MalformedRemainingLength);
         }
     }
     Ok(None)
+}
+
+/// The [`Frame`] of a packet with `remaining` bytes after a fixed header of `header_len`.
+fn frame_of(remaining: u32, header_len: usize) -> Result<Frame, DecodeError> {
+    let total_len = usize::try_from(remaining)
+        .ok()
+        .and_then(|r| r.checked_add(header_len))
+        .ok_or(DecodeError::TooLargeForTarget { remaining })?;
+    Ok(Frame {
+        header_len,
+        total_len,
+    })
 }
 
 /// Splits a big-endian `u16` off the front of `bytes`.
@@ -549,6 +583,71 @@ fn decode_publish(first: u8, body: &[u8]) -> Result<Publish<'_>, DecodeError> {
         topic,
         payload,
     })
+}
+
+/// Everything of a PUBLISH but its payload: what a receiver needs to take a message too
+/// large to hold whole, whose payload it then reads in pieces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct PublishHead<'a> {
+    /// This is a resend of a message sent before (only at QoS 1 and 2).
+    pub dup: bool,
+    /// Delivery guarantee.
+    pub qos: QoS,
+    /// The server keeps this message for future subscribers.
+    pub retain: bool,
+    /// Packet id: `Some` (never 0) exactly when `qos` is above 0.
+    pub pid: Option<u16>,
+    /// Topic name (no wildcards).
+    pub topic: &'a str,
+    /// Bytes of the payload that follow the head.
+    pub payload_len: usize,
+}
+
+/// Decodes the head of the PUBLISH whose fixed header `frame` was scanned at the start of
+/// `buf`, once all of it (fixed header, topic, packet id) is in `buf`: the head and its length
+/// in bytes (where the payload starts). `Ok(None)`: more bytes are needed. The same rules as
+/// [`decode`] apply to the head; the payload is not looked at.
+pub fn decode_publish_head(
+    buf: &[u8],
+    frame: Frame,
+) -> Result<Option<(PublishHead<'_>, usize)>, DecodeError> {
+    let Some((&first, _)) = buf.split_first() else {
+        return Ok(None);
+    };
+    let Some(body) = buf.get(frame.header_len..) else {
+        return Ok(None);
+    };
+    let remaining = frame.total_len.saturating_sub(frame.header_len);
+    let Some((topic_len, _)) = split_u16(body) else {
+        return Ok(None);
+    };
+    let pid_len = if (first >> 1) & 0b11 == 0 { 0 } else { 2 };
+    let head_len = 2 + usize::from(topic_len) + pid_len;
+    if head_len > remaining {
+        return Err(DecodeError::LengthMismatch {
+            packet_type: PUBLISH,
+            remaining: u32::try_from(remaining).unwrap_or(u32::MAX),
+        });
+    }
+    let Some(head) = body.get(..head_len) else {
+        return Ok(None);
+    };
+    let p = decode_publish(first, head)?;
+    let head = PublishHead {
+        dup: p.dup,
+        qos: p.qos,
+        retain: p.retain,
+        pid: p.pid,
+        topic: p.topic,
+        payload_len: remaining - head_len,
+    };
+    Ok(Some((head, frame.header_len + head_len)))
+}
+
+/// Whether `first`, a fixed header's first byte, starts a PUBLISH.
+pub fn is_publish(first: u8) -> bool {
+    first >> 4 == PUBLISH
 }
 
 #[cfg(test)]

@@ -17,8 +17,11 @@
 //!   idle), and also sends PINGREQ when nothing has been *received* for a keep-alive period;
 //!   a broker that does not answer within the response timeout (at most one keep-alive
 //!   period) is declared dead: within two keep-alive periods of its last packet.
-//! - An acknowledgement for an identifier the client never used is a protocol violation: the
-//!   connection is declared broken rather than guessing.
+//! - An acknowledgement for an identifier with no flow in progress ([`Event::StrayAck`]) is
+//!   a warning: brokers send duplicates after resumes and retries. A stray PUBREC is answered
+//!   with PUBREL so the broker can finish its flow. An acknowledgement of the wrong kind, a
+//!   second CONNACK, a packet a server must never send are violations: the connection is
+//!   declared broken rather than guessing.
 //!
 //! Errors that break the connection are sticky: every later call returns the same error until
 //! [`Session::connect`] starts a new connection. The in-flight table survives that, so a
@@ -26,10 +29,12 @@
 
 use crate::error::{Error, Timeout, Violation};
 use crate::inflight::{Awaiting, Full, InFlight, Request as RequestKind, Resend, Slot};
-use crate::packet::{self, Ack, ConnectReturnCode, Inbound, QoS};
+use crate::packet::{self, ConnectReturnCode, Inbound, QoS};
+
+pub use crate::packet::Ack;
 use crate::time::Instant;
 
-pub use crate::packet::Will;
+pub use crate::packet::{PublishHead, Will};
 
 /// What to send in CONNECT, and how patient to be.
 #[derive(Clone, Debug)]
@@ -144,6 +149,22 @@ pub enum Event<'a> {
     },
     /// A message for one of our subscriptions.
     Message(Message<'a>),
+    /// The start of a message for us that is larger than the receive buffer: its topic, QoS,
+    /// packet id and payload length. Its payload follows in [`Event::MessagePart`]s as it
+    /// arrives, then [`Event::MessageEnd`]; nothing else comes in between. Its acknowledgement
+    /// (PUBACK, PUBREC) goes out only after the end, so a device that resets in the middle
+    /// gets the message again. (A QoS 2 duplicate of a message already delivered is skipped
+    /// whole and reported as [`Event::Duplicate`], as for small ones.)
+    MessageStart(PublishHead<'a>),
+    /// The next piece of the payload of the message announced by [`Event::MessageStart`],
+    /// borrowed from the receive buffer.
+    MessagePart(&'a [u8]),
+    /// The message announced by [`Event::MessageStart`] is complete; its acknowledgement is
+    /// queued.
+    MessageEnd {
+        /// Its packet identifier (QoS 1 and 2).
+        pid: Option<u16>,
+    },
     /// A QoS 2 message the broker sent again before our PUBREC reached it: acknowledged again,
     /// not delivered twice.
     Duplicate {
@@ -170,6 +191,17 @@ pub enum Event<'a> {
     /// The broker has received an outbound QoS 2 message (its PUBREC came); PUBREL is sent.
     /// Not a message for us: those are [`Event::Message`]. [`Event::Delivered`] follows.
     BrokerReceived {
+        /// Its packet identifier.
+        pid: u16,
+    },
+    /// An acknowledgement for a packet id with no flow in progress: brokers send duplicates
+    /// after resumes and retries. A warning, not an error: a PUBACK or PUBCOMP is ignored, a
+    /// PUBREC is answered with PUBREL so that the broker can finish its flow. (An
+    /// acknowledgement of the wrong kind for a message in flight is still a
+    /// [`crate::error::Violation`].)
+    StrayAck {
+        /// Which acknowledgement: PUBACK, PUBREC or PUBCOMP.
+        ack: Ack,
         /// Its packet identifier.
         pid: u16,
     },
@@ -260,9 +292,26 @@ impl<'b> PidSet<'b> {
         self.len() == 0
     }
 
+    fn has_room(&self) -> bool {
+        self.pids.contains(&0)
+    }
+
     fn capacity(&self) -> usize {
         self.pids.len()
     }
+}
+
+/// What becomes of an inbound PUBLISH, decided from its head.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// Delivered to the application, acknowledged once it has the whole message.
+    Deliver,
+    /// A QoS 2 message already delivered and awaiting PUBREL: acknowledged again, not
+    /// delivered ([`Event::Duplicate`]).
+    Duplicate,
+    /// No room to remember a new QoS 2 message: neither delivered nor acknowledged
+    /// ([`Event::Deferred`]).
+    Deferred,
 }
 
 /// New inbound QoS 2 messages left unacknowledged on this connection ([`Event::Deferred`]).
@@ -745,7 +794,14 @@ impl<'b> Session<'b> {
                     self.outbound.complete(pid);
                     Ok((Event::Delivered { pid }, 0))
                 }
-                _ => Err(Error::Violation(Violation::UnknownPacketId { pid })),
+                None => Ok((
+                    Event::StrayAck {
+                        ack: Ack::Puback,
+                        pid,
+                    },
+                    0,
+                )),
+                Some(_) => Err(Error::Violation(Violation::UnknownPacketId { pid })),
             },
             Inbound::Pubrec(pid) => match self.outbound.stage(pid) {
                 Some(Awaiting::Pubrec) | Some(Awaiting::Pubcomp) => {
@@ -753,14 +809,34 @@ impl<'b> Session<'b> {
                     let len = self.reply(now, Ack::Pubrel, pid, out)?;
                     Ok((Event::BrokerReceived { pid }, len))
                 }
-                _ => Err(Error::Violation(Violation::UnknownPacketId { pid })),
+                // A flow the broker still has and we do not (its PUBREC for a message we
+                // completed or dropped): release it, so the broker can finish (MQTT 5 names
+                // this case with reason code 0x92; Mosquitto's own client does the same).
+                None => {
+                    let len = self.reply(now, Ack::Pubrel, pid, out)?;
+                    Ok((
+                        Event::StrayAck {
+                            ack: Ack::Pubrec,
+                            pid,
+                        },
+                        len,
+                    ))
+                }
+                Some(Awaiting::Puback) => Err(Error::Violation(Violation::UnknownPacketId { pid })),
             },
             Inbound::Pubcomp(pid) => match self.outbound.stage(pid) {
                 Some(Awaiting::Pubcomp) => {
                     self.outbound.complete(pid);
                     Ok((Event::Delivered { pid }, 0))
                 }
-                _ => Err(Error::Violation(Violation::UnknownPacketId { pid })),
+                None => Ok((
+                    Event::StrayAck {
+                        ack: Ack::Pubcomp,
+                        pid,
+                    },
+                    0,
+                )),
+                Some(_) => Err(Error::Violation(Violation::UnknownPacketId { pid })),
             },
             Inbound::Pubrel(pid) => {
                 // Answer even an unknown id: after a reconnect the broker may re-send a PUBREL
@@ -812,47 +888,123 @@ impl<'b> Session<'b> {
             .ok_or(Error::Violation(Violation::UnknownPacketId { pid }))
     }
 
+    /// Decide what becomes of an inbound PUBLISH with `qos` and `pid`, from its head alone.
+    fn admit(&mut self, now: Instant, qos: QoS, pid: Option<u16>) -> Admission {
+        let (QoS::ExactlyOnce, Some(pid)) = (qos, pid) else {
+            return Admission::Deliver;
+        };
+        if self.inbound_qos2.contains(pid) {
+            return Admission::Duplicate;
+        }
+        // After one deferral every new message waits too, or they would arrive out of
+        // order: PUBRECs go in the order the PUBLISHes came [MQTT-4.6.0-3].
+        if self.deferral.is_none() && self.inbound_qos2.has_room() {
+            return Admission::Deliver;
+        }
+        let deferral = self.deferral.get_or_insert(Deferral {
+            since: now,
+            count: 0,
+        });
+        deferral.count = deferral.count.saturating_add(1);
+        Admission::Deferred
+    }
+
+    /// The application has the whole message (or it was skipped): encode its
+    /// acknowledgement into `out` and return the length (0 for none). A QoS 2 message is
+    /// remembered for de-duplication only now, with its PUBREC: if the link breaks before,
+    /// the broker sends it again and it is delivered again.
+    fn settle(
+        &mut self,
+        now: Instant,
+        admission: Admission,
+        qos: QoS,
+        pid: Option<u16>,
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        match (admission, qos, pid) {
+            (Admission::Deferred, _, _) | (_, QoS::AtMostOnce, _) => Ok(0),
+            (_, QoS::AtLeastOnce, Some(pid)) => self.reply(now, Ack::Puback, pid, out),
+            (admission, QoS::ExactlyOnce, Some(pid)) => {
+                if admission == Admission::Deliver {
+                    self.inbound_qos2.insert(pid);
+                }
+                self.reply(now, Ack::Pubrec, pid, out)
+            }
+            // decode() guarantees a pid for QoS > 0; treat the impossible as malformed.
+            (_, _, None) => Err(Error::Decode(packet::DecodeError::ZeroPacketId)),
+        }
+    }
+
+    /// Bytes from the broker arrived at `now`: it is alive, whatever packet they belong to
+    /// (a long message keeps a PINGRESP waiting behind it).
+    pub fn heard_from_broker(&mut self, now: Instant) {
+        self.last_received = now;
+        if self.ping_deadline.is_some() {
+            self.ping_deadline = Some(now.add_millis(self.ping_wait_ms()));
+        }
+    }
+
+    /// A PUBLISH too large for the receive buffer begins (its head was decoded): check that
+    /// one may come now, and decide what becomes of it. [`Session::end_stream`] settles it.
+    pub fn begin_stream(
+        &mut self,
+        now: Instant,
+        head: &PublishHead<'_>,
+    ) -> Result<Admission, Error> {
+        if let Phase::Broken(e) = &self.phase {
+            return Err(e.clone());
+        }
+        if self.is_awaiting_connack() {
+            return Err(self.fail(Error::Violation(Violation::BeforeConnack)));
+        }
+        self.check_usable()?;
+        self.last_received = now;
+        Ok(self.admit(now, head.qos, head.pid))
+    }
+
+    /// The streamed PUBLISH begun with [`Session::begin_stream`] is complete: its event
+    /// ([`Event::MessageEnd`], or [`Event::Duplicate`] / [`Event::Deferred`] for one that was
+    /// skipped) and the length of its acknowledgement encoded into `out`.
+    pub fn end_stream(
+        &mut self,
+        now: Instant,
+        admission: Admission,
+        qos: QoS,
+        pid: Option<u16>,
+        out: &mut [u8],
+    ) -> Result<(Event<'static>, usize), Error> {
+        let len = self
+            .settle(now, admission, qos, pid, out)
+            .map_err(|e| self.fail(e))?;
+        let event = match (admission, pid) {
+            (Admission::Duplicate, Some(pid)) => Event::Duplicate { pid },
+            (Admission::Deferred, Some(pid)) => Event::Deferred { pid },
+            _ => Event::MessageEnd { pid },
+        };
+        Ok((event, len))
+    }
+
     fn inbound_publish<'f>(
         &mut self,
         now: Instant,
         p: packet::Publish<'f>,
         out: &mut [u8],
     ) -> Result<(Event<'f>, usize), Error> {
-        let message = Message {
-            topic: p.topic,
-            payload: p.payload,
-            qos: p.qos,
-            retain: p.retain,
-            dup: p.dup,
-            pid: p.pid,
+        let admission = self.admit(now, p.qos, p.pid);
+        let len = self.settle(now, admission, p.qos, p.pid, out)?;
+        let event = match (admission, p.pid) {
+            (Admission::Duplicate, Some(pid)) => Event::Duplicate { pid },
+            (Admission::Deferred, Some(pid)) => Event::Deferred { pid },
+            _ => Event::Message(Message {
+                topic: p.topic,
+                payload: p.payload,
+                qos: p.qos,
+                retain: p.retain,
+                dup: p.dup,
+                pid: p.pid,
+            }),
         };
-        match (p.qos, p.pid) {
-            (QoS::AtMostOnce, _) => Ok((Event::Message(message), 0)),
-            (QoS::AtLeastOnce, Some(pid)) => {
-                let len = self.reply(now, Ack::Puback, pid, out)?;
-                Ok((Event::Message(message), len))
-            }
-            (QoS::ExactlyOnce, Some(pid)) => {
-                if self.inbound_qos2.contains(pid) {
-                    let len = self.reply(now, Ack::Pubrec, pid, out)?;
-                    return Ok((Event::Duplicate { pid }, len));
-                }
-                // After one deferral every new message waits too, or they would arrive out
-                // of order: PUBRECs go in the order the PUBLISHes came [MQTT-4.6.0-3].
-                if self.deferral.is_none() && self.inbound_qos2.insert(pid) {
-                    let len = self.reply(now, Ack::Pubrec, pid, out)?;
-                    return Ok((Event::Message(message), len));
-                }
-                let deferral = self.deferral.get_or_insert(Deferral {
-                    since: now,
-                    count: 0,
-                });
-                deferral.count = deferral.count.saturating_add(1);
-                Ok((Event::Deferred { pid }, 0))
-            }
-            // decode() guarantees a pid for QoS > 0; treat the impossible as malformed.
-            (_, None) => Err(Error::Decode(packet::DecodeError::ZeroPacketId)),
-        }
+        Ok((event, len))
     }
 }
 

@@ -43,10 +43,10 @@ use rand::{Rng, SeedableRng};
 use embedded_mqtts::error::Timeout;
 use embedded_mqtts::host::TcpTransport;
 use embedded_mqtts::time::StdClock;
-use embedded_mqtts::{blocking, ClientState, ConnectOptions, Error, Event, QoS};
+use embedded_mqtts::{blocking, ConnectOptions, Connection, Error, Event, QoS};
 use proxy::{Direction, Fault, Proxy};
 use support::{Broker, BrokerConfig};
-use traffic::{assert_complete, dial, publish_all, PubState, Subscriber};
+use traffic::{assert_complete, dial, publish_all, PubStorage, Subscriber};
 
 /// Seed of the random cut points: a failure is replayed by running the test again.
 const SEED: u64 = 0x5eed_fa17;
@@ -88,9 +88,10 @@ fn stream_through_random_cuts(qos: QoS, name: &str) {
         QoS::ExactlyOnce,
         COUNT,
     );
-    let mut state = Box::new(PubState::new());
+    let mut storage = Box::new(PubStorage::new());
+    let mut conn = Connection::new(storage.buffers());
     let published = publish_all(
-        &mut state,
+        &mut conn,
         proxy.port(),
         &format!("pub-{name}"),
         &topic,
@@ -131,7 +132,7 @@ fn stream_through_random_cuts(qos: QoS, name: &str) {
         0,
         "the subscriber's link is direct"
     );
-    assert_complete(qos, COUNT, &published, &received, &state);
+    assert_complete(qos, COUNT, &published, &received, &conn);
 }
 
 #[test]
@@ -159,7 +160,8 @@ fn stream_through_broker_restarts(qos: QoS, name: &str) {
         QoS::ExactlyOnce,
         COUNT,
     );
-    let mut state = Box::new(PubState::new());
+    let mut storage = Box::new(PubStorage::new());
+    let mut conn = Connection::new(storage.buffers());
     let progress = AtomicUsize::new(0);
     let started = Instant::now();
     let (published, restarted_at) = std::thread::scope(|scope| {
@@ -176,7 +178,7 @@ fn stream_through_broker_restarts(qos: QoS, name: &str) {
             restarted_at
         });
         let published = publish_all(
-            &mut state,
+            &mut conn,
             port,
             &format!("pub-{name}"),
             &topic,
@@ -211,7 +213,7 @@ fn stream_through_broker_restarts(qos: QoS, name: &str) {
         "both restarts came before the last message: {restarted_at:?}"
     );
     assert!(published.sessions >= 3 && received.sessions >= 3);
-    assert_complete(qos, COUNT, &published, &received, &state);
+    assert_complete(qos, COUNT, &published, &received, &conn);
 }
 
 #[test]
@@ -225,17 +227,17 @@ fn qos2_stream_survives_broker_restarts_exactly_once() {
 }
 
 /// A new blocking client over a fresh connection to `port`.
-fn client<'s, const N: usize, const STORE: usize, const RX: usize, const TX: usize>(
+fn client<'c, 'b>(
     port: u16,
-    state: &'s mut ClientState<N, STORE, RX, TX>,
-) -> blocking::Client<'s, TcpTransport, StdClock, N, STORE, RX, TX> {
-    blocking::Client::new(dial(port), state, StdClock::new())
+    conn: &'c mut Connection<'b>,
+) -> blocking::Client<'c, 'b, TcpTransport, StdClock> {
+    blocking::Client::new(dial(port), conn, StdClock::new())
 }
 
 /// Waits (up to 10 s) until `done` has seen what it wants among the client's events;
 /// panics on any error.
-fn events_until<T, const N: usize, const STORE: usize, const RX: usize, const TX: usize>(
-    client: &mut blocking::Client<'_, T, StdClock, N, STORE, RX, TX>,
+fn events_until<T>(
+    client: &mut blocking::Client<'_, '_, T, StdClock>,
     mut done: impl FnMut(&Event<'_>) -> bool,
 ) where
     T: embedded_io::Read + embedded_io::Write + embedded_io::ReadReady,
@@ -277,11 +279,12 @@ fn a_broken_handshake_is_a_clean_error_and_the_next_attempt_succeeds() {
         },
     ];
     proxy.plan(move |n| faults.get(n).copied().unwrap_or(Fault::None));
-    let mut state = PubState::new();
+    let mut storage = PubStorage::new();
+    let mut conn = Connection::new(storage.buffers());
     let mut options = traffic::persistent("handshake");
     options.response_timeout_ms = 500;
     for fault in faults {
-        let mut c = client(proxy.port(), &mut state);
+        let mut c = client(proxy.port(), &mut conn);
         let started = Instant::now();
         let error = c.connect(&options).expect_err("a broken handshake fails");
         let took = started.elapsed();
@@ -297,8 +300,8 @@ fn a_broken_handshake_is_a_clean_error_and_the_next_attempt_succeeds() {
             assert!(took >= Duration::from_millis(500) && took < Duration::from_secs(2));
         }
         // Sticky: the session says so, and every call answers the same.
-        assert_eq!(c.state().session().broken(), Some(&error));
-        assert!(!c.state().session().is_connected());
+        assert_eq!(c.connection().session().broken(), Some(&error));
+        assert!(!c.connection().session().is_connected());
         assert_eq!(
             c.publish("x", b"", QoS::AtMostOnce, false),
             Err(error.clone())
@@ -306,7 +309,7 @@ fn a_broken_handshake_is_a_clean_error_and_the_next_attempt_succeeds() {
         assert_eq!(c.poll().map(|e| e.is_some()), Err(error));
         drop(c.into_transport());
     }
-    let mut c = client(proxy.port(), &mut state);
+    let mut c = client(proxy.port(), &mut conn);
     let connected = c.connect(&options).expect("the next attempt succeeds");
     // The broker took the third attempt's CONNECT (only its CONNACK was cut): it kept the
     // persistent session since.
@@ -361,13 +364,14 @@ fn one_byte_at_a_time_both_ways() {
     let broker = Broker::start(BrokerConfig::new());
     let proxy = Proxy::start(broker.port());
     proxy.plan(|_| Fault::Trickle);
-    let mut state = PubState::new();
+    let mut storage = PubStorage::new();
+    let mut conn = Connection::new(storage.buffers());
     let transport = CountingReads {
         inner: dial(proxy.port()),
         reads: 0,
         bytes: 0,
     };
-    let mut c = blocking::Client::new(transport, &mut state, StdClock::new());
+    let mut c = blocking::Client::new(transport, &mut conn, StdClock::new());
     let started = Instant::now();
     c.connect(&ConnectOptions::new("trickle")).expect("CONNECT");
     let sub = c
@@ -393,8 +397,8 @@ fn one_byte_at_a_time_both_ways() {
         got.is_some() && delivered && released
     });
     assert_eq!(got, Some(("trickle/t".into(), sent, QoS::ExactlyOnce)));
-    assert_eq!(c.state().session().in_flight(), 0);
-    assert_eq!(c.state().session().awaiting_release(), 0);
+    assert_eq!(c.connection().in_flight(), 0);
+    assert_eq!(c.connection().session().awaiting_release(), 0);
     c.disconnect().expect("DISCONNECT");
     let took = started.elapsed();
     let transport = c.into_transport();
@@ -433,11 +437,12 @@ fn a_stalled_broker_is_declared_dead_by_keep_alive() {
         },
         _ => Fault::None,
     });
-    let mut state = PubState::new();
+    let mut storage = PubStorage::new();
+    let mut conn = Connection::new(storage.buffers());
     let mut options = traffic::persistent("stalled");
     options.keep_alive_secs = 1;
     options.response_timeout_ms = 1000;
-    let mut c = client(proxy.port(), &mut state);
+    let mut c = client(proxy.port(), &mut conn);
     c.connect(&options).expect("CONNECT");
     // Three messages go into the stalled link.
     for i in 0..3 {
@@ -467,10 +472,10 @@ fn a_stalled_broker_is_declared_dead_by_keep_alive() {
     // PINGREQ one keep-alive after the last send, then the response timeout: about 2 s.
     assert!(after >= Duration::from_millis(1000), "{after:?}");
     assert!(after < Duration::from_millis(3500), "{after:?}");
-    assert_eq!(c.state().session().in_flight(), 3);
+    assert_eq!(c.connection().in_flight(), 3);
     drop(c.into_transport());
 
-    let mut c = client(proxy.port(), &mut state);
+    let mut c = client(proxy.port(), &mut conn);
     let connected = c.connect(&options).expect("CONNECT again");
     assert!(connected.session_present);
     assert_eq!(connected.resending, 3);
@@ -479,7 +484,7 @@ fn a_stalled_broker_is_declared_dead_by_keep_alive() {
         delivered += usize::from(matches!(e, Event::Delivered { .. }));
         delivered == 3
     });
-    assert_eq!(c.state().session().in_flight(), 0);
+    assert_eq!(c.connection().in_flight(), 0);
     c.disconnect().expect("DISCONNECT");
     let got: Vec<_> = watcher.wait().into_iter().map(|m| m.payload).collect();
     assert_eq!(got, (0..3).map(traffic::payload).collect::<Vec<_>>());
@@ -501,9 +506,10 @@ fn a_publish_whose_send_failed_is_resent_not_lost() {
         },
         _ => Fault::None,
     });
-    let mut state = PubState::new();
+    let mut storage = PubStorage::new();
+    let mut conn = Connection::new(storage.buffers());
     let options = traffic::persistent(id);
-    let mut c = client(proxy.port(), &mut state);
+    let mut c = client(proxy.port(), &mut conn);
     c.connect(&options).expect("CONNECT");
     assert_eq!(
         proxy.counters().to_broker.load(Ordering::Relaxed),
@@ -535,14 +541,14 @@ fn a_publish_whose_send_failed_is_resent_not_lost() {
         .expect_err("writing to a reset connection fails");
     println!(
         "send failure: {error}; in flight {}",
-        c.state().session().in_flight()
+        c.connection().in_flight()
     );
     assert!(error.is_fatal(), "{error}");
     // The session took the second message before the write failed: it is in flight, and
     // resuming the session sends it. Publishing it again would send it twice.
-    assert_eq!(c.state().session().in_flight(), 2);
+    assert_eq!(c.connection().in_flight(), 2);
     drop(c.into_transport());
-    let mut c = client(proxy.port(), &mut state);
+    let mut c = client(proxy.port(), &mut conn);
     let connected = c.connect(&options).expect("CONNECT again");
     assert_eq!(connected.resending, 2);
     let mut delivered = 0;
@@ -581,10 +587,11 @@ fn packet_ids_wrap_without_leaking_across_faults() {
         QoS::ExactlyOnce,
         COUNT,
     );
-    let mut state = Box::new(PubState::new());
+    let mut storage = Box::new(PubStorage::new());
+    let mut conn = Connection::new(storage.buffers());
     let started = Instant::now();
     let published = publish_all(
-        &mut state,
+        &mut conn,
         proxy.port(),
         "pub-wrap",
         "faults/wrap",
@@ -614,7 +621,7 @@ fn packet_ids_wrap_without_leaking_across_faults() {
     );
     assert!(wraps >= 1, "packet ids did not wrap");
     assert_eq!(published.pids.len() + published.taken_on_error, COUNT);
-    assert_complete(QoS::ExactlyOnce, COUNT, &published, &received, &state);
+    assert_complete(QoS::ExactlyOnce, COUNT, &published, &received, &conn);
 }
 
 /// A device with a persistent session comes back to a backlog of QoS 2 messages. MQTT 3.1.1
@@ -630,9 +637,10 @@ fn a_qos2_backlog_larger_than_the_window_is_received() {
     const COUNT: usize = 100;
     let broker = Broker::start(BrokerConfig::new());
     traffic::register(broker.port(), "sleepy", "faults/backlog", QoS::ExactlyOnce);
-    let mut state = Box::new(PubState::new());
+    let mut storage = Box::new(PubStorage::new());
+    let mut conn = Connection::new(storage.buffers());
     publish_all(
-        &mut state,
+        &mut conn,
         broker.port(),
         "pub-backlog",
         "faults/backlog",

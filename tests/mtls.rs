@@ -11,7 +11,7 @@
 #[macro_use]
 mod support;
 
-use support::{block_on, idle, unix_now, Driver};
+use support::unix_now;
 
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, TcpListener};
@@ -21,13 +21,12 @@ use std::time::{Duration, Instant as StdInstant};
 
 use embedded_io::ErrorKind;
 use embedded_mqtts::host::TcpTransport;
-use embedded_mqtts::time::StdClock;
 use embedded_mqtts::tls::{
-    AsyncTlsStream, ClientAuth, ClientCertificateRefused, ClientIdentity, ClientSigner,
-    ConnectError, Pin, PinnedProvider, SignerError, StreamError, TlsOptions, TlsSocket, TlsStream,
-    ValidityTime, VerifyOptions, READ_BUFFER,
+    ClientAuth, ClientCertificateRefused, ClientError, ClientIdentity, ClientSigner, ConnectError,
+    Pin, PinnedProvider, SignerError, StreamError, TlsOptions, TlsSocket, TlsStream, ValidityTime,
+    READ_BUFFER,
 };
-use embedded_mqtts::{asynch, blocking, ClientState, ConnectOptions, Error, Event, QoS};
+use embedded_mqtts::{ConnectOptions, Connection, Event, QoS, Storage};
 use p256::ecdsa::signature::hazmat::PrehashSigner;
 use p256::ecdsa::{Signature, SigningKey};
 use p256::pkcs8::DecodePrivateKey;
@@ -72,264 +71,29 @@ fn identity(name: &str, key: &str) -> ClientIdentity<'static> {
 enum Outcome {
     /// CONNACK, then the QoS 1 message to ourselves came back.
     Exchanged { auth: ClientAuth },
-    /// The TLS handshake failed.
-    Handshake(ConnectError),
-    /// The handshake completed and MQTT CONNECT failed with this error; the stream's refusal.
-    Refused {
-        auth: ClientAuth,
-        error: Error,
-        refusal: Option<ClientCertificateRefused>,
-    },
-}
-
-/// TLS to the `mtls` listener with `identity` (or none), then CONNECT; when accepted,
-/// subscribe, publish `payload` with QoS 1 to `topic`, and receive it back.
-fn attempt(
-    driver: Driver,
-    broker: &Broker,
-    identity: Option<ClientIdentity<'_>>,
-    alpn: Option<&[&[u8]]>,
-    topic: &str,
-    payload: &str,
-) -> Outcome {
-    let pins = [Pin::Ca(server_ca())];
-    let mut provider = PinnedProvider::new(
-        rand_core::OsRng,
-        &pins,
-        VerifyOptions::new(ValidityTime::UnixSeconds(unix_now())),
-    )
-    .with_client_identity(identity);
-    let mut transport = TcpTransport::connect(("127.0.0.1", broker.tls_port(MTLS))).unwrap();
-    transport.set_ready_wait(Duration::from_millis(5));
-    let socket = TlsSocket::new(transport);
-    let mut read_buffer = vec![0; READ_BUFFER];
-    let mut write_buffer = vec![0; 2048];
-    let mut tls_options = TlsOptions::new("localhost");
-    if let Some(protocols) = alpn {
-        tls_options = tls_options.alpn(protocols);
-    }
-    let mut state: Box<ClientState<4, 1024, 1024, 1024>> = Box::default();
-    let options = ConnectOptions::new("mtls-test");
-    match driver {
-        Driver::Blocking => {
-            let stream = match TlsStream::connect(
-                &socket,
-                &mut read_buffer,
-                &mut write_buffer,
-                &tls_options,
-                &mut provider,
-            ) {
-                Ok(stream) => stream,
-                Err(e) => return Outcome::Handshake(e),
-            };
-            let auth = stream.client_auth();
-            let mut client = blocking::Client::new(stream, &mut state, StdClock::new());
-            if let Err(error) = client.connect(&options) {
-                let refusal = client.transport().client_auth_refusal();
-                return Outcome::Refused {
-                    auth,
-                    error,
-                    refusal,
-                };
-            }
-            client.subscribe(&[(topic, QoS::AtLeastOnce)]).unwrap();
-            client
-                .publish(topic, payload.as_bytes(), QoS::AtLeastOnce, false)
-                .unwrap();
-            let mut received = None;
-            for _ in 0..200 {
-                if let Some(Event::Message(m)) = client.wait_event(50).unwrap() {
-                    received = Some(m.payload.to_vec());
-                    break;
-                }
-            }
-            assert_eq!(
-                received.as_deref(),
-                Some(payload.as_bytes()),
-                "message lost"
-            );
-            client.disconnect().unwrap();
-            client.into_transport().close().unwrap();
-            Outcome::Exchanged { auth }
-        }
-        Driver::Async => block_on(async {
-            let stream = match AsyncTlsStream::connect(
-                &socket,
-                &mut read_buffer,
-                &mut write_buffer,
-                &tls_options,
-                &mut provider,
-            )
-            .await
-            {
-                Ok(stream) => stream,
-                Err(e) => return Outcome::Handshake(e),
-            };
-            let auth = stream.client_auth();
-            let mut client = asynch::Client::new(stream, &mut state, StdClock::new(), idle);
-            if let Err(error) = client.connect(&options).await {
-                let refusal = client.transport().client_auth_refusal();
-                return Outcome::Refused {
-                    auth,
-                    error,
-                    refusal,
-                };
-            }
-            client
-                .subscribe(&[(topic, QoS::AtLeastOnce)])
-                .await
-                .unwrap();
-            client
-                .publish(topic, payload.as_bytes(), QoS::AtLeastOnce, false)
-                .await
-                .unwrap();
-            let mut received = None;
-            for _ in 0..10_000 {
-                if let Event::Message(m) = client.wait_event().await.unwrap() {
-                    received = Some(m.payload.to_vec());
-                    break;
-                }
-            }
-            assert_eq!(
-                received.as_deref(),
-                Some(payload.as_bytes()),
-                "message lost"
-            );
-            client.disconnect().await.unwrap();
-            client.into_transport().close().await.unwrap();
-            Outcome::Exchanged { auth }
-        }),
-    }
-}
-
-fn good_certificate_connects_and_exchanges_qos1(driver: Driver) {
-    let broker = broker();
-    // An independent subscriber on the plain listener sees what the device publishes.
-    let subscriber = Subscriber::spawn(broker.port(), "mtls/#", 2, None);
-    // The PKCS#8 key, and the SEC1 ("EC PRIVATE KEY") form of the same key.
-    for key in ["client-good.key", "client-good.sec1.key"] {
-        let topic = format!("mtls/{key}");
-        let outcome = attempt(
-            driver,
-            &broker,
-            Some(identity("client-good", key)),
-            None,
-            &topic,
-            "from the device",
-        );
-        assert!(
-            matches!(
-                outcome,
-                Outcome::Exchanged {
-                    auth: ClientAuth::Presented
-                }
-            ),
-            "{key}: {outcome:?}"
-        );
-    }
-    let messages = subscriber.wait();
-    assert_eq!(messages.len(), 2, "{messages:?}");
-    assert!(messages.iter().all(|m| m.text() == "from the device"));
-    // Mosquitto names the device by its certificate's CN only with use_identity_as_username;
-    // here it simply accepted the handshake.
-    assert!(
-        broker.log().contains("New client connected"),
-        "{}",
-        broker.log()
-    );
+    /// The TLS handshake or MQTT CONNECT failed.
+    Failed(ClientError),
 }
 
 /// Expects the connection to be refused because of the client certificate (or its absence).
 ///
 /// Where it shows depends on timing, and both places give the same refusal: OpenSSL checks the
 /// client's Certificate as soon as it arrives, and closes the connection; if the client is
-/// still writing its CertificateVerify or Finished then (signing takes a while), `connect`
+/// still writing its CertificateVerify or Finished then (signing takes a while), the handshake
 /// fails; otherwise the client's handshake is complete and MQTT CONNECT fails on the alert.
+/// `tls::connect` reports both as the TLS layer's refusal, never as an MQTT error.
 fn expect_refused(outcome: Outcome, presented: bool, what: &str) -> ClientCertificateRefused {
     let refusal = match outcome {
-        Outcome::Handshake(ConnectError::ClientCertificateRefused(refusal)) => {
-            eprintln!("{what}: refused during the handshake: {refusal}");
-            refusal
-        }
-        Outcome::Refused {
-            auth,
-            error,
-            refusal,
-        } => {
-            let expected_auth = if presented {
-                ClientAuth::Presented
-            } else {
-                ClientAuth::RequestedWithoutIdentity
-            };
-            assert_eq!(auth, expected_auth, "{what}");
-            assert_eq!(error, Error::ClientCertificateRefused, "{what}: {error}");
-            let refusal = refusal.unwrap_or_else(|| panic!("{what}: the stream saw no refusal"));
-            eprintln!("{what}: refused at MQTT CONNECT: {refusal}");
+        Outcome::Failed(ClientError::ClientCertificateRefused(refusal)) => {
+            eprintln!("{what}: refused: {refusal}");
             refusal
         }
         other => panic!("{what}: expected a client certificate refusal, got {other:?}"),
     };
+    // A certificate was presented (`ClientAuth::Presented`), or the broker's request was
+    // answered without one (`ClientAuth::RequestedWithoutIdentity`).
     assert_eq!(refusal.presented, presented, "{what}");
     refusal
-}
-
-fn missing_expired_and_foreign_certificates_are_refused(driver: Driver) {
-    let broker = broker();
-    let subscriber = Subscriber::spawn(broker.port(), "mtls/#", 1, None);
-
-    let none = expect_refused(
-        attempt(driver, &broker, None, None, "mtls/none", "x"),
-        false,
-        "no certificate",
-    );
-    assert!(
-        none.to_string()
-            .starts_with("broker requires a client certificate and none is configured"),
-        "{none}"
-    );
-    let expired = expect_refused(
-        attempt(
-            driver,
-            &broker,
-            Some(identity("client-expired", "client-expired.key")),
-            None,
-            "mtls/expired",
-            "x",
-        ),
-        true,
-        "expired",
-    );
-    assert!(
-        expired
-            .to_string()
-            .starts_with("broker refused the client certificate"),
-        "{expired}"
-    );
-    expect_refused(
-        attempt(
-            driver,
-            &broker,
-            Some(identity("client-other-ca", "client-other-ca.key")),
-            None,
-            "mtls/other-ca",
-            "x",
-        ),
-        true,
-        "another CA",
-    );
-    // The broker's side, in its log: OpenSSL's verdicts (Mosquitto 2.0.11 does not log the
-    // verification error's detail), one per refused client.
-    let log = broker.log();
-    for (reason, times) in [
-        ("peer did not return a certificate", 1),
-        ("certificate verify failed", 2),
-    ] {
-        assert_eq!(log.matches(reason).count(), times, "{reason:?} in:\n{log}");
-    }
-    assert!(
-        subscriber.collect_for(Duration::from_secs(1)).is_empty(),
-        "a refused client's message got through"
-    );
 }
 
 /// Sends CONNECT and PUBLISH in one go right after the handshake (not waiting for CONNACK),
@@ -352,12 +116,8 @@ fn nothing_pipelined_after_a_refused_handshake_gets_through() {
     let mut pipelined = 0;
     for (identity, topic) in cases {
         let pins = [Pin::Ca(server_ca())];
-        let mut provider = PinnedProvider::new(
-            rand_core::OsRng,
-            &pins,
-            VerifyOptions::new(ValidityTime::UnixSeconds(unix_now())),
-        )
-        .with_client_identity(identity);
+        let mut provider =
+            PinnedProvider::new(rand_core::OsRng, &pins).with_client_identity(identity);
         let transport = TcpTransport::connect(("127.0.0.1", broker.tls_port(MTLS))).unwrap();
         let socket = TlsSocket::new(transport);
         let mut read_buffer = vec![0; READ_BUFFER];
@@ -366,7 +126,7 @@ fn nothing_pipelined_after_a_refused_handshake_gets_through() {
             &socket,
             &mut read_buffer,
             &mut write_buffer,
-            &TlsOptions::new("localhost"),
+            &TlsOptions::new("localhost", ValidityTime::UnixSeconds(unix_now())),
             &mut provider,
         ) {
             Ok(stream) => stream,
@@ -456,72 +216,213 @@ impl ClientSigner for SoftSecureElement {
     }
 }
 
-fn secure_element_signer_completes_the_handshake(driver: Driver) {
-    let broker = broker();
-    let mut element = SoftSecureElement::provision(&read_cert("client-good.key"));
-    let cert = leak(read_cert("client-good.der"));
-    let identity = ClientIdentity::with_signer(cert, &mut element).unwrap();
-    let outcome = attempt(
-        driver,
-        &broker,
-        Some(identity),
-        None,
-        "mtls/se",
-        "signed by the SE",
-    );
-    assert!(
-        matches!(
-            outcome,
-            Outcome::Exchanged {
-                auth: ClientAuth::Presented
+both_drivers! {
+    /// TLS to the `mtls` listener with `identity` (or none), then CONNECT; when accepted,
+    /// subscribe, publish `payload` with QoS 1 to `topic`, and receive it back.
+    fn attempt(
+        broker: &Broker,
+        identity: Option<ClientIdentity<'_>>,
+        alpn: Option<&[&[u8]]>,
+        topic: &str,
+        payload: &str,
+    ) -> Outcome {
+        let pins = [Pin::Ca(server_ca())];
+        let mut provider = PinnedProvider::new(rand_core::OsRng, &pins)
+        .with_client_identity(identity);
+        let mut transport = TcpTransport::connect(("127.0.0.1", broker.tls_port(MTLS))).unwrap();
+        transport.set_ready_wait(Duration::from_millis(5));
+        let socket = TlsSocket::new(transport);
+        let mut read_buffer = vec![0; READ_BUFFER];
+        let mut write_buffer = vec![0; 2048];
+        let mut tls_options = TlsOptions::new("localhost", ValidityTime::UnixSeconds(unix_now()));
+        if let Some(protocols) = alpn {
+            tls_options = tls_options.alpn(protocols);
+        }
+        let mut storage: Box<Storage<4, 1024, 1024, 1024>> = Box::default();
+        let mut conn = Connection::new(storage.buffers());
+        let options = ConnectOptions::new("mtls-test");
+        let connected = call!(tls_connect(
+            &socket,
+            &mut read_buffer,
+            &mut write_buffer,
+            &tls_options,
+            &mut provider,
+            &mut conn,
+            &options,
+        ));
+        let mut client = match connected {
+            Ok((client, _)) => client,
+            Err(e) => return Outcome::Failed(e),
+        };
+        let auth = client.transport().client_auth();
+        call!(client.subscribe(&[(topic, QoS::AtLeastOnce)])).unwrap();
+        call!(client.publish(topic, payload.as_bytes(), QoS::AtLeastOnce, false)).unwrap();
+        let mut received = None;
+        for _ in 0..200 {
+            if let Some(Event::Message(m)) = call!(client.wait_event(50)).unwrap() {
+                received = Some(m.payload.to_vec());
+                break;
             }
-        ),
-        "{outcome:?}"
-    );
-    assert_eq!(element.signatures, 1);
-}
+        }
+        assert_eq!(
+            received.as_deref(),
+            Some(payload.as_bytes()),
+            "message lost"
+        );
+        call!(client.disconnect()).unwrap();
+        call!(client.into_transport().close()).unwrap();
+        Outcome::Exchanged { auth }
+    }
 
-fn a_signer_with_the_wrong_key_fails_before_any_mqtt_byte(driver: Driver) {
-    let broker = broker();
-    // The element holds client-expired's key, the certificate is client-good's.
-    let mut element = SoftSecureElement::provision(&read_cert("client-expired.key"));
-    let cert = leak(read_cert("client-good.der"));
-    let identity = ClientIdentity::with_signer(cert, &mut element).unwrap();
-    let outcome = attempt(driver, &broker, Some(identity), None, "mtls/wrong", "x");
-    match outcome {
-        Outcome::Handshake(ConnectError::ClientSigner(e)) => {
-            assert!(e.reason.contains("wrong key"), "{e}");
-            let shown = ConnectError::ClientSigner(e).to_string();
+    #[test]
+    fn good_certificate_connects_and_exchanges_qos1() {
+        let broker = broker();
+        // An independent subscriber on the plain listener sees what the device publishes.
+        let subscriber = Subscriber::spawn(broker.port(), "mtls/#", 2, None);
+        // The PKCS#8 key, and the SEC1 ("EC PRIVATE KEY") form of the same key.
+        for key in ["client-good.key", "client-good.sec1.key"] {
+            let topic = format!("mtls/{key}");
+            let outcome = attempt(
+                &broker,
+                Some(identity("client-good", key)),
+                None,
+                &topic,
+                "from the device",
+            );
             assert!(
-                shown.starts_with("cannot prove possession of the client key"),
-                "{shown}"
+                matches!(
+                    outcome,
+                    Outcome::Exchanged {
+                        auth: ClientAuth::Presented
+                    }
+                ),
+                "{key}: {outcome:?}"
             );
         }
-        other => panic!("expected a signer error, got {other:?}"),
+        let messages = subscriber.wait();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(messages.iter().all(|m| m.text() == "from the device"));
+        // Mosquitto names the device by its certificate's CN only with use_identity_as_username;
+        // here it simply accepted the handshake.
+        assert!(
+            broker.log().contains("New client connected"),
+            "{}",
+            broker.log()
+        );
+    }
+
+    #[test]
+    fn missing_expired_and_foreign_certificates_are_refused() {
+        let broker = broker();
+        let subscriber = Subscriber::spawn(broker.port(), "mtls/#", 1, None);
+
+        let none = expect_refused(
+            attempt(&broker, None, None, "mtls/none", "x"),
+            false,
+            "no certificate",
+        );
+        assert!(
+            none.to_string()
+                .starts_with("broker requires a client certificate and none is configured"),
+            "{none}"
+        );
+        let expired = expect_refused(
+            attempt(
+                &broker,
+                Some(identity("client-expired", "client-expired.key")),
+                None,
+                "mtls/expired",
+                "x",
+            ),
+            true,
+            "expired",
+        );
+        assert!(
+            expired
+                .to_string()
+                .starts_with("broker refused the client certificate"),
+            "{expired}"
+        );
+        expect_refused(
+            attempt(
+                &broker,
+                Some(identity("client-other-ca", "client-other-ca.key")),
+                None,
+                "mtls/other-ca",
+                "x",
+            ),
+            true,
+            "another CA",
+        );
+        // The broker's side, in its log: OpenSSL's verdicts (Mosquitto 2.0.11 does not log the
+        // verification error's detail), one per refused client.
+        let log = broker.log();
+        for (reason, times) in [
+            ("peer did not return a certificate", 1),
+            ("certificate verify failed", 2),
+        ] {
+            assert_eq!(log.matches(reason).count(), times, "{reason:?} in:\n{log}");
+        }
+        assert!(
+            subscriber.collect_for(Duration::from_secs(1)).is_empty(),
+            "a refused client's message got through"
+        );
+    }
+
+    #[test]
+    fn secure_element_signer_completes_the_handshake() {
+        let broker = broker();
+        let mut element = SoftSecureElement::provision(&read_cert("client-good.key"));
+        let cert = leak(read_cert("client-good.der"));
+        let identity = ClientIdentity::with_signer(cert, &mut element).unwrap();
+        let outcome = attempt(&broker, Some(identity), None, "mtls/se", "signed by the SE");
+        assert!(
+            matches!(
+                outcome,
+                Outcome::Exchanged {
+                    auth: ClientAuth::Presented
+                }
+            ),
+            "{outcome:?}"
+        );
+        assert_eq!(element.signatures, 1);
+    }
+
+    #[test]
+    fn a_signer_with_the_wrong_key_fails_before_any_mqtt_byte() {
+        let broker = broker();
+        // The element holds client-expired's key, the certificate is client-good's.
+        let mut element = SoftSecureElement::provision(&read_cert("client-expired.key"));
+        let cert = leak(read_cert("client-good.der"));
+        let identity = ClientIdentity::with_signer(cert, &mut element).unwrap();
+        let outcome = attempt(&broker, Some(identity), None, "mtls/wrong", "x");
+        match outcome {
+            Outcome::Failed(ClientError::Tls(ConnectError::ClientSigner(e))) => {
+                assert!(e.reason.contains("wrong key"), "{e}");
+                let shown = ConnectError::ClientSigner(e).to_string();
+                assert!(
+                    shown.starts_with("cannot prove possession of the client key"),
+                    "{shown}"
+                );
+            }
+            other => panic!("expected a signer error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn alpn_is_offered_and_mosquitto_ignores_it() {
+        // Mosquitto 2.0 has no ALPN setting on listeners (only bridge_alpn): the handshake goes on.
+        let broker = broker();
+        let outcome = attempt(
+            &broker,
+            Some(identity("client-good", "client-good.key")),
+            Some(&[b"mqtt"]),
+            "mtls/alpn",
+            "with ALPN",
+        );
+        assert!(matches!(outcome, Outcome::Exchanged { .. }), "{outcome:?}");
     }
 }
-
-fn alpn_is_offered_and_mosquitto_ignores_it(driver: Driver) {
-    // Mosquitto 2.0 has no ALPN setting on listeners (only bridge_alpn): the handshake goes on.
-    let broker = broker();
-    let outcome = attempt(
-        driver,
-        &broker,
-        Some(identity("client-good", "client-good.key")),
-        Some(&[b"mqtt"]),
-        "mtls/alpn",
-        "with ALPN",
-    );
-    assert!(matches!(outcome, Outcome::Exchanged { .. }), "{outcome:?}");
-}
-
-both_drivers!(
-    good_certificate_connects_and_exchanges_qos1,
-    missing_expired_and_foreign_certificates_are_refused,
-    secure_element_signer_completes_the_handshake,
-    a_signer_with_the_wrong_key_fails_before_any_mqtt_byte,
-    alpn_is_offered_and_mosquitto_ignores_it,
-);
 
 /// `openssl s_server` on a free port: TLS 1.3, serving `p256-leaf`, requiring a client
 /// certificate from `client-ca` (`-Verify`), selecting `mqtt` by ALPN; it prints what the
@@ -603,17 +504,13 @@ impl Drop for OpensslServer {
 fn handshake_with_openssl(alpn: Option<&[&[u8]]>, line: &str) -> String {
     let mut server = OpensslServer::start();
     let pins = [Pin::Ca(server_ca())];
-    let mut provider = PinnedProvider::new(
-        rand_core::OsRng,
-        &pins,
-        VerifyOptions::new(ValidityTime::UnixSeconds(unix_now())),
-    )
-    .with_client_identity(identity("client-good", "client-good.key"));
+    let mut provider = PinnedProvider::new(rand_core::OsRng, &pins)
+        .with_client_identity(identity("client-good", "client-good.key"));
     let transport = TcpTransport::connect(("127.0.0.1", server.port)).unwrap();
     let socket = TlsSocket::new(transport);
     let mut read_buffer = vec![0; READ_BUFFER];
     let mut write_buffer = vec![0; 2048];
-    let mut options = TlsOptions::new("localhost");
+    let mut options = TlsOptions::new("localhost", ValidityTime::UnixSeconds(unix_now()));
     if let Some(protocols) = alpn {
         options = options.alpn(protocols);
     }

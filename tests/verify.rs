@@ -10,8 +10,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use embedded_mqtts::tls::{
-    spki_sha256, verify_certificate_verify, verify_server_certificate, Pin, PinnedProvider,
-    PinnedVerifier, ValidityTime, VerifiedChain, VerifyError, VerifyOptions,
+    spki_sha256, verify_certificate_verify, verify_server_certificate, CertificateSummary, Pin,
+    PinnedProvider, PinnedVerifier, ValidityTime, VerifiedChain, VerifyError, VerifyOptions,
 };
 use embedded_tls::{
     Aes128GcmSha256, CertificateEntryRef, CertificateRef, CertificateVerifyRef, CryptoProvider,
@@ -31,9 +31,11 @@ const T2030: u64 = 1_893_456_000;
 const RSA_ROOT: &[&[u8]] = &[der!("rsa-root")];
 const P256_ROOT: &[&[u8]] = &[der!("p256-root")];
 
-fn at_2030() -> VerifyOptions {
-    VerifyOptions::new(ValidityTime::UnixSeconds(T2030))
-}
+/// The time every check here is made at unless it says otherwise.
+const AT_2030: ValidityTime = ValidityTime::UnixSeconds(T2030);
+
+/// Every check on.
+const STRICT: VerifyOptions = VerifyOptions::new();
 
 fn verify(
     cas: &[&[u8]],
@@ -41,7 +43,14 @@ fn verify(
     intermediates: &[&[u8]],
     name: &str,
 ) -> Result<VerifiedChain, VerifyError> {
-    verify_server_certificate(&[Pin::Ca(cas)], leaf, intermediates, Some(name), &at_2030())
+    verify_server_certificate(
+        &[Pin::Ca(cas)],
+        leaf,
+        intermediates,
+        Some(name),
+        AT_2030,
+        &STRICT,
+    )
 }
 
 fn text<const N: usize>(s: &heapless::String<N>) -> &str {
@@ -92,8 +101,9 @@ fn p256_chains_with_sha256_and_sha384() {
 fn exact_certificate_pin() {
     let pins = [Pin::Certificate(der!("p256-leaf"))];
     let any_name = Some("not-checked.example");
-    verify_server_certificate(&pins, der!("p256-leaf"), &[], any_name, &at_2030()).unwrap();
-    let wrong = verify_server_certificate(&pins, der!("other-leaf"), &[], any_name, &at_2030());
+    verify_server_certificate(&pins, der!("p256-leaf"), &[], any_name, AT_2030, &STRICT).unwrap();
+    let wrong =
+        verify_server_certificate(&pins, der!("other-leaf"), &[], any_name, AT_2030, &STRICT);
     let Err(VerifyError::CertificateMismatch {
         expected,
         presented,
@@ -115,9 +125,9 @@ fn exact_certificate_pin() {
 fn spki_pin_and_mismatch_shows_both_hashes() {
     let good = spki_sha256(der!("p256-leaf")).unwrap();
     let pins = [Pin::SpkiSha256(good)];
-    verify_server_certificate(&pins, der!("p256-leaf"), &[], None, &at_2030()).unwrap();
-    let err =
-        verify_server_certificate(&pins, der!("other-leaf"), &[], None, &at_2030()).unwrap_err();
+    verify_server_certificate(&pins, der!("p256-leaf"), &[], None, AT_2030, &STRICT).unwrap();
+    let err = verify_server_certificate(&pins, der!("other-leaf"), &[], None, AT_2030, &STRICT)
+        .unwrap_err();
     let other = spki_sha256(der!("other-leaf")).unwrap();
     assert_eq!(
         err,
@@ -135,7 +145,7 @@ fn spki_pin_and_mismatch_shows_both_hashes() {
     // Dates still count for SPKI pins.
     let expired = [Pin::SpkiSha256(spki_sha256(der!("expired")).unwrap())];
     assert!(matches!(
-        verify_server_certificate(&expired, der!("expired"), &[], None, &at_2030()),
+        verify_server_certificate(&expired, der!("expired"), &[], None, AT_2030, &STRICT),
         Err(VerifyError::Expired { .. })
     ));
 }
@@ -166,10 +176,10 @@ fn expired_and_not_yet_valid_give_their_dates() {
         "{err:?}"
     );
     // Only an explicit choice skips the dates.
-    let options = VerifyOptions::new(ValidityTime::UnknownSkipDateChecks);
+    let unknown = ValidityTime::UnknownSkipDateChecks;
     let pins = [Pin::Ca(P256_ROOT)];
     let leaf = der!("expired");
-    verify_server_certificate(&pins, leaf, &[], Some("broker.example"), &options).unwrap();
+    verify_server_certificate(&pins, leaf, &[], Some("broker.example"), unknown, &STRICT).unwrap();
 }
 
 #[test]
@@ -319,10 +329,12 @@ fn common_name_only_when_opted_in() {
             panic!("{err:?}")
         };
         assert_eq!(text(presented), "no SAN, CN=broker.example");
-        let options = at_2030().allow_common_name();
+        let options = VerifyOptions::new().allow_common_name();
         let pins = [Pin::Ca(P256_ROOT)];
-        verify_server_certificate(&pins, leaf, &[], Some("broker.example"), &options).unwrap();
-        let other = verify_server_certificate(&pins, leaf, &[], Some("x.example"), &options);
+        verify_server_certificate(&pins, leaf, &[], Some("broker.example"), AT_2030, &options)
+            .unwrap();
+        let other =
+            verify_server_certificate(&pins, leaf, &[], Some("x.example"), AT_2030, &options);
         assert!(matches!(other, Err(VerifyError::NameMismatch { .. })));
     }
 }
@@ -330,16 +342,16 @@ fn common_name_only_when_opted_in() {
 #[test]
 fn skipping_the_host_name_still_verifies_the_chain() {
     let pins = [Pin::Ca(P256_ROOT)];
-    let insecure = at_2030().skip_host_name_check();
+    let insecure = VerifyOptions::new().skip_host_name_check();
     let leaf = der!("p256-leaf");
-    verify_server_certificate(&pins, leaf, &[], Some("other.example"), &insecure).unwrap();
-    verify_server_certificate(&pins, leaf, &[], None, &insecure).unwrap();
+    verify_server_certificate(&pins, leaf, &[], Some("other.example"), AT_2030, &insecure).unwrap();
+    verify_server_certificate(&pins, leaf, &[], None, AT_2030, &insecure).unwrap();
     assert!(matches!(
-        verify_server_certificate(&pins, der!("other-leaf"), &[], None, &insecure),
+        verify_server_certificate(&pins, der!("other-leaf"), &[], None, AT_2030, &insecure),
         Err(VerifyError::UnknownIssuer { .. })
     ));
     assert_eq!(
-        verify_server_certificate(&pins, leaf, &[], None, &at_2030()),
+        verify_server_certificate(&pins, leaf, &[], None, AT_2030, &STRICT),
         Err(VerifyError::MissingServerName)
     );
 }
@@ -393,23 +405,22 @@ fn seed_article_certificates_parse_and_pin() {
     assert_eq!(spki_sha256(srv).unwrap(), hash);
     assert_eq!(spki_sha256(ca).unwrap(), hash);
     // 2020-01-01, inside 2017-04-23 .. 2027-04-21.
-    let in_2020 = VerifyOptions::new(ValidityTime::UnixSeconds(1_577_836_800));
+    let in_2020 = ValidityTime::UnixSeconds(1_577_836_800);
     for pin in [Pin::SpkiSha256(hash), Pin::Certificate(srv)] {
-        verify_server_certificate(&[pin], srv, &[], None, &in_2020).unwrap();
-        let late = VerifyOptions::new(ValidityTime::UnixSeconds(T2030));
+        verify_server_certificate(&[pin], srv, &[], None, in_2020, &STRICT).unwrap();
         assert!(matches!(
-            verify_server_certificate(&[pin], srv, &[], None, &late),
+            verify_server_certificate(&[pin], srv, &[], None, AT_2030, &STRICT),
             Err(VerifyError::Expired { .. })
         ));
     }
     // Neither certificate's own signature verifies with the shared key (openssl agrees:
     // `openssl verify -check_ss_sig -CAfile seed-srv.crt seed-srv.crt`), so they cannot stand
     // as a CA pin for themselves: only the certificate and SPKI pins fit them.
-    let options = in_2020.skip_host_name_check();
+    let options = VerifyOptions::new().skip_host_name_check();
     for cert in [srv, ca] {
         let own_ca: &[&[u8]] = &[cert];
         assert!(matches!(
-            verify_server_certificate(&[Pin::Ca(own_ca)], cert, &[], None, &options),
+            verify_server_certificate(&[Pin::Ca(own_ca)], cert, &[], None, in_2020, &options),
             Err(VerifyError::BadSignature { .. })
         ));
     }
@@ -447,7 +458,8 @@ fn rsa_pss_sign(message: &[u8]) -> Vec<u8> {
 
 fn leaf_spki(cert: &[u8]) -> Vec<u8> {
     let chain =
-        verify_server_certificate(&[Pin::Certificate(cert)], cert, &[], None, &at_2030()).unwrap();
+        verify_server_certificate(&[Pin::Certificate(cert)], cert, &[], None, AT_2030, &STRICT)
+            .unwrap();
     chain.leaf_spki().to_vec()
 }
 
@@ -520,7 +532,8 @@ impl Handshake {
 const P256_PINS: &[Pin<'static>] = &[Pin::Ca(P256_ROOT)];
 
 fn pinned_verifier() -> PinnedVerifier<'static> {
-    let mut verifier = PinnedVerifier::new(P256_PINS, at_2030());
+    let mut verifier = PinnedVerifier::new(P256_PINS);
+    verifier.set_validity_time(AT_2030);
     TlsVerifier::<Aes128GcmSha256>::set_hostname_verification(&mut verifier, "broker.example")
         .unwrap();
     verifier
@@ -587,9 +600,36 @@ fn pinned_verifier_refuses_a_forged_certificate_verify_and_stays_refused() {
 }
 
 #[test]
+fn pinned_verifier_checks_each_handshake_at_the_time_given_for_it() {
+    let hs = Handshake::new();
+    let leaf = der!("p256-leaf");
+    let mut verifier = pinned_verifier();
+    assert!(hs.certificate(&mut verifier, &[leaf]));
+    // The next handshake was given no time: it is refused, not checked at the old one.
+    verifier.start_handshake();
+    assert!(!hs.certificate(&mut verifier, &[leaf]));
+    assert_eq!(verifier.outcome(), Err(VerifyError::NoValidityTime));
+    // The one after that, at a time past the certificate's notAfter, is refused as expired.
+    verifier.start_handshake();
+    let not_after = CertificateSummary::parse(leaf).unwrap().not_after().0;
+    verifier.set_validity_time(ValidityTime::UnixSeconds(not_after + 1));
+    assert!(!hs.certificate(&mut verifier, &[leaf]));
+    assert!(
+        matches!(verifier.outcome(), Err(VerifyError::Expired { not_after: n, .. }) if n == not_after),
+        "{:?}",
+        verifier.outcome()
+    );
+    // And one at its own, good time passes again.
+    verifier.start_handshake();
+    verifier.set_validity_time(AT_2030);
+    assert!(hs.certificate(&mut verifier, &[leaf]));
+}
+
+#[test]
 fn pinned_provider_forgets_the_last_handshake_when_a_new_one_starts() {
     let hs = Handshake::new();
-    let mut provider = PinnedProvider::new(rand::thread_rng(), P256_PINS, at_2030());
+    let mut provider = PinnedProvider::new(rand::thread_rng(), P256_PINS);
+    provider.set_validity_time(AT_2030);
     let verifier = provider.verifier().unwrap();
     verifier
         .set_hostname_verification("broker.example")

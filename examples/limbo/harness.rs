@@ -97,8 +97,9 @@ fn verify_case(case: &serde_json::Value) -> Result<Result<(), VerifyError>, Stri
     let trusted: Vec<&[u8]> = trusted.iter().map(Vec::as_slice).collect();
     let intermediates: Vec<&[u8]> = intermediates.iter().map(Vec::as_slice).collect();
     let pins = [Pin::Ca(&trusted)];
-    let options = VerifyOptions::new(ValidityTime::UnixSeconds(now));
-    Ok(verify_server_certificate(&pins, &leaf, &intermediates, name, &options).map(drop))
+    let time = ValidityTime::UnixSeconds(now);
+    let options = VerifyOptions::new();
+    Ok(verify_server_certificate(&pins, &leaf, &intermediates, name, time, &options).map(drop))
 }
 
 /// Runs every case of an x509-limbo JSON file.

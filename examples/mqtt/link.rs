@@ -3,7 +3,7 @@
 
 use embedded_io::{Read, ReadReady, Write};
 use embedded_mqtts::time::StdClock;
-use embedded_mqtts::{blocking, ClientState, Connected, Event};
+use embedded_mqtts::{blocking, Connected, Connection, Event, Storage};
 
 use crate::args::ConnectionArgs;
 use crate::failure::Failure;
@@ -21,19 +21,10 @@ pub const INBOUND: usize = 1024;
 /// How long one wait for an event lasts before the caller looks around (stdin, deadlines).
 pub const POLL_MS: u32 = 50;
 
-/// The session and its buffers: about 768 KiB, hence boxed.
-pub type State = ClientState<WINDOW, MAX_PACKET, MAX_PACKET, MAX_PACKET, INBOUND>;
+/// The buffers of the session: about 768 KiB, hence on the heap.
+type SessionStorage = Storage<WINDOW, MAX_PACKET, MAX_PACKET, MAX_PACKET, INBOUND>;
 /// The client over one connection's transport, with the `-d` tap in between.
-pub type Mqtt<'s, T> = blocking::Client<
-    's,
-    PacketLog<T>,
-    StdClock,
-    WINDOW,
-    MAX_PACKET,
-    MAX_PACKET,
-    MAX_PACKET,
-    INBOUND,
->;
+pub type Mqtt<'c, T> = blocking::Client<'c, 'static, PacketLog<T>, StdClock>;
 
 /// Work done over one connection: connect, then publish or subscribe until done or the
 /// connection fails. Generic over the transport so that plain TCP and TLS share it.
@@ -48,7 +39,7 @@ pub trait OverTransport {
 /// The session across connections, and how to open the next one.
 pub struct Link<'a> {
     args: &'a ConnectionArgs,
-    state: Box<State>,
+    conn: Connection<'static>,
     accepted: u32,
 }
 
@@ -56,7 +47,8 @@ impl<'a> Link<'a> {
     pub fn new(args: &'a ConnectionArgs) -> Self {
         Link {
             args,
-            state: Box::new(State::new()),
+            // One session for the whole run: its buffers live as long as the process.
+            conn: Connection::new(Box::leak(Box::<SessionStorage>::default()).buffers()),
             accepted: 0,
         }
     }
@@ -75,7 +67,7 @@ impl<'a> Link<'a> {
         let log_as = self.args.debug.then(|| self.args.client_id.clone());
         let mut client = blocking::Client::new(
             PacketLog::new(transport, log_as),
-            &mut self.state,
+            &mut self.conn,
             StdClock::new(),
         );
         let connected = client.connect(&self.args.connect_options())?;

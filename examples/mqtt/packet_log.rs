@@ -16,6 +16,7 @@
 use std::io::Write as _;
 
 use embedded_io::{ErrorType, Read, ReadReady, Write};
+use embedded_mqtts::packet;
 
 /// A transport that logs the MQTT packets passing through it when `client_id` is set.
 pub struct PacketLog<T> {
@@ -41,15 +42,18 @@ impl<T> PacketLog<T> {
 /// Log every whole packet at the front of `pending` and drop it.
 fn log_packets(client_id: &str, direction: Direction, pending: &mut Vec<u8>) {
     loop {
-        match frame_len(pending) {
-            Frame::Whole(len) => {
-                let packet: Vec<u8> = pending.drain(..len).collect();
+        // Framed as the library frames any packet; the client's own check of what a server
+        // may send (`packet::scan`) is not this tap's business.
+        match packet::frame(pending) {
+            Ok(Some(frame)) if frame.total_len <= pending.len() => {
+                let packet: Vec<u8> = pending.drain(..frame.total_len).collect();
                 for line in describe(direction, &packet) {
                     log_line(&format!("Client {client_id} {} {line}\n", direction.verb()));
                 }
             }
-            Frame::Partial => return,
-            Frame::Malformed => {
+            // Not a whole packet yet.
+            Ok(_) => return,
+            Err(_) => {
                 log_line(&format!(
                     "Client {client_id} {} {} bytes that are not an MQTT packet\n",
                     direction.verb(),
@@ -123,42 +127,12 @@ impl Direction {
     }
 }
 
-#[derive(Debug, PartialEq, Eq)]
-enum Frame {
-    Whole(usize),
-    Partial,
-    Malformed,
-}
-
-/// How long the packet at the front of `buf` is (fixed header included).
-fn frame_len(buf: &[u8]) -> Frame {
-    let mut remaining = 0usize;
-    for i in 0..4 {
-        let Some(&byte) = buf.get(1 + i) else {
-            return Frame::Partial;
-        };
-        remaining |= usize::from(byte & 0x7f) << (7 * i);
-        if byte & 0x80 == 0 {
-            let total = 2 + i + remaining;
-            return if buf.len() >= total {
-                Frame::Whole(total)
-            } else {
-                Frame::Partial
-            };
-        }
-    }
-    Frame::Malformed
-}
-
-/// The packet's body: what follows the fixed header.
+/// The packet's body: what follows the fixed header (empty if the header is incomplete).
 fn body(packet: &[u8]) -> &[u8] {
-    let header_len = 2 + packet
-        .iter()
-        .skip(1)
-        .take(3)
-        .take_while(|&&b| b & 0x80 != 0)
-        .count();
-    packet.get(header_len..).unwrap_or_default()
+    match packet::frame(packet) {
+        Ok(Some(frame)) => packet.get(frame.header_len..).unwrap_or_default(),
+        _ => &[],
+    }
 }
 
 fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
@@ -281,7 +255,7 @@ mod tests {
         // QoS 1, retain, topic "a/b", pid 7, payload "hello".
         let mut packet = vec![0x33, 12, 0, 3, b'a', b'/', b'b', 0, 7];
         packet.extend_from_slice(b"hello");
-        assert_eq!(frame_len(&packet), Frame::Whole(14));
+        assert_eq!(whole_len(&packet), Some(14));
         assert_eq!(
             one(Direction::Sent, &packet),
             "PUBLISH (d0, q1, r1, m7, 'a/b', ... (5 bytes))"
@@ -322,7 +296,7 @@ mod tests {
         ];
         assert_eq!(one(Direction::Sent, &connect), "CONNECT (c1, k60, will)");
         let subscribe = [0x82, 12, 0, 3, 0, 1, b'a', 1, 0, 3, b'b', b'/', b'#', 2];
-        assert_eq!(frame_len(&subscribe), Frame::Whole(14));
+        assert_eq!(whole_len(&subscribe), Some(14));
         assert_eq!(
             describe(Direction::Sent, &subscribe),
             [
@@ -332,18 +306,25 @@ mod tests {
         );
     }
 
+    /// The length of the packet at the front of `buf`, if it is all there (as `log_packets`
+    /// takes it).
+    fn whole_len(buf: &[u8]) -> Option<usize> {
+        let frame = packet::frame(buf).unwrap()?;
+        (frame.total_len <= buf.len()).then_some(frame.total_len)
+    }
+
     #[test]
     fn framing_waits_for_whole_packets() {
-        assert_eq!(frame_len(&[]), Frame::Partial);
-        assert_eq!(frame_len(&[0x30]), Frame::Partial);
-        assert_eq!(frame_len(&[0x30, 0x80]), Frame::Partial);
-        assert_eq!(frame_len(&[0x30, 0x80, 0x01]), Frame::Partial);
-        assert_eq!(frame_len(&[0xd0, 0x00, 0x40]), Frame::Whole(2));
-        assert_eq!(frame_len(&[0x30, 0xff, 0xff, 0xff, 0xff]), Frame::Malformed);
+        assert_eq!(whole_len(&[]), None);
+        assert_eq!(whole_len(&[0x30]), None);
+        assert_eq!(whole_len(&[0x30, 0x80]), None);
+        assert_eq!(whole_len(&[0x30, 0x80, 0x01]), None);
+        assert_eq!(whole_len(&[0xd0, 0x00, 0x40]), Some(2));
+        assert!(packet::frame(&[0x30, 0xff, 0xff, 0xff, 0xff]).is_err());
         // A long remaining length: 200 = 0xc8 0x01.
         let mut big = vec![0x30, 0xc8, 0x01];
         big.resize(3 + 200, 0);
-        assert_eq!(frame_len(&big), Frame::Whole(203));
+        assert_eq!(whole_len(&big), Some(203));
         assert_eq!(body(&big).len(), 200);
     }
 

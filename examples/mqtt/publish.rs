@@ -47,7 +47,7 @@ impl OverTransport for Publisher<'_> {
         let mut serviced = Instant::now();
         loop {
             self.outbox.hand_over(&mut client)?;
-            if self.outbox.is_empty() && client.state().session().in_flight() == 0 {
+            if self.outbox.is_empty() && client.connection().in_flight() == 0 {
                 client.disconnect()?;
                 return Ok(());
             }
@@ -110,7 +110,6 @@ impl Outbox<'_> {
                     None => return Ok(()),
                 },
             };
-            let in_flight = client.state().session().in_flight();
             match client.publish(topic, &message, qos, retain) {
                 Ok(_) => {}
                 Err(Error::WindowFull { .. }) => {
@@ -118,7 +117,7 @@ impl Outbox<'_> {
                     return Ok(());
                 }
                 // With nothing in flight the store is as empty as it gets: it never fits.
-                Err(Error::StoreFull { .. }) if in_flight > 0 => {
+                Err(Error::StoreFull { .. }) if client.connection().in_flight() > 0 => {
                     self.pending = Some(message);
                     return Ok(());
                 }
@@ -126,7 +125,7 @@ impl Outbox<'_> {
                     // A QoS 1/2 message that entered the in-flight table is re-sent by the
                     // session after a reconnect; one that did not is still ours to send. A
                     // QoS 0 message whose send failed is lost, as QoS 0 allows.
-                    let stored = client.state().session().in_flight() > in_flight;
+                    let stored = client.connection().session().last_published().is_some();
                     if e.is_fatal() && qos != QoS::AtMostOnce && !stored {
                         self.pending = Some(message);
                     }

@@ -4,6 +4,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use embedded_io::ErrorKind;
 use embedded_mqtts::host::TcpTransport;
 use embedded_mqtts::tls::{
     pem_certificates_to_der, CertificateSummary, ClientAuth, ClientIdentity, ConnectError,
@@ -100,7 +101,7 @@ pub fn run_over_tls(
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs())
     });
-    let mut options = VerifyOptions::new(ValidityTime::UnixSeconds(now));
+    let mut options = VerifyOptions::new();
     if tls.insecure {
         options.host_check = HostCheck::SkipHostName;
     }
@@ -113,10 +114,11 @@ pub fn run_over_tls(
         None => None,
     };
     let client_cert = tls.client.as_ref().map(|c| c.cert.display().to_string());
-    let mut provider =
-        PinnedProvider::new(rand_core::OsRng, &pins, options).with_client_identity(identity);
+    let mut provider = PinnedProvider::new(rand_core::OsRng, &pins)
+        .with_options(options)
+        .with_client_identity(identity);
     let alpn: Vec<&[u8]> = tls.alpn.iter().map(String::as_bytes).collect();
-    let mut tls_options = TlsOptions::new(&args.host);
+    let mut tls_options = TlsOptions::new(&args.host, ValidityTime::UnixSeconds(now));
     if !alpn.is_empty() {
         tls_options = tls_options.alpn(&alpn);
     }
@@ -197,9 +199,12 @@ pub fn run_over_tls(
         ),
     }
     // A broker that refuses the client certificate says so on the first read or write after
-    // the handshake: the client's connect reports it as ClientCertificateRefused.
+    // the handshake. The stream then fails with `PermissionDenied` (its
+    // `StreamError::ClientCertificateRefused`, the only failure it gives that kind), which the
+    // MQTT client passes on as a transport error. (`tls::connect` makes the same mapping, but
+    // it builds the client over the bare stream, with no room for the `-d` tap.)
     job.run(stream).map_err(|failure| match failure {
-        Failure::Mqtt(Error::ClientCertificateRefused) if client_auth.requested() => {
+        Failure::Mqtt(Error::Transport(ErrorKind::PermissionDenied)) if client_auth.requested() => {
             Failure::ClientCertificateRefused { cert: client_cert }
         }
         other => other,

@@ -1,6 +1,7 @@
 //! Arbitrary bytes from a "server": frame them with `scan`, decode each packet with `decode`.
 //!
-//! Properties: nothing panics; `scan` and `decode` agree on framing; an accepted packet means
+//! Properties: nothing panics; `scan`, `frame` and `decode` agree on framing (`frame` sizes
+//! whatever `scan` sizes, and refuses only a malformed remaining length); an accepted packet means
 //! the same to mqttrs's own decoder (where that decoder can hold it); a decoded PUBLISH
 //! re-encodes to bytes that decode to the same fields, at the size `publish_len` predicts.
 #![no_main]
@@ -11,8 +12,17 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let mut rest = data;
     loop {
+        let framed = packet::frame(rest);
+        match framed {
+            Err(e) => assert_eq!(e, DecodeError::MalformedRemainingLength),
+            Ok(None) => assert!(rest.len() < 5),
+            Ok(Some(_)) => {}
+        }
         let frame = match packet::scan(rest) {
-            Ok(Some(frame)) => frame,
+            Ok(Some(frame)) => {
+                assert_eq!(framed, Ok(Some(frame)));
+                frame
+            }
             Ok(None) => {
                 if !rest.is_empty() {
                     assert_eq!(packet::decode(rest), Err(DecodeError::IncompleteHeader));

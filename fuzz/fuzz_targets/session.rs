@@ -32,7 +32,7 @@ use std::rc::Rc;
 use arbitrary::{Arbitrary, Unstructured};
 use embedded_mqtts::error::{Timeout, Violation};
 use embedded_mqtts::packet::{self, ConnectReturnCode, Inbound, Publish};
-use embedded_mqtts::{blocking, ClientState, ConnectOptions, Error, Event, Instant, QoS, Session};
+use embedded_mqtts::{blocking, ConnectOptions, Connection, Error, Event, Instant, QoS, Session, Storage};
 use libfuzzer_sys::fuzz_target;
 
 /// Window, store and inbound QoS 2 limit: small, so that the fuzzer reaches every limit.
@@ -44,7 +44,28 @@ const OUT: usize = 96;
 /// The client mode's receive buffer: some packets do not fit.
 const RX: usize = 48;
 
-type S = Session<N, STORE, INBOUND>;
+type S<'b> = Session<'b>;
+
+/// The session's own memory: its in-flight slots, their store, the inbound QoS 2 room.
+struct Memory {
+    slots: [embedded_mqtts::Slot; N],
+    store: [u8; STORE],
+    inbound: [u16; INBOUND],
+}
+
+impl Memory {
+    fn new() -> Self {
+        Memory {
+            slots: [embedded_mqtts::Slot::EMPTY; N],
+            store: [0; STORE],
+            inbound: [0; INBOUND],
+        }
+    }
+
+    fn session(&mut self) -> S<'_> {
+        Session::new(&mut self.slots, &mut self.store, &mut self.inbound)
+    }
+}
 
 // The first byte chooses: even, session mode (the rest is a [`Script`], read with
 // `arbitrary`); odd, client mode: bit 1 set puts an accepted CONNACK first, then a count `k`,
@@ -216,6 +237,8 @@ struct Model {
     keep_alive_ms: u32,
     response_timeout_ms: u32,
     last_sent: Instant,
+    /// When the last packet from the broker was handled.
+    last_received: Instant,
     ping_deadline: Option<Instant>,
     outbound: Vec<Slot>,
     requests: Vec<(u16, Kind)>,
@@ -233,6 +256,7 @@ impl Model {
             keep_alive_ms: 0,
             response_timeout_ms: 0,
             last_sent: Instant::from_millis(0),
+            last_received: Instant::from_millis(0),
             ping_deadline: None,
             outbound: Vec::new(),
             requests: Vec::new(),
@@ -274,7 +298,7 @@ impl Model {
                 } else if self.keep_alive_ms == 0 {
                     None
                 } else {
-                    Some(self.last_sent.add_millis(self.keep_alive_ms))
+                    Some(self.quiet_since().add_millis(self.keep_alive_ms))
                 };
                 // Whichever comes first.
                 match (due, self.deferral_deadline()) {
@@ -284,6 +308,25 @@ impl Model {
             }
             _ => None,
         }
+    }
+
+    /// The earlier of the last packet sent and the last received: a PINGREQ is due one
+    /// keep-alive period after it.
+    fn quiet_since(&self) -> Instant {
+        self.last_sent.earliest(self.last_received)
+    }
+
+    /// How long PINGRESP is awaited: the response timeout, at most one keep-alive period.
+    fn ping_wait_ms(&self) -> u32 {
+        match self.keep_alive_ms {
+            0 => self.response_timeout_ms,
+            keep_alive => self.response_timeout_ms.min(keep_alive),
+        }
+    }
+
+    /// Outbound messages and SUBSCRIBE/UNSUBSCRIBE requests share the window of `N` slots.
+    fn window_full(&self) -> bool {
+        self.outbound.len() + self.requests.len() >= N
     }
 
     /// A connection with deferred messages ends once nothing awaits PUBREL, or the response
@@ -409,7 +452,7 @@ impl Model {
                     slot.stage = Stage::Pubcomp;
                     slot.bytes.clear();
                     slot.resend = false;
-                    (Event::Received { pid }, Some((0x62, pid)))
+                    (Event::BrokerReceived { pid }, Some((0x62, pid)))
                 }
                 _ => return unknown(pid),
             },
@@ -547,13 +590,13 @@ fn build(model: &Model, packet: &Packet) -> Vec<u8> {
     }
 }
 
-struct Harness {
-    s: S,
+struct Harness<'b> {
+    s: S<'b>,
     m: Model,
     now: Instant,
 }
 
-impl Harness {
+impl Harness<'_> {
     fn connect(&mut self, params: ConnectParams) {
         let options = params.options();
         let mut out = [0u8; OUT];
@@ -574,6 +617,7 @@ impl Harness {
         m.response_timeout_ms = options.response_timeout_ms;
         m.ping_deadline = None;
         m.last_sent = self.now;
+        m.last_received = self.now;
         m.phase = Phase::AwaitConnack {
             deadline: self.now.add_millis(options.response_timeout_ms),
             clean: options.clean_session,
@@ -591,7 +635,10 @@ impl Harness {
             Err(e.clone())
         } else {
             match packet::decode(bytes) {
-                Ok(inbound) => self.m.handle(self.now, inbound),
+                Ok(inbound) => {
+                    self.m.last_received = self.now;
+                    self.m.handle(self.now, inbound)
+                }
                 Err(d) => Err(self.m.fail(Error::Decode(d))),
             }
         };
@@ -617,9 +664,11 @@ impl Harness {
         };
         let encoded = packet::encode_publish(&p, &mut probe);
         let m = &mut self.m;
+        // Whatever happens, it names only what this call stores.
+        m.last_published = None;
         let expected_err = if let Err(e) = m.usable() {
             Some(e)
-        } else if qos != QoS::AtMostOnce && m.outbound.len() == N {
+        } else if qos != QoS::AtMostOnce && m.window_full() {
             Some(Error::WindowFull { slots: N })
         } else {
             match encoded {
@@ -689,7 +738,7 @@ impl Harness {
             Some(e)
         } else if let Err(e) = encoded {
             Some(Error::Encode(e))
-        } else if m.requests.len() == N {
+        } else if m.window_full() {
             Some(Error::WindowFull { slots: N })
         } else {
             None
@@ -718,11 +767,10 @@ impl Harness {
     }
 
     fn poll_transmit(&mut self) -> bool {
-        let mut out = [0u8; OUT];
         let got = self
             .s
-            .poll_transmit(self.now, &mut out)
-            .map(|o| o.map(|len| out[..len].to_vec()));
+            .poll_transmit(self.now)
+            .map(|o| o.map(<[u8]>::to_vec));
         let m = &mut self.m;
         let expected = match &m.phase {
             Phase::Idle | Phase::AwaitConnack { .. } => Ok(None),
@@ -741,10 +789,10 @@ impl Harness {
                     Ok(Some(bytes))
                 } else if m.keep_alive_ms > 0
                     && m.ping_deadline.is_none()
-                    && self.now.millis_since(m.last_sent) >= m.keep_alive_ms
+                    && self.now.millis_since(m.quiet_since()) >= m.keep_alive_ms
                 {
                     m.last_sent = self.now;
-                    m.ping_deadline = Some(self.now.add_millis(m.response_timeout_ms));
+                    m.ping_deadline = Some(self.now.add_millis(m.ping_wait_ms()));
                     Ok(Some(vec![0xc0, 0x00]))
                 } else {
                     Ok(None)
@@ -775,7 +823,7 @@ impl Harness {
                 Err(m.fail(Error::Timeout(Timeout::Connack { waited_ms })))
             }
             Phase::Connected if m.ping_deadline.is_some_and(|d| self.now.reached(d)) => {
-                let waited_ms = m.response_timeout_ms;
+                let waited_ms = m.ping_wait_ms();
                 Err(m.fail(Error::Timeout(Timeout::Pingresp { waited_ms })))
             }
             _ => Ok(()),
@@ -803,8 +851,9 @@ impl Harness {
 }
 
 fn run_session(script: &Script) {
+    let mut memory = Memory::new();
     let mut h = Harness {
-        s: S::new(),
+        s: memory.session(),
         m: Model::new(),
         now: Instant::from_millis(script.start),
     };
@@ -964,8 +1013,9 @@ fn client_outcomes(bytes: &[u8], reads: &[usize]) -> Vec<String> {
         }
         Instant::from_millis(time.get())
     };
-    let mut state: ClientState<N, STORE, RX, OUT, INBOUND> = ClientState::new();
-    let mut client = blocking::Client::new(transport, &mut state, clock);
+    let mut storage: Storage<N, STORE, RX, OUT, INBOUND> = Storage::new();
+    let mut conn = Connection::new(storage.buffers());
+    let mut client = blocking::Client::new(transport, &mut conn, clock);
     let mut options = ConnectOptions::new("fuzz");
     options.keep_alive_secs = 0;
     options.response_timeout_ms = CONNACK_TIMEOUT_MS;
@@ -994,17 +1044,18 @@ fn client_outcomes(bytes: &[u8], reads: &[usize]) -> Vec<String> {
         };
         match outcome {
             Some(text) => outcomes.push(text),
-            None if client.state().session().is_connected() => break,
+            None if client.connection().is_connected() => break,
             None => {}
         }
     }
-    assert!(client.state().session().in_flight() == 0);
+    assert!(client.connection().in_flight() == 0);
     outcomes
 }
 
 /// The same stream framed with `scan` and fed to a session directly.
 fn reference_outcomes(bytes: &[u8]) -> Vec<String> {
-    let mut s = S::new();
+    let mut memory = Memory::new();
+    let mut s = memory.session();
     let mut out = [0u8; OUT];
     let mut options = ConnectOptions::new("fuzz");
     options.keep_alive_secs = 0;

@@ -126,7 +126,7 @@ fuzz_target!(|data: &[u8]| {
         2 => ValidityTime::UnixSeconds(T2020),
         _ => ValidityTime::UnixSeconds(T2045),
     };
-    let mut verify_options = VerifyOptions::new(time);
+    let mut verify_options = VerifyOptions::new();
     if options & 0x20 != 0 {
         verify_options = verify_options.skip_host_name_check();
     }
@@ -143,6 +143,7 @@ fuzz_target!(|data: &[u8]| {
         leaf,
         intermediates,
         Some(server_name),
+        time,
         &verify_options,
     );
     match &direct {
@@ -182,7 +183,8 @@ fuzz_target!(|data: &[u8]| {
     let mut transcript = Sha256::new();
     transcript.update(b"ClientHello ServerHello EncryptedExtensions");
     transcript.update(rest);
-    let mut verifier = PinnedVerifier::new(&pins, verify_options);
+    let mut verifier = PinnedVerifier::new(&pins).with_options(verify_options);
+    verifier.set_validity_time(time);
     TlsVerifier::<Aes128GcmSha256>::set_hostname_verification(&mut verifier, server_name)
         .expect("a short name is kept");
     let mut message = CertificateRef::with_context(&[]);

@@ -108,6 +108,26 @@ def session_seeds():
 LOCALHOST, IP, EXAMPLE_COM, TEST_LOCALHOST, BROKER_EXAMPLE = range(5)
 
 
+# ---------------------------------------------------------------------------------------------
+# streamed: [k] [k piece sizes] [broker byte stream after CONNACK]; the small connection's
+# receive buffer is 24 bytes, so payloads past ~15 bytes are streamed.
+
+
+def streamed_seeds():
+    folder = fresh("streamed")
+    big = bytes(range(256)) * 4
+    cases = {
+        "qos1_streamed_then_ping": publish(1, 9, b"big", big) + bytes([0xD0, 0x00]),
+        "qos2_twice_duplicate": publish(2, 5, b"a/b", big[:100]) * 2,
+        "qos0_small_and_large": publish(0, 0, b"t", b"x") + publish(0, 0, b"t", big[:300]),
+        "head_too_large": publish(0, 0, b"t" * 40, b"p") + bytes([0xD0, 0x00]),
+        "stray_acks": ack(0x40, 4242) + ack(0x50, 7) + ack(0x70, 8),
+    }
+    for pieces in [b"\x01", b"\x07\x03", b"\xff"]:
+        for name, stream in cases.items():
+            (folder / f"{name}_{pieces.hex()}").write_bytes(bytes([len(pieces)]) + pieces + stream)
+
+
 def der(path):
     return path.read_bytes()
 
@@ -203,8 +223,9 @@ def pin_parse_seeds():
 
 if __name__ == "__main__":
     session_seeds()
+    streamed_seeds()
     verifier_seeds()
     pin_parse_seeds()
-    for target in ["session", "verifier", "pin_parse"]:
+    for target in ["session", "streamed", "verifier", "pin_parse"]:
         files = sorted((SEEDS / target).iterdir())
         print(f"{target}: {len(files)} seeds, {sum(f.stat().st_size for f in files)} bytes")

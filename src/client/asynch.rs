@@ -62,7 +62,11 @@ where
 
     /// Send CONNECT and wait for CONNACK (bounded by the options' response timeout).
     pub async fn connect(&mut self, options: &ConnectOptions<'_>) -> Result<Connected, Error> {
-        self.run(|c, now| c.connect(now, options)).await?;
+        // Not `run`: its first send would return the sticky error of the broken connection
+        // that this CONNECT replaces (`Connection::connect` clears it and drops its bytes).
+        let now = self.clock.now();
+        self.conn.connect(now, options)?;
+        self.send_due(now).await?;
         loop {
             let event = self.next_event(None).await?;
             if let Some(Event::Connected {
@@ -170,12 +174,12 @@ where
     /// has nothing more right now (`false`, after enforcing the deadlines).
     async fn advance(&mut self, now: Instant) -> Result<bool, Error> {
         self.send_due(now).await?;
-        while !self.conn.has_event()? {
+        while !self.conn.has_event(now)? {
             if !self.ready_to_read(now)? {
                 return Ok(false);
             }
             let read = self.transport.read(self.conn.input_buffer()).await;
-            self.received(read)?;
+            self.received(now, read)?;
         }
         Ok(true)
     }

@@ -29,7 +29,11 @@ impl<'c, 'b, T: Read + Write + ReadReady, C: Clock> Client<'c, 'b, T, C> {
 
     /// Send CONNECT and wait for CONNACK (bounded by the options' response timeout).
     pub fn connect(&mut self, options: &ConnectOptions<'_>) -> Result<Connected, Error> {
-        self.run(|c, now| c.connect(now, options))?;
+        // Not `run`: its first send would return the sticky error of the broken connection
+        // that this CONNECT replaces (`Connection::connect` clears it and drops its bytes).
+        let now = self.clock.now();
+        self.conn.connect(now, options)?;
+        self.send_due(now)?;
         loop {
             if let Some(Event::Connected {
                 session_present,
@@ -126,12 +130,12 @@ impl<'c, 'b, T: Read + Write + ReadReady, C: Clock> Client<'c, 'b, T, C> {
     /// has nothing more right now (`false`, after enforcing the deadlines).
     fn advance(&mut self, now: Instant) -> Result<bool, Error> {
         self.send_due(now)?;
-        while !self.conn.has_event()? {
+        while !self.conn.has_event(now)? {
             if !self.ready_to_read(now)? {
                 return Ok(false);
             }
             let read = self.transport.read(self.conn.input_buffer());
-            self.received(read)?;
+            self.received(now, read)?;
         }
         Ok(true)
     }

@@ -17,7 +17,7 @@
 //! returning 0 means the peer closed the connection. Every packet written is followed by
 //! `flush`, which must hand the bytes to the network (it need not wait for the peer's
 //! acknowledgement). An error of the transport ends the connection as
-//! [`Error::Transport`](crate::Error::Transport) with its [`embedded_io::ErrorKind`]; the
+//! [`crate::Error::Transport`] with its [`embedded_io::ErrorKind`]; the
 //! client does not interpret it further (a TLS layer that knows more says so in its own
 //! error: see [`tls::connect`](crate::tls::connect)).
 //!
@@ -76,9 +76,13 @@ impl<T: ReadReady, C: Clock, W> Client<'_, '_, T, C, W> {
     }
 
     /// `read` read into the connection's input buffer: hand the bytes in.
-    fn received<E: embedded_io::Error>(&mut self, read: Result<usize, E>) -> Result<(), Error> {
+    fn received<E: embedded_io::Error>(
+        &mut self,
+        now: Instant,
+        read: Result<usize, E>,
+    ) -> Result<(), Error> {
         let n = read.map_err(|e| transport_failed(self.conn, e))?;
-        self.conn.input_received(n)
+        self.conn.input_received(now, n)
     }
 }
 

@@ -1,4 +1,4 @@
-//! Unit tests of scanning and decoding server packets.
+//! Unit tests of framing any packet, and scanning and decoding server packets.
 
 extern crate std;
 use std::{format, string::ToString, vec, vec::Vec};
@@ -70,6 +70,53 @@ fn scan_refuses_client_only_and_reserved_types() {
         assert_eq!(scan(&[first]), Err(err), "type {packet_type}");
         assert_eq!(decode(&[first, 0]), Err(err), "type {packet_type}");
     }
+}
+
+/// `frame` sizes any packet, including those only a client sends, with `scan`'s framing.
+#[test]
+fn frame_sizes_every_packet_type_and_agrees_with_scan() {
+    // Every type byte, with every flag pattern, and each remaining-length example.
+    for first in 0..=u8::MAX {
+        for (value, bytes) in REMAINING_LENGTHS {
+            let buf = with_header(first, bytes);
+            let framed = frame(&buf).unwrap().unwrap();
+            assert_eq!(framed.header_len, 1 + bytes.len(), "{first:#x} {value}");
+            assert_eq!(
+                framed.total_len,
+                1 + bytes.len() + value,
+                "{first:#x} {value}"
+            );
+            // Where scan accepts the header, it frames it the same.
+            if let Ok(scanned) = scan(&buf) {
+                assert_eq!(scanned, Some(framed), "{first:#x} {value}");
+            }
+        }
+    }
+    // What a client sends: CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT.
+    let subscribe = [0x82, 12, 0, 3, 0, 1, b'a', 1, 0, 3, b'b', b'/', b'#', 2];
+    assert_eq!(frame(&subscribe).unwrap().unwrap().total_len, 14);
+    assert_eq!(frame(&[0x10, 13]).unwrap().unwrap().total_len, 15);
+    assert_eq!(frame(&[0xa2, 5]).unwrap().unwrap().total_len, 7);
+    assert_eq!(frame(&[0xc0, 0, 0xe0, 0]).unwrap().unwrap().total_len, 2);
+    assert_eq!(frame(&[0xe0, 0]).unwrap().unwrap().total_len, 2);
+}
+
+#[test]
+fn frame_waits_for_a_whole_fixed_header_and_refuses_a_fifth_length_byte() {
+    assert_eq!(frame(&[]), Ok(None));
+    assert_eq!(frame(&[0x10]), Ok(None));
+    assert_eq!(frame(&[0x10, 0x80]), Ok(None));
+    assert_eq!(frame(&[0x10, 0xff, 0xff, 0xff]), Ok(None));
+    let err = DecodeError::MalformedRemainingLength;
+    assert_eq!(frame(&[0x10, 0xff, 0xff, 0xff, 0xff]), Err(err));
+    // Types and flags a server may not send are not frame's business.
+    assert_eq!(
+        frame(&[0xf3, 1]),
+        Ok(Some(Frame {
+            header_len: 2,
+            total_len: 3
+        }))
+    );
 }
 
 #[test]

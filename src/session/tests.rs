@@ -502,18 +502,38 @@ fn invalid_subscribe_costs_no_request_slot() {
 }
 
 #[test]
-fn acknowledgements_for_unknown_ids_break_the_connection() {
-    for kind in [PUBACK, PUBREC, PUBCOMP, 0xb0] {
+fn stray_acknowledgements_are_warnings_and_a_stray_pubrec_is_released() {
+    for (kind, ack_kind, reply) in [
+        (PUBACK, Ack::Puback, None),
+        (PUBREC, Ack::Pubrec, Some(ack(PUBREL, 4242))),
+        (PUBCOMP, Ack::Pubcomp, None),
+    ] {
         let mut s = connected(&ConnectOptions::new("c"));
         let mut out = [0u8; 64];
-        let result = s.handle(t(1), ack(kind, 42), &mut out);
-        let expected = Err(Error::Violation(Violation::UnknownPacketId { pid: 42 }));
-        assert_eq!(result, expected, "kind {kind:#x}");
-        assert_eq!(transmit(&mut s, t(2)), expected.map(|_| None));
+        let (event, len) = s.handle(t(1), ack(kind, 4242), &mut out).unwrap();
+        assert_eq!(
+            event,
+            Event::StrayAck {
+                ack: ack_kind,
+                pid: 4242
+            }
+        );
+        assert_eq!(
+            reply.map(<[u8]>::to_vec),
+            (len > 0).then(|| out[..len].to_vec())
+        );
+        assert!(s.is_connected(), "kind {kind:#x}");
     }
-    // A PUBACK for a QoS 2 message is as wrong as one for no message.
+    // A SUBACK for nothing is still a violation, and so is a PUBACK for a QoS 2 message.
     let mut s = connected(&ConnectOptions::new("c"));
     let mut out = [0u8; 64];
+    let expected = Err(Error::Violation(Violation::UnknownPacketId { pid: 42 }));
+    assert_eq!(
+        s.handle(t(1), ack(0xb0, 42), &mut out).map(|_| ()),
+        expected
+    );
+    assert_eq!(transmit(&mut s, t(2)), expected.map(|()| None));
+    let mut s = connected(&ConnectOptions::new("c"));
     let (_, pid) = s
         .publish(t(1), "a/b", b"", QoS::ExactlyOnce, false, &mut out)
         .unwrap();

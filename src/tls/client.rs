@@ -65,12 +65,17 @@ impl fmt::Display for ClientError {
 
 impl core::error::Error for ClientError {}
 
-/// The most precise error for a failed CONNECT over a TLS stream whose client-certificate
-/// verdict is `refusal`.
-fn connect_error(error: Error, refusal: Option<ClientCertificateRefused>) -> ClientError {
-    match (error, refusal) {
-        (Error::Transport(_), Some(refusal)) => ClientError::ClientCertificateRefused(refusal),
-        (error, _) => ClientError::Mqtt(error),
+impl ClientError {
+    /// The most precise error for `error`, an MQTT failure over a TLS stream whose
+    /// client-certificate verdict is `refusal` (`stream.client_auth_refusal()`): a transport
+    /// failure there was the broker refusing our certificate. For callers that run
+    /// [`TlsStream::connect`] and the MQTT `connect` themselves (to wrap the stream, say);
+    /// [`connect`] does this for you.
+    pub fn over_tls(error: Error, refusal: Option<ClientCertificateRefused>) -> Self {
+        match (error, refusal) {
+            (Error::Transport(_), Some(refusal)) => ClientError::ClientCertificateRefused(refusal),
+            (error, _) => ClientError::Mqtt(error),
+        }
     }
 }
 
@@ -105,7 +110,10 @@ where
     let mut client = blocking::Client::new(stream, conn, clock);
     match client.connect(options) {
         Ok(connected) => Ok((client, connected)),
-        Err(e) => Err(connect_error(e, client.transport().client_auth_refusal())),
+        Err(e) => Err(ClientError::over_tls(
+            e,
+            client.transport().client_auth_refusal(),
+        )),
     }
 }
 
@@ -133,6 +141,9 @@ where
     let mut client = asynch::Client::new(stream, conn, clock, idle);
     match client.connect(options).await {
         Ok(connected) => Ok((client, connected)),
-        Err(e) => Err(connect_error(e, client.transport().client_auth_refusal())),
+        Err(e) => Err(ClientError::over_tls(
+            e,
+            client.transport().client_auth_refusal(),
+        )),
     }
 }

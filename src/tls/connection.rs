@@ -1,53 +1,19 @@
-//! TLS 1.3 over any embedded-io stream, with the broker verified against the pin.
+//! TLS 1.3 over any embedded-io stream, with the broker verified against the pin: the
+//! blocking and async streams, their options and errors.
 //!
-//! [`TlsStream`] (blocking) and [`AsyncTlsStream`] run embedded-tls's handshake with our
-//! [`PinnedProvider`], and then refuse the connection unless the verifier both checked the
-//! certificate chain *and* the server's CertificateVerify signature: embedded-tls 0.19 completes
-//! `open()` even when a server sent neither, so "no error" is not "verified". The proof is a
-//! [`ServerVerified`] value that only the verifier can make; a stream exists only with one.
-//!
-//! The streams implement the client's transport contract: `Read + Write` and
-//! [`ReadReady`]. Ready means decrypted bytes are buffered, or the socket has bytes (a TLS
-//! record has begun to arrive, so a read completes it). The socket is shared with the TLS
-//! connection through a [`RefCell`] that the caller owns ([`TlsSocket`]), so that readiness can
-//! be asked without tearing a record.
-//!
-//! # Buffer sizes
-//!
-//! The read buffer must hold one whole TLS record: 16,384 bytes of plaintext plus 256 of
-//! overhead, so [`READ_BUFFER`] = 16,640 bytes, unless the broker agrees to a smaller
-//! max_fragment_length ([`TlsOptions::max_fragment_length`]): then MFL + 256 (4,352 bytes for
-//! 4096). The write buffer holds the largest record we send: the largest MQTT packet plus 133
-//! bytes, and at least the ClientHello (about 300 bytes). The server's whole Certificate message
-//! must fit in one record: with MFL 2^12 a two-certificate chain fits; 2^9 is too small.
-//!
-//! # Client certificates: the broker's verdict comes later
-//!
-//! In TLS 1.3 the client's certificate, CertificateVerify and Finished are its last handshake
-//! flight, and the server does not answer it: `open()` returns as soon as they are sent. A
-//! broker that refuses the certificate (or its absence) says so with a fatal alert
-//! (`bad_certificate`, `unknown_ca`, `certificate_expired`, `certificate_required`, ...) that
-//! the client reads only after it has sent its first bytes, the MQTT CONNECT. So after a
-//! handshake in which the broker asked for a certificate, the stream watches the first read
-//! and write: until the first application byte arrives, an alert or a closed or reset
-//! connection is reported as [`StreamError::ClientCertificateRefused`], whose
-//! [`embedded_io::Error::kind`] is [`ErrorKind::PermissionDenied`]. The MQTT client's
-//! `connect` then fails with [`Error::ClientCertificateRefused`](crate::Error), and
-//! [`TlsStream::client_auth_refusal`] (through `Client::transport()`) gives the details.
-//! embedded-tls 0.19 reports every alert but close_notify as `TlsError::InternalError`, so
-//! *which* alert the broker sent is not known; that it came right after a handshake that asked
-//! for a certificate, and before any MQTT byte, is.
+//! User documentation: the `tls` module, section "Streams".
 
-use core::cell::RefCell;
+use core::cell::{Ref, RefCell};
 
 use embedded_io::{ErrorKind, ErrorType, ReadReady};
+use embedded_tls::alert::{AlertDescription, AlertLevel};
 use embedded_tls::{Aes128GcmSha256, TlsConfig, TlsContext, TlsError};
 
-pub use embedded_tls::MaxFragmentLength;
+pub use embedded_tls::{FlushPolicy, MaxFragmentLength};
 
 use super::identity::{MaybeClientIdentity, SignerError};
-use super::provider::{ClientAuth, PinnedProvider, ServerVerified};
-use super::VerifyError;
+use super::provider::{ClientAuth, PinnedProvider};
+use super::verify::{ServerVerified, ValidityTime, VerifyError};
 
 /// Read buffer for full-size records (no max_fragment_length).
 pub const READ_BUFFER: usize = 16_640;
@@ -81,9 +47,24 @@ const fn fragment_bytes(mfl: MaxFragmentLength) -> usize {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct TlsFailure(pub TlsError);
 
+/// Equal when the errors are the same with the same facts: the I/O error kind, the alert's
+/// level and description, the kind of parse error (embedded-tls's types do not compare
+/// themselves).
 impl PartialEq for TlsFailure {
     fn eq(&self, other: &Self) -> bool {
-        core::mem::discriminant(&self.0) == core::mem::discriminant(&other.0)
+        let alert =
+            |level: AlertLevel, description: AlertDescription| (level as u8, description as u8);
+        match (self.0, other.0) {
+            (TlsError::Io(a), TlsError::Io(b)) => a == b,
+            (TlsError::HandshakeAborted(l, d), TlsError::HandshakeAborted(m, e))
+            | (TlsError::AbortHandshake(l, d), TlsError::AbortHandshake(m, e)) => {
+                alert(l, d) == alert(m, e)
+            }
+            (TlsError::ParseError(a), TlsError::ParseError(b)) => {
+                core::mem::discriminant(&a) == core::mem::discriminant(&b)
+            }
+            (a, b) => core::mem::discriminant(&a) == core::mem::discriminant(&b),
+        }
     }
 }
 
@@ -123,7 +104,8 @@ pub enum ConnectError {
     Verify(VerifyError),
     /// The handshake failed for another reason.
     Tls(TlsFailure),
-    /// The socket is borrowed elsewhere (a [`TlsSocket`] used by two streams at once).
+    /// The socket was in use when the handshake began: a guard from [`TlsSocket::get`] still
+    /// held, or a read or write of another stream over the same [`TlsSocket`] in progress.
     SocketBusy,
     /// The broker asked for the client certificate and the client could not sign its
     /// CertificateVerify (the [`ClientSigner`](super::ClientSigner) failed, or its signature
@@ -141,7 +123,9 @@ impl core::fmt::Display for ConnectError {
         match self {
             ConnectError::Verify(e) => write!(f, "broker certificate refused: {e}"),
             ConnectError::Tls(e) => e.fmt(f),
-            ConnectError::SocketBusy => f.write_str("socket already in use by another stream"),
+            ConnectError::SocketBusy => f.write_str(
+                "socket in use (by a TlsSocket::get guard or another stream) when the handshake began",
+            ),
             ConnectError::ClientSigner(e) => {
                 write!(f, "cannot prove possession of the client key: {e}")
             }
@@ -152,12 +136,16 @@ impl core::fmt::Display for ConnectError {
 
 impl core::error::Error for ConnectError {}
 
-/// What the handshake needs besides the socket and buffers.
+/// What one handshake needs besides the socket, the buffers and the provider's pins: the
+/// broker's name, the time, and how records are sent.
 #[derive(Clone, Copy, Debug)]
 pub struct TlsOptions<'a> {
     /// The broker's host name: sent as SNI, and the name its certificate must carry (unless
     /// the provider's policy skips the host-name check).
     pub server_name: &'a str,
+    /// The time the broker's certificates are checked at, for this handshake: take it from
+    /// the clock (RTC, SNTP, GNSS) each time you connect.
+    pub validity: ValidityTime,
     /// Ask the broker for smaller records (RFC 6066), to shrink the read buffer.
     pub max_fragment_length: Option<MaxFragmentLength>,
     /// Application-Layer Protocol Negotiation (RFC 7301): the protocol names offered in the
@@ -165,16 +153,37 @@ pub struct TlsOptions<'a> {
     /// HTTPS pick the service by it (AWS IoT Core: `x-amzn-mqtt-ca`); Mosquitto 2.0 ignores it.
     /// `None` (the default) sends no ALPN extension.
     pub alpn: Option<&'a [&'a [u8]]>,
+    /// Whether each record written is followed by the socket's `flush`
+    /// ([`FlushPolicy::Strict`], the default) or only handed to its `write`
+    /// ([`FlushPolicy::Relaxed`]); see [`flush_policy`](Self::flush_policy).
+    pub flush_policy: FlushPolicy,
 }
 
 impl<'a> TlsOptions<'a> {
-    /// Full-size records, `server_name` for SNI and the host-name check, no ALPN.
-    pub const fn new(server_name: &'a str) -> Self {
+    /// `server_name` for SNI and the host-name check, certificates checked at `validity`;
+    /// full-size records, no ALPN, each record flushed ([`FlushPolicy::Strict`]).
+    pub const fn new(server_name: &'a str, validity: ValidityTime) -> Self {
         TlsOptions {
             server_name,
+            validity,
             max_fragment_length: None,
             alpn: None,
+            flush_policy: FlushPolicy::Strict,
         }
+    }
+
+    /// The same options, with `policy` for the records the stream writes.
+    ///
+    /// [`FlushPolicy::Strict`] (the default) calls the socket's `flush` after handing it each
+    /// record; [`FlushPolicy::Relaxed`] hands each record to the socket's `write` and does not
+    /// call its `flush`. Choose `Relaxed` on embassy-net: its `TcpSocket::flush` waits until the
+    /// peer has acknowledged every byte, one round trip per packet sent otherwise. The TCP stack
+    /// still sends the bytes; the stream's own `flush` (which the MQTT client calls after each
+    /// packet) then hands the record over without waiting for the ACK.
+    #[must_use]
+    pub const fn flush_policy(mut self, policy: FlushPolicy) -> Self {
+        self.flush_policy = policy;
+        self
     }
 
     /// The same options, offering `protocols` by ALPN (e.g. `&[b"mqtt"]`).
@@ -187,6 +196,7 @@ impl<'a> TlsOptions<'a> {
         self
     }
 
+    /// embedded-tls's configuration for these options.
     fn config(&self) -> TlsConfig<'a> {
         let config = TlsConfig::new().with_server_name(self.server_name);
         #[cfg(feature = "rsa")]
@@ -220,13 +230,50 @@ impl<S> TlsSocket<S> {
     pub fn into_inner(self) -> S {
         self.cell.into_inner()
     }
+
+    /// The socket, while a stream over it is between reads and writes: for an idle hook that
+    /// waits on the socket itself, such as embassy-net's `TcpSocket::wait_read_ready`, so that
+    /// a task sleeps until bytes arrive instead of polling the stream.
+    ///
+    /// The stream borrows the socket only inside its own reads and writes (an async read keeps
+    /// it across its awaits), so between them this succeeds. Drop the returned guard before
+    /// the stream's next read or write: a stream that finds the socket borrowed fails that
+    /// operation (never panics).
+    ///
+    /// # Errors
+    /// [`SocketBusy`] while a read or write of the stream is in progress.
+    pub fn get(&self) -> Result<Ref<'_, S>, SocketBusy> {
+        self.cell.try_borrow().map_err(|_| SocketBusy)
+    }
+
+    /// Refuses a handshake over a socket someone holds: embedded-tls would see only an I/O
+    /// error of kind `Other`.
+    fn check_free(&self) -> Result<(), ConnectError> {
+        match self.cell.try_borrow_mut() {
+            Ok(_) => Ok(()),
+            Err(_) => Err(ConnectError::SocketBusy),
+        }
+    }
 }
+
+/// The socket under a TLS stream is in use by one of the stream's reads or writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct SocketBusy;
+
+impl core::fmt::Display for SocketBusy {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("socket in use by a read or write of the TLS stream")
+    }
+}
+
+impl core::error::Error for SocketBusy {}
 
 /// The socket as embedded-tls sees it: a shared borrow of the caller's cell.
 struct Shared<'a, S>(&'a RefCell<S>);
 
 /// The broker refused the client's certificate, or its absence: see the
-/// [module documentation](self).
+/// [`tls` module documentation](crate::tls#client-certificates-the-brokers-verdict-comes-later).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ClientCertificateRefused {
@@ -348,7 +395,7 @@ where
 
 /// A socket error, or the socket cell found borrowed (never happens in single-threaded use).
 #[derive(Debug)]
-pub enum SocketError<E> {
+pub(crate) enum SocketError<E> {
     /// The socket's own error.
     Io(E),
     /// The cell was borrowed elsewhere.
@@ -527,7 +574,8 @@ macro_rules! tls_stream {
             }
 
             /// The broker's refusal of the client certificate (or of its absence), once a
-            /// read or write has seen it: see the [module documentation](self).
+            /// read or write has seen it: see the
+            /// [`tls` module documentation](crate::tls#client-certificates-the-brokers-verdict-comes-later).
             pub fn client_auth_refusal(&self) -> Option<ClientCertificateRefused> {
                 self.client_auth.refusal
             }
@@ -571,8 +619,9 @@ impl<'a, S> TlsStream<'a, S>
 where
     S: embedded_io::Read + embedded_io::Write + ReadReady + 'a,
 {
-    /// Run the handshake over `socket` and verify the broker with `provider`'s pin. Only a
-    /// broker that proved both its chain and its key gets a stream.
+    /// Run the handshake over `socket` and verify the broker with `provider`'s pins, its
+    /// certificates at `options.validity`. Only a broker that proved both its chain and its key
+    /// gets a stream.
     pub fn connect<R, I>(
         socket: &'a TlsSocket<S>,
         read_buffer: &'a mut [u8],
@@ -584,12 +633,15 @@ where
         R: rand_core::CryptoRngCore,
         I: MaybeClientIdentity,
     {
+        socket.check_free()?;
         let config = options.config();
         let mut conn = embedded_tls::blocking::TlsConnection::new(
             Shared(&socket.cell),
             read_buffer,
             write_buffer,
         );
+        conn.set_flush_policy(options.flush_policy);
+        provider.set_validity_time(options.validity);
         if let Err(e) = conn.open(TlsContext::new(&config, &mut *provider)) {
             return Err(handshake_error(provider, e));
         }
@@ -645,8 +697,9 @@ impl<'a, S> AsyncTlsStream<'a, S>
 where
     S: embedded_io_async::Read + embedded_io_async::Write + ReadReady + 'a,
 {
-    /// Run the handshake over `socket` and verify the broker with `provider`'s pin. Only a
-    /// broker that proved both its chain and its key gets a stream.
+    /// Run the handshake over `socket` and verify the broker with `provider`'s pins, its
+    /// certificates at `options.validity`. Only a broker that proved both its chain and its key
+    /// gets a stream.
     pub async fn connect<R, I>(
         socket: &'a TlsSocket<S>,
         read_buffer: &'a mut [u8],
@@ -658,9 +711,12 @@ where
         R: rand_core::CryptoRngCore,
         I: MaybeClientIdentity,
     {
+        socket.check_free()?;
         let config = options.config();
         let mut conn =
             embedded_tls::TlsConnection::new(Shared(&socket.cell), read_buffer, write_buffer);
+        conn.set_flush_policy(options.flush_policy);
+        provider.set_validity_time(options.validity);
         if let Err(e) = conn.open(TlsContext::new(&config, &mut *provider)).await {
             return Err(handshake_error(provider, e));
         }
@@ -714,5 +770,88 @@ where
     async fn flush(&mut self) -> Result<(), StreamError> {
         let watch = &mut self.client_auth;
         self.conn.flush().await.map_err(|e| watch.error(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_socket_is_reachable_between_operations_and_busy_during_one() {
+        let socket = TlsSocket::new(42u8);
+        assert_eq!(socket.get().map(|s| *s), Ok(42));
+        let operation = socket.cell.borrow_mut();
+        assert_eq!(socket.get().map(|s| *s), Err(SocketBusy));
+        drop(operation);
+        assert_eq!(socket.get().map(|s| *s), Ok(42));
+    }
+
+    /// A socket that is never read or written.
+    struct Idle;
+
+    impl ErrorType for Idle {
+        type Error = ErrorKind;
+    }
+
+    impl embedded_io::Read for Idle {
+        fn read(&mut self, _buf: &mut [u8]) -> Result<usize, ErrorKind> {
+            Err(ErrorKind::Unsupported)
+        }
+    }
+
+    impl embedded_io::Write for Idle {
+        fn write(&mut self, _buf: &[u8]) -> Result<usize, ErrorKind> {
+            Err(ErrorKind::Unsupported)
+        }
+        fn flush(&mut self) -> Result<(), ErrorKind> {
+            Ok(())
+        }
+    }
+
+    impl ReadReady for Idle {
+        fn read_ready(&mut self) -> Result<bool, ErrorKind> {
+            Ok(false)
+        }
+    }
+
+    #[test]
+    fn a_handshake_over_a_held_socket_is_socket_busy() {
+        let socket = TlsSocket::new(Idle);
+        let mut provider = PinnedProvider::new(rand_core::OsRng, &[]);
+        let (mut read, mut write) = ([0u8; 1024], [0u8; 1024]);
+        let options = TlsOptions::new("broker.example", ValidityTime::UnknownSkipDateChecks);
+        let held = socket.get();
+        let refused = TlsStream::connect(&socket, &mut read, &mut write, &options, &mut provider);
+        assert_eq!(refused.err(), Some(ConnectError::SocketBusy));
+        drop(held);
+        // Free again: the handshake starts (and fails on the socket, not before it).
+        let failed = TlsStream::connect(&socket, &mut read, &mut write, &options, &mut provider);
+        assert!(matches!(failed.err(), Some(ConnectError::Tls(_))));
+    }
+
+    #[test]
+    fn tls_failures_compare_their_facts() {
+        let io = |kind| TlsFailure(TlsError::Io(kind));
+        assert_eq!(io(ErrorKind::TimedOut), io(ErrorKind::TimedOut));
+        assert_ne!(io(ErrorKind::TimedOut), io(ErrorKind::ConnectionReset));
+        let alert =
+            |description| TlsFailure(TlsError::HandshakeAborted(AlertLevel::Fatal, description));
+        assert_eq!(
+            alert(AlertDescription::UnknownCa),
+            alert(AlertDescription::UnknownCa)
+        );
+        assert_ne!(
+            alert(AlertDescription::UnknownCa),
+            alert(AlertDescription::BadCertificate)
+        );
+        assert_eq!(
+            TlsFailure(TlsError::InternalError),
+            TlsFailure(TlsError::InternalError)
+        );
+        assert_ne!(
+            TlsFailure(TlsError::InternalError),
+            TlsFailure(TlsError::IoError)
+        );
     }
 }

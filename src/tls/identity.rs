@@ -1,35 +1,6 @@
 //! The device's side of mutual TLS: its certificate, and the proof that it holds the key.
 //!
-//! A broker that authenticates devices (Mosquitto's `require_certificate true`, AWS IoT Core,
-//! Azure IoT Hub) sends a CertificateRequest in the TLS 1.3 handshake. The client answers with
-//! its Certificate and a CertificateVerify: an ECDSA signature, made with the certificate's
-//! private key, over
-//! `64 × 0x20 ‖ "TLS 1.3, client CertificateVerify" ‖ 0x00 ‖ transcript hash`
-//! (RFC 8446 §4.4.3). A [`ClientIdentity`] holds what that needs, and is given to the
-//! [`PinnedProvider`](super::PinnedProvider) with
-//! [`with_client_identity`](super::PinnedProvider::with_client_identity).
-//!
-//! The private key comes from one of two places:
-//!
-//! - **Flash**: [`ClientIdentity::from_p256_key_der`] / [`from_p256_key_pem`]
-//!   (PKCS#8 `PRIVATE KEY` or SEC1 `EC PRIVATE KEY`). The key is checked against the
-//!   certificate's public key once, here, so that a mismatch is a local error instead of a
-//!   broker's refusal.
-//! - **A secure element or HSM**: implement [`ClientSigner`] and use
-//!   [`ClientIdentity::with_signer`]. The crate hands the signer the 32-byte SHA-256 digest to
-//!   sign and never sees the key. Each signature is checked against the certificate's public key
-//!   before it is sent (one ECDSA verification, about the cost of the server's), so that a
-//!   signer using the wrong key slot is reported as such ([`SignerError`] in
-//!   [`ConnectError::ClientSigner`](super::ConnectError::ClientSigner)).
-//!
-//! Only ECDSA P-256 with SHA-256 (`ecdsa_secp256r1_sha256`) is supported: it is the device key
-//! type of secure elements and cloud IoT brokers. RSA client keys would need RSASSA-PSS signing
-//! (TLS 1.3 allows nothing else for RSA in CertificateVerify) and the RSA private-key code.
-//!
-//! embedded-tls 0.19 sends exactly one certificate: the device's own. The broker must trust
-//! the CA that issued it directly, or already hold any intermediate CA.
-//!
-//! [`from_p256_key_pem`]: ClientIdentity::from_p256_key_pem
+//! User documentation: the `tls` module, section "Client certificates (mutual TLS)".
 
 use core::fmt;
 
@@ -40,9 +11,9 @@ use p256::elliptic_curve::zeroize::Zeroize;
 use p256::pkcs8::DecodePrivateKey;
 use p256::SecretKey;
 
-use super::error::VerifyError;
-use super::sig::{public_key, PublicKey};
-use super::x509::Certificate;
+use super::pem;
+use super::sig::{public_key, PublicKey, SignatureError};
+use super::x509::{Certificate, ParseError};
 
 /// A signer that keeps the device's P-256 private key to itself: a secure element (ATECC608,
 /// SE050, OPTIGA Trust M), an HSM, a TPM, or any code that must not hand the key out.
@@ -111,7 +82,7 @@ impl core::error::Error for SignerError {}
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum IdentityError {
     /// The client certificate is not a DER X.509 certificate this crate can read.
-    Certificate(VerifyError),
+    Certificate(ParseError),
     /// The client certificate's key is not an ECDSA P-256 key.
     NotP256Certificate,
     /// The private key is neither PKCS#8 nor SEC1 DER of a P-256 key.
@@ -157,7 +128,8 @@ enum Key<'a> {
 }
 
 /// The device's certificate (DER) and the means to sign with its key: what a broker that
-/// requires client certificates needs. See the [module documentation](self).
+/// requires client certificates needs. See the
+/// [`tls` module documentation](crate::tls#client-certificates-mutual-tls).
 pub struct ClientIdentity<'a> {
     certificate: &'a [u8],
     key: Key<'a>,
@@ -183,10 +155,8 @@ fn certificate_key(certificate: &[u8]) -> Result<VerifyingKey, IdentityError> {
         Ok(PublicKey::P256(point)) => {
             VerifyingKey::from_sec1_bytes(point).map_err(|_| IdentityError::NotP256Certificate)
         }
-        Ok(PublicKey::Rsa { .. }) | Err(VerifyError::UnsupportedAlgorithm { .. }) => {
-            Err(IdentityError::NotP256Certificate)
-        }
-        Err(e) => Err(IdentityError::Certificate(e)),
+        Err(SignatureError::Malformed(e)) => Err(IdentityError::Certificate(e)),
+        Ok(PublicKey::Rsa { .. }) | Err(_) => Err(IdentityError::NotP256Certificate),
     }
 }
 
@@ -194,28 +164,13 @@ fn certificate_key(certificate: &[u8]) -> Result<VerifyingKey, IdentityError> {
 /// bytes of DER).
 const MAX_KEY_DER: usize = 256;
 
-/// Finds the first `-----BEGIN <label>-----` ... `-----END <label>-----` block whose label is
-/// `PRIVATE KEY` or `EC PRIVATE KEY` (text around it, such as an `EC PARAMETERS` block, is
-/// skipped).
+/// The first `PRIVATE KEY` (PKCS#8) block of `pem`, else its first `EC PRIVATE KEY` (SEC1)
+/// block; text around it, such as an `EC PARAMETERS` block, is skipped.
 fn private_key_block(pem: &[u8]) -> Option<&[u8]> {
-    const LABELS: [(&[u8], &[u8]); 2] = [
-        (b"-----BEGIN PRIVATE KEY-----", b"-----END PRIVATE KEY-----"),
-        (
-            b"-----BEGIN EC PRIVATE KEY-----",
-            b"-----END EC PRIVATE KEY-----",
-        ),
-    ];
-    let find = |haystack: &[u8], needle: &[u8]| {
-        haystack
-            .windows(needle.len())
-            .position(|window| window == needle)
-    };
-    LABELS.iter().find_map(|(begin, end)| {
-        let start = find(pem, begin)?;
-        let from_start = pem.get(start..)?;
-        let stop = find(from_start, end)?.checked_add(end.len())?;
-        from_start.get(..stop)
-    })
+    [pem::PRIVATE_KEY, pem::EC_PRIVATE_KEY]
+        .iter()
+        .find_map(|label| pem::next_block(pem, label))
+        .map(|(block, _rest)| block)
 }
 
 impl<'a> ClientIdentity<'a> {
@@ -252,8 +207,8 @@ impl<'a> ClientIdentity<'a> {
     pub fn from_p256_key_pem(certificate: &'a [u8], key_pem: &[u8]) -> Result<Self, IdentityError> {
         let block = private_key_block(key_pem).ok_or(IdentityError::Pem)?;
         let mut buffer = [0u8; MAX_KEY_DER];
-        let result = match pem_rfc7468::decode(block, &mut buffer) {
-            Ok((_label, der)) => Self::from_p256_key_der(certificate, der),
+        let result = match pem::decode(block, &mut buffer) {
+            Ok(der) => Self::from_p256_key_der(certificate, der),
             Err(_) => Err(IdentityError::Pem),
         };
         buffer.zeroize();
@@ -314,16 +269,9 @@ impl<'a> ClientIdentity<'a> {
     }
 }
 
-mod sealed {
-    pub trait Sealed {}
-}
-
-/// What [`PinnedProvider`](super::PinnedProvider) can hold as the client's identity:
-/// [`NoClientIdentity`] (the default), a [`ClientIdentity`], or an `Option` of one. Sealed:
-/// implemented by those three only.
-pub trait MaybeClientIdentity: sealed::Sealed {
-    /// The client certificate (DER), if there is one.
-    fn certificate(&self) -> Option<&[u8]>;
+/// The signing half of [`MaybeClientIdentity`], crate-private: only the handshake signs with
+/// the device's key, no code that merely holds an identity can.
+pub(crate) trait Signing {
     /// Signs the CertificateVerify content.
     ///
     /// # Errors
@@ -331,44 +279,66 @@ pub trait MaybeClientIdentity: sealed::Sealed {
     fn sign(&mut self, message: &[u8]) -> Result<ClientSignature, SignerError>;
 }
 
+/// What [`PinnedProvider`](super::PinnedProvider) can hold as the client's identity:
+/// [`NoClientIdentity`] (the default), a [`ClientIdentity`], or an `Option` of one. Sealed:
+/// implemented by those three only, and signing with it is left to the handshake: code that
+/// holds an identity can read its certificate, not sign with its key.
+///
+/// ```compile_fail,E0624
+/// use embedded_mqtts::tls::MaybeClientIdentity;
+///
+/// fn sign_anything<I: MaybeClientIdentity>(identity: &mut I) {
+///     let _ = identity.sign(b"not a handshake"); // error: `sign` is private
+/// }
+/// ```
+// The crate-private supertrait is the seal, and keeps `sign` out of reach of users.
+#[allow(private_bounds)]
+pub trait MaybeClientIdentity: Signing {
+    /// The client certificate (DER), if there is one.
+    fn certificate(&self) -> Option<&[u8]>;
+}
+
 /// No client certificate: a broker that asks for one gets an empty Certificate message. The
 /// default identity of [`PinnedProvider`](super::PinnedProvider), which links no signing code.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NoClientIdentity;
 
-impl sealed::Sealed for NoClientIdentity {}
-
-impl MaybeClientIdentity for NoClientIdentity {
-    fn certificate(&self) -> Option<&[u8]> {
-        None
-    }
+impl Signing for NoClientIdentity {
     fn sign(&mut self, _message: &[u8]) -> Result<ClientSignature, SignerError> {
         Err(SignerError::new("no client identity to sign with"))
     }
 }
 
-impl sealed::Sealed for ClientIdentity<'_> {}
-
-impl MaybeClientIdentity for ClientIdentity<'_> {
+impl MaybeClientIdentity for NoClientIdentity {
     fn certificate(&self) -> Option<&[u8]> {
-        Some(self.certificate)
+        None
     }
+}
+
+impl Signing for ClientIdentity<'_> {
     fn sign(&mut self, message: &[u8]) -> Result<ClientSignature, SignerError> {
         ClientIdentity::sign(self, message)
     }
 }
 
-impl sealed::Sealed for Option<ClientIdentity<'_>> {}
-
-impl MaybeClientIdentity for Option<ClientIdentity<'_>> {
+impl MaybeClientIdentity for ClientIdentity<'_> {
     fn certificate(&self) -> Option<&[u8]> {
-        self.as_ref().map(|identity| identity.certificate)
+        Some(self.certificate)
     }
+}
+
+impl Signing for Option<ClientIdentity<'_>> {
     fn sign(&mut self, message: &[u8]) -> Result<ClientSignature, SignerError> {
         match self {
             Some(identity) => identity.sign(message),
             None => Err(SignerError::new("no client identity to sign with")),
         }
+    }
+}
+
+impl MaybeClientIdentity for Option<ClientIdentity<'_>> {
+    fn certificate(&self) -> Option<&[u8]> {
+        self.as_ref().map(|identity| identity.certificate)
     }
 }
 

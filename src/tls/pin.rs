@@ -1,36 +1,16 @@
-//! The trust policy: what the firmware pins.
+//! The trust policy's input: what the firmware pins ([`Pin`]), and PEM pins read without a heap.
 //!
-//! A client trusts a broker because of something compiled into it, never by default. There are
-//! three kinds of [`Pin`]:
-//!
-//! - [`Pin::Ca`]: one or several CA certificates. The server's chain is validated up to one of
-//!   them (signatures, validity dates, CA constraints, key usage, path length, name constraints)
-//!   and its certificate must be for the expected host name. This is what
-//!   `mosquitto_sub --cafile ca.crt` does.
-//! - [`Pin::Certificate`]: the server's exact certificate, for self-signed brokers. The
-//!   certificate the server presents must be byte-for-byte this one; its validity dates are
-//!   still checked, its host name is not (the pin already names one server).
-//! - [`Pin::SpkiSha256`]: the SHA-256 of the server certificate's SubjectPublicKeyInfo (the
-//!   value `openssl x509 -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum`
-//!   prints). It survives certificate renewal with the same key. Dates are checked as for an
-//!   exact certificate; the host name is not.
-//!
-//! Whatever the pin, the server must then prove with its CertificateVerify that it holds the
-//! private key of the certificate it presented (see [`super::provider`]).
-//!
-//! There is no pin that trusts everything. Pins are plain data and can live in `static`s:
-//! DER files with `include_bytes!`, SPKI hashes with the `const fn`
-//! [`Pin::spki_sha256_hex`]. PEM text is turned into DER, without a heap, by [`pem_to_der`] and
-//! [`pem_certificates_to_der`].
+//! User documentation: the `tls` module, section "Pins".
 
 use core::fmt;
 
 use sha2::{Digest, Sha256};
 
-use super::error::VerifyError;
-use super::x509::Certificate;
+use super::pem::{self, PemError};
+use super::x509::{Certificate, ParseError};
 
-/// Something the client trusts the server by. See the [module documentation](self).
+/// Something the client trusts the server by. See the
+/// [`tls` module documentation](crate::tls#pins).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pin<'a> {
     /// Trust server certificates issued, directly or through intermediates the server sends,
@@ -134,30 +114,12 @@ impl fmt::Display for PinError {
 
 impl core::error::Error for PinError {}
 
-const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
-const END: &[u8] = b"-----END CERTIFICATE-----";
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// Splits off the first PEM CERTIFICATE block: `(block, rest)`.
-fn next_block(pem: &[u8]) -> Option<(&[u8], &[u8])> {
-    let start = find(pem, BEGIN)?;
-    let from_start = pem.get(start..)?;
-    let end = find(from_start, END)?.checked_add(END.len())?;
-    Some((from_start.get(..end)?, from_start.get(end..)?))
-}
-
-/// Decodes one PEM block into `out`.
+/// Decodes one PEM block into `out`, with the pin's errors.
 fn decode_block<'o>(block: &[u8], out: &'o mut [u8]) -> Result<&'o [u8], PinError> {
-    let room = out.len();
-    match pem_rfc7468::decode(block, out) {
-        Ok((_label, der)) => Ok(der),
-        // The DER is at most 3/4 of the block's length: a smaller buffer may be the cause.
-        Err(_) if room < block.len() / 4 * 3 => Err(PinError::BufferTooSmall),
-        Err(_) => Err(PinError::Pem),
-    }
+    pem::decode(block, out).map_err(|e| match e {
+        PemError::BufferTooSmall => PinError::BufferTooSmall,
+        PemError::Invalid => PinError::Pem,
+    })
 }
 
 /// Decodes the first `CERTIFICATE` block of PEM text (text around it is ignored; CRLF line
@@ -166,7 +128,7 @@ fn decode_block<'o>(block: &[u8], out: &'o mut [u8]) -> Result<&'o [u8], PinErro
 /// # Errors
 /// [`PinError::NoCertificate`], [`PinError::Pem`], or [`PinError::BufferTooSmall`].
 pub fn pem_to_der<'o>(pem: &[u8], out: &'o mut [u8]) -> Result<&'o [u8], PinError> {
-    let (block, _) = next_block(pem).ok_or(PinError::NoCertificate)?;
+    let (block, _) = pem::next_block(pem, &pem::CERTIFICATE).ok_or(PinError::NoCertificate)?;
     decode_block(block, out)
 }
 
@@ -182,7 +144,7 @@ pub fn pem_certificates_to_der<'o, const N: usize>(
     let mut ders = heapless::Vec::new();
     let mut rest = pem;
     let mut free = out;
-    while let Some((block, after)) = next_block(rest) {
+    while let Some((block, after)) = pem::next_block(rest, &pem::CERTIFICATE) {
         let len = decode_block(block, free)?.len();
         let (der, tail) = core::mem::take(&mut free).split_at_mut(len);
         ders.push(&*der)
@@ -200,8 +162,8 @@ pub fn pem_certificates_to_der<'o, const N: usize>(
 /// holds.
 ///
 /// # Errors
-/// [`VerifyError::Malformed`] when the certificate cannot be parsed.
-pub fn spki_sha256(cert_der: &[u8]) -> Result<[u8; 32], VerifyError> {
+/// [`ParseError`] when the certificate cannot be parsed.
+pub fn spki_sha256(cert_der: &[u8]) -> Result<[u8; 32], ParseError> {
     let cert = Certificate::parse(cert_der)?;
     Ok(Sha256::digest(cert.spki).into())
 }

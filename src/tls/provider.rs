@@ -1,39 +1,7 @@
-//! The glue to embedded-tls: a [`CryptoProvider`] whose [`TlsVerifier`] checks the pins.
+//! The glue to embedded-tls: a `CryptoProvider` whose `TlsVerifier` checks the pins and whose
+//! signer answers a broker's CertificateRequest.
 //!
-//! embedded-tls calls its verifier only for the messages that arrive: a server (or a man in the
-//! middle) that sends no Certificate, or no CertificateVerify, still completes `open()`. So the
-//! [`PinnedVerifier`] records what ran and what passed, and [`PinnedVerifier::outcome`] gives a
-//! [`ServerVerified`] only when *both* the certificate check and the CertificateVerify check ran
-//! and passed. The client must ask after `open()` and refuse the connection otherwise:
-//!
-//! ```ignore
-//! let mut provider = PinnedProvider::new(rng, &PINS, VerifyOptions::new(now));
-//! tls.open(TlsContext::new(&config, &mut provider))?;
-//! let verified = provider.verifier_outcome()?; // MissingCertificateVerify, Expired, ...
-//! ```
-//!
-//! embedded-tls reports a refusal as a bare `TlsError`; the verifier keeps the first
-//! [`VerifyError`] (they are sticky: nothing after a failure can turn it into a success), which
-//! `outcome` returns so the client can say why.
-//!
-//! The CertificateRef given to `verify_certificate` borrows embedded-tls's read buffer, so the
-//! server's SubjectPublicKeyInfo is copied (into [`VerifiedChain`]) together with a clone of the
-//! transcript hash, which at that point covers the Certificate message; `verify_signature`
-//! finalises that clone for the CertificateVerify content.
-//!
-//! # Client certificates
-//!
-//! With a [`ClientIdentity`](super::ClientIdentity) ([`PinnedProvider::with_client_identity`]) the provider answers a
-//! broker's CertificateRequest: embedded-tls asks it for the certificate (`client_cert`) and
-//! then for a signer (`signer`) for the CertificateVerify. Without one, a broker that asks gets
-//! an empty Certificate message (RFC 8446 §4.4.2), which a broker that *requires* a certificate
-//! refuses. [`PinnedProvider::client_auth`] tells what happened in the last handshake.
-//!
-//! embedded-tls signs with `SignerMut::sign`, which panics when signing fails; the provider's
-//! signer therefore never fails: it records the [`SignerError`], returns an empty signature
-//! (which the broker refuses), and [`TlsStream::connect`](super::TlsStream::connect) reports
-//! the error as [`ConnectError::ClientSigner`](super::ConnectError::ClientSigner) before any
-//! MQTT byte is sent.
+//! User documentation: the `tls` module, section "The handshake: both checks, or no stream".
 
 use embedded_tls::{
     Aes128GcmSha256, Certificate, CertificateEntryRef, CertificateRef, CertificateVerifyRef,
@@ -43,44 +11,16 @@ use p256::ecdsa::signature;
 use rand_core::CryptoRngCore;
 use sha2::{Digest, Sha256};
 
-use super::error::{bounded, VerifyError};
 use super::identity::{ClientSignature, MaybeClientIdentity, NoClientIdentity, SignerError};
 use super::pin::Pin;
-use super::sig::verify_certificate_verify;
-use super::verify::{verify_server_certificate, VerifiedChain, VerifyOptions};
-
-/// The longest server name kept (the DNS limit).
-pub const MAX_SERVER_NAME_LEN: usize = 253;
+use super::text::bounded;
+use super::verify::{
+    verify_server_certificate, ServerVerified, ValidityTime, VerifiedChain, VerifyError,
+    VerifyOptions, MAX_SERVER_NAME_LEN,
+};
 
 /// The most certificates taken from one Certificate message (embedded-tls's own limit).
 const MAX_CHAIN: usize = 16;
-
-/// Proof that the server passed a pin and signed the handshake with its certificate's key.
-/// Only this module can make one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerVerified {
-    leaf_spki_sha256: [u8; 32],
-    pin_index: usize,
-    server_name: Option<heapless::String<MAX_SERVER_NAME_LEN>>,
-}
-
-impl ServerVerified {
-    /// SHA-256 of the server's SubjectPublicKeyInfo.
-    pub fn leaf_spki_sha256(&self) -> [u8; 32] {
-        self.leaf_spki_sha256
-    }
-
-    /// Which pin accepted the server.
-    pub fn pin_index(&self) -> usize {
-        self.pin_index
-    }
-
-    /// The server name the verifier was given (checked against the certificate when the pin
-    /// is a CA and the host check is on).
-    pub fn server_name(&self) -> Option<&str> {
-        self.server_name.as_deref()
-    }
-}
 
 /// Where one handshake's verification stands.
 // The chain state (a copy of the server key) is the large one; without a heap there is nowhere
@@ -100,24 +40,42 @@ enum Stage {
     Failed(VerifyError),
 }
 
-/// A [`TlsVerifier`] that checks the server against [`Pin`]s. See the module documentation.
+/// A [`TlsVerifier`] that checks the server against [`Pin`]s. See [`PinnedProvider`].
 pub struct PinnedVerifier<'a> {
     pins: &'a [Pin<'a>],
     options: VerifyOptions,
+    /// The time the next server certificate is checked at; its check takes it.
+    time: Option<ValidityTime>,
     server_name: Option<heapless::String<MAX_SERVER_NAME_LEN>>,
     stage: Stage,
 }
 
 impl<'a> PinnedVerifier<'a> {
-    /// A verifier for `pins`. The server name comes from embedded-tls's
-    /// `TlsConfig::with_server_name`.
-    pub fn new(pins: &'a [Pin<'a>], options: VerifyOptions) -> Self {
+    /// A verifier for `pins` that checks everything ([`VerifyOptions::new`]). The server name
+    /// comes from embedded-tls's `TlsConfig::with_server_name`; the time from
+    /// [`set_validity_time`](Self::set_validity_time), before each handshake.
+    pub fn new(pins: &'a [Pin<'a>]) -> Self {
         Self {
             pins,
-            options,
+            options: VerifyOptions::new(),
+            time: None,
             server_name: None,
             stage: Stage::Start,
         }
+    }
+
+    /// The same verifier with another policy (host-name check, commonName, legacy profile).
+    #[must_use]
+    pub fn with_options(mut self, options: VerifyOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The time the next server certificate is checked at. The check takes it: each handshake
+    /// needs its own, and a handshake without one is refused with
+    /// [`VerifyError::NoValidityTime`] (never checked against an old time).
+    pub fn set_validity_time(&mut self, time: ValidityTime) {
+        self.time = Some(time);
     }
 
     /// The verification result of the last handshake: [`ServerVerified`] only when the
@@ -136,7 +94,8 @@ impl<'a> PinnedVerifier<'a> {
         }
     }
 
-    /// Forgets the previous handshake (the server name is kept).
+    /// Forgets the previous handshake's result. The server name is kept, and so is a time set
+    /// for the coming handshake.
     pub fn start_handshake(&mut self) {
         self.stage = Stage::Start;
     }
@@ -149,8 +108,12 @@ impl<'a> PinnedVerifier<'a> {
         Err(tls)
     }
 
-    /// Checks the server's Certificate message.
-    fn check_certificate(&self, cert: &CertificateRef<'_>) -> Result<VerifiedChain, VerifyError> {
+    /// Checks the server's Certificate message at `time`.
+    fn check_certificate(
+        &self,
+        cert: &CertificateRef<'_>,
+        time: ValidityTime,
+    ) -> Result<VerifiedChain, VerifyError> {
         let mut ders: heapless::Vec<&[u8], MAX_CHAIN> = heapless::Vec::new();
         for entry in &cert.entries {
             match entry {
@@ -170,6 +133,7 @@ impl<'a> PinnedVerifier<'a> {
             leaf,
             intermediates,
             self.server_name.as_deref(),
+            time,
             &self.options,
         )
     }
@@ -201,7 +165,10 @@ impl TlsVerifier<Aes128GcmSha256> for PinnedVerifier<'_> {
             };
             return self.fail(error, TlsError::InvalidCertificate);
         }
-        match self.check_certificate(&cert) {
+        let Some(time) = self.time.take() else {
+            return self.fail(VerifyError::NoValidityTime, TlsError::InvalidCertificate);
+        };
+        match self.check_certificate(&cert, time) {
             Ok(chain) => {
                 self.stage = Stage::ChainVerified {
                     chain,
@@ -231,18 +198,14 @@ impl TlsVerifier<Aes128GcmSha256> for PinnedVerifier<'_> {
             }
         };
         let hash = transcript.finalize();
-        match verify_certificate_verify(
-            chain.leaf_spki(),
+        match chain.prove_possession(
             verify.signature_scheme.as_u16(),
             verify.signature,
             &hash,
+            self.server_name.clone(),
         ) {
-            Ok(()) => {
-                self.stage = Stage::Verified(ServerVerified {
-                    leaf_spki_sha256: chain.leaf_spki_sha256(),
-                    pin_index: chain.pin_index(),
-                    server_name: self.server_name.clone(),
-                });
+            Ok(verified) => {
+                self.stage = Stage::Verified(verified);
                 Ok(())
             }
             Err(e) => self.fail(e, TlsError::InvalidSignature),
@@ -293,11 +256,30 @@ pub struct PinnedProvider<'a, R: CryptoRngCore, I = NoClientIdentity> {
 }
 
 impl<'a, R: CryptoRngCore> PinnedProvider<'a, R> {
-    /// A provider that verifies the server against `pins`, with no client certificate.
-    pub fn new(rng: R, pins: &'a [Pin<'a>], options: VerifyOptions) -> Self {
+    /// A provider that verifies the server against `pins`, checking everything
+    /// ([`VerifyOptions::new`]; another policy: [`with_options`](Self::with_options)), with no
+    /// client certificate. The time certificates are checked at comes with each handshake
+    /// ([`TlsOptions::new`](super::TlsOptions::new)), so one provider serves every
+    /// reconnection.
+    ///
+    /// Pins compiled into the firmware are a constant:
+    ///
+    /// ```
+    /// use embedded_mqtts::tls::{Pin, PinnedProvider, VerifyOptions};
+    ///
+    /// const CA_DER: &[u8] =
+    ///     include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/certs/rsa-root.der"));
+    /// const PINS: &[Pin<'static>] = &[Pin::Ca(&[CA_DER])];
+    ///
+    /// let provider = PinnedProvider::new(rand_core::OsRng, PINS);
+    /// // A broker whose v1 certificate names it only in its commonName:
+    /// let legacy = PinnedProvider::new(rand_core::OsRng, PINS)
+    ///     .with_options(VerifyOptions::new().allow_common_name());
+    /// ```
+    pub fn new(rng: R, pins: &'a [Pin<'a>]) -> Self {
         Self {
             rng,
-            verifier: PinnedVerifier::new(pins, options),
+            verifier: PinnedVerifier::new(pins),
             identity: NoClientIdentity,
             client_auth: ClientAuth::NotRequested,
         }
@@ -318,6 +300,23 @@ impl<'a, R: CryptoRngCore, I: MaybeClientIdentity> PinnedProvider<'a, R, I> {
             identity,
             client_auth: ClientAuth::NotRequested,
         }
+    }
+
+    /// The same provider with another verification policy (host-name check, commonName,
+    /// legacy CA profile): see [`VerifyOptions`].
+    #[must_use]
+    pub fn with_options(mut self, options: VerifyOptions) -> Self {
+        self.verifier = self.verifier.with_options(options);
+        self
+    }
+
+    /// The time the next handshake checks certificates at: see
+    /// [`PinnedVerifier::set_validity_time`]. [`TlsStream::connect`](super::TlsStream::connect)
+    /// and [`AsyncTlsStream::connect`](super::AsyncTlsStream::connect) call it with
+    /// [`TlsOptions::validity`](super::TlsOptions::validity); call it yourself before
+    /// embedded-tls's `open()` when you drive the connection yourself.
+    pub fn set_validity_time(&mut self, time: ValidityTime) {
+        self.verifier.set_validity_time(time);
     }
 
     /// The verification result of the last handshake: see [`PinnedVerifier::outcome`].

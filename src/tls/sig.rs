@@ -1,40 +1,14 @@
-//! Signature checks: certificate signatures by algorithm OID, and the TLS 1.3 CertificateVerify.
+//! Signature checks: certificate signatures by algorithm OID, and the TLS 1.3 CertificateVerify;
+//! their refusals in this layer's terms ([`SignatureError`]).
 //!
-//! Accepted certificate signature algorithms (RFC 4055, RFC 5758):
-//! - `sha{256,384,512}WithRSAEncryption` (RSASSA-PKCS1-v1_5), parameters NULL (or absent);
-//! - `id-RSASSA-PSS` with explicit parameters: hash SHA-256/384/512, MGF1 with the same hash,
-//!   any salt length the signature was made with, trailer field 1;
-//! - `ecdsa-with-SHA256` and `ecdsa-with-SHA384` by a P-256 key.
-//!
-//! SHA-1 and MD5 (and MD2) signatures are refused with [`VerifyError::WeakAlgorithm`], and so
-//! are RSA keys shorter than 2048 bits; RSA keys longer than 4096 bits, P-384, P-521 and
-//! Ed25519 are [`VerifyError::UnsupportedAlgorithm`] (they cost heap, flash or a dependency
-//! this crate does not carry). A signature algorithm that does not fit the key type is
-//! [`VerifyError::SignatureKeyMismatch`]; nothing here panics on any input.
-//!
-//! The TLS 1.3 CertificateVerify (RFC 8446 §4.4.3) is a signature by the server certificate's
-//! key over 64 bytes of 0x20, the context string `TLS 1.3, server CertificateVerify`, a zero
-//! byte, and the transcript hash up to and including the Certificate message. Accepted schemes:
-//! `rsa_pss_rsae_sha256/384/512` (salt length = hash length, as RFC 8446 requires) and
-//! `ecdsa_secp256r1_sha256`. RSASSA-PKCS1-v1_5 is forbidden in CertificateVerify by RFC 8446 and
-//! refused.
-//!
-//! # Heap used by RSA
-//! ECDSA uses no heap. RSA (feature `rsa`) goes through the `rsa` crate, whose big integers live
-//! on the heap. Measured with a counting global allocator (`tests/verify.rs`,
-//! `rsa_heap_use_is_bounded`, same figures in debug and release builds on x86-64), the peak
-//! heap in use is 11.6 KiB (117 allocations) for one RSA-2048 verification and 22.3 KiB
-//! (274 allocations) for a chain whose RSA-4096 root signed an RSA-2048 intermediate; nothing
-//! stays allocated afterwards. Give RSA at least 16 KiB of heap, 32 KiB with RSA-4096 CAs
-//! (32-bit targets use somewhat less: the big integers are counted in machine words).
+//! User documentation: the `tls` module, section "Signature algorithms".
 
 use der::asn1::{ObjectIdentifier, UintRef};
 use der::Tag;
 use sha2::Digest as _;
 use x509_cert::der::oid::db::{rfc5912, rfc8410};
 
-use super::error::VerifyError;
-use super::x509::{context, DerReader, Tlv};
+use super::x509::{context, DerReader, ParseError, Tlv};
 
 /// `ecdsa-with-SHA1` (RFC 3279), not in const-oid's database under this name.
 const ECDSA_WITH_SHA_1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.1");
@@ -121,28 +95,49 @@ pub(crate) enum PublicKey<'a> {
     P256(&'a [u8]),
 }
 
-/// Why a signature check did not pass.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum SigFailure {
-    /// The signature is wrong for this key and message.
+/// Why a signature was not accepted. The verifier turns it into a refusal with the certificate
+/// it was about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SignatureError {
+    /// The key, the algorithm identifier or the signature is not DER of the expected shape.
+    Malformed(ParseError),
+    /// A broken hash (SHA-1, MD5) or a key that is too short.
+    Weak {
+        /// Which one.
+        what: &'static str,
+    },
+    /// A key type or algorithm this crate cannot check.
+    Unsupported {
+        /// Which one.
+        what: &'static str,
+    },
+    /// The algorithm does not fit the type of the key.
+    KeyMismatch {
+        /// Which combination.
+        what: &'static str,
+    },
+    /// The signature does not verify: wrong key, or altered message or signature.
     Invalid,
-    /// The key or algorithm is refused before any check.
-    Refused(VerifyError),
 }
 
-impl From<VerifyError> for SigFailure {
-    fn from(e: VerifyError) -> Self {
-        Self::Refused(e)
+impl From<ParseError> for SignatureError {
+    fn from(e: ParseError) -> Self {
+        Self::Malformed(e)
     }
+}
+
+/// Shorthand for a malformed-input error.
+const fn malformed(what: &'static str) -> SignatureError {
+    SignatureError::Malformed(ParseError::new(what))
 }
 
 /// Reads an AlgorithmIdentifier: its OID and its parameters, if any.
 fn algorithm_identifier<'a>(
     tlv: Tlv<'a>,
-) -> Result<(ObjectIdentifier, Option<Tlv<'a>>), VerifyError> {
+) -> Result<(ObjectIdentifier, Option<Tlv<'a>>), SignatureError> {
     const WHAT: &str = "AlgorithmIdentifier";
     if tlv.tag != Tag::Sequence {
-        return Err(VerifyError::malformed(WHAT));
+        return Err(malformed(WHAT));
     }
     let mut r = DerReader::new(tlv.value, WHAT)?;
     let oid = r.decode::<ObjectIdentifier>(WHAT)?;
@@ -158,7 +153,7 @@ fn algorithm_identifier<'a>(
 /// Reads an encoded AlgorithmIdentifier from its whole encoding.
 fn algorithm_identifier_der(
     der: &[u8],
-) -> Result<(ObjectIdentifier, Option<Tlv<'_>>), VerifyError> {
+) -> Result<(ObjectIdentifier, Option<Tlv<'_>>), SignatureError> {
     let mut r = DerReader::new(der, "AlgorithmIdentifier")?;
     let tlv = r.next("AlgorithmIdentifier")?;
     r.finish("AlgorithmIdentifier")?;
@@ -171,43 +166,41 @@ fn absent_or_null(params: Option<Tlv<'_>>) -> bool {
 }
 
 /// The hash of a hash AlgorithmIdentifier (parameters NULL or absent).
-fn hash_algorithm(tlv: Tlv<'_>) -> Result<HashAlg, VerifyError> {
+fn hash_algorithm(tlv: Tlv<'_>) -> Result<HashAlg, SignatureError> {
     let (oid, params) = algorithm_identifier(tlv)?;
     if !absent_or_null(params) {
-        return Err(VerifyError::malformed("hash algorithm parameters"));
+        return Err(malformed("hash algorithm parameters"));
     }
     match oid {
         rfc5912::ID_SHA_256 => Ok(HashAlg::Sha256),
         rfc5912::ID_SHA_384 => Ok(HashAlg::Sha384),
         rfc5912::ID_SHA_512 => Ok(HashAlg::Sha512),
-        rfc5912::ID_SHA_1 => Err(VerifyError::WeakAlgorithm { what: "SHA-1" }),
-        _ => Err(VerifyError::UnsupportedAlgorithm {
+        rfc5912::ID_SHA_1 => Err(SignatureError::Weak { what: "SHA-1" }),
+        _ => Err(SignatureError::Unsupported {
             what: "hash algorithm",
         }),
     }
 }
 
 /// Parses a certificate's signatureAlgorithm (its whole encoding).
-pub(crate) fn signature_algorithm(der: &[u8]) -> Result<SignatureAlgorithm, VerifyError> {
+pub(crate) fn signature_algorithm(der: &[u8]) -> Result<SignatureAlgorithm, SignatureError> {
     use HashAlg::{Sha256, Sha384, Sha512};
     let (oid, params) = algorithm_identifier_der(der)?;
     let pkcs1 = |hash| {
         if absent_or_null(params) {
             Ok(SignatureAlgorithm::RsaPkcs1(hash))
         } else {
-            Err(VerifyError::malformed("RSA signature algorithm parameters"))
+            Err(malformed("RSA signature algorithm parameters"))
         }
     };
     let ecdsa = |hash| {
         if params.is_none() {
             Ok(SignatureAlgorithm::Ecdsa(hash))
         } else {
-            Err(VerifyError::malformed(
-                "ECDSA signature algorithm parameters",
-            ))
+            Err(malformed("ECDSA signature algorithm parameters"))
         }
     };
-    let weak = |what| Err(VerifyError::WeakAlgorithm { what });
+    let weak = |what| Err(SignatureError::Weak { what });
     match oid {
         rfc5912::SHA_256_WITH_RSA_ENCRYPTION => pkcs1(Sha256),
         rfc5912::SHA_384_WITH_RSA_ENCRYPTION => pkcs1(Sha384),
@@ -219,23 +212,23 @@ pub(crate) fn signature_algorithm(der: &[u8]) -> Result<SignatureAlgorithm, Veri
         rfc5912::SHA_1_WITH_RSA_ENCRYPTION | ECDSA_WITH_SHA_1 => weak("SHA-1 signature"),
         rfc5912::MD_5_WITH_RSA_ENCRYPTION => weak("MD5 signature"),
         rfc5912::MD_2_WITH_RSA_ENCRYPTION => weak("MD2 signature"),
-        rfc8410::ID_ED_25519 => Err(VerifyError::UnsupportedAlgorithm {
+        rfc8410::ID_ED_25519 => Err(SignatureError::Unsupported {
             what: "Ed25519 signature",
         }),
-        _ => Err(VerifyError::UnsupportedAlgorithm {
+        _ => Err(SignatureError::Unsupported {
             what: "signature algorithm",
         }),
     }
 }
 
 /// Parses RSASSA-PSS-params (RFC 4055 §3.1); absent fields take their (SHA-1) defaults.
-fn pss_parameters(params: Option<Tlv<'_>>) -> Result<SignatureAlgorithm, VerifyError> {
+fn pss_parameters(params: Option<Tlv<'_>>) -> Result<SignatureAlgorithm, SignatureError> {
     const WHAT: &str = "RSASSA-PSS parameters";
     let params = params
         .filter(|p| p.tag == Tag::Sequence)
-        .ok_or(VerifyError::malformed(WHAT))?;
+        .ok_or(malformed(WHAT))?;
     let mut r = DerReader::new(params.value, WHAT)?;
-    let mut explicit = |n: u8| -> Result<Option<Tlv<'_>>, VerifyError> {
+    let mut explicit = |n: u8| -> Result<Option<Tlv<'_>>, SignatureError> {
         if r.peek_tag() != Some(context(n, true)) {
             return Ok(None);
         }
@@ -245,32 +238,30 @@ fn pss_parameters(params: Option<Tlv<'_>>) -> Result<SignatureAlgorithm, VerifyE
         inner.finish(WHAT)?;
         Ok(Some(tlv))
     };
-    let sha1 = VerifyError::WeakAlgorithm {
+    let sha1 = SignatureError::Weak {
         what: "SHA-1 in RSASSA-PSS",
     };
-    let hash = hash_algorithm(explicit(0)?.ok_or(sha1.clone())?)?;
+    let hash = hash_algorithm(explicit(0)?.ok_or(sha1)?)?;
     let (mgf, mgf_params) = algorithm_identifier(explicit(1)?.ok_or(sha1)?)?;
     if mgf != rfc5912::ID_MGF_1 {
-        return Err(VerifyError::UnsupportedAlgorithm {
+        return Err(SignatureError::Unsupported {
             what: "RSASSA-PSS mask generation function",
         });
     }
-    let mgf_hash = hash_algorithm(mgf_params.ok_or(VerifyError::malformed(WHAT))?)?;
+    let mgf_hash = hash_algorithm(mgf_params.ok_or(malformed(WHAT))?)?;
     if mgf_hash != hash {
-        return Err(VerifyError::UnsupportedAlgorithm {
+        return Err(SignatureError::Unsupported {
             what: "RSASSA-PSS with an MGF1 hash unlike the message hash",
         });
     }
     let salt_len = match explicit(2)? {
-        Some(t) if t.tag == Tag::Integer => {
-            small_uint(t.value).ok_or(VerifyError::malformed(WHAT))?
-        }
-        Some(_) => return Err(VerifyError::malformed(WHAT)),
+        Some(t) if t.tag == Tag::Integer => small_uint(t.value).ok_or(malformed(WHAT))?,
+        Some(_) => return Err(malformed(WHAT)),
         None => 20,
     };
     if let Some(t) = explicit(3)? {
         if t.tag != Tag::Integer || t.value != [1] {
-            return Err(VerifyError::malformed("RSASSA-PSS trailer field"));
+            return Err(malformed("RSASSA-PSS trailer field"));
         }
     }
     r.finish(WHAT)?;
@@ -289,7 +280,7 @@ fn small_uint(contents: &[u8]) -> Option<usize> {
 }
 
 /// Parses a SubjectPublicKeyInfo into a key this crate can use.
-pub(crate) fn public_key(spki: &[u8]) -> Result<PublicKey<'_>, VerifyError> {
+pub(crate) fn public_key(spki: &[u8]) -> Result<PublicKey<'_>, SignatureError> {
     const WHAT: &str = "SubjectPublicKeyInfo";
     let mut outer = DerReader::new(spki, WHAT)?;
     let seq = outer.next_tagged(Tag::Sequence, WHAT)?;
@@ -299,7 +290,7 @@ pub(crate) fn public_key(spki: &[u8]) -> Result<PublicKey<'_>, VerifyError> {
     let key = r
         .decode::<der::asn1::BitStringRef<'_>>(WHAT)?
         .as_bytes()
-        .ok_or(VerifyError::malformed(WHAT))?;
+        .ok_or(malformed(WHAT))?;
     r.finish(WHAT)?;
     match oid {
         rfc5912::RSA_ENCRYPTION if absent_or_null(params) => rsa_public_key(key),
@@ -307,24 +298,24 @@ pub(crate) fn public_key(spki: &[u8]) -> Result<PublicKey<'_>, VerifyError> {
             let curve = params
                 .filter(|p| p.tag == Tag::ObjectIdentifier)
                 .and_then(|p| ObjectIdentifier::from_bytes(p.value).ok())
-                .ok_or(VerifyError::malformed("EC public key curve"))?;
+                .ok_or(malformed("EC public key curve"))?;
             match curve {
                 rfc5912::SECP_256_R_1 => Ok(PublicKey::P256(key)),
-                rfc5912::SECP_384_R_1 => Err(VerifyError::UnsupportedAlgorithm {
+                rfc5912::SECP_384_R_1 => Err(SignatureError::Unsupported {
                     what: "ECDSA P-384 key",
                 }),
-                _ => Err(VerifyError::UnsupportedAlgorithm {
+                _ => Err(SignatureError::Unsupported {
                     what: "elliptic curve",
                 }),
             }
         }
-        rfc5912::ID_RSASSA_PSS => Err(VerifyError::UnsupportedAlgorithm {
+        rfc5912::ID_RSASSA_PSS => Err(SignatureError::Unsupported {
             what: "RSASSA-PSS-only key (id-RSASSA-PSS)",
         }),
-        rfc8410::ID_ED_25519 => Err(VerifyError::UnsupportedAlgorithm {
+        rfc8410::ID_ED_25519 => Err(SignatureError::Unsupported {
             what: "Ed25519 key",
         }),
-        _ => Err(VerifyError::UnsupportedAlgorithm {
+        _ => Err(SignatureError::Unsupported {
             what: "public key algorithm",
         }),
     }
@@ -332,7 +323,7 @@ pub(crate) fn public_key(spki: &[u8]) -> Result<PublicKey<'_>, VerifyError> {
 
 /// Reads RSAPublicKey (RFC 8017 §A.1.1) and checks the modulus size: 2048 to 4096 bits, a whole
 /// number of bytes.
-fn rsa_public_key(der: &[u8]) -> Result<PublicKey<'_>, VerifyError> {
+fn rsa_public_key(der: &[u8]) -> Result<PublicKey<'_>, SignatureError> {
     const WHAT: &str = "RSA public key";
     let mut outer = DerReader::new(der, WHAT)?;
     let seq = outer.next_tagged(Tag::Sequence, WHAT)?;
@@ -344,22 +335,22 @@ fn rsa_public_key(der: &[u8]) -> Result<PublicKey<'_>, VerifyError> {
     let top_zeros = n.first().map_or(8, |b| b.leading_zeros() as usize);
     let bits = n.len().saturating_mul(8).saturating_sub(top_zeros);
     if bits < 2048 {
-        return Err(VerifyError::WeakAlgorithm {
+        return Err(SignatureError::Weak {
             what: "RSA key shorter than 2048 bits",
         });
     }
     if bits > 4096 {
-        return Err(VerifyError::UnsupportedAlgorithm {
+        return Err(SignatureError::Unsupported {
             what: "RSA key longer than 4096 bits",
         });
     }
     if bits % 8 != 0 {
-        return Err(VerifyError::UnsupportedAlgorithm {
+        return Err(SignatureError::Unsupported {
             what: "RSA modulus that is not a whole number of bytes",
         });
     }
     if e.last().is_none_or(|b| b % 2 == 0) || e == [1] {
-        return Err(VerifyError::malformed("RSA public exponent"));
+        return Err(malformed("RSA public exponent"));
     }
     Ok(PublicKey::Rsa { n, e })
 }
@@ -370,7 +361,7 @@ pub(crate) fn verify(
     alg: SignatureAlgorithm,
     message: &[u8],
     signature: &[u8],
-) -> Result<(), SigFailure> {
+) -> Result<(), SignatureError> {
     match (key, alg) {
         (PublicKey::Rsa { n, e }, SignatureAlgorithm::RsaPkcs1(hash))
         | (PublicKey::Rsa { n, e }, SignatureAlgorithm::RsaPss { hash, .. }) => {
@@ -380,21 +371,19 @@ pub(crate) fn verify(
         (PublicKey::P256(point), SignatureAlgorithm::Ecdsa(hash)) => {
             use p256::ecdsa::signature::hazmat::PrehashVerifier;
             let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(point)
-                .map_err(|_| VerifyError::malformed("P-256 public key"))?;
+                .map_err(|_| malformed("P-256 public key"))?;
             let signature =
-                p256::ecdsa::Signature::from_der(signature).map_err(|_| SigFailure::Invalid)?;
+                p256::ecdsa::Signature::from_der(signature).map_err(|_| SignatureError::Invalid)?;
             let hashed = HashValue::of(hash, message);
             key.verify_prehash(hashed.as_slice(), &signature)
-                .map_err(|_| SigFailure::Invalid)
+                .map_err(|_| SignatureError::Invalid)
         }
-        (PublicKey::Rsa { .. }, SignatureAlgorithm::Ecdsa(_)) => {
-            Err(SigFailure::Refused(VerifyError::SignatureKeyMismatch {
-                what: "ECDSA signature with an RSA key",
-            }))
-        }
-        (PublicKey::P256(_), _) => Err(SigFailure::Refused(VerifyError::SignatureKeyMismatch {
+        (PublicKey::Rsa { .. }, SignatureAlgorithm::Ecdsa(_)) => Err(SignatureError::KeyMismatch {
+            what: "ECDSA signature with an RSA key",
+        }),
+        (PublicKey::P256(_), _) => Err(SignatureError::KeyMismatch {
             what: "RSA signature with an ECDSA P-256 key",
-        })),
+        }),
     }
 }
 
@@ -405,11 +394,11 @@ fn rsa_verify(
     alg: SignatureAlgorithm,
     hashed: &[u8],
     signature: &[u8],
-) -> Result<(), SigFailure> {
+) -> Result<(), SignatureError> {
     use rsa::{BigUint, Pkcs1v15Sign, Pss, RsaPublicKey};
     use sha2::{Sha256, Sha384, Sha512};
     let key = RsaPublicKey::new(BigUint::from_bytes_be(n), BigUint::from_bytes_be(e))
-        .map_err(|_| VerifyError::malformed("RSA public key"))?;
+        .map_err(|_| malformed("RSA public key"))?;
     let result = match alg {
         SignatureAlgorithm::RsaPkcs1(HashAlg::Sha256) => {
             key.verify(Pkcs1v15Sign::new::<Sha256>(), hashed, signature)
@@ -428,9 +417,9 @@ fn rsa_verify(
             };
             key.verify(pss, hashed, signature)
         }
-        SignatureAlgorithm::Ecdsa(_) => return Err(SigFailure::Invalid),
+        SignatureAlgorithm::Ecdsa(_) => return Err(SignatureError::Invalid),
     };
-    result.map_err(|_| SigFailure::Invalid)
+    result.map_err(|_| SignatureError::Invalid)
 }
 
 #[cfg(not(feature = "rsa"))]
@@ -440,10 +429,10 @@ fn rsa_verify(
     _alg: SignatureAlgorithm,
     _hashed: &[u8],
     _signature: &[u8],
-) -> Result<(), SigFailure> {
-    Err(SigFailure::Refused(VerifyError::UnsupportedAlgorithm {
+) -> Result<(), SignatureError> {
+    Err(SignatureError::Unsupported {
         what: "RSA (built without the `rsa` feature)",
-    }))
+    })
 }
 
 /// Checks a signature made by the key in `spki_der` with the algorithm `algorithm_der`
@@ -453,7 +442,7 @@ pub(crate) fn verify_signed_data(
     algorithm_der: &[u8],
     message: &[u8],
     signature: &[u8],
-) -> Result<(), SigFailure> {
+) -> Result<(), SignatureError> {
     let alg = signature_algorithm(algorithm_der)?;
     let key = public_key(spki_der)?;
     verify(key, alg, message, signature)
@@ -470,17 +459,17 @@ const SERVER_CONTEXT: &[u8] = b"TLS 1.3, server CertificateVerify";
 /// Certificate message.
 ///
 /// # Errors
-/// [`VerifyError::CertificateVerifyFailed`] when the signature is wrong;
-/// [`VerifyError::UnsupportedAlgorithm`] / [`VerifyError::WeakAlgorithm`] for a scheme that is
-/// not accepted (including RSASSA-PKCS1-v1_5, which TLS 1.3 forbids here);
-/// [`VerifyError::SignatureKeyMismatch`] when the scheme does not fit the key.
-pub fn verify_certificate_verify(
+/// [`SignatureError::Invalid`] when the signature is wrong; [`SignatureError::Unsupported`] /
+/// [`SignatureError::Weak`] for a scheme that is not accepted (including RSASSA-PKCS1-v1_5,
+/// which TLS 1.3 forbids here); [`SignatureError::KeyMismatch`] when the scheme does not fit
+/// the key.
+pub(crate) fn certificate_verify(
     leaf_spki_der: &[u8],
     scheme: u16,
     signature: &[u8],
     transcript_hash: &[u8],
-) -> Result<(), VerifyError> {
-    let unsupported = |what| Err(VerifyError::UnsupportedAlgorithm { what });
+) -> Result<(), SignatureError> {
+    let unsupported = |what| Err(SignatureError::Unsupported { what });
     let alg = match scheme {
         0x0804 => SignatureAlgorithm::RsaPss {
             hash: HashAlg::Sha256,
@@ -499,7 +488,7 @@ pub fn verify_certificate_verify(
             return unsupported("rsa_pkcs1 in a TLS 1.3 CertificateVerify (RFC 8446 forbids it)")
         }
         0x0201 | 0x0203 => {
-            return Err(VerifyError::WeakAlgorithm {
+            return Err(SignatureError::Weak {
                 what: "SHA-1 CertificateVerify",
             })
         }
@@ -511,7 +500,7 @@ pub fn verify_certificate_verify(
     };
     let key = public_key(leaf_spki_der)?;
     if matches!(key, PublicKey::Rsa { .. }) != matches!(alg, SignatureAlgorithm::RsaPss { .. }) {
-        return Err(VerifyError::SignatureKeyMismatch {
+        return Err(SignatureError::KeyMismatch {
             what: "CertificateVerify scheme does not fit the certificate's key",
         });
     }
@@ -523,16 +512,10 @@ pub fn verify_certificate_verify(
     ctx.copy_from_slice(SERVER_CONTEXT);
     let (_zero, hash) = rest.split_at_mut(1);
     hash.get_mut(..transcript_hash.len())
-        .ok_or(VerifyError::malformed(
-            "transcript hash longer than 64 bytes",
-        ))?
+        .ok_or(malformed("transcript hash longer than 64 bytes"))?
         .copy_from_slice(transcript_hash);
     let message = content.get(..len).unwrap_or(&[]);
-    match verify(key, alg, message, signature) {
-        Ok(()) => Ok(()),
-        Err(SigFailure::Invalid) => Err(VerifyError::CertificateVerifyFailed),
-        Err(SigFailure::Refused(e)) => Err(e),
-    }
+    verify(key, alg, message, signature)
 }
 
 #[cfg(test)]
@@ -571,7 +554,7 @@ mod tests {
         // Empty parameters mean SHA-1 everywhere.
         assert!(matches!(
             signature_algorithm(&pkcs1_family(0x0a, &[0x30, 0x00])),
-            Err(VerifyError::WeakAlgorithm { .. })
+            Err(SignatureError::Weak { .. })
         ));
     }
 
@@ -581,7 +564,7 @@ mod tests {
         for last in [0x02, 0x04, 0x05] {
             assert!(matches!(
                 signature_algorithm(&pkcs1_family(last, &[0x05, 0x00])),
-                Err(VerifyError::WeakAlgorithm { .. })
+                Err(SignatureError::Weak { .. })
             ));
         }
         assert_eq!(
@@ -592,7 +575,7 @@ mod tests {
         let ed = [0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70];
         assert!(matches!(
             signature_algorithm(&ed),
-            Err(VerifyError::UnsupportedAlgorithm { .. })
+            Err(SignatureError::Unsupported { .. })
         ));
     }
 
@@ -601,18 +584,18 @@ mod tests {
         let spki = include_bytes!("../../tests/data/verify/unit-p256.spki.der");
         for scheme in [0x0401, 0x0501, 0x0601, 0x0503, 0x0807, 0x0809, 0xffff] {
             assert!(matches!(
-                verify_certificate_verify(spki, scheme, &[0; 72], &[0; 32]),
-                Err(VerifyError::UnsupportedAlgorithm { .. })
+                certificate_verify(spki, scheme, &[0; 72], &[0; 32]),
+                Err(SignatureError::Unsupported { .. })
             ));
         }
         assert!(matches!(
-            verify_certificate_verify(spki, 0x0804, &[0; 256], &[0; 32]),
-            Err(VerifyError::SignatureKeyMismatch { .. })
+            certificate_verify(spki, 0x0804, &[0; 256], &[0; 32]),
+            Err(SignatureError::KeyMismatch { .. })
         ));
         assert_eq!(
-            verify_certificate_verify(spki, 0x0403, &[0x30, 0x00], &[0; 32]),
-            Err(VerifyError::CertificateVerifyFailed)
+            certificate_verify(spki, 0x0403, &[0x30, 0x00], &[0; 32]),
+            Err(SignatureError::Invalid)
         );
-        assert!(verify_certificate_verify(spki, 0x0403, &[0; 8], &[0; 65]).is_err());
+        assert!(certificate_verify(spki, 0x0403, &[0; 8], &[0; 65]).is_err());
     }
 }

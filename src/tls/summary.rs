@@ -9,8 +9,8 @@ use core::fmt;
 
 use sha2::{Digest, Sha256};
 
-use super::error::{DnText, Hex, UnixTime, VerifyError};
-use super::x509::{self, Certificate, GeneralName};
+use super::text::{DnText, Hex, UnixTime};
+use super::x509::{self, Certificate, GeneralName, ParseError};
 
 /// One subjectAltName entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,7 +53,10 @@ impl fmt::Display for Date {
     }
 }
 
-/// The readable facts of one certificate.
+/// The readable facts of one certificate, for consoles, logs and the pin tool: subject,
+/// issuer, validity, subjectAltNames, whether it is a CA, and the SPKI SHA-256 pin. It reads
+/// the DER with the verifier's own parser (no heap, no second parser). Parsing is not
+/// verifying: nothing here says the certificate can be trusted.
 #[derive(Clone, Copy, Debug)]
 pub struct CertificateSummary<'a> {
     cert: Certificate<'a>,
@@ -61,7 +64,10 @@ pub struct CertificateSummary<'a> {
 
 impl<'a> CertificateSummary<'a> {
     /// Read a DER certificate.
-    pub fn parse(der: &'a [u8]) -> Result<Self, VerifyError> {
+    ///
+    /// # Errors
+    /// [`ParseError`] when it is not a DER X.509 certificate of the shape RFC 5280 sets.
+    pub fn parse(der: &'a [u8]) -> Result<Self, ParseError> {
         Certificate::parse(der).map(|cert| CertificateSummary { cert })
     }
 

@@ -1,64 +1,22 @@
 //! Server certificate verification against [`Pin`]s: path building and the checks of RFC 5280
-//! §6 that matter for a TLS server, with no heap (except inside RSA, see [`super::sig`]).
+//! §6 that matter for a TLS server, the refusals ([`VerifyError`]) and the proof tokens
+//! ([`VerifiedChain`], [`ServerVerified`]).
 //!
-//! # With a CA pin
-//! The path is built from the server's certificate upwards through the intermediates the
-//! server sent — in any order, unrelated extras ignored, each used at most once — to one of the
-//! pinned CA certificates. The search backtracks (a name can be shared by several CAs, as with
-//! cross-signing), stops at [`MAX_PATH_LEN`] certificates and after [`SIGNATURE_BUDGET`]
-//! signature checks, and cannot loop. Pinned CAs are tried before intermediates at every step.
-//! Along the path:
-//!
-//! - every signature is checked ([`super::sig`] lists the algorithms; SHA-1 and MD5 are
-//!   refused);
-//! - every certificate, *the pinned CA included*, must be within its validity dates at the
-//!   caller's time. webpki treats a trust anchor as a bare key and name and ignores its dates;
-//!   this crate follows OpenSSL, and so Mosquitto, instead: the pinned CA is a certificate the
-//!   firmware author chose, its expiry is a fact the device should report, and the broker's own
-//!   OpenSSL refuses an expired CA too;
-//! - every issuer must be a CA: X.509 v3 with basicConstraints cA set. A pinned CA that is an
-//!   X.509 v1 certificate (no extensions at all, as old `openssl x509 -req` set-ups made) is
-//!   accepted as a CA because the pin itself is the out-of-band assurance RFC 5280 §6.1.4(k)
-//!   asks for; a v1 intermediate is refused;
-//! - an issuer's keyUsage, where present, must include keyCertSign; its pathLenConstraint
-//!   limits the non-self-issued intermediates below it; its extendedKeyUsage, where present,
-//!   must allow serverAuth; its nameConstraints apply to the server certificate's names
-//!   (RFC 5280 §4.2.1.10);
-//! - a critical extension other than basicConstraints, keyUsage, extendedKeyUsage,
-//!   subjectAltName and nameConstraints refuses the certificate;
-//! - the server certificate must be an end-entity certificate: not a CA, no keyCertSign,
-//!   digitalSignature where keyUsage is present (TLS 1.3 servers sign), serverAuth (or
-//!   anyExtendedKeyUsage) where extendedKeyUsage is present, X.509 v1 or v3 (not v2);
-//! - and, unless the caller chose [`HostCheck::SkipHostName`], it must be for the expected
-//!   host name or IP address.
-//!
-//! Rules that RFC 5280 and the CA/Browser Forum put on the *issuing CAs* are enforced too, as
-//! [`VerifyError::ProfileViolation`], because the x509-limbo suite expects a validator to
-//! refuse such certificates: an authorityKeyIdentifier (with keyIdentifier) on every v3
-//! certificate that is not self-issued, except the pinned CA; a subjectKeyIdentifier and a
-//! critical basicConstraints on every CA; no authorityCertIssuer, and a keyIdentifier equal to
-//! the subjectKeyIdentifier, in a self-issued pinned CA; a commonName that looks like a host
-//! name only if it is one of the SANs; no critical subjectAltName next to a subject. X.509 v1
-//! certificates, which cannot carry extensions, are exempt. Private CAs made with OpenSSL 1.x
-//! defaults break some of these rules: [`VerifyOptions::allow_legacy_profile`] accepts them
-//! (everything else is still checked).
-//!
-//! # With a certificate or SPKI pin
-//! Only the server certificate matters: it must equal the pinned DER, or its SPKI must hash to
-//! the pinned SHA-256, and be within its validity dates. Its host name is not checked, nor are
-//! intermediates.
-//!
-//! In every case the result, [`VerifiedChain`], keeps a copy of the server's
-//! SubjectPublicKeyInfo for the CertificateVerify check that must follow.
+//! User documentation: the `tls` module, section "What is verified".
+
+use core::fmt;
 
 use sha2::{Digest, Sha256};
 use x509_cert::der::oid::db::rfc5280;
 
-use super::error::VerifyError;
-use super::name::{check_common_name_in_san, check_host_name, check_name_constraints, Reference};
+use super::name::{
+    check_name_constraints, common_names_are_sans, is_for_host, presented_name, ConstraintFailure,
+    Reference,
+};
 use super::pin::Pin;
-use super::sig::{verify_signed_data, SigFailure};
-use super::x509::{dn_text, key_usage, Certificate, DerReader};
+use super::sig::{certificate_verify, verify_signed_data, SignatureError};
+use super::text::{bounded, DnText, Hex, NameText, UnixTime};
+use super::x509::{dn_text, key_usage, Certificate, DerReader, ParseError};
 
 /// The largest server SubjectPublicKeyInfo kept for CertificateVerify (an RSA-4096 key takes
 /// 550 bytes).
@@ -69,6 +27,324 @@ pub const MAX_PATH_LEN: usize = 8;
 
 /// The most signature checks one path search makes before giving up.
 pub const SIGNATURE_BUDGET: u32 = 48;
+
+/// The longest server name kept in a [`ServerVerified`] (the DNS limit).
+pub const MAX_SERVER_NAME_LEN: usize = 253;
+
+/// The reason a server certificate (chain) or its TLS 1.3 CertificateVerify was refused.
+///
+/// Dates are seconds since 1970-01-01 00:00:00 UTC and are displayed as
+/// `YYYY-MM-DD HH:MM:SS UTC`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum VerifyError {
+    /// A certificate of the path had expired at the validation time.
+    Expired {
+        /// Subject of the expired certificate.
+        subject: DnText,
+        /// Its notAfter date (unix seconds).
+        not_after: u64,
+    },
+    /// A certificate of the path was not valid yet at the validation time.
+    NotYetValid {
+        /// Subject of the certificate.
+        subject: DnText,
+        /// Its notBefore date (unix seconds).
+        not_before: u64,
+    },
+    /// The server certificate is not for the host name (or IP address) that was expected.
+    NameMismatch {
+        /// The name the client expected.
+        expected: NameText,
+        /// The first subjectAltName of the certificate, its CN, or `no SAN`.
+        presented: NameText,
+    },
+    /// The host name check is on but no server name was given to check against.
+    MissingServerName,
+    /// The expected server name is neither a valid DNS name nor an IP address.
+    InvalidServerName {
+        /// The name as given.
+        name: NameText,
+    },
+    /// No pinned CA certificate issued the top of the chain the server sent.
+    UnknownIssuer {
+        /// The issuer name of the highest certificate that could be linked.
+        issuer: DnText,
+    },
+    /// The SHA-256 of the server's SubjectPublicKeyInfo differs from the pinned one.
+    PinMismatch {
+        /// The pinned hash.
+        expected: [u8; 32],
+        /// The hash of the key the server presented.
+        presented: [u8; 32],
+    },
+    /// The server's certificate is not the pinned certificate (SHA-256 of both DER encodings).
+    CertificateMismatch {
+        /// SHA-256 of the pinned certificate.
+        expected: [u8; 32],
+        /// SHA-256 of the certificate the server presented.
+        presented: [u8; 32],
+    },
+    /// A certificate's signature does not verify with its issuer's key.
+    BadSignature {
+        /// Subject of the certificate whose signature failed.
+        subject: DnText,
+    },
+    /// The signature algorithm does not fit the type of the key that should have made it.
+    SignatureKeyMismatch {
+        /// Which combination.
+        what: &'static str,
+    },
+    /// A key type or signature algorithm this crate cannot check.
+    UnsupportedAlgorithm {
+        /// Which one.
+        what: &'static str,
+    },
+    /// A signature made with a broken hash (SHA-1, MD5) or a key that is too short.
+    WeakAlgorithm {
+        /// Which one.
+        what: &'static str,
+    },
+    /// A certificate (or key, or signature) that is not valid DER of the expected shape.
+    Malformed {
+        /// What was wrong.
+        what: &'static str,
+    },
+    /// A certificate used as an issuer is not a CA (basicConstraints cA is not set).
+    NotCa {
+        /// Subject of that certificate.
+        subject: DnText,
+    },
+    /// The server certificate is itself a CA certificate (basicConstraints cA is set).
+    LeafIsCa {
+        /// Subject of the server certificate.
+        subject: DnText,
+    },
+    /// A keyUsage extension forbids the use the certificate is put to.
+    KeyUsage {
+        /// Subject of that certificate.
+        subject: DnText,
+        /// Which usage is missing or forbidden.
+        what: &'static str,
+    },
+    /// An extendedKeyUsage extension is present without serverAuth (or anyExtendedKeyUsage).
+    ExtendedKeyUsage {
+        /// Subject of that certificate.
+        subject: DnText,
+    },
+    /// A CA's pathLenConstraint allows fewer intermediates below it than the path has.
+    PathLenExceeded {
+        /// Subject of the constraining CA.
+        subject: DnText,
+        /// Its pathLenConstraint.
+        path_len: u8,
+    },
+    /// No path to a pinned CA within the depth and work limits of the path search.
+    PathTooLong,
+    /// A name of the server certificate lies outside a CA's nameConstraints.
+    NameConstraintViolation {
+        /// Subject of the constraining CA.
+        issuer: DnText,
+        /// The name that violates it.
+        name: NameText,
+    },
+    /// A CA constrains a name type this crate does not check (only DNS and IP are checked).
+    UnsupportedNameConstraint {
+        /// Subject of that CA.
+        issuer: DnText,
+    },
+    /// A certificate breaks a rule RFC 5280 (or the CA/Browser Forum profile) sets for the
+    /// CAs that issue certificates; see `VerifyOptions::allow_legacy_profile`.
+    ProfileViolation {
+        /// Subject of that certificate.
+        subject: DnText,
+        /// Which rule.
+        what: &'static str,
+    },
+    /// A certificate has a critical extension this crate does not process.
+    UnknownCriticalExtension {
+        /// Subject of that certificate.
+        subject: DnText,
+        /// The extension's OID, dotted.
+        oid: NameText,
+    },
+    /// The server's SubjectPublicKeyInfo is larger than the buffer kept for it.
+    KeyTooLarge {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// The server's CertificateVerify signature over the handshake does not verify.
+    CertificateVerifyFailed,
+    /// The handshake finished without a Certificate message, so nothing was verified.
+    MissingCertificate,
+    /// The handshake finished without a CertificateVerify message, so the server never
+    /// proved it holds the certificate's private key.
+    MissingCertificateVerify,
+    /// A handshake message came twice or out of order.
+    UnexpectedMessage {
+        /// Which message.
+        what: &'static str,
+    },
+    /// No validity time was given for this handshake, so the certificate was not checked
+    /// (see [`PinnedProvider::set_validity_time`](super::PinnedProvider::set_validity_time)).
+    NoValidityTime,
+}
+
+impl VerifyError {
+    /// Shorthand for [`VerifyError::Malformed`].
+    pub(crate) const fn malformed(what: &'static str) -> Self {
+        Self::Malformed { what }
+    }
+}
+
+impl From<ParseError> for VerifyError {
+    fn from(e: ParseError) -> Self {
+        Self::malformed(e.what)
+    }
+}
+
+/// A refused signature as the verifier reports it. A signature that does not verify is the
+/// CertificateVerify's here; a certificate's bad signature is reported with its subject
+/// ([`VerifyError::BadSignature`]) where the path is checked.
+impl From<SignatureError> for VerifyError {
+    fn from(e: SignatureError) -> Self {
+        match e {
+            SignatureError::Malformed(e) => e.into(),
+            SignatureError::Weak { what } => Self::WeakAlgorithm { what },
+            SignatureError::Unsupported { what } => Self::UnsupportedAlgorithm { what },
+            SignatureError::KeyMismatch { what } => Self::SignatureKeyMismatch { what },
+            SignatureError::Invalid => Self::CertificateVerifyFailed,
+        }
+    }
+}
+
+impl fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Expired { subject, not_after } => write!(
+                f,
+                "certificate '{subject}' expired on {}",
+                UnixTime(*not_after)
+            ),
+            Self::NotYetValid {
+                subject,
+                not_before,
+            } => write!(
+                f,
+                "certificate '{subject}' is not valid before {}",
+                UnixTime(*not_before)
+            ),
+            Self::NameMismatch {
+                expected,
+                presented,
+            } => write!(
+                f,
+                "certificate is not for '{expected}' (it names '{presented}')"
+            ),
+            Self::MissingServerName => write!(
+                f,
+                "no server name to check the certificate against (set one, or skip the host name check explicitly)"
+            ),
+            Self::InvalidServerName { name } => write!(
+                f,
+                "server name '{name}' is neither a valid DNS name nor an IP address"
+            ),
+            Self::UnknownIssuer { issuer } => {
+                write!(f, "issuer '{issuer}' is not a pinned CA")
+            }
+            Self::PinMismatch {
+                expected,
+                presented,
+            } => write!(
+                f,
+                "server key SPKI SHA-256 {} does not match the pinned {}",
+                Hex(presented),
+                Hex(expected)
+            ),
+            Self::CertificateMismatch {
+                expected,
+                presented,
+            } => write!(
+                f,
+                "server certificate SHA-256 {} is not the pinned certificate {}",
+                Hex(presented),
+                Hex(expected)
+            ),
+            Self::BadSignature { subject } => write!(
+                f,
+                "signature on certificate '{subject}' does not verify with its issuer's key"
+            ),
+            Self::SignatureKeyMismatch { what } => {
+                write!(f, "signature algorithm does not fit the key: {what}")
+            }
+            Self::UnsupportedAlgorithm { what } => write!(f, "unsupported algorithm: {what}"),
+            Self::WeakAlgorithm { what } => write!(f, "refused weak algorithm: {what}"),
+            Self::Malformed { what } => write!(f, "malformed certificate: {what}"),
+            Self::NotCa { subject } => write!(
+                f,
+                "certificate '{subject}' is used as an issuer but is not a CA"
+            ),
+            Self::LeafIsCa { subject } => write!(
+                f,
+                "server certificate '{subject}' is a CA certificate, not an end-entity certificate"
+            ),
+            Self::KeyUsage { subject, what } => {
+                write!(f, "key usage of certificate '{subject}': {what}")
+            }
+            Self::ExtendedKeyUsage { subject } => write!(
+                f,
+                "certificate '{subject}' has an extended key usage without serverAuth"
+            ),
+            Self::PathLenExceeded { subject, path_len } => write!(
+                f,
+                "CA '{subject}' allows {path_len} intermediate(s) below it (pathLenConstraint), the path has more"
+            ),
+            Self::PathTooLong => write!(
+                f,
+                "no path to a pinned CA within the path search's depth and work limits"
+            ),
+            Self::NameConstraintViolation { issuer, name } => write!(
+                f,
+                "name '{name}' is outside the name constraints of CA '{issuer}'"
+            ),
+            Self::UnsupportedNameConstraint { issuer } => write!(
+                f,
+                "CA '{issuer}' has name constraints on name types that are not checked (only DNS and IP are)"
+            ),
+            Self::ProfileViolation { subject, what } => write!(
+                f,
+                "certificate '{subject}' breaks the certificate profile: {what}"
+            ),
+            Self::UnknownCriticalExtension { subject, oid } => write!(
+                f,
+                "certificate '{subject}' has an unknown critical extension {oid}"
+            ),
+            Self::KeyTooLarge { len } => write!(
+                f,
+                "server public key info of {len} bytes is larger than the {} bytes kept",
+                MAX_LEAF_SPKI_LEN
+            ),
+            Self::CertificateVerifyFailed => write!(
+                f,
+                "server's CertificateVerify signature over the handshake does not verify with its certificate's key"
+            ),
+            Self::MissingCertificate => {
+                write!(f, "server sent no certificate: nothing was verified")
+            }
+            Self::MissingCertificateVerify => write!(
+                f,
+                "server sent no CertificateVerify: it did not prove it holds the certificate's key"
+            ),
+            Self::UnexpectedMessage { what } => write!(f, "unexpected handshake message: {what}"),
+            Self::NoValidityTime => write!(
+                f,
+                "no validity time was given for this handshake (give the clock's time, or skip the date checks explicitly)"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for VerifyError {}
 
 /// The time certificates are checked at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,12 +370,11 @@ pub enum HostCheck {
     SkipHostName,
 }
 
-/// How to verify, apart from the pins and the server name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How to verify, apart from the pins, the server name and the time (which each handshake
+/// brings: [`TlsOptions::new`](super::TlsOptions::new)). The default checks everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct VerifyOptions {
-    /// When to check validity dates at.
-    pub time: ValidityTime,
     /// Whether to check the host name.
     pub host_check: HostCheck,
     /// Whether the subject commonName may stand for the host name when the certificate has no
@@ -111,10 +386,9 @@ pub struct VerifyOptions {
 }
 
 impl VerifyOptions {
-    /// Check everything, at `time`.
-    pub const fn new(time: ValidityTime) -> Self {
+    /// Check everything.
+    pub const fn new() -> Self {
         Self {
-            time,
             host_check: HostCheck::CheckHostName,
             allow_common_name: false,
             legacy_profile: false,
@@ -174,13 +448,61 @@ impl VerifiedChain {
     pub fn pin_index(&self) -> usize {
         self.pin_index
     }
+
+    /// Checks the server's TLS 1.3 CertificateVerify (see [`verify_certificate_verify`]) with
+    /// this chain's key: the server proves it holds the key of the certificate that passed.
+    ///
+    /// # Errors
+    /// As [`verify_certificate_verify`].
+    pub(crate) fn prove_possession(
+        &self,
+        scheme: u16,
+        signature: &[u8],
+        transcript_hash: &[u8],
+        server_name: Option<heapless::String<MAX_SERVER_NAME_LEN>>,
+    ) -> Result<ServerVerified, VerifyError> {
+        verify_certificate_verify(self.leaf_spki(), scheme, signature, transcript_hash)?;
+        Ok(ServerVerified {
+            leaf_spki_sha256: self.leaf_spki_sha256,
+            pin_index: self.pin_index,
+            server_name,
+        })
+    }
+}
+
+/// Proof that the server passed a pin and signed the handshake with its certificate's key.
+/// Only this module can make one, from a [`VerifiedChain`] and a CertificateVerify that
+/// verifies with its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerVerified {
+    leaf_spki_sha256: [u8; 32],
+    pin_index: usize,
+    server_name: Option<heapless::String<MAX_SERVER_NAME_LEN>>,
+}
+
+impl ServerVerified {
+    /// SHA-256 of the server's SubjectPublicKeyInfo.
+    pub fn leaf_spki_sha256(&self) -> [u8; 32] {
+        self.leaf_spki_sha256
+    }
+
+    /// Which pin accepted the server.
+    pub fn pin_index(&self) -> usize {
+        self.pin_index
+    }
+
+    /// The server name the verifier was given (checked against the certificate when the pin
+    /// is a CA and the host check is on).
+    pub fn server_name(&self) -> Option<&str> {
+        self.server_name.as_deref()
+    }
 }
 
 /// Verifies a server certificate (`leaf_der`) with the `intermediates` it sent against `pins`;
 /// the first pin that accepts wins.
 ///
 /// `server_name` is the name the client connected to; it is required unless the host check is
-/// skipped or no pin is a [`Pin::Ca`].
+/// skipped or no pin is a [`Pin::Ca`]. `time` is when validity dates are checked at.
 ///
 /// # Errors
 /// When no pin accepts, the error of the first pin.
@@ -189,6 +511,7 @@ pub fn verify_server_certificate(
     leaf_der: &[u8],
     intermediates: &[&[u8]],
     server_name: Option<&str>,
+    time: ValidityTime,
     options: &VerifyOptions,
 ) -> Result<VerifiedChain, VerifyError> {
     let leaf = Certificate::parse(leaf_der)?;
@@ -199,19 +522,17 @@ pub fn verify_server_certificate(
     let mut first_error = None;
     for (pin_index, pin) in pins.iter().enumerate() {
         let result = match pin {
-            Pin::Certificate(der) if *der == leaf_der => check_validity(&leaf, options.time),
+            Pin::Certificate(der) if *der == leaf_der => check_validity(&leaf, time),
             Pin::Certificate(der) => Err(VerifyError::CertificateMismatch {
                 expected: Sha256::digest(der).into(),
                 presented: Sha256::digest(leaf_der).into(),
             }),
-            Pin::SpkiSha256(hash) if *hash == leaf_spki_sha256 => {
-                check_validity(&leaf, options.time)
-            }
+            Pin::SpkiSha256(hash) if *hash == leaf_spki_sha256 => check_validity(&leaf, time),
             Pin::SpkiSha256(hash) => Err(VerifyError::PinMismatch {
                 expected: *hash,
                 presented: leaf_spki_sha256,
             }),
-            Pin::Ca(cas) => verify_path(cas, &leaf, intermediates, server_name, options),
+            Pin::Ca(cas) => verify_path(cas, &leaf, intermediates, server_name, time, options),
         };
         match result {
             Ok(()) => {
@@ -229,6 +550,34 @@ pub fn verify_server_certificate(
     Err(first_error.unwrap_or(VerifyError::UnknownIssuer {
         issuer: dn_text(leaf.issuer),
     }))
+}
+
+/// Checks a TLS 1.3 server CertificateVerify (RFC 8446 §4.4.3): a signature by the server
+/// certificate's key over 64 bytes of 0x20, the context string
+/// `TLS 1.3, server CertificateVerify`, a zero byte and the transcript hash.
+///
+/// `leaf_spki_der` is the SubjectPublicKeyInfo of the server's certificate, `scheme` the
+/// SignatureScheme code point (e.g. 0x0804 for `rsa_pss_rsae_sha256`), `signature` the
+/// signature field, and `transcript_hash` the handshake hash up to and including the server's
+/// Certificate message.
+///
+/// # Errors
+/// [`VerifyError::CertificateVerifyFailed`] when the signature is wrong;
+/// [`VerifyError::UnsupportedAlgorithm`] / [`VerifyError::WeakAlgorithm`] for a scheme that is
+/// not accepted (including RSASSA-PKCS1-v1_5, which TLS 1.3 forbids here);
+/// [`VerifyError::SignatureKeyMismatch`] when the scheme does not fit the key.
+pub fn verify_certificate_verify(
+    leaf_spki_der: &[u8],
+    scheme: u16,
+    signature: &[u8],
+    transcript_hash: &[u8],
+) -> Result<(), VerifyError> {
+    Ok(certificate_verify(
+        leaf_spki_der,
+        scheme,
+        signature,
+        transcript_hash,
+    )?)
 }
 
 /// Checks notBefore <= now <= notAfter (both inclusive, RFC 5280 §4.1.2.5).
@@ -344,7 +693,11 @@ fn check_profile(cert: &Certificate<'_>, role: Role) -> Result<(), VerifyError> 
 }
 
 /// The checks on the server certificate itself under a CA pin.
-fn check_leaf(leaf: &Certificate<'_>, options: &VerifyOptions) -> Result<(), VerifyError> {
+fn check_leaf(
+    leaf: &Certificate<'_>,
+    time: ValidityTime,
+    options: &VerifyOptions,
+) -> Result<(), VerifyError> {
     if leaf.version == 2 {
         return Err(VerifyError::malformed("X.509 v2 server certificate"));
     }
@@ -382,9 +735,14 @@ fn check_leaf(leaf: &Certificate<'_>, options: &VerifyOptions) -> Result<(), Ver
                 what: "critical subjectAltName next to a non-empty subject",
             });
         }
-        check_common_name_in_san(leaf)?;
+        if !common_names_are_sans(leaf) {
+            return Err(VerifyError::ProfileViolation {
+                subject: leaf.subject_text(),
+                what: "commonName is not one of the subjectAltNames",
+            });
+        }
     }
-    check_validity(leaf, options.time)
+    check_validity(leaf, time)
 }
 
 /// Validates the path from `leaf` to one of `cas`.
@@ -393,19 +751,27 @@ fn verify_path(
     leaf: &Certificate<'_>,
     intermediates: &[&[u8]],
     server_name: Option<&str>,
+    time: ValidityTime,
     options: &VerifyOptions,
 ) -> Result<(), VerifyError> {
-    check_leaf(leaf, options)?;
+    check_leaf(leaf, time, options)?;
     if options.host_check == HostCheck::CheckHostName {
         let name = server_name.ok_or(VerifyError::MissingServerName)?;
-        let reference = Reference::parse(name)?;
-        check_host_name(leaf, name, reference, options.allow_common_name)?;
+        let reference = Reference::parse(name).ok_or_else(|| VerifyError::InvalidServerName {
+            name: bounded(name),
+        })?;
+        if !is_for_host(leaf, reference, options.allow_common_name) {
+            return Err(VerifyError::NameMismatch {
+                expected: bounded(name),
+                presented: presented_name(leaf),
+            });
+        }
     }
     let mut search = PathSearch {
         anchors: cas,
         pool: intermediates,
         leaf,
-        time: options.time,
+        time,
         common_name_is_host: options.allow_common_name,
         strict_profile: !options.legacy_profile,
         budget: SIGNATURE_BUDGET,
@@ -548,7 +914,15 @@ impl PathSearch<'_, '_> {
             check_profile(ca, role)?;
         }
         check_validity(ca, self.time)?;
-        check_name_constraints(ca, self.leaf, self.common_name_is_host)?;
+        check_name_constraints(ca, self.leaf, self.common_name_is_host).map_err(|e| match e {
+            ConstraintFailure::UnsupportedKind => VerifyError::UnsupportedNameConstraint {
+                issuer: ca.subject_text(),
+            },
+            ConstraintFailure::Outside(name) => VerifyError::NameConstraintViolation {
+                issuer: ca.subject_text(),
+                name,
+            },
+        })?;
         if self.budget == 0 {
             return Err(VerifyError::PathTooLong);
         }
@@ -560,10 +934,28 @@ impl PathSearch<'_, '_> {
             child.signature,
         ) {
             Ok(()) => Ok(()),
-            Err(SigFailure::Invalid) => Err(VerifyError::BadSignature {
+            Err(SignatureError::Invalid) => Err(VerifyError::BadSignature {
                 subject: child.subject_text(),
             }),
-            Err(SigFailure::Refused(e)) => Err(e),
+            Err(refused) => Err(refused.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::ToString;
+
+    #[test]
+    fn an_expiry_names_the_certificate_and_its_date() {
+        let e = VerifyError::Expired {
+            subject: bounded("CN=leaf"),
+            not_after: 1_711_929_600,
+        };
+        assert_eq!(
+            e.to_string(),
+            "certificate 'CN=leaf' expired on 2024-04-01 00:00:00 UTC"
+        );
     }
 }

@@ -12,7 +12,34 @@ use der::asn1::{BitStringRef, GeneralizedTime, ObjectIdentifier, UtcTime};
 use der::{Decode, Reader, SliceReader, Tag, TagNumber, Tagged};
 use x509_cert::der::oid::db::{rfc4519, rfc5280};
 
-use super::error::{DnText, VerifyError};
+use core::fmt;
+
+use super::text::DnText;
+
+/// Why bytes could not be read as the DER structure expected: a certificate, a name, an
+/// extension, a key or an algorithm identifier. `what` says which part was wrong, e.g.
+/// `trailing bytes after the certificate`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ParseError {
+    /// What was wrong.
+    pub what: &'static str,
+}
+
+impl ParseError {
+    /// The error for `what`.
+    pub(crate) const fn new(what: &'static str) -> Self {
+        Self { what }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "malformed certificate: {}", self.what)
+    }
+}
+
+impl core::error::Error for ParseError {}
 
 /// One DER element: its tag, its contents, and its whole encoding.
 #[derive(Clone, Copy, Debug)]
@@ -25,15 +52,15 @@ pub(crate) struct Tlv<'a> {
     pub(crate) raw: &'a [u8],
 }
 
-/// A cursor over a sequence of DER elements whose errors are [`VerifyError::Malformed`].
+/// A cursor over a sequence of DER elements whose errors say what was being read.
 pub(crate) struct DerReader<'a>(SliceReader<'a>);
 
 impl<'a> DerReader<'a> {
     /// Reads the elements of `bytes`.
-    pub(crate) fn new(bytes: &'a [u8], what: &'static str) -> Result<Self, VerifyError> {
+    pub(crate) fn new(bytes: &'a [u8], what: &'static str) -> Result<Self, ParseError> {
         SliceReader::new(bytes)
             .map(Self)
-            .map_err(|_| VerifyError::malformed(what))
+            .map_err(|_| ParseError::new(what))
     }
 
     /// Reads the elements of `bytes`, of which there must be at least one (`SIZE (1..MAX)`);
@@ -42,21 +69,18 @@ impl<'a> DerReader<'a> {
         bytes: &'a [u8],
         what: &'static str,
         empty: &'static str,
-    ) -> Result<Self, VerifyError> {
+    ) -> Result<Self, ParseError> {
         let r = Self::new(bytes, what)?;
         if r.is_empty() {
-            return Err(VerifyError::malformed(empty));
+            return Err(ParseError::new(empty));
         }
         Ok(r)
     }
 
     /// The next element.
-    pub(crate) fn next(&mut self, what: &'static str) -> Result<Tlv<'a>, VerifyError> {
-        let raw = self
-            .0
-            .tlv_bytes()
-            .map_err(|_| VerifyError::malformed(what))?;
-        let any = der::asn1::AnyRef::from_der(raw).map_err(|_| VerifyError::malformed(what))?;
+    pub(crate) fn next(&mut self, what: &'static str) -> Result<Tlv<'a>, ParseError> {
+        let raw = self.0.tlv_bytes().map_err(|_| ParseError::new(what))?;
+        let any = der::asn1::AnyRef::from_der(raw).map_err(|_| ParseError::new(what))?;
         Ok(Tlv {
             tag: any.tag(),
             value: any.value(),
@@ -69,18 +93,18 @@ impl<'a> DerReader<'a> {
         &mut self,
         tag: Tag,
         what: &'static str,
-    ) -> Result<Tlv<'a>, VerifyError> {
+    ) -> Result<Tlv<'a>, ParseError> {
         let tlv = self.next(what)?;
         if tlv.tag == tag {
             Ok(tlv)
         } else {
-            Err(VerifyError::malformed(what))
+            Err(ParseError::new(what))
         }
     }
 
     /// The next element decoded as `T`.
-    pub(crate) fn decode<T: Decode<'a>>(&mut self, what: &'static str) -> Result<T, VerifyError> {
-        T::decode(&mut self.0).map_err(|_| VerifyError::malformed(what))
+    pub(crate) fn decode<T: Decode<'a>>(&mut self, what: &'static str) -> Result<T, ParseError> {
+        T::decode(&mut self.0).map_err(|_| ParseError::new(what))
     }
 
     /// The tag of the next element, if there is one.
@@ -94,11 +118,11 @@ impl<'a> DerReader<'a> {
     }
 
     /// Fails unless every element was read.
-    pub(crate) fn finish(self, what: &'static str) -> Result<(), VerifyError> {
+    pub(crate) fn finish(self, what: &'static str) -> Result<(), ParseError> {
         if self.is_empty() {
             Ok(())
         } else {
-            Err(VerifyError::malformed(what))
+            Err(ParseError::new(what))
         }
     }
 }
@@ -203,7 +227,7 @@ const MAX_EXTENSIONS: usize = 24;
 
 impl<'a> Certificate<'a> {
     /// Parses one DER certificate; no trailing bytes are allowed.
-    pub(crate) fn parse(der: &'a [u8]) -> Result<Self, VerifyError> {
+    pub(crate) fn parse(der: &'a [u8]) -> Result<Self, ParseError> {
         let mut outer = DerReader::new(der, "certificate")?;
         let cert = outer.next_tagged(Tag::Sequence, "certificate is not a SEQUENCE")?;
         outer.finish("trailing bytes after the certificate")?;
@@ -214,7 +238,7 @@ impl<'a> Certificate<'a> {
         let signature = r
             .decode::<BitStringRef<'a>>("signature BIT STRING")?
             .as_bytes()
-            .ok_or(VerifyError::malformed("signature has unused bits"))?;
+            .ok_or(ParseError::new("signature has unused bits"))?;
         r.finish("trailing fields in the certificate")?;
 
         let mut t = DerReader::new(tbs.value, "tbsCertificate")?;
@@ -225,23 +249,23 @@ impl<'a> Certificate<'a> {
             version = v
                 .decode::<u8>("version")?
                 .checked_add(1)
-                .ok_or(VerifyError::malformed("version"))?;
+                .ok_or(ParseError::new("version"))?;
             v.finish("version")?;
             if !(1..=3).contains(&version) {
-                return Err(VerifyError::malformed("unknown X.509 version"));
+                return Err(ParseError::new("unknown X.509 version"));
             }
         }
         t.next_tagged(Tag::Integer, "serialNumber")?;
         let tbs_signature_algorithm = t.next_tagged(Tag::Sequence, "tbs signature algorithm")?.raw;
         if tbs_signature_algorithm != signature_algorithm {
-            return Err(VerifyError::malformed(
+            return Err(ParseError::new(
                 "signatureAlgorithm differs from tbsCertificate.signature",
             ));
         }
         let issuer = t.next_tagged(Tag::Sequence, "issuer Name")?;
         check_name(issuer.value)?;
         if issuer.value.is_empty() {
-            return Err(VerifyError::malformed("empty issuer name"));
+            return Err(ParseError::new("empty issuer name"));
         }
         let validity = t.next_tagged(Tag::Sequence, "validity")?;
         let mut v = DerReader::new(validity.value, "validity")?;
@@ -300,19 +324,19 @@ impl<'a> Certificate<'a> {
 }
 
 /// Reads a UTCTime or GeneralizedTime as unix seconds.
-fn read_time(r: &mut DerReader<'_>) -> Result<u64, VerifyError> {
+fn read_time(r: &mut DerReader<'_>) -> Result<u64, ParseError> {
     let time = match r.peek_tag() {
         Some(Tag::UtcTime) => r.decode::<UtcTime>("UTCTime")?.to_unix_duration(),
         Some(Tag::GeneralizedTime) => r
             .decode::<GeneralizedTime>("GeneralizedTime")?
             .to_unix_duration(),
-        _ => return Err(VerifyError::malformed("validity time")),
+        _ => return Err(ParseError::new("validity time")),
     };
     Ok(time.as_secs())
 }
 
 /// Parses the contents of the Extensions SEQUENCE.
-fn parse_extensions(list: &[u8]) -> Result<Extensions<'_>, VerifyError> {
+fn parse_extensions(list: &[u8]) -> Result<Extensions<'_>, ParseError> {
     let mut ext = Extensions::default();
     let mut seen: heapless::Vec<&[u8], MAX_EXTENSIONS> = heapless::Vec::new();
     let mut r = DerReader::non_empty(list, "extensions", "empty extensions list")?;
@@ -321,7 +345,7 @@ fn parse_extensions(list: &[u8]) -> Result<Extensions<'_>, VerifyError> {
         let mut e = DerReader::new(one.value, "extension")?;
         let oid_tlv = e.next_tagged(Tag::ObjectIdentifier, "extension id")?;
         let oid = ObjectIdentifier::from_bytes(oid_tlv.value)
-            .map_err(|_| VerifyError::malformed("extension id"))?;
+            .map_err(|_| ParseError::new("extension id"))?;
         let critical = if e.peek_tag() == Some(Tag::Boolean) {
             e.decode::<bool>("extension critical flag")?
         } else {
@@ -331,10 +355,10 @@ fn parse_extensions(list: &[u8]) -> Result<Extensions<'_>, VerifyError> {
         e.finish("extension")?;
 
         if seen.contains(&oid_tlv.value) {
-            return Err(VerifyError::malformed("the same extension twice"));
+            return Err(ParseError::new("the same extension twice"));
         }
         seen.push(oid_tlv.value)
-            .map_err(|_| VerifyError::malformed("too many extensions"))?;
+            .map_err(|_| ParseError::new("too many extensions"))?;
 
         if oid == rfc5280::ID_CE_BASIC_CONSTRAINTS {
             ext.basic_constraints = Some(parse_basic_constraints(value)?);
@@ -368,14 +392,14 @@ fn parse_extensions(list: &[u8]) -> Result<Extensions<'_>, VerifyError> {
 }
 
 /// The single element of an extension value, which must have tag `tag`.
-fn single<'a>(value: &'a [u8], tag: Tag, what: &'static str) -> Result<Tlv<'a>, VerifyError> {
+fn single<'a>(value: &'a [u8], tag: Tag, what: &'static str) -> Result<Tlv<'a>, ParseError> {
     let mut r = DerReader::new(value, what)?;
     let tlv = r.next_tagged(tag, what)?;
     r.finish(what)?;
     Ok(tlv)
 }
 
-fn parse_basic_constraints(value: &[u8]) -> Result<BasicConstraints, VerifyError> {
+fn parse_basic_constraints(value: &[u8]) -> Result<BasicConstraints, ParseError> {
     const WHAT: &str = "basicConstraints";
     let seq = single(value, Tag::Sequence, WHAT)?;
     let mut r = DerReader::new(seq.value, WHAT)?;
@@ -397,7 +421,7 @@ fn parse_basic_constraints(value: &[u8]) -> Result<BasicConstraints, VerifyError
     Ok(BasicConstraints { ca, path_len })
 }
 
-fn parse_authority_key_id(value: &[u8]) -> Result<AuthorityKeyId<'_>, VerifyError> {
+fn parse_authority_key_id(value: &[u8]) -> Result<AuthorityKeyId<'_>, ParseError> {
     const WHAT: &str = "authorityKeyIdentifier";
     let seq = single(value, Tag::Sequence, WHAT)?;
     let mut r = DerReader::new(seq.value, WHAT)?;
@@ -420,7 +444,7 @@ fn parse_authority_key_id(value: &[u8]) -> Result<AuthorityKeyId<'_>, VerifyErro
     Ok(aki)
 }
 
-fn parse_key_usage(value: &[u8]) -> Result<u16, VerifyError> {
+fn parse_key_usage(value: &[u8]) -> Result<u16, ParseError> {
     const WHAT: &str = "keyUsage";
     let mut r = DerReader::new(value, WHAT)?;
     let bits = r.decode::<BitStringRef<'_>>(WHAT)?;
@@ -435,7 +459,7 @@ fn parse_key_usage(value: &[u8]) -> Result<u16, VerifyError> {
 }
 
 /// Checks a non-empty SEQUENCE OF OBJECT IDENTIFIER and returns its contents.
-fn parse_oid_list(value: &[u8]) -> Result<&[u8], VerifyError> {
+fn parse_oid_list(value: &[u8]) -> Result<&[u8], ParseError> {
     const WHAT: &str = "extKeyUsage";
     let seq = single(value, Tag::Sequence, WHAT)?;
     let mut r = DerReader::non_empty(seq.value, WHAT, "empty extKeyUsage")?;
@@ -446,14 +470,14 @@ fn parse_oid_list(value: &[u8]) -> Result<&[u8], VerifyError> {
 }
 
 /// Checks a non-empty GeneralNames and returns its contents.
-fn parse_general_names(value: &[u8]) -> Result<&[u8], VerifyError> {
+fn parse_general_names(value: &[u8]) -> Result<&[u8], ParseError> {
     let seq = single(value, Tag::Sequence, "subjectAltName")?;
     check_general_names(seq.value)?;
     Ok(seq.value)
 }
 
 /// Checks the contents of a non-empty GeneralNames.
-fn check_general_names(contents: &[u8]) -> Result<(), VerifyError> {
+fn check_general_names(contents: &[u8]) -> Result<(), ParseError> {
     let mut r = DerReader::non_empty(contents, "GeneralNames", "empty GeneralNames")?;
     while !r.is_empty() {
         check_general_name(r.next("GeneralName")?)?;
@@ -462,26 +486,26 @@ fn check_general_names(contents: &[u8]) -> Result<(), VerifyError> {
 }
 
 /// Checks one GeneralName (RFC 5280 §4.2.1.6).
-fn check_general_name(tlv: Tlv<'_>) -> Result<(), VerifyError> {
+fn check_general_name(tlv: Tlv<'_>) -> Result<(), ParseError> {
     let Tag::ContextSpecific {
         constructed,
         number,
     } = tlv.tag
     else {
-        return Err(VerifyError::malformed("GeneralName tag"));
+        return Err(ParseError::new("GeneralName tag"));
     };
     match (number.value(), constructed) {
         // rfc822Name, dNSName, uniformResourceIdentifier: IA5String.
         (1 | 2 | 6, false) if tlv.value.is_ascii() => Ok(()),
-        (1 | 2 | 6, false) => Err(VerifyError::malformed("non-ASCII name in a GeneralName")),
+        (1 | 2 | 6, false) => Err(ParseError::new("non-ASCII name in a GeneralName")),
         (7, false) if matches!(tlv.value.len(), 4 | 8 | 16 | 32) => Ok(()),
-        (7, false) => Err(VerifyError::malformed("iPAddress length")),
+        (7, false) => Err(ParseError::new("iPAddress length")),
         (4, true) => {
             let name = single(tlv.value, Tag::Sequence, "directoryName")?;
             check_name(name.value)
         }
         (0 | 3 | 5, true) | (8, false) => Ok(()),
-        _ => Err(VerifyError::malformed("GeneralName tag")),
+        _ => Err(ParseError::new("GeneralName tag")),
     }
 }
 
@@ -527,7 +551,7 @@ pub(crate) fn general_name(tlv: Tlv<'_>) -> GeneralName<'_> {
 }
 
 /// Parses nameConstraints; each GeneralSubtree must be a plain `base` (minimum 0, no maximum).
-fn parse_name_constraints(value: &[u8]) -> Result<NameConstraints<'_>, VerifyError> {
+fn parse_name_constraints(value: &[u8]) -> Result<NameConstraints<'_>, ParseError> {
     const WHAT: &str = "nameConstraints";
     let seq = single(value, Tag::Sequence, WHAT)?;
     let mut r = DerReader::new(seq.value, WHAT)?;
@@ -540,12 +564,12 @@ fn parse_name_constraints(value: &[u8]) -> Result<NameConstraints<'_>, VerifyErr
     }
     r.finish(WHAT)?;
     if nc.permitted.is_none() && nc.excluded.is_none() {
-        return Err(VerifyError::malformed("nameConstraints without subtrees"));
+        return Err(ParseError::new("nameConstraints without subtrees"));
     }
     Ok(nc)
 }
 
-fn check_subtrees(contents: &[u8]) -> Result<&[u8], VerifyError> {
+fn check_subtrees(contents: &[u8]) -> Result<&[u8], ParseError> {
     const WHAT: &str = "GeneralSubtrees";
     let mut r = DerReader::non_empty(contents, WHAT, "empty GeneralSubtrees")?;
     while !r.is_empty() {
@@ -556,10 +580,10 @@ fn check_subtrees(contents: &[u8]) -> Result<&[u8], VerifyError> {
         s.finish("GeneralSubtree minimum/maximum")?;
         match general_name(base) {
             GeneralName::Ip(ip) if !matches!(ip.len(), 8 | 32) => {
-                return Err(VerifyError::malformed("iPAddress constraint length"))
+                return Err(ParseError::new("iPAddress constraint length"))
             }
             GeneralName::Dns(dns) if dns.contains(&b'*') => {
-                return Err(VerifyError::malformed("wildcard in a dNSName constraint"))
+                return Err(ParseError::new("wildcard in a dNSName constraint"))
             }
             _ => {}
         }
@@ -575,7 +599,7 @@ pub(crate) fn subtree_bases(contents: &[u8]) -> impl Iterator<Item = GeneralName
 }
 
 /// Checks authorityInfoAccess: a non-empty SEQUENCE OF { OID, GeneralName }.
-fn check_authority_info_access(value: &[u8]) -> Result<(), VerifyError> {
+fn check_authority_info_access(value: &[u8]) -> Result<(), ParseError> {
     const WHAT: &str = "authorityInfoAccess";
     let seq = single(value, Tag::Sequence, WHAT)?;
     let mut r = DerReader::non_empty(seq.value, WHAT, "empty authorityInfoAccess")?;
@@ -601,7 +625,7 @@ fn name_contents(name: &[u8]) -> &[u8] {
 fn for_each_attribute<'a>(
     contents: &'a [u8],
     mut f: impl FnMut(ObjectIdentifier, Tlv<'a>),
-) -> Result<(), VerifyError> {
+) -> Result<(), ParseError> {
     const WHAT: &str = "Name";
     let mut rdns = DerReader::new(contents, WHAT)?;
     while !rdns.is_empty() {
@@ -620,7 +644,7 @@ fn for_each_attribute<'a>(
 }
 
 /// Checks the structure of a Name's contents (SEQUENCE OF SET OF {OID, value}).
-fn check_name(contents: &[u8]) -> Result<(), VerifyError> {
+fn check_name(contents: &[u8]) -> Result<(), ParseError> {
     for_each_attribute(contents, |_, _| {})
 }
 
@@ -698,9 +722,9 @@ pub(crate) fn dn_text(name: &[u8]) -> DnText {
         }
     });
     if out.is_empty() {
-        return super::error::bounded("(empty name)");
+        return super::text::bounded("(empty name)");
     }
-    super::error::bounded(&out)
+    super::text::bounded(&out)
 }
 
 #[cfg(test)]
@@ -764,7 +788,7 @@ mod tests {
         list[11..].copy_from_slice(&ext);
         assert_eq!(
             parse_extensions(&list).unwrap_err(),
-            VerifyError::malformed("the same extension twice")
+            ParseError::new("the same extension twice")
         );
         assert!(parse_extensions(&list[..11]).is_ok());
         assert!(parse_extensions(&[]).is_err());

@@ -8,24 +8,22 @@ use std::time::{Duration, Instant};
 
 use embedded_mqtts::host::TcpTransport;
 use embedded_mqtts::time::StdClock;
-use embedded_mqtts::tls::connection::write_buffer_for;
+use embedded_mqtts::tls::write_buffer_for;
 use embedded_mqtts::tls::{
-    ConnectError, Pin, PinnedProvider, TlsOptions, TlsSocket, TlsStream, ValidityTime,
-    VerifyOptions, READ_BUFFER,
+    ConnectError, Pin, PinnedProvider, TlsOptions, TlsSocket, TlsStream, ValidityTime, READ_BUFFER,
 };
-use embedded_mqtts::{blocking, QoS};
+use embedded_mqtts::{blocking, Connection, QoS};
 
 use super::proxy::{Direction, Fault, Proxy};
 use super::support::{read_cert, unix_now, Broker, TlsListener};
-use super::traffic::{assert_complete, dial, PubState, Publisher, Subscriber};
+use super::traffic::{assert_complete, dial, PubStorage, Publisher, Subscriber};
 
 /// The certificate the broker serves (leaf and intermediate), and the CA the client pins.
 const SERVED: &str = "rsa-leaf";
 const CA: &str = "rsa-root.der";
 
 /// Our publisher's client over TLS.
-type TlsClient<'s, 'a> =
-    blocking::Client<'s, TlsStream<'a, TcpTransport>, StdClock, 8, 4096, 4096, 4096>;
+type TlsClient<'c, 'b, 'a> = blocking::Client<'c, 'b, TlsStream<'a, TcpTransport>, StdClock>;
 
 /// Mosquitto with a plain listener (for the subscriber) and a TLS one serving [`SERVED`].
 fn tls_broker() -> Broker {
@@ -40,9 +38,9 @@ fn tls_broker() -> Broker {
 #[allow(clippy::result_large_err)]
 fn over_tls<R>(
     port: u16,
-    state: &mut PubState,
+    conn: &mut Connection<'_>,
     read_timeout: Option<Duration>,
-    work: impl FnOnce(&mut TlsClient<'_, '_>) -> R,
+    work: impl FnOnce(&mut TlsClient<'_, '_, '_>) -> R,
 ) -> Result<R, ConnectError> {
     let transport = dial(port);
     transport
@@ -55,19 +53,15 @@ fn over_tls<R>(
     let ca = read_cert(CA);
     let cas = [ca.as_slice()];
     let pins = [Pin::Ca(&cas)];
-    let mut provider = PinnedProvider::new(
-        rand_core::OsRng,
-        &pins,
-        VerifyOptions::new(ValidityTime::UnixSeconds(unix_now())),
-    );
+    let mut provider = PinnedProvider::new(rand_core::OsRng, &pins);
     let stream = TlsStream::connect(
         &socket,
         &mut read_buffer,
         &mut write_buffer,
-        &TlsOptions::new("localhost"),
+        &TlsOptions::new("localhost", ValidityTime::UnixSeconds(unix_now())),
         &mut provider,
     )?;
-    let mut client = blocking::Client::new(stream, state, StdClock::new());
+    let mut client = blocking::Client::new(stream, conn, StdClock::new());
     Ok(work(&mut client))
 }
 
@@ -105,12 +99,13 @@ fn a_tls_handshake_cut_reset_or_stalled_is_a_clean_error_and_the_next_succeeds()
         },
     ];
     proxy.plan(move |n| faults.get(n).copied().unwrap_or(Fault::None));
-    let mut state = PubState::new();
+    let mut storage = PubStorage::new();
+    let mut conn = Connection::new(storage.buffers());
     for fault in faults {
         let started = Instant::now();
         let outcome = over_tls(
             proxy.port(),
-            &mut state,
+            &mut conn,
             Some(Duration::from_secs(1)),
             |_| (),
         );
@@ -136,7 +131,7 @@ fn a_tls_handshake_cut_reset_or_stalled_is_a_clean_error_and_the_next_succeeds()
         assert!(said, "{fault:?}: {line}");
         assert!(took < Duration::from_secs(3), "{fault:?} took {took:?}");
     }
-    let published = over_tls(proxy.port(), &mut state, None, |client| {
+    let published = over_tls(proxy.port(), &mut conn, None, |client| {
         let mut publisher =
             Publisher::new("tls-handshake", "faults/tls-handshake", QoS::AtLeastOnce, 1);
         assert!(publisher.run(client, &mut |_| {}), "MQTT after the faults");
@@ -180,12 +175,13 @@ fn tls_records_cut_and_reset_mid_stream_lose_nothing() {
         QoS::ExactlyOnce,
         COUNT,
     );
-    let mut state = Box::new(PubState::new());
+    let mut storage = Box::new(PubStorage::new());
+    let mut conn = Connection::new(storage.buffers());
     let mut publisher = Publisher::new("pub-tls", "faults/tls", QoS::ExactlyOnce, COUNT);
     let mut handshakes_failed = Vec::new();
     let published = loop {
         publisher.check_deadline();
-        match over_tls(proxy.port(), &mut state, None, |client| {
+        match over_tls(proxy.port(), &mut conn, None, |client| {
             publisher.run(client, &mut |_| {})
         }) {
             Ok(true) => break publisher.finish(),
@@ -218,5 +214,5 @@ fn tls_records_cut_and_reset_mid_stream_lose_nothing() {
         published.sessions > faults.len() - handshakes_failed.len(),
         "the faults ended MQTT sessions"
     );
-    assert_complete(QoS::ExactlyOnce, COUNT, &published, &received, &state);
+    assert_complete(QoS::ExactlyOnce, COUNT, &published, &received, &conn);
 }

@@ -15,16 +15,15 @@ use embedded_io::{Read, ReadReady, Write};
 use embedded_mqtts::host::TcpTransport;
 use embedded_mqtts::session::DEFAULT_INBOUND;
 use embedded_mqtts::time::StdClock;
-use embedded_mqtts::{blocking, ClientState, ConnectOptions, Error, Event, QoS};
+use embedded_mqtts::{blocking, ConnectOptions, Connection, Error, Event, QoS, Storage};
 
-/// The publisher's state: 8 messages in flight, as a small device would have.
-pub type PubState = ClientState<8, 4096, 4096, 4096>;
-/// The subscriber's state, with room for `INBOUND` inbound QoS 2 messages awaiting PUBREL
+/// The publisher's storage: 8 messages in flight, as a small device would have.
+pub type PubStorage = Storage<8, 4096, 4096, 4096>;
+/// The subscriber's storage, with room for `INBOUND` inbound QoS 2 messages awaiting PUBREL
 /// (beyond that it defers them: [`Event::Deferred`]).
-type SubState<const INBOUND: usize> = ClientState<1, 4096, 4096, 4096, INBOUND>;
+type SubStorage<const INBOUND: usize> = Storage<1, 4096, 4096, 4096, INBOUND>;
 /// The subscriber's client.
-type SubClient<'s, const INBOUND: usize> =
-    blocking::Client<'s, TcpTransport, StdClock, 1, 4096, 4096, 4096, INBOUND>;
+type SubClient<'c, 'b> = blocking::Client<'c, 'b, TcpTransport, StdClock>;
 
 /// How far the publisher may run ahead of the subscriber ([`Subscriber::pace`]).
 const MAX_LAG: usize = 64;
@@ -169,7 +168,7 @@ impl Outstanding {
 /// until every message is acknowledged. `progress(n)` is called after the `n`th message was
 /// taken (some scenarios break things at chosen points).
 pub fn publish_all(
-    state: &mut PubState,
+    conn: &mut Connection<'_>,
     port: u16,
     client_id: &str,
     topic: &str,
@@ -180,7 +179,7 @@ pub fn publish_all(
     let mut publisher = Publisher::new(client_id, topic, qos, count);
     loop {
         publisher.check_deadline();
-        let mut client = blocking::Client::new(dial(port), state, StdClock::new());
+        let mut client = blocking::Client::new(dial(port), conn, StdClock::new());
         if publisher.run(&mut client, &mut progress) {
             return publisher.finish();
         }
@@ -235,7 +234,7 @@ impl<'a> Publisher<'a> {
     /// connection fails (`false`, the failure recorded). `progress` as for [`publish_all`].
     pub fn run<T: Read + Write + ReadReady>(
         &mut self,
-        client: &mut blocking::Client<'_, T, StdClock, 8, 4096, 4096, 4096>,
+        client: &mut blocking::Client<'_, '_, T, StdClock>,
         progress: &mut impl FnMut(usize),
     ) -> bool {
         let report = &mut self.report;
@@ -257,7 +256,7 @@ impl<'a> Publisher<'a> {
         let outstanding = &mut self.outstanding;
         let error = loop {
             if self.next < self.count {
-                let before = client.state().session().in_flight();
+                let before = client.connection().in_flight();
                 match client.publish(self.topic, &payload(self.next), self.qos, false) {
                     Ok(pid) => {
                         if let Some(pid) = pid {
@@ -272,7 +271,7 @@ impl<'a> Publisher<'a> {
                     Err(e) => {
                         // A failed send still took the message into the session, which
                         // will send it again: it must not be published a second time.
-                        if client.state().session().in_flight() > before {
+                        if client.connection().in_flight() > before {
                             report.taken_on_error += 1;
                             outstanding.unnamed += 1;
                             self.next += 1;
@@ -281,7 +280,7 @@ impl<'a> Publisher<'a> {
                         break e;
                     }
                 }
-            } else if client.state().session().in_flight() == 0 {
+            } else if client.connection().in_flight() == 0 {
                 assert_eq!(outstanding.pids.len() + outstanding.unnamed, 0);
                 if let Err(e) = client.disconnect() {
                     // The link broke just after the last acknowledgement: nothing is lost.
@@ -347,15 +346,15 @@ impl Received {
 
 /// Asserts that a stream of `count` messages at `qos` came through whole: none lost or
 /// corrupted, none twice at QoS 2, each acknowledged to the publisher once, and nothing left
-/// in flight in the publisher's `state` or awaiting release at the subscriber.
+/// in flight in the publisher's connection `conn` or awaiting release at the subscriber.
 pub fn assert_complete(
     qos: QoS,
     count: usize,
     published: &Published,
     received: &Received,
-    state: &PubState,
+    conn: &Connection<'_>,
 ) {
-    let in_flight = state.session().in_flight();
+    let in_flight = conn.in_flight();
     assert_eq!(received.missing(), Vec::<usize>::new(), "messages lost");
     assert_eq!(received.corrupt, 0, "payloads corrupted");
     if qos == QoS::ExactlyOnce {
@@ -422,8 +421,12 @@ impl Subscriber {
             distinct: Arc::clone(&distinct),
         };
         let thread = std::thread::spawn(move || {
-            let mut state = Box::new(SubState::<INBOUND>::new());
-            receive(&mut state, &subscription, &ready)
+            let mut storage = Box::new(SubStorage::<INBOUND>::new());
+            receive(
+                &mut Connection::new(storage.buffers()),
+                &subscription,
+                &ready,
+            )
         });
         if subscribed.recv_timeout(Duration::from_secs(10)).is_err() {
             // The thread ended (panicked) before it was subscribed: show why.
@@ -457,8 +460,9 @@ impl Subscriber {
 /// Registers a persistent session for `client_id` subscribed to `filter`, then leaves
 /// (DISCONNECT): messages published meanwhile wait for it at the broker.
 pub fn register(port: u16, client_id: &str, filter: &str, qos: QoS) {
-    let mut state = Box::new(SubState::<1>::new());
-    let mut client = blocking::Client::new(dial(port), &mut state, StdClock::new());
+    let mut storage = Box::new(SubStorage::<1>::new());
+    let mut conn = Connection::new(storage.buffers());
+    let mut client = blocking::Client::new(dial(port), &mut conn, StdClock::new());
     client.connect(&persistent(client_id)).expect("CONNECT");
     subscribe(&mut client, filter, qos);
     client.disconnect().expect("DISCONNECT");
@@ -466,11 +470,7 @@ pub fn register(port: u16, client_id: &str, filter: &str, qos: QoS) {
 
 /// The subscriber thread: connect, subscribe if the session lacks it, count messages;
 /// reconnect after every failure.
-fn receive<const INBOUND: usize>(
-    state: &mut SubState<INBOUND>,
-    sub: &Subscription,
-    ready: &mpsc::Sender<()>,
-) -> Received {
+fn receive(conn: &mut Connection<'_>, sub: &Subscription, ready: &mpsc::Sender<()>) -> Received {
     let clock = StdClock::new();
     let options = persistent(&sub.client_id);
     let deadline = Instant::now() + STREAM_TIMEOUT;
@@ -480,7 +480,7 @@ fn receive<const INBOUND: usize>(
     };
     let mut last_news = Instant::now();
     while Instant::now() < deadline {
-        let mut client = blocking::Client::new(dial(sub.port), state, clock);
+        let mut client = blocking::Client::new(dial(sub.port), conn, clock);
         let error = match client.connect(&options) {
             Err(e) => e,
             Ok(connected) => {
@@ -491,7 +491,7 @@ fn receive<const INBOUND: usize>(
                 }
                 let _ = ready.send(());
                 loop {
-                    let awaiting = client.state().session().awaiting_release();
+                    let awaiting = client.connection().session().awaiting_release();
                     report.most_awaiting_release = report.most_awaiting_release.max(awaiting);
                     let all_in = sub.distinct.load(Ordering::Relaxed) == sub.count;
                     if all_in && awaiting == 0 && last_news.elapsed() > QUIET {
@@ -526,12 +526,12 @@ fn receive<const INBOUND: usize>(
         report.failures.record(&error);
         drop(client.into_transport());
     }
-    report.awaiting_release = state.session().awaiting_release();
+    report.awaiting_release = conn.session().awaiting_release();
     report
 }
 
 /// Subscribes to `filter` and waits (up to 10 s) for the broker to grant it.
-fn subscribe<const INBOUND: usize>(client: &mut SubClient<'_, INBOUND>, filter: &str, qos: QoS) {
+fn subscribe(client: &mut SubClient<'_, '_>, filter: &str, qos: QoS) {
     let pid = client.subscribe(&[(filter, qos)]).expect("SUBSCRIBE");
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {

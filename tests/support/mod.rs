@@ -12,25 +12,25 @@
 
 mod broker;
 mod certs;
+#[macro_use]
+mod drivers;
 mod examples;
 mod executor;
 mod host_client;
 pub mod second_broker;
 mod seen;
-#[macro_use]
-mod test_client;
 
 pub use broker::{Broker, BrokerConfig, TlsListener};
 pub use certs::{cert_path, certs_dir, read_cert};
+pub use drivers::{
+    async_driver, blocking_driver, dial, events_for, events_until, expect_suback,
+    leaked_connection, messages, tcp_transport, vanish, Driver, Received, TestStorage,
+};
 pub use examples::{example_binary, run_example};
 pub use executor::{block_on, idle, Idle};
 pub use host_client::{publish, publish_tls, try_publish, Message, Subscriber};
 pub use second_broker::SecondBroker;
 pub use seen::{own, Seen};
-pub use test_client::{
-    collect_for, collect_until, messages, plain_client, subscribe, tcp_transport, AsyncClient,
-    BlockingClient, Driver, Received, TestClient, TestState,
-};
 
 use std::path::PathBuf;
 

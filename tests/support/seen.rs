@@ -22,6 +22,12 @@ pub enum Seen {
     Delivered(u16),
     /// A SUBACK with its per-filter results.
     Subscribed(u16, Vec<Granted>),
+    /// The start of a message larger than the receive buffer: topic, QoS, payload length.
+    Start(String, QoS, usize),
+    /// A piece of its payload.
+    Part(Vec<u8>),
+    /// Its end, with its packet id.
+    End(Option<u16>),
     /// Any other event, as its Debug text.
     Other(String),
 }
@@ -37,6 +43,9 @@ pub fn own(event: Event<'_>) -> Seen {
         },
         Event::Delivered { pid } => Seen::Delivered(pid),
         Event::Subscribed { pid, granted } => Seen::Subscribed(pid, granted.iter().collect()),
+        Event::MessageStart(head) => Seen::Start(head.topic.to_owned(), head.qos, head.payload_len),
+        Event::MessagePart(part) => Seen::Part(part.to_vec()),
+        Event::MessageEnd { pid } => Seen::End(pid),
         other => Seen::Other(format!("{other:?}")),
     }
 }

@@ -17,7 +17,7 @@
 //!
 //! Nothing here is self-referential: the [`BrokerSocket`] (TCP under TLS) is kept by the
 //! caller's stack frame for the whole connection, and the TLS buffers and the MQTT
-//! [`MqttState`] are statics owned by [`Mqtt`]; a [`Link`] borrows both. The session state
+//! [`MqttStorage`] are statics owned by [`Mqtt`]; a [`Link`] borrows both. The session state
 //! outlives the link, so with [`config::CLEAN_SESSION`] off the next `mqtt connect` resumes
 //! the broker-side session and re-sends what the broker had not acknowledged.
 
@@ -34,12 +34,13 @@ use crate::rng::{RngError, Rnga};
 use crate::uptime;
 use core::fmt::{self, Write};
 use embedded_mqtts::session::Granted;
-use embedded_mqtts::tls::connection::{read_buffer_for, write_buffer_for};
 use embedded_mqtts::tls::{
-    self, MaxFragmentLength, Pin, PinnedProvider, TlsOptions, TlsSocket, TlsStream, ValidityTime,
-    VerifyOptions,
+    self, read_buffer_for, write_buffer_for, MaxFragmentLength, Pin, PinnedProvider, TlsOptions,
+    TlsSocket, TlsStream, ValidityTime,
 };
-use embedded_mqtts::{blocking, ClientState, Clock, ConnectOptions, Event, Instant, Message};
+use embedded_mqtts::{
+    blocking, Clock, ConnectOptions, Connection, Event, Instant, Message, Storage,
+};
 use smoltcp::wire::IpEndpoint;
 
 /// The broker's CA certificate (DER), the pin. `build.rs` copies it from
@@ -70,11 +71,10 @@ const EVENTS_PER_POLL: usize = 8;
 const PAYLOAD_SHOWN: usize = 128;
 
 /// Everything MQTT keeps between calls and across connections.
-pub type MqttState = ClientState<IN_FLIGHT, STORE, MQTT_RX, MQTT_TX>;
+pub type MqttStorage = Storage<IN_FLIGHT, STORE, MQTT_RX, MQTT_TX>;
 
 /// The blocking client over TLS over TCP.
-type Client<'c> =
-    blocking::Client<'c, TlsStream<'c, TcpStream>, UptimeClock, IN_FLIGHT, STORE, MQTT_RX, MQTT_TX>;
+type Client<'c> = blocking::Client<'c, 'static, TlsStream<'c, TcpStream>, UptimeClock>;
 
 /// The TLS record buffers: all zero, so they go to `.bss`.
 struct TlsBuffers {
@@ -87,7 +87,7 @@ static TLS_BUFFERS: ClaimOnce<TlsBuffers> = ClaimOnce::new(TlsBuffers {
     write: [0; TLS_WRITE],
 });
 
-static MQTT_STATE: ClaimOnce<MqttState> = ClaimOnce::new(MqttState::new());
+static MQTT_STORAGE: ClaimOnce<MqttStorage> = ClaimOnce::new(MqttStorage::new());
 
 /// The uptime counter as the MQTT client's millisecond clock.
 #[derive(Clone, Copy, Debug, Default)]
@@ -212,7 +212,7 @@ pub struct BrokerSocket {
 /// The MQTT side of the firmware: the statics a connection runs in, and what `mqtt status`
 /// shows between connections.
 pub struct Mqtt {
-    state: &'static mut MqttState,
+    conn: Connection<'static>,
     buffers: &'static mut TlsBuffers,
     stats: Stats,
 }
@@ -221,7 +221,7 @@ impl Mqtt {
     /// The MQTT statics, the first time; `None` ever after.
     pub fn take() -> Option<Mqtt> {
         Some(Mqtt {
-            state: MQTT_STATE.claim()?,
+            conn: Connection::new(MQTT_STORAGE.claim()?.buffers()),
             buffers: TLS_BUFFERS.claim()?,
             stats: Stats::default(),
         })
@@ -253,11 +253,11 @@ impl Mqtt {
         out: &mut dyn Write,
     ) -> Result<Link<'c>, MqttError> {
         let Mqtt {
-            state,
+            conn,
             buffers,
             stats,
         } = self;
-        match start(socket, state, buffers, stats, rng, heap, out) {
+        match start(socket, conn, buffers, stats, rng, heap, out) {
             Ok(client) => Ok(Link {
                 client,
                 stats,
@@ -278,7 +278,7 @@ impl Mqtt {
             out,
             "  connection: none ({} so far)\r\n  session   : {} in flight\r\n",
             self.stats.connections,
-            self.state.session().in_flight()
+            self.conn.in_flight()
         );
         self.stats.write(out);
     }
@@ -330,7 +330,7 @@ fn open_tcp(
 #[inline(never)]
 fn start<'c>(
     socket: &'c BrokerSocket,
-    state: &'c mut MqttState,
+    conn: &'c mut Connection<'static>,
     buffers: &'c mut TlsBuffers,
     stats: &mut Stats,
     rng: &mut Rnga,
@@ -339,9 +339,9 @@ fn start<'c>(
 ) -> Result<Client<'c>, MqttError> {
     let cas = [BROKER_CA_DER];
     let pins = [Pin::Ca(&cas)];
-    let verify = VerifyOptions::new(ValidityTime::UnixSeconds(socket.unix_now));
-    let mut provider = PinnedProvider::new(rng, &pins, verify);
-    let mut options = TlsOptions::new(config::BROKER_NAME);
+    let mut provider = PinnedProvider::new(rng, &pins);
+    let validity = ValidityTime::UnixSeconds(socket.unix_now);
+    let mut options = TlsOptions::new(config::BROKER_NAME, validity);
     options.max_fragment_length = Some(FRAGMENT);
     let _ = write!(
         out,
@@ -386,7 +386,7 @@ fn start<'c>(
     );
     stats.broker_key = Some(verified.leaf_spki_sha256());
 
-    let mut client = blocking::Client::new(stream, state, UptimeClock);
+    let mut client = blocking::Client::new(stream, conn, UptimeClock);
     let mut connect = ConnectOptions::new(config::CLIENT_ID);
     connect.keep_alive_secs = config::KEEP_ALIVE_SECS;
     connect.clean_session = config::CLEAN_SESSION;
@@ -505,7 +505,7 @@ impl Link<'_> {
     pub fn status(&self, out: &mut dyn Write) {
         write_broker(out);
         let up_s = uptime::millis().saturating_sub(self.connected_at_ms) / 1000;
-        let session = self.client.state().session();
+        let session = self.client.connection().session();
         let _ = out.write_str("  connection: TLS 1.3, MQTT connected");
         if let Some((remote, port)) = self.endpoints {
             let _ = write!(out, " to {remote} from local port {port}");
@@ -607,7 +607,7 @@ impl fmt::Display for EventText<'_> {
                     "PUBACK response with id {pid}: the broker has the message"
                 )
             }
-            Event::Received { pid } => write!(f, "PUBREC with id {pid}: PUBREL sent"),
+            Event::BrokerReceived { pid } => write!(f, "PUBREC with id {pid}: PUBREL sent"),
             Event::Released { pid } => write!(f, "PUBREL with id {pid}: PUBCOMP sent"),
             Event::Duplicate { pid } => {
                 write!(
@@ -689,7 +689,8 @@ impl fmt::Display for YesNo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use embedded_mqtts::{QoS, Session};
+    use embedded_mqtts::session::DEFAULT_INBOUND;
+    use embedded_mqtts::{QoS, Session, Slot};
 
     #[test]
     fn payloads_show_as_text_or_hex_and_are_cut() {
@@ -728,7 +729,9 @@ mod tests {
     #[test]
     fn suback_results_are_spelled_out() {
         // A session that sent CONNECT and SUBSCRIBE, fed the broker's answers.
-        let mut session: Session<2, 256> = Session::new();
+        let (mut slots, mut store, mut inbound) =
+            ([Slot::EMPTY; 2], [0; 256], [0; DEFAULT_INBOUND]);
+        let mut session = Session::new(&mut slots, &mut store, &mut inbound);
         let mut out = [0u8; 256];
         let now = Instant::from_millis(0);
         session

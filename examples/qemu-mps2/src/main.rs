@@ -29,12 +29,13 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use cortex_m_rt::{entry, exception, ExceptionFrame};
 use cortex_m_semihosting::{debug, hprintln};
 use embedded_io::{Read, ReadReady, Write};
-use embedded_mqtts::tls::connection::{read_buffer_for, write_buffer_for};
 use embedded_mqtts::tls::{
-    ConnectError, MaxFragmentLength, Pin, PinnedProvider, TlsOptions, TlsSocket, TlsStream,
-    ValidityTime, VerifyOptions,
+    read_buffer_for, write_buffer_for, ConnectError, MaxFragmentLength, Pin, PinnedProvider,
+    TlsOptions, TlsSocket, TlsStream, ValidityTime,
 };
-use embedded_mqtts::{blocking::Client, ClientState, Clock, ConnectOptions, Error, Event, QoS};
+use embedded_mqtts::{
+    blocking::Client, Clock, ConnectOptions, Connection, Error, Event, QoS, Storage,
+};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
@@ -64,7 +65,7 @@ static PINS: [Pin<'static>; 1] = [Pin::Ca(&[CA_DER])];
 
 /// MQTT buffers: 4 messages in flight, 512 bytes to keep them for resending, 1 KiB to receive
 /// and 1 KiB to send.
-type MqttState = ClientState<4, 512, 1024, 1024>;
+type MqttStorage = Storage<4, 512, 1024, 1024>;
 /// The largest MQTT packet sent (the transmit buffer).
 const MQTT_TX: usize = 1024;
 
@@ -77,7 +78,7 @@ const TLS_WRITE: usize = write_buffer_for(MQTT_TX);
 
 /// Everything large, in statics, so that the stack figure shows call depth only.
 struct Buffers {
-    mqtt: &'static mut MqttState,
+    mqtt: &'static mut MqttStorage,
     tls_read: &'static mut [u8; TLS_READ],
     tls_write: &'static mut [u8; TLS_WRITE],
 }
@@ -88,7 +89,7 @@ impl Buffers {
         static TAKEN: AtomicBool = AtomicBool::new(false);
         // Separate statics: the zeroed TLS buffers stay in .bss (no image bytes), whatever
         // the MQTT state's initial value is.
-        static mut MQTT: MqttState = MqttState::new();
+        static mut MQTT: MqttStorage = MqttStorage::new();
         static mut TLS_READ_BUFFER: [u8; TLS_READ] = [0; TLS_READ];
         static mut TLS_WRITE_BUFFER: [u8; TLS_WRITE] = [0; TLS_WRITE];
         if TAKEN.swap(true, Ordering::AcqRel) {
@@ -224,7 +225,13 @@ fn run(clock: SysTickClock) -> Result<(), Failure> {
     let mode = Mode::from_command_line(host::command_line(&mut command_line));
     hprintln!("qemu-mps2: mode {}, broker on UART0", mode);
     match mode {
-        Mode::Plain => exchange(uart, clock, buffers.mqtt, mode.payload()).map(drop),
+        Mode::Plain => exchange(
+            uart,
+            clock,
+            &mut Connection::new(buffers.mqtt.buffers()),
+            mode.payload(),
+        )
+        .map(drop),
         Mode::Tls => over_tls(uart, clock, buffers, mode.payload()),
     }
 }
@@ -239,12 +246,8 @@ fn over_tls(
     // Emulator only: the seed and the time come from the host (see host.rs).
     let rng = ChaCha20Rng::from_seed(host::random_seed()?);
     let now = host::unix_time();
-    let mut provider = PinnedProvider::new(
-        rng,
-        &PINS,
-        VerifyOptions::new(ValidityTime::UnixSeconds(now)),
-    );
-    let mut options = TlsOptions::new(SERVER_NAME);
+    let mut provider = PinnedProvider::new(rng, &PINS);
+    let mut options = TlsOptions::new(SERVER_NAME, ValidityTime::UnixSeconds(now));
     options.max_fragment_length = Some(FRAGMENT);
     let socket = TlsSocket::new(uart);
     let started = clock.millis();
@@ -278,7 +281,12 @@ fn over_tls(
         verified.pin_index(),
         Hex(&verified.leaf_spki_sha256())
     );
-    let stream = exchange(stream, clock, buffers.mqtt, payload)?;
+    let stream = exchange(
+        stream,
+        clock,
+        &mut Connection::new(buffers.mqtt.buffers()),
+        payload,
+    )?;
     stream
         .close()
         .map_err(|e| Failure::Mqtt(Error::Transport(embedded_io::Error::kind(&e))))
@@ -298,13 +306,13 @@ impl fmt::Display for Hex<'_> {
 fn exchange<T>(
     transport: T,
     clock: SysTickClock,
-    state: &mut MqttState,
+    conn: &mut Connection<'_>,
     payload: &[u8],
 ) -> Result<T, Failure>
 where
     T: Read + Write + ReadReady,
 {
-    let mut client = Client::new(transport, state, clock);
+    let mut client = Client::new(transport, conn, clock);
     let mut options = ConnectOptions::new(CLIENT_ID);
     options.keep_alive_secs = 30;
     let connected = client.connect(&options)?;
@@ -353,8 +361,8 @@ where
 
 /// Polls the client until `done` says the awaited event came, for at most
 /// [`ANSWER_TIMEOUT_MS`].
-fn wait_for<T, const N: usize, const STORE: usize, const RX: usize, const TX: usize>(
-    client: &mut Client<'_, T, SysTickClock, N, STORE, RX, TX>,
+fn wait_for<T>(
+    client: &mut Client<'_, '_, T, SysTickClock>,
     mut clock: SysTickClock,
     awaited: &'static str,
     mut done: impl FnMut(&Event<'_>) -> Result<bool, Failure>,
