@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use embedded_mqtts::host::TcpTransport;
 use embedded_mqtts::tls::{
     AsyncTlsStream, Pin, PinnedProvider, StreamError, TlsOptions, TlsSocket, TlsStream,
-    ValidityTime, VerifyOptions, READ_BUFFER,
+    ValidityTime, READ_BUFFER,
 };
 use executor::block_on;
 
@@ -117,12 +117,12 @@ impl Parts {
             pins: [Pin::Ca(Box::leak(Box::new([
                 certs::read_cert("p256-root.der").leak() as &[u8],
             ])))],
-            options: TlsOptions::new("localhost"),
+            options: TlsOptions::new("localhost", now()),
         }
     }
 
     fn blocking(&mut self) -> TlsStream<'_, TcpTransport> {
-        let mut provider = PinnedProvider::new(rand_core::OsRng, &self.pins, verify_options());
+        let mut provider = PinnedProvider::new(rand_core::OsRng, &self.pins);
         TlsStream::connect(
             &self.socket,
             &mut self.read_buffer,
@@ -134,7 +134,7 @@ impl Parts {
     }
 
     async fn asynch(&mut self) -> AsyncTlsStream<'_, TcpTransport> {
-        let mut provider = PinnedProvider::new(rand_core::OsRng, &self.pins, verify_options());
+        let mut provider = PinnedProvider::new(rand_core::OsRng, &self.pins);
         AsyncTlsStream::connect(
             &self.socket,
             &mut self.read_buffer,
@@ -147,9 +147,9 @@ impl Parts {
     }
 }
 
-fn verify_options() -> VerifyOptions {
+fn now() -> ValidityTime {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    VerifyOptions::new(ValidityTime::UnixSeconds(now.as_secs()))
+    ValidityTime::UnixSeconds(now.as_secs())
 }
 
 /// Lines out of a stream whose reads return what one record held.
