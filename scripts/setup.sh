@@ -2,12 +2,15 @@
 # Installs what the tests and the demo need on a Debian machine: Mosquitto (the broker the
 # tests start), its command-line clients (the independent client the tests check against) and
 # openssl (certs/make.sh and the TLS handshake check), qemu-system-arm (the emulated Cortex-M4
-# test) and binutils-arm-none-eabi (firmware sizes). Idempotent: apt runs only when a
+# test) and binutils-arm-none-eabi (firmware sizes); python3 (its ssl module on OpenSSL 3 is
+# the KeyUpdate server of tests/key_update.rs), libssl-dev and pkg-config (the `openssl` crate
+# that the tests of third_party/embedded-tls use). Idempotent: apt runs only when a
 # package is missing. Needs root (or sudo) only then. Works without a TTY.
 set -euo pipefail
 
 # Everything apt must provide. Add packages here (one list, one install).
-PACKAGES=(mosquitto mosquitto-clients openssl qemu-system-arm binutils-arm-none-eabi)
+PACKAGES=(mosquitto mosquitto-clients openssl qemu-system-arm binutils-arm-none-eabi python3
+    libssl-dev pkg-config)
 
 installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'

@@ -15,13 +15,19 @@ stage_no_std() { cargo build --no-default-features; }
 # Unit, integration (against real Mosquitto brokers and QEMU) and doc tests. Not
 # --all-features: `defmt` needs a logger that only firmware links.
 stage_test() { cargo test --features std; }
+# The fork of embedded-tls (third_party/embedded-tls/FORK.md): its own tests, without the two
+# that connect to google.com.
+stage_fork() {
+    cd third_party/embedded-tls
+    cargo test --features webpki,rsa,ed25519,p384 -- --skip test_google --skip src/lib.rs
+}
 # The FRDM-K64F board firmware: it cannot run here, but it must build; prints text/data/bss.
 stage_firmware() { bash examples/frdm-k64f/scripts/size.sh; }
 stage_doc() { RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features; }
 # Every cargo-fuzz target for 30 s from the committed seeds (installs cargo-fuzz if missing).
 stage_fuzz() { bash scripts/fuzz.sh 30; }
 
-STAGES=(setup fmt clippy no_std test fuzz firmware doc)
+STAGES=(setup fmt clippy no_std test fork fuzz firmware doc)
 
 summary=()
 failed=0

@@ -83,6 +83,14 @@ impl core::fmt::Display for TlsFailure {
             TlsError::IoError => {
                 f.write_str("the connection closed without close_notify, in or before a TLS record")
             }
+            // From the fork of embedded-tls (third_party/embedded-tls/FORK.md).
+            TlsError::UnexpectedHandshakeMessage(message) => {
+                write!(
+                    f,
+                    "broker sent an unexpected TLS handshake message: {message:?}"
+                )
+            }
+            TlsError::InvalidKeyUpdate => f.write_str("broker sent a malformed TLS KeyUpdate"),
             other => write!(f, "TLS error: {other:?}"),
         }
     }
