@@ -33,7 +33,7 @@ use crate::net::{ConnectError, NetHandle, TcpStream};
 use crate::rng::{RngError, Rnga};
 use crate::uptime;
 use core::fmt::{self, Write};
-use embedded_mqtts::session::Granted;
+use embedded_mqtts::session::{Ack, Granted};
 use embedded_mqtts::tls::{
     self, read_buffer_for, write_buffer_for, MaxFragmentLength, Pin, PinnedProvider, TlsOptions,
     TlsSocket, TlsStream, ValidityTime,
@@ -164,7 +164,9 @@ struct Stats {
 impl Stats {
     fn count(&mut self, event: &Event<'_>) {
         match event {
-            Event::Message(_) => self.received = self.received.wrapping_add(1),
+            Event::Message(_) | Event::MessageEnd { .. } => {
+                self.received = self.received.wrapping_add(1)
+            }
             Event::Delivered { .. } => self.delivered = self.delivered.wrapping_add(1),
             Event::Pong => self.pongs = self.pongs.wrapping_add(1),
             _ => {}
@@ -621,6 +623,29 @@ impl fmt::Display for EventText<'_> {
             ),
             Event::Unsubscribed { pid } => write!(f, "UNSUBACK response with id {pid}"),
             Event::Pong => f.write_str("Received PINGRESP from server"),
+            Event::MessageStart(head) => write!(
+                f,
+                "Incoming publish at topic \"{}\" with total length {}, QoS {}: larger than the \
+                 receive buffer, in pieces:",
+                head.topic, head.payload_len, head.qos as u8
+            ),
+            Event::MessagePart(part) => write!(f, "  {}", Payload(part)),
+            Event::MessageEnd { pid } => match pid {
+                Some(pid) => write!(f, "End of message id {pid}: acknowledged"),
+                None => f.write_str("End of message"),
+            },
+            Event::StrayAck { ack, pid } => {
+                let (name, answer) = match ack {
+                    Ack::Pubrec => ("PUBREC", ": PUBREL sent"),
+                    Ack::Puback => ("PUBACK", ": ignored"),
+                    Ack::Pubrel => ("PUBREL", ": ignored"),
+                    Ack::Pubcomp => ("PUBCOMP", ": ignored"),
+                };
+                write!(
+                    f,
+                    "{name} with id {pid}, which has no flow in progress{answer}"
+                )
+            }
         }
     }
 }
