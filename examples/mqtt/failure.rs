@@ -4,7 +4,7 @@ use std::fmt;
 use std::io;
 use std::time::Duration;
 
-use embedded_mqtts::tls::ConnectError;
+use embedded_mqtts::tls::{ConnectError, TlsFailure};
 use embedded_mqtts::Error;
 
 use crate::args::{UsageError, TIMED_OUT_STATUS};
@@ -21,6 +21,9 @@ pub enum Failure {
     /// The TLS handshake failed, or the broker's certificate was refused (boxed: the
     /// verifier's facts are large, the other failures small).
     Tls(Box<ConnectError>),
+    /// The TLS stream failed after the handshake (an alert, a bad record, a handshake message
+    /// the broker must not send then).
+    TlsStream(TlsFailure),
     /// A trust file (--cafile, --pin-cert) or a client certificate or key (--cert, --key)
     /// could not be used.
     TrustFile { path: String, reason: String },
@@ -51,7 +54,7 @@ impl Failure {
     /// reconnect may cure, rather than the broker or the user saying no.
     pub fn is_connection_loss(&self) -> bool {
         match self {
-            Failure::Unreachable { .. } => true,
+            Failure::Unreachable { .. } | Failure::TlsStream(_) => true,
             // A refused certificate stays refused; a broken handshake may not.
             Failure::Tls(e) => !matches!(**e, ConnectError::Verify(_)),
             Failure::Mqtt(Error::Refused(_)) => false,
@@ -84,6 +87,7 @@ impl fmt::Display for Failure {
             Failure::Mqtt(Error::Refused(code)) => write!(f, "connection refused: {code}"),
             Failure::Mqtt(e) => write!(f, "{e}"),
             Failure::Tls(e) => write!(f, "TLS: {e}"),
+            Failure::TlsStream(e) => write!(f, "TLS: {e}"),
             Failure::TrustFile { path, reason } => write!(f, "{path}: {reason}"),
             Failure::ClientCertificateRefused { cert: Some(cert) } => {
                 write!(f, "TLS: broker refused the client certificate {cert}")

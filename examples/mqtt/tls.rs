@@ -4,14 +4,12 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use embedded_io::ErrorKind;
 use embedded_mqtts::host::TcpTransport;
 use embedded_mqtts::tls::{
-    pem_certificates_to_der, CertificateSummary, ClientAuth, ClientIdentity, ConnectError,
-    HostCheck, Pin, PinnedProvider, TlsOptions, TlsSocket, TlsStream, ValidityTime, VerifyOptions,
-    READ_BUFFER,
+    pem_certificates_to_der, CertificateSummary, ClientAuth, ClientError, ClientIdentity,
+    ConnectError, HostCheck, Pin, PinnedProvider, TlsOptions, TlsSocket, TlsStream, ValidityTime,
+    VerifyOptions, READ_BUFFER,
 };
-use embedded_mqtts::Error;
 
 use crate::args::{ClientCertArgs, ConnectionArgs, TlsArgs, Trust};
 use crate::failure::Failure;
@@ -198,15 +196,20 @@ pub fn run_over_tls(
             ),
         ),
     }
-    // A broker that refuses the client certificate says so on the first read or write after
-    // the handshake. The stream then fails with `PermissionDenied` (its
-    // `StreamError::ClientCertificateRefused`, the only failure it gives that kind), which the
-    // MQTT client passes on as a transport error. (`tls::connect` makes the same mapping, but
-    // it builds the client over the bare stream, with no room for the `-d` tap.)
-    job.run(stream).map_err(|failure| match failure {
-        Failure::Mqtt(Error::Transport(ErrorKind::PermissionDenied)) if client_auth.requested() => {
-            Failure::ClientCertificateRefused { cert: client_cert }
-        }
+    // What the stream knows of its own failure (the broker refusing the client certificate on
+    // the first read or write after the handshake, an alert, an unexpected message) reaches
+    // the MQTT client only as an error kind: ask the stream.
+    let mut stream = stream;
+    let result = job.run(&mut stream);
+    result.map_err(|failure| match failure {
+        Failure::Mqtt(e) => match ClientError::over_tls(e, stream.failure()) {
+            ClientError::ClientCertificateRefused(_) => {
+                Failure::ClientCertificateRefused { cert: client_cert }
+            }
+            ClientError::Stream(failure) => Failure::TlsStream(failure),
+            ClientError::Tls(e) => Failure::Tls(Box::new(e)),
+            ClientError::Mqtt(e) => Failure::Mqtt(e),
+        },
         other => other,
     })
 }

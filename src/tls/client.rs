@@ -14,7 +14,7 @@ use embedded_io::ReadReady;
 
 use super::{
     AsyncTlsStream, ClientCertificateRefused, ConnectError, MaybeClientIdentity, PinnedProvider,
-    TlsOptions, TlsSocket, TlsStream,
+    StreamError, TlsFailure, TlsOptions, TlsSocket, TlsStream,
 };
 use crate::asynch::Idle;
 use crate::client::{asynch, blocking, Connected, Connection};
@@ -32,6 +32,10 @@ pub enum ClientError {
     Tls(ConnectError),
     /// The broker refused the client certificate (or its absence) right after the handshake.
     ClientCertificateRefused(ClientCertificateRefused),
+    /// The TLS stream failed after the handshake: an alert, a record that does not decrypt,
+    /// a handshake message the broker must not send then, the connection closed without
+    /// close_notify, ...
+    Stream(TlsFailure),
     /// MQTT failed (CONNACK refusal, timeout, transport error, ...).
     Mqtt(Error),
 }
@@ -58,6 +62,7 @@ impl fmt::Display for ClientError {
         match self {
             ClientError::Tls(e) => e.fmt(f),
             ClientError::ClientCertificateRefused(e) => e.fmt(f),
+            ClientError::Stream(e) => write!(f, "TLS stream failed: {e}"),
             ClientError::Mqtt(e) => e.fmt(f),
         }
     }
@@ -66,14 +71,17 @@ impl fmt::Display for ClientError {
 impl core::error::Error for ClientError {}
 
 impl ClientError {
-    /// The most precise error for `error`, an MQTT failure over a TLS stream whose
-    /// client-certificate verdict is `refusal` (`stream.client_auth_refusal()`): a transport
-    /// failure there was the broker refusing our certificate. For callers that run
-    /// [`TlsStream::connect`] and the MQTT `connect` themselves (to wrap the stream, say);
-    /// [`connect`] does this for you.
-    pub fn over_tls(error: Error, refusal: Option<ClientCertificateRefused>) -> Self {
-        match (error, refusal) {
-            (Error::Transport(_), Some(refusal)) => ClientError::ClientCertificateRefused(refusal),
+    /// The most precise error for `error`, an MQTT failure over a TLS stream whose own first
+    /// failure is `stream_failure` (`stream.failure()`): a transport error there is what the
+    /// stream knows of it (the broker refusing our certificate, an alert, a bad record, ...).
+    /// [`connect`] does this for CONNECT; call it with any later error of the client:
+    /// `ClientError::over_tls(e, client.transport().failure())`.
+    pub fn over_tls(error: Error, stream_failure: Option<StreamError>) -> Self {
+        match (error, stream_failure) {
+            (Error::Transport(_), Some(StreamError::ClientCertificateRefused(refusal))) => {
+                ClientError::ClientCertificateRefused(refusal)
+            }
+            (Error::Transport(_), Some(StreamError::Tls(failure))) => ClientError::Stream(failure),
             (error, _) => ClientError::Mqtt(error),
         }
     }
@@ -110,10 +118,7 @@ where
     let mut client = blocking::Client::new(stream, conn, clock);
     match client.connect(options) {
         Ok(connected) => Ok((client, connected)),
-        Err(e) => Err(ClientError::over_tls(
-            e,
-            client.transport().client_auth_refusal(),
-        )),
+        Err(e) => Err(ClientError::over_tls(e, client.transport().failure())),
     }
 }
 
@@ -141,9 +146,6 @@ where
     let mut client = asynch::Client::new(stream, conn, clock, idle);
     match client.connect(options).await {
         Ok(connected) => Ok((client, connected)),
-        Err(e) => Err(ClientError::over_tls(
-            e,
-            client.transport().client_auth_refusal(),
-        )),
+        Err(e) => Err(ClientError::over_tls(e, client.transport().failure())),
     }
 }

@@ -344,7 +344,8 @@ impl embedded_io::Error for StreamError {
     }
 }
 
-/// Watches for the broker's verdict on the client certificate (see the module documentation).
+/// Watches the stream: the broker's verdict on the client certificate (see the module
+/// documentation), and the first failure in full.
 #[derive(Clone, Copy, Debug)]
 struct ClientAuthWatch {
     /// What happened to client authentication in the handshake.
@@ -353,6 +354,8 @@ struct ClientAuthWatch {
     awaiting_verdict: bool,
     /// The refusal, once seen (sticky).
     refusal: Option<ClientCertificateRefused>,
+    /// The first failure of the stream, in full (the MQTT client keeps only its kind).
+    failure: Option<StreamError>,
 }
 
 impl ClientAuthWatch {
@@ -361,6 +364,7 @@ impl ClientAuthWatch {
             auth,
             awaiting_verdict: auth.requested(),
             refusal: None,
+            failure: None,
         }
     }
 
@@ -369,8 +373,13 @@ impl ClientAuthWatch {
         self.awaiting_verdict = false;
     }
 
-    /// Turns a failure of the stream into the most precise error.
+    /// Turns a failure of the stream into the most precise error, and keeps the first.
     fn error(&mut self, error: TlsError) -> StreamError {
+        let failure = self.classify(error);
+        *self.failure.get_or_insert(failure)
+    }
+
+    fn classify(&mut self, error: TlsError) -> StreamError {
         if let Some(refusal) = self.refusal {
             return StreamError::ClientCertificateRefused(refusal);
         }
@@ -578,6 +587,14 @@ macro_rules! tls_stream {
             /// [`tls` module documentation](crate::tls#client-certificates-the-brokers-verdict-comes-later).
             pub fn client_auth_refusal(&self) -> Option<ClientCertificateRefused> {
                 self.client_auth.refusal
+            }
+
+            /// The first failure of the stream, in full: an MQTT client over it reports only
+            /// its [`ErrorKind`] ([`Error::Transport`](crate::Error::Transport)), so this is
+            /// where to read which alert, which unexpected message, which record; see
+            /// [`ClientError::over_tls`](super::ClientError::over_tls).
+            pub fn failure(&self) -> Option<StreamError> {
+                self.client_auth.failure
             }
         }
 
