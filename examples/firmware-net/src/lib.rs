@@ -31,6 +31,8 @@
 
 pub mod claim;
 pub mod lan9118;
+#[cfg(feature = "smoltcp")]
+pub mod net;
 
 /// Frame counters of an Ethernet driver.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -23,6 +23,8 @@
 //!
 //! No method panics; every wait on the hardware is bounded by a number of reads.
 
+#[cfg(feature = "embassy")]
+pub mod embassy;
 #[cfg(feature = "smoltcp")]
 pub mod smoltcp;
 

@@ -9,7 +9,8 @@
 use ::smoltcp::phy::{self, ChecksumCapabilities, Device, DeviceCapabilities, Medium};
 use ::smoltcp::time::Instant;
 
-use super::{Lan9118, MAX_FRAME};
+use super::{Error, Lan9118, MAX_FRAME};
+use crate::net::Nic;
 use crate::Counters;
 
 /// A [`Lan9118`] with the frame buffers smoltcp's tokens lend.
@@ -121,5 +122,33 @@ impl Device for Lan9118Device {
         capabilities.max_burst_size = Some(1);
         capabilities.checksum = ChecksumCapabilities::default(); // all in software
         capabilities
+    }
+}
+
+/// The LAN9118's link, as its internal PHY's basic status reports it (up; QEMU's PHY models no
+/// speed register, so none is read).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinkUp;
+
+impl core::fmt::Display for LinkUp {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("LAN9118 link up")
+    }
+}
+
+impl Nic for Lan9118Device {
+    type Link = LinkUp;
+    type LinkError = Error;
+
+    fn mac_address(&self) -> [u8; 6] {
+        self.chip.mac()
+    }
+
+    fn link(&mut self) -> Result<Option<LinkUp>, Error> {
+        Ok(self.chip.link_up()?.then_some(LinkUp))
+    }
+
+    fn counters(&self) -> Counters {
+        self.chip.counters()
     }
 }
