@@ -1,0 +1,204 @@
+//! embedded-mqtts on embassy, on QEMU's `mps2-an386` (Cortex-M4) with its LAN9118 Ethernet:
+//! embassy-executor, embassy-time (SysTick), embassy-net (DHCP, TCP), TLS 1.3 with the
+//! broker's CA pinned, and the library's async MQTT client.
+//!
+//! Run: `qemu-system-arm -M mps2-an386 -nographic -semihosting-config enable=on,target=native
+//! -nic user,model=lan9118 -kernel <elf> -append "port=P topic=T count=N qos=Q"` (all words
+//! in `args.rs`). It publishes `count` messages on `topic` (payloads "1", "2", ...), waits
+//! until each is acknowledged, and exits QEMU with 0; or prints `FAIL: <reason>` and exits
+//! with 1. A connection lost mid-run is made again, resuming the persistent session.
+
+#![no_std]
+#![no_main]
+// `Failure` carries the library's `ConnectError` (the names of a refused certificate, for the
+// log); it is returned once per connection, so its size costs nothing.
+#![allow(clippy::result_large_err)]
+
+/// Prints one line on QEMU's console (semihosting), prefixed with the firmware's name.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        cortex_m_semihosting::hprintln!("mps2-embassy: {}", format_args!($($arg)*))
+    };
+}
+pub(crate) use say;
+
+mod args;
+mod clock;
+mod connection;
+#[cfg(feature = "rsa")]
+#[path = "../../qemu-mps2/src/heap.rs"]
+mod heap; // the same board's measured heap, shared with examples/qemu-mps2
+#[path = "../../qemu-mps2/src/host.rs"]
+mod host; // semihosting: command line, host time, random seed (emulator only)
+mod link;
+mod mqtt;
+mod net;
+mod stack;
+mod time_driver;
+
+use core::fmt;
+
+use cortex_m_rt::{ExceptionFrame, entry, exception};
+use cortex_m_semihosting::{debug, hprintln};
+use embassy_executor::{Executor, Spawner};
+use embassy_time::Instant;
+use embedded_mqtts::tls::{self, Pin};
+use firmware_net::claim::ClaimOnce;
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
+use static_cell::StaticCell;
+
+use args::{Args, BadWord};
+use connection::Broker;
+use host::HostError;
+use net::NoNetwork;
+
+#[cfg(feature = "rsa")]
+#[global_allocator]
+static HEAP: heap::MeasuredHeap = heap::MeasuredHeap::empty();
+
+/// The CA the broker's chain must lead to: `BROKER_CA` at build time (see build.rs), by
+/// default the test PKI's `certs/rsa-root` (RSA-4096).
+const CA_DER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/broker-ca.der"));
+static CAS: [&[u8]; 1] = [CA_DER];
+static PINS: [Pin<'static>; 1] = [Pin::Ca(&CAS)];
+
+/// Why the run failed: the reason on the `FAIL:` line.
+#[derive(Debug)]
+pub enum Failure {
+    Args(BadWord<'static>),
+    Entropy(HostError),
+    Network(NoNetwork),
+    Tcp(embassy_net::tcp::ConnectError),
+    Tls(tls::ConnectError),
+    Mqtt(embedded_mqtts::Error),
+    SubscriptionRefused,
+    NoAnswer { awaited: &'static str, secs: u64 },
+    TopicTooLong,
+}
+
+impl From<embedded_mqtts::Error> for Failure {
+    fn from(e: embedded_mqtts::Error) -> Self {
+        Failure::Mqtt(e)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Args(e) => e.fmt(f),
+            Failure::Entropy(e) => e.fmt(f),
+            Failure::Network(e) => e.fmt(f),
+            Failure::Tcp(e) => write!(f, "TCP connection to the broker failed: {e:?}"),
+            Failure::Tls(e) => write!(f, "TLS: {e}"),
+            Failure::Mqtt(e) => write!(f, "MQTT: {e}"),
+            Failure::SubscriptionRefused => f.write_str("the broker refused the subscription"),
+            Failure::NoAnswer { awaited, secs } => {
+                write!(
+                    f,
+                    "no answer from the broker in {secs} s (waiting for {awaited})"
+                )
+            }
+            Failure::TopicTooLong => f.write_str("topic too long"),
+        }
+    }
+}
+
+#[entry]
+fn main() -> ! {
+    stack::paint();
+    #[cfg(feature = "rsa")]
+    HEAP.init();
+    let core = cortex_m::Peripherals::take().expect("the core peripherals are taken once");
+    time_driver::start(core.SYST);
+    static EXECUTOR: StaticCell<Executor> = StaticCell::new();
+    EXECUTOR.init(Executor::new()).run(|spawner| {
+        spawner.spawn(boot(spawner).expect("the main task is spawned once"));
+    })
+}
+
+#[embassy_executor::task]
+async fn boot(spawner: Spawner) {
+    let passed = match run(spawner).await {
+        Ok(progress) => {
+            say!("PASS over {} connection(s)", progress.connections);
+            true
+        }
+        Err(failure) => {
+            hprintln!("FAIL: {}", failure);
+            false
+        }
+    };
+    report_figures();
+    exit(passed)
+}
+
+/// The whole run: arguments, entropy, the pin, the network, then the broker.
+async fn run(spawner: Spawner) -> Result<mqtt::Progress, Failure> {
+    static COMMAND_LINE: ClaimOnce<[u8; 512]> = ClaimOnce::new([0; 512]);
+    let buffer = COMMAND_LINE.claim().expect("the command line is read once");
+    let args = Args::parse(host::command_line(buffer)).map_err(Failure::Args)?;
+    let mut rng = ChaCha20Rng::from_seed(host::random_seed().map_err(Failure::Entropy)?);
+    say!("pinned CA: {}", env!("BROKER_CA_SOURCE"));
+
+    let stack = net::start(spawner, rng.next_u64())
+        .await
+        .map_err(Failure::Network)?;
+    let mut broker = Broker {
+        stack,
+        args,
+        pins: &PINS,
+        rng,
+    };
+    connection::run(&mut broker).await
+}
+
+/// The figures the tests and docs/performance.md collect.
+fn report_figures() {
+    #[cfg(feature = "rsa")]
+    let (heap_peak, heap_size, heap_in_use) = (HEAP.peak(), heap::HEAP_SIZE, HEAP.used());
+    #[cfg(not(feature = "rsa"))]
+    let (heap_peak, heap_size, heap_in_use) = (0, 0, 0);
+    say!(
+        "elapsed_ms={} stack_peak={} heap_peak={} heap_size={} heap_in_use={}",
+        Instant::now().as_millis(),
+        stack::peak_bytes(),
+        heap_peak,
+        heap_size,
+        heap_in_use
+    );
+}
+
+/// Ends QEMU with exit code 0 (`passed`) or 1 (semihosting).
+fn exit(passed: bool) -> ! {
+    let status = if passed {
+        debug::EXIT_SUCCESS
+    } else {
+        debug::EXIT_FAILURE
+    };
+    debug::exit(status);
+    // Only reached without a semihosting host.
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
+
+#[exception]
+unsafe fn DefaultHandler(irqn: i16) {
+    if !net::on_interrupt(irqn) {
+        hprintln!("FAIL: unexpected interrupt {}", irqn);
+        exit(false);
+    }
+}
+
+#[exception]
+unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
+    hprintln!("FAIL: hard fault at pc {:#010x}", frame.pc());
+    exit(false)
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    hprintln!("FAIL: panic: {}", info);
+    exit(false)
+}
