@@ -443,9 +443,13 @@ impl<N: Nic, C: Uptime> Net<N, C> {
                 self.report(NetEvent::DhcpConfigured { address, router });
             }
             Some(None) => {
+                // smoltcp also says so when discovery restarts without a lease (link-up).
+                let had_lease = matches!(self.addressing, Addressing::Dhcp(_));
                 self.set_address(None, None);
                 self.addressing = Addressing::Waiting(Some(now_ms));
-                self.report(NetEvent::DhcpLost);
+                if had_lease {
+                    self.report(NetEvent::DhcpLost);
+                }
             }
             None => {}
         }
