@@ -4,24 +4,23 @@
 
 use core::cell::RefCell;
 
-use embassy_futures::select::select;
 use embassy_net::Stack;
 use embassy_net::tcp::TcpSocket;
 use embassy_time::{Duration, Instant as EmbassyInstant, Timer, with_timeout};
-use embedded_mqtts::asynch::{Client, Idle};
+use embedded_mqtts::asynch::Client;
+use embedded_mqtts::tls;
 use embedded_mqtts::tls::connection::{read_buffer_for, write_buffer_for};
 use embedded_mqtts::tls::{
     AsyncTlsStream, MaxFragmentLength, Pin, PinnedProvider, TlsOptions, TlsSocket, ValidityTime,
     VerifyOptions,
 };
-use embedded_mqtts::{Instant, tls};
 use firmware_net::claim::ClaimOnce;
 use rand_chacha::ChaCha20Rng;
 
 use crate::args::Args;
 use crate::clock::EmbassyClock;
-use crate::link::{SharedSocket, TcpLink, readable_or_closed};
-use crate::mqtt::{self, MQTT_TX, MqttState, Progress};
+use crate::link::{SharedSocket, SocketIdle, TcpLink};
+use crate::mqtt::{MQTT_TX, MqttState, Progress, Session};
 use crate::{Failure, host, net};
 
 /// TCP buffers: the receive side holds a whole TLS record of [`FRAGMENT`] bytes.
@@ -31,8 +30,8 @@ const TCP_TX: usize = 2048;
 const TCP_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long to let TCP send the last bytes (and FIN or RST) before the run ends.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
-/// Failed connections in a row (none reached CONNACK) before the run gives up.
-const ATTEMPTS: u32 = 20;
+/// Connections one run may open before it gives up.
+const MAX_CONNECTIONS: u32 = 20;
 /// The pause between two attempts.
 const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
 
@@ -66,30 +65,29 @@ pub struct Broker<'a> {
     pub rng: ChaCha20Rng,
 }
 
-/// Connects until the run is complete or a failure is final (see [`Failure::is_final`]).
-pub async fn run(broker: &mut Broker<'_>) -> Result<Progress, Failure> {
+/// Connects until the run is complete, a failure is final (see [`Failure::is_final`]), or
+/// the run's time (`timeout=`) or [`MAX_CONNECTIONS`] are used up.
+pub async fn run(broker: &mut Broker<'_>, progress: &mut Progress) -> Result<(), Failure> {
     let io = IO.claim().expect("the I/O buffers are claimed once");
     let mqtt = MQTT.claim().expect("the MQTT state is claimed once");
-    let mut progress = Progress::default();
-    let mut failed_in_a_row = 0;
+    let deadline = EmbassyInstant::now() + Duration::from_secs(u64::from(broker.args.timeout_secs));
     loop {
-        let connections = progress.connections;
-        let failure = match connect_and_serve(broker, io, mqtt, &mut progress).await {
-            Ok(()) => return Ok(progress),
+        progress.connections += 1;
+        let failure = match connect_and_serve(broker, io, mqtt, progress, deadline).await {
+            Ok(()) => return Ok(()),
             Err(failure) => failure,
         };
-        if failure.is_final() {
+        if failure.is_final()
+            || progress.connections >= MAX_CONNECTIONS
+            || EmbassyInstant::now() >= deadline
+        {
             return Err(failure);
         }
-        if progress.connections > connections {
-            failed_in_a_row = 0;
-        }
-        failed_in_a_row += 1;
-        if failed_in_a_row >= ATTEMPTS {
-            say!("giving up after {ATTEMPTS} failed connections in a row");
-            return Err(failure);
-        }
-        say!("connection failed: {failure}; connecting again");
+        say!(
+            "connection {} lost: {}; reconnecting",
+            progress.connections,
+            failure
+        );
         Timer::after(RECONNECT_PAUSE).await;
     }
 }
@@ -101,6 +99,7 @@ async fn connect_and_serve(
     io: &mut IoBuffers,
     mqtt: &mut MqttState,
     progress: &mut Progress,
+    deadline: EmbassyInstant,
 ) -> Result<(), Failure> {
     let mut socket = TcpSocket::new(broker.stack, &mut io.tcp_rx, &mut io.tcp_tx);
     socket.set_timeout(Some(TCP_TIMEOUT));
@@ -109,15 +108,17 @@ async fn connect_and_serve(
         .await
         .map_err(Failure::Tcp)?;
     let shared = RefCell::new(socket);
-    let result = tls_and_mqtt(
-        broker,
-        &shared,
-        &mut io.tls_read,
-        &mut io.tls_write,
-        mqtt,
-        progress,
-    )
-    .await;
+    let result = {
+        let tls_socket = TlsSocket::new(TcpLink::new(&shared));
+        let connection = Connection {
+            tls_socket: &tls_socket,
+            tls_read: &mut io.tls_read,
+            tls_write: &mut io.tls_write,
+        };
+        connection
+            .serve(broker, &shared, mqtt, progress, deadline)
+            .await
+    };
     let mut socket = shared.into_inner();
     match result {
         Ok(()) => socket.close(),
@@ -128,58 +129,62 @@ async fn connect_and_serve(
     result
 }
 
-async fn tls_and_mqtt(
-    broker: &mut Broker<'_>,
-    socket: &SharedSocket<'_>,
-    tls_read: &mut [u8],
-    tls_write: &mut [u8],
-    mqtt: &mut MqttState,
-    progress: &mut Progress,
-) -> Result<(), Failure> {
-    let tls_socket = TlsSocket::new(TcpLink::new(socket, broker.args.flush));
-    let now = host::unix_time();
-    let mut provider = PinnedProvider::new(
-        &mut broker.rng,
-        broker.pins,
-        VerifyOptions::new(ValidityTime::UnixSeconds(now)),
-    );
-    let mut options = TlsOptions::new(broker.args.server_name);
-    options.max_fragment_length = Some(FRAGMENT);
-    let started = EmbassyInstant::now();
-    let stream = AsyncTlsStream::connect(&tls_socket, tls_read, tls_write, &options, &mut provider)
-        .await
-        .map_err(Failure::Tls)?;
-    let verified = stream.verified();
-    say!(
-        "TLS 1.3 up in {} ms; broker {:?} verified against the pinned CA at unix time {}",
-        started.elapsed().as_millis(),
-        verified.server_name().unwrap_or("?"),
-        now
-    );
-    let mut idle = SocketIdle(socket);
-    let mut client = Client::new(stream, mqtt, EmbassyClock, idle);
-    mqtt::serve(&mut client, &mut idle, &broker.args, progress).await?;
-    // close_notify; the run is complete whatever the broker makes of it.
-    if let Err(e) = client.into_transport().close().await {
-        say!("TLS close: {e}");
-    }
-    Ok(())
+/// The TLS layer of one connection: the socket under it and its buffers.
+struct Connection<'c, 's, 'd> {
+    tls_socket: &'c TlsSocket<TcpLink<'s, 'd>>,
+    tls_read: &'c mut [u8],
+    tls_write: &'c mut [u8],
 }
 
-/// The MQTT client's idle wait: until the socket has bytes, the broker closed it, or the
-/// deadline.
-#[derive(Clone, Copy)]
-struct SocketIdle<'s, 'd>(&'s SharedSocket<'d>);
-
-impl Idle for SocketIdle<'_, '_> {
-    async fn idle(&mut self, deadline: Option<Instant>) {
-        match deadline {
-            Some(deadline) => {
-                let at = EmbassyClock::deadline(deadline);
-                select(readable_or_closed(self.0), Timer::at(at)).await;
-            }
-            None => readable_or_closed(self.0).await,
+impl<'c, 's, 'd> Connection<'c, 's, 'd> {
+    /// The TLS handshake, verified against the pins at the host's time, then the MQTT work.
+    async fn serve(
+        self,
+        broker: &mut Broker<'_>,
+        socket: &'s SharedSocket<'d>,
+        mqtt: &'c mut MqttState,
+        progress: &mut Progress,
+        deadline: EmbassyInstant,
+    ) -> Result<(), Failure> {
+        // Emulator only: the time comes from the host (see host.rs).
+        let now = host::unix_time();
+        let mut provider = PinnedProvider::new(
+            &mut broker.rng,
+            broker.pins,
+            VerifyOptions::new(ValidityTime::UnixSeconds(now)),
+        );
+        let mut options = TlsOptions::new(broker.args.name);
+        options.max_fragment_length = Some(FRAGMENT);
+        let started = EmbassyInstant::now();
+        let stream = AsyncTlsStream::connect(
+            self.tls_socket,
+            self.tls_read,
+            self.tls_write,
+            &options,
+            &mut provider,
+        )
+        .await
+        .map_err(Failure::Tls)?;
+        say!(
+            "TLS 1.3 up in {} ms; broker {:?} verified against the pinned CA at unix time {}",
+            started.elapsed().as_millis(),
+            stream.verified().server_name().unwrap_or("?"),
+            now
+        );
+        let idle = SocketIdle(socket);
+        let mut session = Session {
+            client: Client::new(stream, mqtt, EmbassyClock, idle),
+            idle,
+            args: &broker.args,
+            progress,
+            deadline,
+        };
+        session.work().await?;
+        // close_notify; the run is complete whatever the broker makes of it.
+        if let Err(e) = session.client.into_transport().close().await {
+            say!("closing TLS after DISCONNECT: {}", e);
         }
+        Ok(())
     }
 }
 
@@ -191,7 +196,7 @@ impl Failure {
             Failure::Tls(tls::ConnectError::Verify(_)) => true,
             Failure::Mqtt(embedded_mqtts::Error::Refused(_)) => true,
             Failure::Mqtt(e) => !e.is_fatal(),
-            Failure::SubscriptionRefused | Failure::NoAnswer { .. } => true,
+            Failure::SubscriptionRefused | Failure::Unfinished(..) => true,
             _ => false,
         }
     }

@@ -12,8 +12,9 @@
 //!
 //! And one about speed: `TcpSocket::flush` waits until the broker's TCP stack acknowledged
 //! every byte, a round trip per flush, and both embedded-tls and the MQTT client flush after
-//! every packet. [`FlushMode::Relaxed`] makes a flush return once the bytes are in the socket's
-//! send buffer, which TCP sends at once and re-sends if lost.
+//! every packet. Here a flush returns once the bytes are in the socket's send buffer, which
+//! TCP sends at once and re-sends if lost; the cargo feature `strict-flush` restores the
+//! round trip per flush, to measure it (README.md).
 
 use core::cell::RefCell;
 use core::fmt;
@@ -21,11 +22,18 @@ use core::future::{Future, poll_fn};
 use core::pin::pin;
 use core::task::Poll;
 
+use embassy_futures::select::select;
 use embassy_net::tcp::{self, TcpSocket};
+use embassy_time::Timer;
 use embedded_io::ReadReady;
 use embedded_io_async::{ErrorKind, ErrorType, Read, Write};
+use embedded_mqtts::Instant;
+use embedded_mqtts::asynch::Idle;
 
-use crate::args::FlushMode;
+use crate::clock::EmbassyClock;
+
+/// Whether a flush waits for the broker's TCP acknowledgement (feature `strict-flush`).
+const STRICT_FLUSH: bool = cfg!(feature = "strict-flush");
 
 /// The socket, shared between the TLS stream and the idle wait.
 pub type SharedSocket<'d> = RefCell<TcpSocket<'d>>;
@@ -33,12 +41,11 @@ pub type SharedSocket<'d> = RefCell<TcpSocket<'d>>;
 /// The TLS stream's transport: the shared socket, borrowed per operation.
 pub struct TcpLink<'s, 'd> {
     socket: &'s SharedSocket<'d>,
-    flush: FlushMode,
 }
 
 impl<'s, 'd> TcpLink<'s, 'd> {
-    pub fn new(socket: &'s SharedSocket<'d>, flush: FlushMode) -> Self {
-        TcpLink { socket, flush }
+    pub fn new(socket: &'s SharedSocket<'d>) -> Self {
+        TcpLink { socket }
     }
 }
 
@@ -91,13 +98,13 @@ impl Write for TcpLink<'_, '_> {
     }
 
     async fn flush(&mut self) -> Result<(), LinkError> {
-        let mut socket = self.socket.try_borrow_mut().map_err(|_| LinkError::Busy)?;
-        match self.flush {
+        if !STRICT_FLUSH {
             // The bytes are in the socket's send buffer (write returned): TCP takes it from
             // here. A broken connection shows on the next read or write.
-            FlushMode::Relaxed => Ok(()),
-            FlushMode::Strict => socket.flush().await.map_err(LinkError::Tcp),
+            return Ok(());
         }
+        let mut socket = self.socket.try_borrow_mut().map_err(|_| LinkError::Busy)?;
+        socket.flush().await.map_err(LinkError::Tcp)
     }
 }
 
@@ -127,4 +134,21 @@ pub fn readable_or_closed<'s>(socket: &'s SharedSocket<'_>) -> impl Future<Outpu
         // the waker the same way.
         pin!(socket.wait_read_ready()).poll(cx)
     })
+}
+
+/// The MQTT client's idle wait: until the socket has bytes, the broker closed it, or the
+/// deadline (the library's [`Instant`], converted by [`EmbassyClock::deadline`]).
+#[derive(Clone, Copy)]
+pub struct SocketIdle<'s, 'd>(pub &'s SharedSocket<'d>);
+
+impl Idle for SocketIdle<'_, '_> {
+    async fn idle(&mut self, deadline: Option<Instant>) {
+        match deadline {
+            Some(deadline) => {
+                let at = EmbassyClock::deadline(deadline);
+                select(readable_or_closed(self.0), Timer::at(at)).await;
+            }
+            None => readable_or_closed(self.0).await,
+        }
+    }
 }

@@ -22,10 +22,12 @@ macro_rules! say {
 }
 pub(crate) use say;
 
-mod args;
+// The blocking firmware's MSRV (1.85) predates `is_multiple_of`.
+#[allow(clippy::manual_is_multiple_of)]
+#[path = "../../mps2-eth/src/args.rs"]
+mod args; // the run's words, shared with the blocking firmware (examples/mps2-eth)
 mod clock;
 mod connection;
-#[cfg(feature = "rsa")]
 #[path = "../../qemu-mps2/src/heap.rs"]
 mod heap; // the same board's measured heap, shared with examples/qemu-mps2
 #[path = "../../qemu-mps2/src/host.rs"]
@@ -48,12 +50,11 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use static_cell::StaticCell;
 
-use args::{Args, BadWord};
+use args::{Args, BadArgument};
 use connection::Broker;
 use host::HostError;
 use net::NoNetwork;
 
-#[cfg(feature = "rsa")]
 #[global_allocator]
 static HEAP: heap::MeasuredHeap = heap::MeasuredHeap::empty();
 
@@ -66,14 +67,15 @@ static PINS: [Pin<'static>; 1] = [Pin::Ca(&CAS)];
 /// Why the run failed: the reason on the `FAIL:` line.
 #[derive(Debug)]
 pub enum Failure {
-    Args(BadWord<'static>),
+    Args(BadArgument<'static>),
     Entropy(HostError),
     Network(NoNetwork),
     Tcp(embassy_net::tcp::ConnectError),
     Tls(tls::ConnectError),
     Mqtt(embedded_mqtts::Error),
     SubscriptionRefused,
-    NoAnswer { awaited: &'static str, secs: u64 },
+    /// The run's time (`timeout=` seconds) ran out before the work was done.
+    Unfinished(mqtt::Progress, u32),
     TopicTooLong,
 }
 
@@ -93,12 +95,11 @@ impl fmt::Display for Failure {
             Failure::Tls(e) => write!(f, "TLS: {e}"),
             Failure::Mqtt(e) => write!(f, "MQTT: {e}"),
             Failure::SubscriptionRefused => f.write_str("the broker refused the subscription"),
-            Failure::NoAnswer { awaited, secs } => {
-                write!(
-                    f,
-                    "no answer from the broker in {secs} s (waiting for {awaited})"
-                )
-            }
+            Failure::Unfinished(progress, secs) => write!(
+                f,
+                "after {secs} s, {} of {} messages acknowledged, {} received",
+                progress.acknowledged, progress.expecting_ack, progress.received
+            ),
             Failure::TopicTooLong => f.write_str("topic too long"),
         }
     }
@@ -107,7 +108,6 @@ impl fmt::Display for Failure {
 #[entry]
 fn main() -> ! {
     stack::paint();
-    #[cfg(feature = "rsa")]
     HEAP.init();
     let core = cortex_m::Peripherals::take().expect("the core peripherals are taken once");
     time_driver::start(core.SYST);
@@ -119,28 +119,29 @@ fn main() -> ! {
 
 #[embassy_executor::task]
 async fn boot(spawner: Spawner) {
-    let passed = match run(spawner).await {
-        Ok(progress) => {
-            say!("PASS over {} connection(s)", progress.connections);
-            true
+    let mut progress = mqtt::Progress::default();
+    let outcome = run(spawner, &mut progress).await;
+    report_figures(&progress);
+    match outcome {
+        Ok(()) => {
+            hprintln!("PASS: {} messages acknowledged", progress.acknowledged);
+            exit(true)
         }
         Err(failure) => {
             hprintln!("FAIL: {}", failure);
-            false
+            exit(false)
         }
-    };
-    report_figures();
-    exit(passed)
+    }
 }
 
-/// The whole run: arguments, entropy, the pin, the network, then the broker.
-async fn run(spawner: Spawner) -> Result<mqtt::Progress, Failure> {
+/// The whole run: arguments, entropy, the network, then the broker.
+async fn run(spawner: Spawner, progress: &mut mqtt::Progress) -> Result<(), Failure> {
     static COMMAND_LINE: ClaimOnce<[u8; 512]> = ClaimOnce::new([0; 512]);
     let buffer = COMMAND_LINE.claim().expect("the command line is read once");
     let args = Args::parse(host::command_line(buffer)).map_err(Failure::Args)?;
+    // Emulator only: the seed comes from the host (see host.rs).
     let mut rng = ChaCha20Rng::from_seed(host::random_seed().map_err(Failure::Entropy)?);
     say!("pinned CA: {}", env!("BROKER_CA_SOURCE"));
-
     let stack = net::start(spawner, rng.next_u64())
         .await
         .map_err(Failure::Network)?;
@@ -150,22 +151,23 @@ async fn run(spawner: Spawner) -> Result<mqtt::Progress, Failure> {
         pins: &PINS,
         rng,
     };
-    connection::run(&mut broker).await
+    connection::run(&mut broker, progress).await
 }
 
-/// The figures the tests and docs/performance.md collect.
-fn report_figures() {
-    #[cfg(feature = "rsa")]
-    let (heap_peak, heap_size, heap_in_use) = (HEAP.peak(), heap::HEAP_SIZE, HEAP.used());
-    #[cfg(not(feature = "rsa"))]
-    let (heap_peak, heap_size, heap_in_use) = (0, 0, 0);
+/// Prints the figures the tests collect: run time, connections, messages, peak stack and heap.
+fn report_figures(progress: &mqtt::Progress) {
     say!(
-        "elapsed_ms={} stack_peak={} heap_peak={} heap_size={} heap_in_use={}",
+        "elapsed_ms={} connections={} published={} acknowledged={} received={} \
+         stack_peak={} heap_peak={} heap_size={} heap_in_use={}",
         Instant::now().as_millis(),
+        progress.connections,
+        progress.published,
+        progress.acknowledged,
+        progress.received,
         stack::peak_bytes(),
-        heap_peak,
-        heap_size,
-        heap_in_use
+        HEAP.peak(),
+        heap::HEAP_SIZE,
+        HEAP.used()
     );
 }
 
