@@ -20,11 +20,12 @@ use core::cell::RefCell;
 use core::fmt;
 use core::future::{Future, poll_fn};
 use core::pin::pin;
+use core::sync::atomic::{AtomicU32, Ordering};
 use core::task::Poll;
 
 use embassy_futures::select::select;
 use embassy_net::tcp::{self, TcpSocket};
-use embassy_time::Timer;
+use embassy_time::{Duration, Instant as EmbassyInstant, Timer};
 use embedded_io::ReadReady;
 use embedded_io_async::{ErrorKind, ErrorType, Read, Write};
 use embedded_mqtts::Instant;
@@ -98,13 +99,61 @@ impl Write for TcpLink<'_, '_> {
     }
 
     async fn flush(&mut self) -> Result<(), LinkError> {
+        let mut socket = self.socket.try_borrow_mut().map_err(|_| LinkError::Busy)?;
+        let unacknowledged = socket.send_queue() > 0;
+        FLUSHES.count(unacknowledged);
         if !STRICT_FLUSH {
             // The bytes are in the socket's send buffer (write returned): TCP takes it from
             // here. A broken connection shows on the next read or write.
             return Ok(());
         }
-        let mut socket = self.socket.try_borrow_mut().map_err(|_| LinkError::Busy)?;
-        socket.flush().await.map_err(LinkError::Tcp)
+        let started = EmbassyInstant::now();
+        let flushed = socket.flush().await.map_err(LinkError::Tcp);
+        FLUSHES.waited(started.elapsed());
+        flushed
+    }
+}
+
+/// How often the TLS stream flushed the socket, how often bytes were still unacknowledged
+/// then (with `strict-flush`, a wait for the broker's ACK: one round trip each), and the time
+/// spent waiting.
+pub struct FlushCounts {
+    flushes: AtomicU32,
+    unacknowledged: AtomicU32,
+    waited_us: AtomicU32,
+}
+
+/// The run's flush figures.
+pub static FLUSHES: FlushCounts = FlushCounts {
+    flushes: AtomicU32::new(0),
+    unacknowledged: AtomicU32::new(0),
+    waited_us: AtomicU32::new(0),
+};
+
+impl FlushCounts {
+    fn count(&self, unacknowledged: bool) {
+        self.flushes.fetch_add(1, Ordering::Relaxed);
+        if unacknowledged {
+            self.unacknowledged.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn waited(&self, time: Duration) {
+        let micros = u32::try_from(time.as_micros()).unwrap_or(u32::MAX);
+        self.waited_us.fetch_add(micros, Ordering::Relaxed);
+    }
+}
+
+impl fmt::Display for FlushCounts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "flushes={} flushes_unacknowledged={} flush_wait_ms={} strict_flush={}",
+            self.flushes.load(Ordering::Relaxed),
+            self.unacknowledged.load(Ordering::Relaxed),
+            self.waited_us.load(Ordering::Relaxed) / 1000,
+            STRICT_FLUSH
+        )
     }
 }
 

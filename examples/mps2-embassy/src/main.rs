@@ -158,7 +158,7 @@ async fn run(spawner: Spawner, progress: &mut mqtt::Progress) -> Result<(), Fail
 fn report_figures(progress: &mqtt::Progress) {
     say!(
         "elapsed_ms={} connections={} published={} acknowledged={} received={} \
-         stack_peak={} heap_peak={} heap_size={} heap_in_use={}",
+         stack_peak={} heap_peak={} heap_size={} heap_in_use={} {}",
         Instant::now().as_millis(),
         progress.connections,
         progress.published,
@@ -167,7 +167,8 @@ fn report_figures(progress: &mqtt::Progress) {
         stack::peak_bytes(),
         HEAP.peak(),
         heap::HEAP_SIZE,
-        HEAP.used()
+        HEAP.used(),
+        link::FLUSHES
     );
 }
 

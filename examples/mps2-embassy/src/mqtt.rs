@@ -101,6 +101,8 @@ impl Session<'_, '_, '_, '_> {
             self.wait_until(&inbox, "SUBACK", |progress| progress.subscribed)
                 .await?;
         }
+        let started = EmbassyInstant::now();
+        let already = self.progress.published;
         while self.progress.published < self.args.count {
             self.publish_next(&inbox).await?;
             let pause_until = after_millis(u64::from(self.args.interval_ms));
@@ -113,6 +115,11 @@ impl Session<'_, '_, '_, '_> {
             progress.acknowledged >= expected && progress.received >= recv
         })
         .await?;
+        crate::say!(
+            "{} messages published and acknowledged in {} ms on this connection",
+            self.progress.published - already,
+            started.elapsed().as_millis()
+        );
         if self.args.idle_secs > 0 {
             crate::say!("idle for {} s", self.args.idle_secs);
         }
