@@ -103,6 +103,9 @@ async fn connect_and_serve(
 ) -> Result<(), Failure> {
     let mut socket = TcpSocket::new(broker.stack, &mut io.tcp_rx, &mut io.tcp_tx);
     socket.set_timeout(Some(TCP_TIMEOUT));
+    // Each MQTT packet is one TLS record, handed over whole; Nagle would hold small records
+    // until the previous ones are acknowledged, and the peer delays its ACKs (README.md).
+    socket.set_nagle_enabled(false);
     socket
         .connect((net::HOST, broker.args.port))
         .await
