@@ -22,7 +22,7 @@ mod test_client;
 
 pub use broker::{Broker, BrokerConfig, TlsListener};
 pub use certs::{cert_path, certs_dir, read_cert};
-pub use examples::{example_binary, run_example};
+pub use examples::{example_binary, run_example, without_package_env};
 pub use executor::{block_on, idle, Idle};
 pub use host_client::{publish, publish_tls, try_publish, Message, Subscriber};
 pub use second_broker::SecondBroker;
