@@ -441,3 +441,4 @@ macro_rules! firmware_tests {
 }
 
 firmware_tests!(mps2_eth, "mps2-eth", "mps2-eth");
+firmware_tests!(mps2_embassy, "mps2-embassy", "mps2-embassy");
