@@ -19,13 +19,14 @@
 //! The stream is blocking in the `embedded_io` sense: [`TcpStream`]'s `read` polls the
 //! interface until at least one byte arrives (or the connection ends), `write` until some
 //! bytes fit the socket buffer and then polls once more so that they leave at once (a TLS
-//! record written without a flush still goes out), `flush` until the peer acknowledged
-//! everything. A caller that must not block (MQTT keep-alive) asks `read_ready` first. A peer
-//! that stops acknowledging is detected by smoltcp's retransmission timeout
-//! ([`TCP_TIMEOUT_MS`]), after which every call returns [`StreamError::NotConnected`]; a peer
-//! that acknowledges but stops sending (a broker stuck in the TLS handshake, a TLS record cut
-//! short) is caught by the read timeout ([`TcpStream::set_read_timeout`], none by default):
-//! `read` then returns [`StreamError::TimedOut`].
+//! record written without a flush still goes out); `flush` polls once more and does not
+//! wait for the peer's acknowledgement. A caller that must not block (MQTT keep-alive) asks
+//! `read_ready` first. A peer that stops acknowledging is detected by smoltcp's
+//! retransmission timeout ([`TCP_TIMEOUT_MS`]), after which every call returns
+//! [`StreamError::NotConnected`]; a peer that acknowledges but stops sending (a broker stuck
+//! in the TLS handshake, a TLS record cut short) is caught by the read timeout
+//! ([`TcpStream::set_read_timeout`], none by default): `read` then returns
+//! [`StreamError::TimedOut`].
 //!
 //! There is one TCP socket: a new [`NetHandle::connect`] aborts the previous connection,
 //! and streams of the previous connection then fail with [`StreamError::Replaced`] rather
@@ -767,14 +768,19 @@ impl<N: Nic, C: Uptime> embedded_io::Write for TcpStream<N, C> {
         Ok(written)
     }
 
+    /// Hands what was written to the network and returns: it polls the interface once more
+    /// (`write` already did, so the bytes are on their way as far as the peer's window lets
+    /// them) and does not wait for the peer's acknowledgement. Retransmission is smoltcp's
+    /// job; a connection that breaks meanwhile fails the next call. Waiting for the ACK (as
+    /// this did before) costs a round trip per flush on a real link, and the TLS and MQTT
+    /// layers flush after every record and packet; under QEMU, whose user-mode TCP answers at
+    /// once, both ways measured the same (50 QoS 2 messages in 1.0 s after the handshake).
     fn flush(&mut self) -> Result<(), StreamError> {
         self.until_done(|socket| {
-            if socket.send_queue() == 0 {
+            if socket.is_active() {
                 Attempt::Done(Ok(()))
-            } else if !socket.is_active() {
-                Attempt::Done(Err(not_connected(socket)))
             } else {
-                Attempt::Again
+                Attempt::Done(Err(not_connected(socket)))
             }
         })
     }
