@@ -1,5 +1,5 @@
 //! One connection to the broker: TCP to 10.0.2.2:`port`, TLS 1.3 with the broker verified
-//! against the pinned CA, then the MQTT work of [`mqtt::serve`]; and the loop that connects
+//! against the pinned CA, then the MQTT work of [`Session::work`]; and the loop that connects
 //! again after a failure, with the same MQTT state.
 
 use core::cell::RefCell;
@@ -113,14 +113,12 @@ async fn connect_and_serve(
     let shared = RefCell::new(socket);
     let result = {
         let tls_socket = TlsSocket::new(TcpLink::new(&shared));
-        let connection = Connection {
+        let tls = TlsResources {
             tls_socket: &tls_socket,
             tls_read: &mut io.tls_read,
             tls_write: &mut io.tls_write,
         };
-        connection
-            .serve(broker, &shared, mqtt, progress, deadline)
-            .await
+        tls.serve(broker, &shared, mqtt, progress, deadline).await
     };
     let mut socket = shared.into_inner();
     match result {
@@ -132,14 +130,14 @@ async fn connect_and_serve(
     result
 }
 
-/// The TLS layer of one connection: the socket under it and its buffers.
-struct Connection<'c, 's, 'd> {
+/// What the TLS stream of one connection borrows: the socket under it and its buffers.
+struct TlsResources<'c, 's, 'd> {
     tls_socket: &'c TlsSocket<TcpLink<'s, 'd>>,
     tls_read: &'c mut [u8],
     tls_write: &'c mut [u8],
 }
 
-impl<'c, 's, 'd> Connection<'c, 's, 'd> {
+impl<'c, 's, 'd> TlsResources<'c, 's, 'd> {
     /// The TLS handshake, verified against the pins at the host's time, then the MQTT work.
     async fn serve(
         self,
@@ -193,11 +191,13 @@ impl<'c, 's, 'd> Connection<'c, 's, 'd> {
 
 impl Failure {
     /// A failure that another connection would not cure: the broker's certificate refused
-    /// (an impostor), CONNECT or the subscription refused, or the run stuck.
+    /// (an impostor), CONNECT, the client certificate or the subscription refused, an error
+    /// of this firmware's use of the client, or the run's time up.
     pub fn is_final(&self) -> bool {
+        use embedded_mqtts::Error;
         match self {
             Failure::Tls(tls::ConnectError::Verify(_)) => true,
-            Failure::Mqtt(embedded_mqtts::Error::Refused(_)) => true,
+            Failure::Mqtt(Error::Refused(_) | Error::ClientCertificateRefused) => true,
             Failure::Mqtt(e) => !e.is_fatal(),
             Failure::SubscriptionRefused | Failure::Unfinished(..) => true,
             _ => false,

@@ -11,8 +11,8 @@
 //!   none will come), so [`readable_or_closed`] also watches `may_recv()`.
 //!
 //! And one about speed: `TcpSocket::flush` waits until the broker's TCP stack acknowledged
-//! every byte, a round trip per flush, and both embedded-tls and the MQTT client flush after
-//! every packet. Here a flush returns once the bytes are in the socket's send buffer, which
+//! every byte, a round trip per flush; the MQTT client flushes after every packet and
+//! embedded-tls's default (strict) flush passes that on. Here a flush returns once the bytes are in the socket's send buffer, which
 //! TCP sends at once and re-sends if lost; the cargo feature `strict-flush` restores the
 //! round trip per flush, to measure it (README.md).
 
@@ -45,6 +45,7 @@ pub struct TcpLink<'s, 'd> {
 }
 
 impl<'s, 'd> TcpLink<'s, 'd> {
+    /// The transport over `socket`.
     pub fn new(socket: &'s SharedSocket<'d>) -> Self {
         TcpLink { socket }
     }
@@ -53,7 +54,9 @@ impl<'s, 'd> TcpLink<'s, 'd> {
 /// A socket error, or the socket found borrowed by the other user.
 #[derive(Clone, Copy, Debug)]
 pub enum LinkError {
+    /// The socket's own error (the connection was reset or closed).
     Tcp(tcp::Error),
+    /// The other user holds the socket (ruled out by the client's order).
     Busy,
 }
 

@@ -1,10 +1,10 @@
 //! embedded-mqtts on embassy, on QEMU's `mps2-an386` (Cortex-M4) with its LAN9118 Ethernet:
-//! embassy-executor, embassy-time (SysTick), embassy-net (DHCP, TCP), TLS 1.3 with the
-//! broker's CA pinned, and the library's async MQTT client.
+//! embassy-executor, embassy-time (CMSDK timer 0 and SysTick), embassy-net (DHCP, TCP),
+//! TLS 1.3 with the broker's CA pinned, and the library's async MQTT client.
 //!
 //! Run: `qemu-system-arm -M mps2-an386 -nographic -semihosting-config enable=on,target=native
 //! -nic user,model=lan9118 -kernel <elf> -append "port=P topic=T count=N qos=Q"` (all words
-//! in `args.rs`). It publishes `count` messages on `topic` (payloads "1", "2", ...), waits
+//! in README.md). It publishes `count` messages on `topic` (payloads `<index> q<qos>`), waits
 //! until each is acknowledged, and exits QEMU with 0; or prints `FAIL: <reason>` and exits
 //! with 1. A connection lost mid-run is made again, resuming the persistent session.
 
@@ -67,15 +67,23 @@ static PINS: [Pin<'static>; 1] = [Pin::Ca(&CAS)];
 /// Why the run failed: the reason on the `FAIL:` line.
 #[derive(Debug)]
 pub enum Failure {
+    /// A word of `-append` is not understood.
     Args(BadArgument<'static>),
+    /// No random seed from the host.
     Entropy(HostError),
+    /// The LAN9118 did not start.
     Network(NoNetwork),
+    /// No TCP connection to the broker.
     Tcp(embassy_net::tcp::ConnectError),
+    /// The TLS handshake failed, or the broker's certificate was refused.
     Tls(tls::ConnectError),
+    /// The MQTT client failed (or the connection under it).
     Mqtt(embedded_mqtts::Error),
+    /// The broker refused the subscription to `<topic>/in`.
     SubscriptionRefused,
     /// The run's time (`timeout=` seconds) ran out before the work was done.
     Unfinished(mqtt::Progress, u32),
+    /// `<topic>/in` does not fit its 128 bytes.
     TopicTooLong,
 }
 
