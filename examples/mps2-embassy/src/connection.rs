@@ -20,7 +20,7 @@ use rand_chacha::ChaCha20Rng;
 use crate::args::Args;
 use crate::clock::EmbassyClock;
 use crate::link::{SharedSocket, SocketIdle, TcpLink};
-use crate::mqtt::{MQTT_TX, MqttState, Progress, Session};
+use crate::mqtt::{MQTT_TX, MqttState, Progress, STALL, Session};
 use crate::{Failure, host, net};
 
 /// TCP buffers: the receive side holds a whole TLS record of [`FRAGMENT`] bytes.
@@ -157,15 +157,18 @@ impl<'c, 's, 'd> TlsResources<'c, 's, 'd> {
         let mut options = TlsOptions::new(broker.args.name);
         options.max_fragment_length = Some(FRAGMENT);
         let started = EmbassyInstant::now();
-        let stream = AsyncTlsStream::connect(
+        // A handshake that stalls is dropped with its connection (see mqtt.rs).
+        let handshake = AsyncTlsStream::connect(
             self.tls_socket,
             self.tls_read,
             self.tls_write,
             &options,
             &mut provider,
-        )
-        .await
-        .map_err(Failure::Tls)?;
+        );
+        let stream = with_timeout(STALL, handshake)
+            .await
+            .map_err(|_| Failure::Stalled("the TLS handshake"))?
+            .map_err(Failure::Tls)?;
         say!(
             "TLS 1.3 up in {} ms; broker {:?} verified against the pinned CA at unix time {}",
             started.elapsed().as_millis(),

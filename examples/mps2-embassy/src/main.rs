@@ -28,6 +28,7 @@ pub(crate) use say;
 mod args; // the run's words, shared with the blocking firmware (examples/mps2-eth)
 mod clock;
 mod connection;
+mod executor;
 #[path = "../../qemu-mps2/src/heap.rs"]
 mod heap; // the same board's measured heap, shared with examples/qemu-mps2
 #[path = "../../qemu-mps2/src/host.rs"]
@@ -42,13 +43,12 @@ use core::fmt;
 
 use cortex_m_rt::{ExceptionFrame, entry, exception};
 use cortex_m_semihosting::{debug, hprintln};
-use embassy_executor::{Executor, Spawner};
+use embassy_executor::Spawner;
 use embassy_time::Instant;
 use embedded_mqtts::tls::{self, Pin};
 use firmware_net::claim::ClaimOnce;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
-use static_cell::StaticCell;
 
 use args::{Args, BadArgument};
 use connection::Broker;
@@ -81,6 +81,8 @@ pub enum Failure {
     Mqtt(embedded_mqtts::Error),
     /// The broker refused the subscription to `<topic>/in`.
     SubscriptionRefused,
+    /// The broker stopped answering in the middle of something ([`mqtt::STALL`]).
+    Stalled(&'static str),
     /// The run's time (`timeout=` seconds) ran out before the work was done.
     Unfinished(mqtt::Progress, u32),
     /// `<topic>/in` does not fit its 128 bytes.
@@ -103,6 +105,11 @@ impl fmt::Display for Failure {
             Failure::Tls(e) => write!(f, "TLS: {e}"),
             Failure::Mqtt(e) => write!(f, "MQTT: {e}"),
             Failure::SubscriptionRefused => f.write_str("the broker refused the subscription"),
+            Failure::Stalled(awaited) => write!(
+                f,
+                "no progress in {} s waiting for {awaited}",
+                mqtt::STALL.as_secs()
+            ),
             Failure::Unfinished(progress, secs) => write!(
                 f,
                 "after {secs} s, {} of {} messages acknowledged, {} received",
@@ -119,8 +126,7 @@ fn main() -> ! {
     HEAP.init();
     let core = cortex_m::Peripherals::take().expect("the core peripherals are taken once");
     time_driver::start(core.SYST);
-    static EXECUTOR: StaticCell<Executor> = StaticCell::new();
-    EXECUTOR.init(Executor::new()).run(|spawner| {
+    executor::run(|spawner| {
         spawner.spawn(boot(spawner).expect("the main task is spawned once"));
     })
 }

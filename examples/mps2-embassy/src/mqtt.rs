@@ -11,12 +11,16 @@
 //! Waiting is [`Session::step`]: the client's `poll` plus the idle wait, bounded by a
 //! deadline. The client's own `wait_event` has no time-out, and racing it against a timer
 //! would drop a TLS read half-way (embedded-tls's reads are not cancel-safe); the idle wait is
-//! the one future that may be dropped.
+//! the one future that is dropped while the connection goes on. A `poll` or `connect` that
+//! stalls for [`STALL`] (a broker that stops in the middle of a record) is dropped too, but
+//! then the connection is abandoned with it ([`Failure::Stalled`]): the next one starts a
+//! fresh TLS stream, and the client's state is made for that (CONNECT resets its receive
+//! buffer; what was in flight is re-sent).
 
 use core::fmt::Write as _;
 
 use cortex_m_semihosting::hprintln;
-use embassy_time::{Duration, Instant as EmbassyInstant};
+use embassy_time::{Duration, Instant as EmbassyInstant, with_timeout};
 use embedded_mqtts::asynch::{Client, Idle};
 use embedded_mqtts::tls::AsyncTlsStream;
 use embedded_mqtts::{Clock, ConnectOptions, Error, Event, QoS};
@@ -32,6 +36,9 @@ const CLIENT_ID: &str = "mps2-embassy";
 const RESPONSE_TIMEOUT_MS: u32 = 10_000;
 /// The longest single wait for an event (the run's deadline is checked in between).
 const STEP: Duration = Duration::from_millis(100);
+/// How long one `poll` or `connect` of the client may take before the connection is
+/// considered stalled and abandoned.
+pub const STALL: Duration = Duration::from_secs(10);
 
 /// The client's buffers: 8 messages in flight, 1 KiB to keep them for re-sending, 1 KiB to
 /// receive and 1 KiB to send.
@@ -87,7 +94,9 @@ impl Session<'_, '_, '_, '_> {
         options.clean_session = false;
         options.keep_alive_secs = self.args.keep_alive_secs;
         options.response_timeout_ms = RESPONSE_TIMEOUT_MS;
-        let connected = self.client.connect(&options).await?;
+        let connected = with_timeout(STALL, self.client.connect(&options))
+            .await
+            .map_err(|_| Failure::Stalled("CONNACK"))??;
         crate::say!(
             "connected (connection {}, session present {}, re-sending {})",
             self.progress.connections,
@@ -190,7 +199,10 @@ impl Session<'_, '_, '_, '_> {
     async fn step(&mut self, inbox: &str, until: EmbassyInstant) -> Result<(), Failure> {
         let until = until.min(EmbassyInstant::now() + STEP);
         loop {
-            if let Some(event) = self.client.poll().await? {
+            let polled = with_timeout(STALL, self.client.poll())
+                .await
+                .map_err(|_| Failure::Stalled("the rest of a TLS record"))?;
+            if let Some(event) = polled? {
                 return record(self.progress, &event, inbox);
             }
             let now = EmbassyInstant::now();
