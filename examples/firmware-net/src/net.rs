@@ -222,7 +222,7 @@ impl<L: fmt::Display> fmt::Display for NetStatus<L> {
 /// Why setting up the network failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NetError {
-    /// [`Net::start`] was called before; there is one interface.
+    /// [`Net::new`] was called before: there is one interface (its socket buffers are statics).
     AlreadyStarted,
 }
 
