@@ -13,7 +13,8 @@
 //! (folder under `examples/`, binary as in its Cargo.toml). It must keep the run contract and
 //! print the console lines the tests read (README.md of `examples/mps2-eth`):
 //! `subscribed <filter>`, `received <topic> <payload>`, a line with `reconnecting` when it
-//! reconnects, `FAIL: <reason>`, and its figures with `stack_peak=`.
+//! reconnects, `connected (connection N, session present true|false, ...)` after each
+//! CONNACK, `FAIL: <reason>`, and its figures with `stack_peak=`.
 //!
 //! Needs `qemu-system-arm` and the Rust target `thumbv7em-none-eabihf` (`scripts/setup.sh`);
 //! each firmware is built once per test process with `cargo build --release` in its folder.
@@ -327,6 +328,11 @@ fn broker_restart(elf: &Path, folder: &str) {
     assert!(
         run.output.contains("reconnecting"),
         "the firmware never reconnected, so the restart was not mid-stream:\n{}",
+        run.output
+    );
+    assert!(
+        run.output.contains("session present true"),
+        "the broker did not resume the firmware's session after the restart:\n{}",
         run.output
     );
     received.extend(subscriber.next_messages(10 * COUNT, Duration::from_secs(3)));
