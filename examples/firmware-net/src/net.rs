@@ -372,8 +372,9 @@ impl<N: Nic, C: Uptime> Net<N, C> {
     pub fn new(mut nic: N, uptime: C, settings: Settings, random: u64) -> Result<Self, NetError> {
         let buffers = TCP_BUFFERS.claim().ok_or(NetError::AlreadyStarted)?;
         let storage = SOCKET_STORAGE.claim().ok_or(NetError::AlreadyStarted)?;
-        let mut iface_config =
-            Config::new(HardwareAddress::Ethernet(EthernetAddress(nic.mac_address())));
+        let mut iface_config = Config::new(HardwareAddress::Ethernet(EthernetAddress(
+            nic.mac_address(),
+        )));
         iface_config.random_seed = random;
         let iface = Interface::new(iface_config, &mut nic, uptime.instant());
         let mut sockets = SocketSet::new(&mut storage[..]);
@@ -791,7 +792,6 @@ impl<N: Nic, C: Uptime> embedded_io::WriteReady for TcpStream<N, C> {
         self.until_done(|socket| Attempt::Done(Ok(socket.can_send() || !socket.may_send())))
     }
 }
-
 
 #[cfg(test)]
 mod tests {
