@@ -1,7 +1,8 @@
 //! SMSC LAN9118 Ethernet controller, programmed I/O through its FIFOs (no DMA).
 //!
 //! Written from the datasheet facts in `../shared/boards.md` and checked against QEMU's model
-//! (`hw/net/lan9118.c`), which is what the `mps2-an386` board has at [`MPS2_AN386_BASE`].
+//! (`hw/net/lan9118.c`), which is what the `mps2-an386` board has at [`MPS2_AN386_BASE`]. No
+//! LAN9118 / LAN9220 / SMSC911x driver crate was found on crates.io (2026-12), hence this one.
 //!
 //! [`Lan9118`] is register-level, so that both network stacks can sit on it: the smoltcp
 //! `phy::Device` in [`smoltcp`] and the `embassy_net_driver::Driver` in `embassy`. It:
