@@ -120,8 +120,8 @@ impl<'a> Args<'a> {
         }
         if args.port == 0 {
             return Err(BadArgument {
-                word: line,
-                problem: "port=P (the broker's port on the host) is missing",
+                word: "port=",
+                problem: "missing: the broker's port on the host is required",
             });
         }
         Ok(args)

@@ -123,7 +123,12 @@ pub enum Failure {
         waited_ms: u64,
     },
     /// The run's time ran out before the work was done.
-    Unfinished(Progress, u32),
+    Unfinished {
+        /// What was done.
+        progress: Progress,
+        /// The run's time.
+        after_secs: u32,
+    },
 }
 
 impl fmt::Display for Failure {
@@ -139,9 +144,12 @@ impl fmt::Display for Failure {
             Failure::NoAnswer { awaited, waited_ms } => {
                 write!(f, "no {awaited} within {waited_ms} ms")
             }
-            Failure::Unfinished(progress, secs) => write!(
+            Failure::Unfinished {
+                progress,
+                after_secs,
+            } => write!(
                 f,
-                "after {secs} s, {} of {} messages acknowledged, {} received",
+                "after {after_secs} s, {} of {} messages acknowledged, {} received",
                 progress.acknowledged, progress.expecting_ack, progress.received
             ),
         }
@@ -381,10 +389,10 @@ impl Session<'_, '_> {
         while !done(self.progress) {
             if self.uptime.millis() >= self.deadline_ms {
                 hprintln!("mps2-eth: still waiting for {}", awaited);
-                return Err(Ended::Fatal(Failure::Unfinished(
-                    *self.progress,
-                    self.args.timeout_secs,
-                )));
+                return Err(Ended::Fatal(Failure::Unfinished {
+                    progress: *self.progress,
+                    after_secs: self.args.timeout_secs,
+                }));
             }
             let deadline = self.deadline_ms;
             self.step(deadline)?;
