@@ -538,9 +538,10 @@ impl<N: Nic, C: Uptime> NetHandle<N, C> {
         NetHandle(net)
     }
 
-    /// Milliseconds since boot, from the board's clock (0 if the network is busy).
-    fn millis(self) -> u64 {
-        self.0.try_borrow().map_or(0, |net| net.uptime.millis())
+    /// Milliseconds since boot, from the board's clock; `None` while the network is borrowed
+    /// (re-entrant use).
+    fn millis(self) -> Option<u64> {
+        Some(self.0.try_borrow().ok()?.uptime.millis())
     }
 
     /// Polls the interface once (call it from the main loop).
@@ -599,7 +600,10 @@ impl<N: Nic, C: Uptime> NetHandle<N, C> {
                 .map_err(|_| ConnectError::Unaddressable)?;
             net.generation
         };
-        let deadline = self.millis().saturating_add(timeout_ms);
+        let deadline = self
+            .millis()
+            .ok_or(ConnectError::Busy)?
+            .saturating_add(timeout_ms);
         loop {
             let mut net = self.0.try_borrow_mut().map_err(|_| ConnectError::Busy)?;
             net.poll();
@@ -663,14 +667,17 @@ impl<N: Nic, C: Uptime> TcpStream<N, C> {
         timeout_ms: Option<u64>,
         mut attempt: impl FnMut(&mut tcp::Socket<'static>) -> Attempt<Result<T, StreamError>>,
     ) -> Result<T, StreamError> {
-        let deadline =
-            timeout_ms.map(|after_ms| (self.net.millis().saturating_add(after_ms), after_ms));
+        let now = |net: NetHandle<N, C>| net.millis().ok_or(StreamError::Busy);
+        let deadline = match timeout_ms {
+            Some(after_ms) => Some((now(self.net)?.saturating_add(after_ms), after_ms)),
+            None => None,
+        };
         loop {
             if let Attempt::Done(value) = self.try_once(&mut attempt)? {
                 return Ok(value);
             }
             if let Some((deadline, after_ms)) = deadline {
-                if self.net.millis() >= deadline {
+                if now(self.net)? >= deadline {
                     return Err(StreamError::TimedOut { after_ms });
                 }
             }
