@@ -5,18 +5,22 @@
 //! timeouts) and, through `embedded_mqtts::Clock`, the MQTT client's (keep-alive, response
 //! timeouts).
 //!
-//! Why not a SysTick interrupt per millisecond: under QEMU (no `-icount`) a busy guest gets
-//! its SysTick interrupts late and QEMU drops the missed periods, so a counter of interrupts
-//! ran at about half the host's speed (a 1 s keep-alive went out every 2 s and the broker
-//! dropped the client). The timer's counter is computed from QEMU's virtual clock, which
-//! follows the host's, so reading it is exact. It wraps every 171 s; each read adds the ticks
-//! since the previous read, so reads must come more often than that (the firmware's loops
-//! read it all the time).
+//! SysTick only wakes the core from [`Uptime::sleep`] once a millisecond. Why it does not
+//! count the time: under QEMU (no `-icount`) a busy guest gets its SysTick interrupts late
+//! and QEMU drops the missed periods, so a counter of interrupts ran at about half the host's
+//! speed (a 1 s keep-alive went out every 2 s and the broker dropped the client). The
+//! timer's counter is computed from QEMU's virtual clock, which follows the host's, so
+//! reading it is exact. It wraps every 171 s; each read adds the ticks since the previous
+//! read, so reads must come more often than that (the firmware's loops read it at least
+//! once a millisecond).
 
 use core::cell::Cell;
 use core::ptr::{read_volatile, write_volatile};
 
 use cortex_m::interrupt::{self, Mutex};
+use cortex_m::peripheral::syst::SystClkSource;
+use cortex_m::peripheral::SYST;
+use cortex_m_rt::exception;
 use embedded_mqtts::{Clock, Instant};
 
 /// The peripheral clock of mps2-an386 (QEMU's model of the AN386 FPGA image).
@@ -36,8 +40,15 @@ static COUNT: Mutex<Cell<(u32, u64)>> = Mutex::new(Cell::new((u32::MAX, 0)));
 pub struct Uptime(());
 
 impl Uptime {
-    /// Starts timer 0 counting down from 2^32 - 1, without interrupts. Call once.
-    pub fn start() -> Uptime {
+    /// Starts timer 0 counting down from 2^32 - 1, without interrupts, and SysTick as the
+    /// 1 kHz wake-up of [`Uptime::sleep`] (it is consumed: nothing else may reprogram it).
+    /// Call once.
+    pub fn start(mut syst: SYST) -> Uptime {
+        syst.set_clock_source(SystClkSource::Core);
+        syst.set_reload((TIMER_HZ / 1000) as u32 - 1); // the core clock is 25 MHz too
+        syst.clear_current();
+        syst.enable_interrupt();
+        syst.enable_counter();
         // SAFETY: timer 0's registers on mps2-an386; nothing else in this firmware uses the
         // timer. The writes stop it, load the counter and start it free-running.
         unsafe {
@@ -68,12 +79,18 @@ impl Uptime {
         self.ticks() / (TIMER_HZ / 1000)
     }
 
-    /// Busy-waits `ms` milliseconds.
+    /// Waits `ms` milliseconds.
     pub fn delay_ms(&self, ms: u64) {
         let until = self.millis().saturating_add(ms);
         while self.millis() < until {
-            core::hint::spin_loop();
+            self.sleep();
         }
+    }
+
+    /// Sleeps until the next interrupt: at most a millisecond (SysTick). For loops that
+    /// poll: QEMU then leaves the host's CPU alone instead of running the poll flat out.
+    pub fn sleep(&self) {
+        cortex_m::asm::wfi();
     }
 }
 
@@ -89,3 +106,7 @@ impl Clock for Uptime {
         Instant::from_millis(self.millis() as u32)
     }
 }
+
+/// Only wakes the core (see [`Uptime::sleep`]); time comes from timer 0.
+#[exception]
+fn SysTick() {}

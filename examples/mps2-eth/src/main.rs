@@ -59,7 +59,10 @@ const ADDRESS_TIMEOUT_MS: u64 = 10_000;
 fn main() -> ! {
     stack::paint();
     HEAP.init();
-    let uptime = Uptime::start();
+    let Some(peripherals) = cortex_m::Peripherals::take() else {
+        panic!("the core peripherals were taken before main");
+    };
+    let uptime = Uptime::start(peripherals.SYST);
     let mut line = [0u8; 512];
     let line = host::command_line(&mut line);
     let args = match Args::parse(line) {

@@ -326,7 +326,7 @@ impl Session<'_, '_> {
             self.publish_next()?;
             let pause_until = self.uptime.millis() + u64::from(self.args.interval_ms);
             while self.uptime.millis() < pause_until {
-                self.step(pause_until)?;
+                self.step()?;
             }
         }
         let (recv, expected) = (self.args.recv, self.progress.expecting_ack);
@@ -338,7 +338,7 @@ impl Session<'_, '_> {
             hprintln!("mps2-eth: idle for {} s", self.args.idle_secs);
         }
         while self.uptime.millis() < idle_until {
-            self.step(idle_until)?;
+            self.step()?;
         }
         Ok(())
     }
@@ -357,8 +357,7 @@ impl Session<'_, '_> {
             {
                 Ok(_) => break,
                 Err(Error::WindowFull { .. } | Error::StoreFull { .. }) => {
-                    let deadline = self.deadline_ms;
-                    self.step(deadline)?;
+                    self.step()?;
                 }
                 Err(e) => {
                     // Kept in flight (QoS 1/2): it is sent again on the next connection.
@@ -394,19 +393,19 @@ impl Session<'_, '_> {
                     after_secs: self.args.timeout_secs,
                 }));
             }
-            let deadline = self.deadline_ms;
-            self.step(deadline)?;
+            self.step()?;
         }
         Ok(())
     }
 
-    /// Waits up to 100 ms (and not past `until_ms`) for one event and handles it. The client
-    /// sends PINGREQ meanwhile when the keep-alive is due.
-    fn step(&mut self, until_ms: u64) -> Result<(), Ended> {
-        let wait_ms = until_ms.saturating_sub(self.uptime.millis()).min(100) as u32;
-        let event = self.client.wait_event(wait_ms)?;
+    /// Runs the client once (it sends PINGREQ when the keep-alive is due) and handles the
+    /// event that came, if any; with none, sleeps until the next interrupt (a millisecond at
+    /// most). Callers loop until their time or condition.
+    fn step(&mut self) -> Result<(), Ended> {
+        let event = self.client.wait_event(0)?;
         let progress = &mut *self.progress;
         match event {
+            None => self.uptime.sleep(),
             Some(Event::Delivered { .. }) => progress.acknowledged += 1,
             Some(Event::Subscribed { granted, .. }) => {
                 if granted.any_refused() {
