@@ -28,12 +28,7 @@ pub fn example_binary(name: &str) -> PathBuf {
     // CARGO_PKG_*, ...). Build scripts that watch them (ring's does) would see a change and
     // rebuild half the tree, ~30 s inside some test's time-out, instead of finding the
     // example `cargo test` has already built.
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if is_package_variable(&key) {
-            build.env_remove(&*key);
-        }
-    }
+    without_package_env(&mut build);
     if profile_dir.file_name().is_some_and(|p| p == "release") {
         build.arg("--release");
     }
@@ -42,6 +37,17 @@ pub fn example_binary(name: &str) -> PathBuf {
     let path = profile_dir.join("examples").join(name);
     built.insert(name.to_owned(), path.clone());
     path
+}
+
+/// Removes from `command`'s environment the variables cargo set for this package's test run
+/// (see [`example_binary`] for why), so that a `cargo build` it runs sees only the user's.
+pub fn without_package_env(command: &mut Command) {
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if is_package_variable(&key) {
+            command.env_remove(&*key);
+        }
+    }
 }
 
 /// A variable cargo sets for a package's own build or test run, not one the user set for cargo.

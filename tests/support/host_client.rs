@@ -60,6 +60,30 @@ impl Subscriber {
     /// `"rsa-root.crt"`, or absolute) that the broker's certificate must chain to.
     /// Returns once the broker acknowledged the subscription; panics after 10 seconds.
     pub fn spawn(port: u16, topic: &str, count: usize, ca: Option<&str>) -> Subscriber {
+        Self::spawn_with(port, topic, count, ca, None, RECEIVE_TIMEOUT)
+    }
+
+    /// A subscriber that outlives a broker restart: a persistent session (`-c`, client id
+    /// `id`), so what is published while it reconnects is kept for it; it runs for `lifetime`
+    /// and collects up to `count` messages (plain MQTT).
+    pub fn spawn_persistent(
+        port: u16,
+        topic: &str,
+        id: &str,
+        count: usize,
+        lifetime: Duration,
+    ) -> Subscriber {
+        Self::spawn_with(port, topic, count, None, Some(id), lifetime)
+    }
+
+    fn spawn_with(
+        port: u16,
+        topic: &str,
+        count: usize,
+        ca: Option<&str>,
+        persistent_id: Option<&str>,
+        lifetime: Duration,
+    ) -> Subscriber {
         assert!(count > 0, "a subscriber waits for at least one message");
         // mosquitto_sub buffers stdout when it is a pipe: stdbuf makes it flush every line,
         // so the SUBACK and each message are seen when they happen.
@@ -67,7 +91,10 @@ impl Subscriber {
         command.arg("-oL").arg(find_program("mosquitto_sub"));
         connection_args(&mut command, port, topic, ca);
         command.args(["-q", "2", "-C", &count.to_string(), "-d"]);
-        command.args(["-W", &RECEIVE_TIMEOUT.as_secs().to_string()]);
+        command.args(["-W", &lifetime.as_secs().to_string()]);
+        if let Some(id) = persistent_id {
+            command.args(["-c", "-i", id]);
+        }
         command.args(["-F", &format!("{MESSAGE_PREFIX}%t\t%q\t%r\t%x")]);
         let mut child = command
             .stdin(Stdio::null())
@@ -104,19 +131,21 @@ impl Subscriber {
 
     /// Waits up to 20 seconds for the `count` messages; returns what arrived (fewer on
     /// timeout, so the test's assertion shows what is missing).
-    pub fn wait(self) -> Vec<Message> {
+    pub fn wait(mut self) -> Vec<Message> {
         let count = self.count;
-        self.collect(RECEIVE_TIMEOUT, count)
+        self.next_messages(count, RECEIVE_TIMEOUT)
     }
 
     /// Collects what arrives during `period` (at most `count`): for asserting that nothing,
     /// or nothing more, arrives.
-    pub fn collect_for(self, period: Duration) -> Vec<Message> {
+    pub fn collect_for(mut self, period: Duration) -> Vec<Message> {
         let count = self.count;
-        self.collect(period, count)
+        self.next_messages(count, period)
     }
 
-    fn collect(mut self, period: Duration, count: usize) -> Vec<Message> {
+    /// Waits up to `period` for `count` more messages and returns what came; the subscriber
+    /// goes on (e.g. to watch a test's progress before it restarts the broker).
+    pub fn next_messages(&mut self, count: usize, period: Duration) -> Vec<Message> {
         let deadline = Instant::now() + period;
         let mut messages = Vec::new();
         while messages.len() < count {

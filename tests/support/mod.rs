@@ -26,7 +26,7 @@ pub use drivers::{
     async_driver, blocking_driver, dial, events_for, events_until, expect_suback,
     leaked_connection, messages, tcp_transport, vanish, Driver, Received, TestStorage,
 };
-pub use examples::{example_binary, run_example};
+pub use examples::{example_binary, run_example, without_package_env};
 pub use executor::{block_on, idle, Idle};
 pub use host_client::{publish, publish_tls, try_publish, Message, Subscriber};
 pub use second_broker::SecondBroker;

@@ -28,6 +28,7 @@ use crate::regs::{enet, sim};
 use core::cell::UnsafeCell;
 use core::fmt;
 use core::ptr;
+pub use firmware_net::Counters;
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 
@@ -240,17 +241,6 @@ impl fmt::Display for EnetError {
 }
 
 impl core::error::Error for EnetError {}
-
-/// Frame counters.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Counters {
-    /// Good frames handed to smoltcp.
-    pub received: u32,
-    /// Frames dropped for an error flag.
-    pub receive_errors: u32,
-    /// Frames handed to the DMA.
-    pub sent: u32,
-}
 
 struct RxRing {
     ring: &'static DescriptorRing<RX_COUNT>,

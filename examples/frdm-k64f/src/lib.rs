@@ -14,7 +14,7 @@
 
 pub mod board;
 pub mod calendar;
-pub mod claim;
+pub use firmware_net::claim;
 pub mod config;
 pub mod console;
 pub mod enet;

@@ -22,7 +22,7 @@ use frdm_k64f_mqtts::calendar::{Date, DateTime, TimeOfDay};
 use frdm_k64f_mqtts::console::{self, Command, Edit, LineEditor, MqttCommand};
 use frdm_k64f_mqtts::heap::MeasuredHeap;
 use frdm_k64f_mqtts::mqtt::{Mqtt, MqttError};
-use frdm_k64f_mqtts::net::{Net, NetEvent, NetHandle};
+use frdm_k64f_mqtts::net::{self, NetEvent, NetHandle};
 use frdm_k64f_mqtts::regs::wdog;
 use frdm_k64f_mqtts::{config, enet, ksz8081, rng, rtc, stack, uart, uptime};
 
@@ -164,7 +164,7 @@ fn start_network(clocks: &Clocks, rng: &mut rng::Rnga, out: &mut uart::Uart0) ->
             uptime::ticks()
         }
     };
-    match Net::start(enet, seed) {
+    match net::start(enet, seed) {
         Ok(net) => {
             let _ = write!(
                 out,
@@ -301,7 +301,7 @@ impl Firmware {
         let mut printed = false;
         while let Some(event) = net.take_event() {
             match event {
-                NetEvent::DhcpConfigured { .. } | NetEvent::StaticFallback(_) => {
+                NetEvent::DhcpConfigured { .. } | NetEvent::StaticFallback { .. } => {
                     board::set_led(Led::Green, true);
                 }
                 NetEvent::LinkDown | NetEvent::DhcpLost => board::set_led(Led::Green, false),
