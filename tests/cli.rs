@@ -314,6 +314,25 @@ fn retained_message_reaches_a_later_subscriber() {
     assert_eq!(skipping.stdout, "");
 }
 
+/// A message twelve times the CLI's 256 KiB receive buffer is printed whole, as
+/// mosquitto_sub prints it (it used to be skipped: "exceeds the receive buffer").
+#[test]
+fn a_message_larger_than_the_receive_buffer_is_printed_whole() {
+    let broker = Broker::start(BrokerConfig::new());
+    let port = broker.port();
+    let payload: String = (0..3 * 1024 * 1024 / 64)
+        .map(|i| format!("{i:063}\n"))
+        .collect();
+    publish(port, "cli/big", payload.as_bytes(), 1, true);
+    let run = Mqtt::run(port, "sub -t cli/big -C 1 -v", b"");
+    run.assert_success();
+    assert_eq!(run.stdout.len(), "cli/big ".len() + payload.len() + 1);
+    assert!(
+        run.stdout == format!("cli/big {payload}\n"),
+        "the payload differs"
+    );
+}
+
 #[test]
 fn timeout_without_messages_fails_with_timed_out() {
     let broker = Broker::start(BrokerConfig::new());

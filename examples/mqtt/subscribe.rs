@@ -31,7 +31,11 @@ impl<'a> Subscriber<'a> {
     pub fn new(args: &'a SubArgs) -> Self {
         Subscriber {
             link: Link::new(&args.connection),
-            printer: Printer { args, printed: 0 },
+            printer: Printer {
+                args,
+                printed: 0,
+                skipping: false,
+            },
             started: None,
             subscribed: false,
         }
@@ -67,6 +71,11 @@ impl OverTransport for Subscriber<'_> {
             }
             match next_event(&mut client, wait_ms)? {
                 Some(Event::Message(message)) => self.printer.print(&message)?,
+                // Larger than the receive buffer: printed piece by piece as it arrives, never
+                // held whole (a 64 MiB message costs what a small one does).
+                Some(Event::MessageStart(head)) => self.printer.start(head.topic, head.retain)?,
+                Some(Event::MessagePart(part)) => self.printer.part(part)?,
+                Some(Event::MessageEnd { .. }) => self.printer.end()?,
                 Some(Event::Subscribed { pid, granted }) if awaiting_suback == Some(pid) => {
                     awaiting_suback = None;
                     let refused: Vec<String> = args
@@ -96,6 +105,8 @@ impl OverTransport for Subscriber<'_> {
 struct Printer<'a> {
     args: &'a SubArgs,
     printed: u64,
+    /// The message being printed is one `-R` skips.
+    skipping: bool,
 }
 
 impl Printer<'_> {
@@ -104,25 +115,49 @@ impl Printer<'_> {
     }
 
     /// Print `message` (payload, or `topic payload` with `-v`), unless `-R` skips it.
-    /// Flushed at once: a script reading the pipe sees each message when it arrives.
     fn print(&mut self, message: &Message<'_>) -> Result<(), Failure> {
-        if self.args.skip_retained && message.retain {
+        self.start(message.topic, message.retain)?;
+        self.part(message.payload)?;
+        self.end()
+    }
+
+    /// A message on `topic` begins: its topic first with `-v`.
+    fn start(&mut self, topic: &str, retain: bool) -> Result<(), Failure> {
+        self.skipping = self.args.skip_retained && retain;
+        if self.args.verbose {
+            self.write(&[topic.as_bytes(), b" "])?;
+        }
+        Ok(())
+    }
+
+    /// The next bytes of its payload, flushed at once: a script reading the pipe sees them
+    /// when they arrive.
+    fn part(&mut self, bytes: &[u8]) -> Result<(), Failure> {
+        self.write(&[bytes])
+    }
+
+    /// The message is complete: its newline, and one more for `-C`.
+    fn end(&mut self) -> Result<(), Failure> {
+        if !self.args.no_newline {
+            self.write(&[b"\n"])?;
+        }
+        if !std::mem::take(&mut self.skipping) {
+            self.printed += 1;
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, pieces: &[&[u8]]) -> Result<(), Failure> {
+        if self.skipping {
             return Ok(());
         }
         let mut out = io::stdout().lock();
         let mut write = || -> io::Result<()> {
-            if self.args.verbose {
-                out.write_all(message.topic.as_bytes())?;
-                out.write_all(b" ")?;
-            }
-            out.write_all(message.payload)?;
-            if !self.args.no_newline {
-                out.write_all(b"\n")?;
+            for piece in pieces {
+                out.write_all(piece)?;
             }
             out.flush()
         };
-        write().map_err(Failure::Output)?;
-        self.printed += 1;
-        Ok(())
+        write().map_err(Failure::Output)
     }
 }
