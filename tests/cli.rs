@@ -333,6 +333,33 @@ fn a_message_larger_than_the_receive_buffer_is_printed_whole() {
     );
 }
 
+/// A broker that stops answering (SIGSTOP) is found within two keep-alive periods: with
+/// `-k 2`, the subscriber exits with the reason about 4 s after the broker's last packet.
+#[test]
+fn a_silent_broker_is_found_within_two_keep_alive_periods() {
+    let broker = Broker::start(BrokerConfig::new());
+    let mut sub = Mqtt::spawn(
+        broker.port(),
+        "sub -d -i cli-silent -k 2 -t cli/silent",
+        b"",
+    );
+    sub.wait_for_stderr("received PINGRESP");
+    broker.freeze();
+    let frozen = Instant::now();
+    let run = sub.finish();
+    let took = frozen.elapsed();
+    broker.thaw();
+    assert_eq!(run.status.code(), Some(1), "{run:#?}");
+    assert!(
+        run.stderr
+            .ends_with("mqtt: timeout: no PINGRESP within 2000 ms: broker or link presumed dead\n"),
+        "{run:#?}"
+    );
+    // The last PINGRESP came at most a moment before the freeze: 2 x 2 s, and half a second
+    // for a loaded test machine.
+    assert!(took <= Duration::from_millis(4_500), "{took:?}");
+}
+
 #[test]
 fn timeout_without_messages_fails_with_timed_out() {
     let broker = Broker::start(BrokerConfig::new());

@@ -273,6 +273,90 @@ both_drivers! {
         assert_eq!(too_large, Some((3 + 2 + long_topic.len() + 7, 4096)));
     }
 
+    /// A broker that stops answering (SIGSTOP: the TCP connection stays up) is declared dead
+    /// within two keep-alive periods of the last packet received from it.
+    #[test]
+    fn a_silent_broker_is_dead_within_two_keep_alive_periods() {
+        let broker = Broker::start(BrokerConfig::new());
+        let mut c = new_client(broker.port());
+        let mut options = ConnectOptions::new("silent");
+        options.keep_alive_secs = 2;
+        call!(c.connect(&options)).unwrap();
+        // One PINGRESP first: the link works, and its arrival is the last packet received.
+        let deadline = StdInstant::now() + Duration::from_secs(10);
+        let mut last_received = StdInstant::now();
+        loop {
+            assert!(StdInstant::now() < deadline, "no PINGRESP");
+            if let Some(Seen::Other(event)) = next_event!(c).unwrap() {
+                if event == "Pong" {
+                    last_received = StdInstant::now();
+                    break;
+                }
+            }
+        }
+        broker.freeze();
+        let error = loop {
+            assert!(
+                last_received.elapsed() < Duration::from_secs(10),
+                "still alive 10 s after the broker froze"
+            );
+            if let Err(e) = call!(c.wait_event(50)) {
+                break e;
+            }
+        };
+        let took = last_received.elapsed();
+        broker.thaw();
+        assert_eq!(
+            error,
+            Error::Timeout(embedded_mqtts::error::Timeout::Pingresp { waited_ms: 2_000 })
+        );
+        eprintln!("keep-alive 2 s: declared dead {took:?} after the last packet received");
+        // 2 x keep-alive, and half a second for a loaded test machine.
+        assert!(took <= Duration::from_millis(4_500), "{took:?}");
+    }
+
+    /// A broker that sends acknowledgements for packet ids the client never used (duplicates
+    /// after a resume or a retry): warnings, not the end of the connection; a stray PUBREC is
+    /// released with PUBREL. A scripted broker, since Mosquitto does not misbehave on purpose.
+    #[test]
+    fn stray_acknowledgements_do_not_end_the_connection() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let broker = std::thread::spawn(move || {
+            let (mut socket, _) = listener.accept().unwrap();
+            socket
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            let mut connect = [0u8; 64];
+            let n = socket.read(&mut connect).unwrap();
+            assert_eq!(connect[0], 0x10, "CONNECT first: {:?}", &connect[..n]);
+            let mut script = vec![0x20, 2, 0, 0]; // CONNACK
+            script.extend([0x40, 2, 0x10, 0x92]); // PUBACK 4242
+            script.extend([0x50, 2, 0, 7]); // PUBREC 7
+            script.extend([0x70, 2, 0, 8]); // PUBCOMP 8
+            script.extend([0x30, 5, 0, 1, b't', b'o', b'k']); // PUBLISH "ok" on "t"
+            socket.write_all(&script).unwrap();
+            let mut pubrel = [0u8; 4];
+            socket.read_exact(&mut pubrel).unwrap();
+            pubrel
+        });
+        let mut c = new_client(port);
+        call!(c.connect(&ConnectOptions::new("stray"))).unwrap();
+        let seen = collect_until!(c, |s| s.iter().any(|e| matches!(e, Seen::Message { .. })));
+        assert_eq!(
+            seen[..3],
+            [
+                Seen::Other("StrayAck { ack: Puback, pid: 4242 }".into()),
+                Seen::Other("StrayAck { ack: Pubrec, pid: 7 }".into()),
+                Seen::Other("StrayAck { ack: Pubcomp, pid: 8 }".into()),
+            ]
+        );
+        assert!(c.connection().is_connected());
+        // The PUBREL for the stray PUBREC went out with the next call.
+        assert_eq!(broker.join().unwrap(), [0x62, 2, 0, 7]);
+    }
+
     /// The broker goes away: the client says so, and every call after says the same.
     #[test]
     fn a_broker_that_goes_away_is_reported() {

@@ -253,6 +253,25 @@ impl Broker {
         let _ = child.wait();
     }
 
+    /// Freezes the broker (SIGSTOP): its connections stay open, but it answers nothing, as
+    /// a hung broker or a half-open link looks to a client. [`thaw`](Self::thaw) resumes it.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Resumes a [`freeze`](Self::freeze)d broker (SIGCONT).
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("the broker is running").id();
+        let sent = Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill {signal} {pid}");
+    }
+
     /// Starts the stopped broker again with the same config, ports and persistence.
     /// Retries for up to 10 seconds while a port is still taken.
     pub fn start_again(&mut self) {
