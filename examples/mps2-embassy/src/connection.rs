@@ -1,27 +1,24 @@
 //! One connection to the broker: TCP to 10.0.2.2:`port`, TLS 1.3 with the broker verified
-//! against the pinned CA, then the MQTT work of [`Session::work`]; and the loop that connects
-//! again after a failure, with the same MQTT state.
-
-use core::cell::RefCell;
+//! against the pinned CA and MQTT CONNECT (`tls::connect_async`), then the MQTT work of
+//! [`Session::work`]; and the loop that connects again after a failure, over the same
+//! [`Connection`] (the persistent session: what is in flight is re-sent).
 
 use embassy_net::Stack;
 use embassy_net::tcp::TcpSocket;
 use embassy_time::{Duration, Instant as EmbassyInstant, Timer, with_timeout};
-use embedded_mqtts::asynch::Client;
-use embedded_mqtts::tls;
-use embedded_mqtts::tls::connection::{read_buffer_for, write_buffer_for};
 use embedded_mqtts::tls::{
-    AsyncTlsStream, MaxFragmentLength, Pin, PinnedProvider, TlsOptions, TlsSocket, ValidityTime,
-    VerifyOptions,
+    self, ClientError, ConnectError, FlushPolicy, MaxFragmentLength, PinnedProvider, TlsOptions,
+    TlsSocket, ValidityTime, read_buffer_for, write_buffer_for,
 };
+use embedded_mqtts::{ConnectOptions, Connection, Error};
 use firmware_net::claim::ClaimOnce;
 use rand_chacha::ChaCha20Rng;
 
 use crate::args::Args;
 use crate::clock::EmbassyClock;
-use crate::link::{SharedSocket, SocketIdle, TcpLink};
-use crate::mqtt::{MQTT_TX, MqttState, Progress, STALL, Session};
-use crate::{Failure, host, net};
+use crate::idle::{Socket, SocketIdle};
+use crate::mqtt::{MQTT_TX, MqttStorage, Progress, STALL, Session};
+use crate::{Failure, PINS, host, net};
 
 /// TCP buffers: the receive side holds a whole TLS record of [`FRAGMENT`] bytes.
 const TCP_RX: usize = 4608;
@@ -41,6 +38,20 @@ const FRAGMENT: MaxFragmentLength = MaxFragmentLength::Bits12;
 const TLS_READ: usize = read_buffer_for(FRAGMENT);
 const TLS_WRITE: usize = write_buffer_for(MQTT_TX);
 
+/// Each TLS record is handed to the socket's `write`; its `flush` would wait for the broker's
+/// TCP acknowledgement, a round trip per MQTT packet (README.md). The feature `strict-flush`
+/// restores that wait, to measure it.
+pub const FLUSH_POLICY: FlushPolicy = if cfg!(feature = "strict-flush") {
+    FlushPolicy::Strict
+} else {
+    FlushPolicy::Relaxed
+};
+
+/// The client identifier: the same on every connection, so the session resumes.
+const CLIENT_ID: &str = "mps2-embassy";
+/// How long CONNACK, SUBACK and PINGRESP may take.
+const RESPONSE_TIMEOUT_MS: u32 = 10_000;
+
 /// The socket and TLS buffers, all zero at start (so in `.bss`).
 struct IoBuffers {
     tcp_rx: [u8; TCP_RX],
@@ -55,13 +66,13 @@ static IO: ClaimOnce<IoBuffers> = ClaimOnce::new(IoBuffers {
     tls_read: [0; TLS_READ],
     tls_write: [0; TLS_WRITE],
 });
-static MQTT: ClaimOnce<MqttState> = ClaimOnce::new(MqttState::new());
+/// The MQTT connection's memory: it outlives every TCP connection of the run.
+static MQTT: ClaimOnce<MqttStorage> = ClaimOnce::new(MqttStorage::new());
 
 /// What a connection needs that does not change between connections.
 pub struct Broker<'a> {
     pub stack: Stack<'static>,
     pub args: Args<'a>,
-    pub pins: &'a [Pin<'a>],
     pub rng: ChaCha20Rng,
 }
 
@@ -69,11 +80,12 @@ pub struct Broker<'a> {
 /// the run's time (`timeout=`) or [`MAX_CONNECTIONS`] are used up.
 pub async fn run(broker: &mut Broker<'_>, progress: &mut Progress) -> Result<(), Failure> {
     let io = IO.claim().expect("the I/O buffers are claimed once");
-    let mqtt = MQTT.claim().expect("the MQTT state is claimed once");
+    let storage = MQTT.claim().expect("the MQTT storage is claimed once");
+    let mut conn = Connection::new(storage.buffers());
     let deadline = EmbassyInstant::now() + Duration::from_secs(u64::from(broker.args.timeout_secs));
     loop {
         progress.connections += 1;
-        let failure = match connect_and_serve(broker, io, mqtt, progress, deadline).await {
+        let failure = match connect_and_serve(broker, io, &mut conn, progress, deadline).await {
             Ok(()) => return Ok(()),
             Err(failure) => failure,
         };
@@ -97,7 +109,7 @@ pub async fn run(broker: &mut Broker<'_>, progress: &mut Progress) -> Result<(),
 async fn connect_and_serve(
     broker: &mut Broker<'_>,
     io: &mut IoBuffers,
-    mqtt: &mut MqttState,
+    conn: &mut Connection<'_>,
     progress: &mut Progress,
     deadline: EmbassyInstant,
 ) -> Result<(), Failure> {
@@ -110,17 +122,17 @@ async fn connect_and_serve(
         .connect((net::HOST, broker.args.port))
         .await
         .map_err(Failure::Tcp)?;
-    let shared = RefCell::new(socket);
-    let result = {
-        let tls_socket = TlsSocket::new(TcpLink::new(&shared));
-        let tls = TlsResources {
-            tls_socket: &tls_socket,
-            tls_read: &mut io.tls_read,
-            tls_write: &mut io.tls_write,
-        };
-        tls.serve(broker, &shared, mqtt, progress, deadline).await
-    };
-    let mut socket = shared.into_inner();
+    let socket = TlsSocket::new(socket);
+    let result = serve(
+        broker,
+        &socket,
+        (&mut io.tls_read, &mut io.tls_write),
+        conn,
+        progress,
+        deadline,
+    )
+    .await;
+    let mut socket = socket.into_inner();
     match result {
         Ok(()) => socket.close(),
         Err(_) => socket.abort(),
@@ -130,66 +142,68 @@ async fn connect_and_serve(
     result
 }
 
-/// What the TLS stream of one connection borrows: the socket under it and its buffers.
-struct TlsResources<'c, 's, 'd> {
-    tls_socket: &'c TlsSocket<TcpLink<'s, 'd>>,
-    tls_read: &'c mut [u8],
-    tls_write: &'c mut [u8],
-}
-
-impl<'c, 's, 'd> TlsResources<'c, 's, 'd> {
-    /// The TLS handshake, verified against the pins at the host's time, then the MQTT work.
-    async fn serve(
-        self,
-        broker: &mut Broker<'_>,
-        socket: &'s SharedSocket<'d>,
-        mqtt: &'c mut MqttState,
-        progress: &mut Progress,
-        deadline: EmbassyInstant,
-    ) -> Result<(), Failure> {
-        // Emulator only: the time comes from the host (see host.rs).
-        let now = host::unix_time();
-        let mut provider = PinnedProvider::new(
-            &mut broker.rng,
-            broker.pins,
-            VerifyOptions::new(ValidityTime::UnixSeconds(now)),
-        );
-        let mut options = TlsOptions::new(broker.args.name);
-        options.max_fragment_length = Some(FRAGMENT);
-        let started = EmbassyInstant::now();
-        // A handshake that stalls is dropped with its connection (see mqtt.rs).
-        let handshake = AsyncTlsStream::connect(
-            self.tls_socket,
-            self.tls_read,
-            self.tls_write,
-            &options,
-            &mut provider,
-        );
-        let stream = with_timeout(STALL, handshake)
-            .await
-            .map_err(|_| Failure::Stalled("the TLS handshake"))?
-            .map_err(Failure::Tls)?;
-        say!(
-            "TLS 1.3 up in {} ms; broker {:?} verified against the pinned CA at unix time {}",
-            started.elapsed().as_millis(),
-            stream.verified().server_name().unwrap_or("?"),
-            now
-        );
-        let idle = SocketIdle(socket);
-        let mut session = Session {
-            client: Client::new(stream, mqtt, EmbassyClock, idle),
-            idle,
-            args: &broker.args,
-            progress,
-            deadline,
-        };
-        session.work().await?;
-        // close_notify; the run is complete whatever the broker makes of it.
-        if let Err(e) = session.client.into_transport().close().await {
-            say!("closing TLS after DISCONNECT: {}", e);
-        }
-        Ok(())
+/// The TLS handshake (the broker verified against the pins at the host's time) and CONNECT,
+/// then the MQTT work, then close_notify.
+async fn serve(
+    broker: &mut Broker<'_>,
+    socket: &Socket<'_>,
+    (tls_read, tls_write): (&mut [u8], &mut [u8]),
+    conn: &mut Connection<'_>,
+    progress: &mut Progress,
+    deadline: EmbassyInstant,
+) -> Result<(), Failure> {
+    // Emulator only: the time comes from the host (see host.rs).
+    let now = host::unix_time();
+    let mut provider = PinnedProvider::new(&mut broker.rng, PINS);
+    let mut tls_options = TlsOptions::new(broker.args.name, ValidityTime::UnixSeconds(now))
+        .flush_policy(FLUSH_POLICY);
+    tls_options.max_fragment_length = Some(FRAGMENT);
+    let mut options = ConnectOptions::new(CLIENT_ID);
+    options.clean_session = false;
+    options.keep_alive_secs = broker.args.keep_alive_secs;
+    options.response_timeout_ms = RESPONSE_TIMEOUT_MS;
+    let started = EmbassyInstant::now();
+    // A handshake or CONNACK that stalls is dropped with its connection (see mqtt.rs).
+    let connecting = tls::connect_async(
+        socket,
+        tls_read,
+        tls_write,
+        &tls_options,
+        &mut provider,
+        conn,
+        EmbassyClock,
+        SocketIdle(socket),
+        &options,
+    );
+    let (mut client, connected) = with_timeout(STALL, connecting)
+        .await
+        .map_err(|_| Failure::Stalled("the TLS handshake and CONNACK"))?
+        .map_err(Failure::Client)?;
+    say!(
+        "TLS 1.3 and CONNECT in {} ms; broker {:?} verified against the pinned CA at unix time {}",
+        started.elapsed().as_millis(),
+        client.transport().verified().server_name().unwrap_or("?"),
+        now
+    );
+    say!(
+        "connected (connection {}, session present {}, re-sending {})",
+        progress.connections,
+        connected.session_present,
+        connected.resending
+    );
+    let mut session = Session {
+        client,
+        args: &broker.args,
+        progress,
+        deadline,
+        streamed: None,
+    };
+    session.work(connected).await?;
+    // close_notify; the run is complete whatever the broker makes of it.
+    if let Err(e) = session.client.into_transport().close().await {
+        say!("closing TLS after DISCONNECT: {}", e);
     }
+    Ok(())
 }
 
 impl Failure {
@@ -197,11 +211,11 @@ impl Failure {
     /// (an impostor), CONNECT, the client certificate or the subscription refused, an error
     /// of this firmware's use of the client, or the run's time up.
     pub fn is_final(&self) -> bool {
-        use embedded_mqtts::Error;
         match self {
-            Failure::Tls(tls::ConnectError::Verify(_)) => true,
-            Failure::Mqtt(Error::Refused(_) | Error::ClientCertificateRefused) => true,
-            Failure::Mqtt(e) => !e.is_fatal(),
+            Failure::Client(ClientError::Tls(ConnectError::Verify(_))) => true,
+            Failure::Client(ClientError::ClientCertificateRefused(_)) => true,
+            Failure::Client(ClientError::Mqtt(Error::Refused(_))) => true,
+            Failure::Client(ClientError::Mqtt(e)) => !e.is_fatal(),
             Failure::SubscriptionRefused | Failure::Unfinished(..) => true,
             _ => false,
         }

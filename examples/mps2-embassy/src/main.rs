@@ -10,7 +10,7 @@
 
 #![no_std]
 #![no_main]
-// `Failure` carries the library's `ConnectError` (the names of a refused certificate, for the
+// `Failure` carries the library's `ClientError` (the names of a refused certificate, for the
 // log); it is returned once per connection, so its size costs nothing.
 #![allow(clippy::result_large_err)]
 
@@ -33,7 +33,7 @@ mod executor;
 mod heap; // the same board's measured heap, shared with examples/qemu-mps2
 #[path = "../../qemu-mps2/src/host.rs"]
 mod host; // semihosting: command line, host time, random seed (emulator only)
-mod link;
+mod idle;
 mod mqtt;
 mod net;
 mod stack;
@@ -61,8 +61,7 @@ static HEAP: heap::MeasuredHeap = heap::MeasuredHeap::empty();
 /// The CA the broker's chain must lead to: `BROKER_CA` at build time (see build.rs), by
 /// default the test PKI's `certs/rsa-root` (RSA-4096).
 const CA_DER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/broker-ca.der"));
-static CAS: [&[u8]; 1] = [CA_DER];
-static PINS: [Pin<'static>; 1] = [Pin::Ca(&CAS)];
+const PINS: &[Pin<'static>] = &[Pin::Ca(&[CA_DER])];
 
 /// Why the run failed: the reason on the `FAIL:` line.
 #[derive(Debug)]
@@ -75,10 +74,9 @@ pub enum Failure {
     Network(NoNetwork),
     /// No TCP connection to the broker.
     Tcp(embassy_net::tcp::ConnectError),
-    /// The TLS handshake failed, or the broker's certificate was refused.
-    Tls(tls::ConnectError),
-    /// The MQTT client failed (or the connection under it).
-    Mqtt(embedded_mqtts::Error),
+    /// The TLS handshake failed (the broker's certificate refused, say), or MQTT, or the
+    /// TLS stream under it.
+    Client(tls::ClientError),
     /// The broker refused the subscription to `<topic>/in`.
     SubscriptionRefused,
     /// The broker stopped answering in the middle of something ([`mqtt::STALL`]).
@@ -89,12 +87,6 @@ pub enum Failure {
     TopicTooLong,
 }
 
-impl From<embedded_mqtts::Error> for Failure {
-    fn from(e: embedded_mqtts::Error) -> Self {
-        Failure::Mqtt(e)
-    }
-}
-
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -102,8 +94,9 @@ impl fmt::Display for Failure {
             Failure::Entropy(e) => e.fmt(f),
             Failure::Network(e) => e.fmt(f),
             Failure::Tcp(e) => write!(f, "TCP connection to the broker failed: {e:?}"),
-            Failure::Tls(e) => write!(f, "TLS: {e}"),
-            Failure::Mqtt(e) => write!(f, "MQTT: {e}"),
+            Failure::Client(tls::ClientError::Mqtt(e)) => write!(f, "MQTT: {e}"),
+            Failure::Client(e @ tls::ClientError::Tls(_)) => write!(f, "TLS: {e}"),
+            Failure::Client(e) => e.fmt(f),
             Failure::SubscriptionRefused => f.write_str("the broker refused the subscription"),
             Failure::Stalled(awaited) => write!(
                 f,
@@ -159,12 +152,7 @@ async fn run(spawner: Spawner, progress: &mut mqtt::Progress) -> Result<(), Fail
     let stack = net::start(spawner, rng.next_u64())
         .await
         .map_err(Failure::Network)?;
-    let mut broker = Broker {
-        stack,
-        args,
-        pins: &PINS,
-        rng,
-    };
+    let mut broker = Broker { stack, args, rng };
     connection::run(&mut broker, progress).await
 }
 
@@ -172,7 +160,7 @@ async fn run(spawner: Spawner, progress: &mut mqtt::Progress) -> Result<(), Fail
 fn report_figures(progress: &mqtt::Progress) {
     say!(
         "elapsed_ms={} connections={} published={} acknowledged={} received={} \
-         stack_peak={} heap_peak={} heap_size={} heap_in_use={} {}",
+         stack_peak={} heap_peak={} heap_size={} heap_in_use={} flush_policy={:?}",
         Instant::now().as_millis(),
         progress.connections,
         progress.published,
@@ -182,7 +170,7 @@ fn report_figures(progress: &mqtt::Progress) {
         HEAP.peak(),
         heap::HEAP_SIZE,
         HEAP.used(),
-        link::FLUSHES
+        connection::FLUSH_POLICY
     );
 }
 

@@ -1,61 +1,51 @@
-//! The MQTT part of the run, over one connection: CONNECT (persistent session), SUBSCRIBE
+//! The MQTT part of the run, over one connection (connected by `connection.rs`): SUBSCRIBE
 //! `<topic>/in` when asked to receive, publish what is left of `count` messages, wait until
 //! each QoS 1/2 message is acknowledged and the awaited messages came, stay idle for `idle`
 //! seconds, DISCONNECT. The same work, words and output as the blocking firmware
 //! (`examples/mps2-eth`), with `.await`.
 //!
-//! [`Progress`] outlives the connection, like the client's state: after a failure the next
-//! connection resumes the persistent session (`clean_session = false`), the session re-sends
-//! what was in flight, and this goes on with the first message it had not handed over.
+//! [`Progress`] outlives the connection, like the [`Connection`](embedded_mqtts::Connection):
+//! after a failure the next connection resumes the persistent session
+//! (`clean_session = false`), the session re-sends what was in flight, and this goes on with
+//! the first message it had not handed over.
 //!
-//! Waiting is [`Session::step`]: the client's `poll` plus the idle wait, bounded by a
-//! deadline. The client's own `wait_event` has no time-out, and racing it against a timer
-//! would drop a TLS read half-way (embedded-tls's reads are not cancel-safe); the idle wait is
-//! the one future that is dropped while the connection goes on. A `poll` or `connect` that
-//! stalls for [`STALL`] (a broker that stops in the middle of a record) is dropped too, but
-//! then the connection is abandoned with it ([`Failure::Stalled`]): the next one starts a
-//! fresh TLS stream, and the client's state is made for that (CONNECT resets its receive
-//! buffer; what was in flight is re-sent).
+//! Waiting is the client's `wait_event(timeout_ms)`, which ends only between reads (so a TLS
+//! record is never abandoned half-read) and sends PINGREQ meanwhile. One thing it cannot
+//! bound: a read that has begun waits for the rest of its TLS record, and on embassy-net
+//! nothing ends that wait if the broker stops in the middle of one (smoltcp's socket timeout
+//! counts any packet from the peer, its ACKs included). So each wait is also raced against
+//! [`STALL`], and if that fires the connection is abandoned with it
+//! ([`Failure::Stalled`]): the next one starts a fresh TLS stream, and the `Connection` is
+//! made for that (CONNECT drops the bytes of the previous transport; what was in flight is
+//! re-sent). The client is never used again after one of its futures was dropped.
 
 use core::fmt::Write as _;
 
 use cortex_m_semihosting::hprintln;
+use embassy_net::tcp::TcpSocket;
 use embassy_time::{Duration, Instant as EmbassyInstant, with_timeout};
-use embedded_mqtts::asynch::{Client, Idle};
-use embedded_mqtts::tls::AsyncTlsStream;
-use embedded_mqtts::{Clock, ConnectOptions, Error, Event, QoS};
+use embedded_mqtts::tls::{AsyncTlsClient, ClientError};
+use embedded_mqtts::{Connected, Error, Event, QoS, Storage};
 
 use crate::Failure;
 use crate::args::Args;
 use crate::clock::EmbassyClock;
-use crate::link::{SocketIdle, TcpLink};
+use crate::idle::SocketIdle;
 
-/// The client identifier: the same on every connection, so the session resumes.
-const CLIENT_ID: &str = "mps2-embassy";
-/// How long CONNACK, SUBACK and PINGRESP may take.
-const RESPONSE_TIMEOUT_MS: u32 = 10_000;
-/// The longest single wait for an event (the run's deadline is checked in between).
-const STEP: Duration = Duration::from_millis(100);
-/// How long one `poll` or `connect` of the client may take before the connection is
+/// The longest single `wait_event` (the run's deadline is checked in between).
+const STEP: Duration = Duration::from_secs(1);
+/// How long one call of the client may go beyond its own timeout before the connection is
 /// considered stalled and abandoned.
 pub const STALL: Duration = Duration::from_secs(10);
 
-/// The client's buffers: 8 messages in flight, 1 KiB to keep them for re-sending, 1 KiB to
-/// receive and 1 KiB to send.
-pub type MqttState = embedded_mqtts::ClientState<8, 1024, 1024, 1024>;
+/// The connection's memory: 8 messages in flight, 1 KiB to keep them for re-sending, 1 KiB
+/// to receive (a larger message comes in pieces) and 1 KiB to send.
+pub type MqttStorage = Storage<8, 1024, 1024, MQTT_TX>;
 /// The largest MQTT packet sent (the transmit buffer).
 pub const MQTT_TX: usize = 1024;
-/// The client of one connection: over TLS over the shared TCP socket.
-pub type Mqtt<'a, 's, 'd> = Client<
-    'a,
-    AsyncTlsStream<'a, TcpLink<'s, 'd>>,
-    EmbassyClock,
-    SocketIdle<'s, 'd>,
-    8,
-    1024,
-    1024,
-    1024,
->;
+/// The client of one connection: over TLS over the TCP socket, waiting with [`SocketIdle`].
+pub type Mqtt<'s, 'c, 'b, 'd> =
+    AsyncTlsClient<'s, 'c, 'b, TcpSocket<'d>, EmbassyClock, SocketIdle<'s, 'd>>;
 
 /// What the run has done so far, over all its connections.
 #[derive(Clone, Copy, Debug, Default)]
@@ -74,39 +64,36 @@ pub struct Progress {
     pub subscribed: bool,
 }
 
+/// A message larger than the receive buffer, coming in pieces: whether it is on
+/// `<topic>/in`, and its bytes so far.
+#[derive(Clone, Copy, Debug)]
+pub struct Streamed {
+    counted: bool,
+    bytes: usize,
+}
+
 /// One connection's client and what the run asks of it.
-pub struct Session<'r, 'a, 's, 'd> {
-    pub client: Mqtt<'a, 's, 'd>,
-    pub idle: SocketIdle<'s, 'd>,
+pub struct Session<'r, 's, 'c, 'b, 'd> {
+    pub client: Mqtt<'s, 'c, 'b, 'd>,
     pub args: &'r Args<'r>,
     pub progress: &'r mut Progress,
     /// When the whole run must be done.
     pub deadline: EmbassyInstant,
+    /// The message being streamed, if any.
+    pub streamed: Option<Streamed>,
 }
 
-impl Session<'_, '_, '_, '_> {
-    /// CONNECT, SUBSCRIBE if needed, the messages still to publish, the acknowledgements and
-    /// messages still to come, the idle time, DISCONNECT.
-    pub async fn work(&mut self) -> Result<(), Failure> {
+impl Session<'_, '_, '_, '_, '_> {
+    /// SUBSCRIBE if needed, the messages still to publish, the acknowledgements and messages
+    /// still to come, the idle time, DISCONNECT.
+    pub async fn work(&mut self, connected: Connected) -> Result<(), Failure> {
         let mut inbox = heapless::String::<128>::new();
         write!(inbox, "{}/in", self.args.topic).map_err(|_| Failure::TopicTooLong)?;
-        let mut options = ConnectOptions::new(CLIENT_ID);
-        options.clean_session = false;
-        options.keep_alive_secs = self.args.keep_alive_secs;
-        options.response_timeout_ms = RESPONSE_TIMEOUT_MS;
-        let connected = with_timeout(STALL, self.client.connect(&options))
-            .await
-            .map_err(|_| Failure::Stalled("CONNACK"))??;
-        crate::say!(
-            "connected (connection {}, session present {}, re-sending {})",
-            self.progress.connections,
-            connected.session_present,
-            connected.resending
-        );
         if self.args.recv > 0 && !(connected.session_present && self.progress.subscribed) {
             self.progress.subscribed = false;
             let filters = [(inbox.as_str(), QoS::ExactlyOnce)];
-            self.client.subscribe(&filters).await?;
+            let subscribed = self.client.subscribe(&filters).await;
+            subscribed.map_err(|e| self.failed(e))?;
             self.wait_until(&inbox, "SUBACK", |progress| progress.subscribed)
                 .await?;
         }
@@ -136,8 +123,8 @@ impl Session<'_, '_, '_, '_> {
         while EmbassyInstant::now() < idle_until {
             self.step(&inbox, idle_until).await?;
         }
-        self.client.disconnect().await?;
-        Ok(())
+        let disconnected = self.client.disconnect().await;
+        disconnected.map_err(|e| self.failed(e))
     }
 
     /// Publishes message number `published`, waiting while the in-flight window is full.
@@ -147,22 +134,21 @@ impl Session<'_, '_, '_, '_> {
         let mut payload = heapless::String::<32>::new();
         let _ = write!(payload, "{index} q{}", qos as u8);
         loop {
-            let in_flight = self.client.state().session().in_flight();
-            match self
+            let published = self
                 .client
                 .publish(self.args.topic, payload.as_bytes(), qos, false)
-                .await
-            {
+                .await;
+            match published {
                 Ok(_) => break,
                 Err(Error::WindowFull { .. } | Error::StoreFull { .. }) => {
                     self.step(inbox, self.deadline).await?;
                 }
                 Err(e) => {
                     // Kept in flight (QoS 1/2): it is sent again on the next connection.
-                    if self.client.state().session().in_flight() > in_flight {
+                    if self.client.connection().last_published().is_some() {
                         self.count_published(qos);
                     }
-                    return Err(e.into());
+                    return Err(self.failed(e));
                 }
             }
         }
@@ -194,37 +180,37 @@ impl Session<'_, '_, '_, '_> {
         Ok(())
     }
 
-    /// Waits up to [`STEP`] (and not past `until`) for one event and handles it. The client
+    /// Waits up to [`STEP`] (and not past `until`) for one event and handles it; the client
     /// sends PINGREQ meanwhile when the keep-alive is due.
     async fn step(&mut self, inbox: &str, until: EmbassyInstant) -> Result<(), Failure> {
-        let until = until.min(EmbassyInstant::now() + STEP);
-        loop {
-            let polled = with_timeout(STALL, self.client.poll())
-                .await
-                .map_err(|_| Failure::Stalled("the rest of a TLS record"))?;
-            if let Some(event) = polled? {
-                return record(self.progress, &event, inbox);
-            }
-            let now = EmbassyInstant::now();
-            if now >= until {
-                return Ok(());
-            }
-            // One deadline for the idle wait, in the library's time: the step's end, or the
-            // session's next need (keep-alive, re-send, response time-out) if sooner.
-            let step_end = EmbassyClock
-                .now()
-                .add_millis((until - now).as_millis() as u32);
-            let deadline = match self.client.state().session().poll_at() {
-                Some(session_deadline) => step_end.earliest(session_deadline),
-                None => step_end,
-            };
-            self.idle.idle(Some(deadline)).await;
+        let left = until
+            .saturating_duration_since(EmbassyInstant::now())
+            .min(STEP);
+        let timeout_ms = left.as_millis() as u32; // at most STEP
+        let waited = with_timeout(left + STALL, self.client.wait_event(timeout_ms))
+            .await
+            .map_err(|_| Failure::Stalled("the rest of a TLS record"))?;
+        match waited {
+            Ok(Some(event)) => record(self.progress, &mut self.streamed, &event, inbox),
+            Ok(None) => Ok(()),
+            Err(e) => Err(self.failed(e)),
         }
+    }
+
+    /// The client's error `e`, made precise by what the TLS stream knows of it.
+    fn failed(&mut self, e: Error) -> Failure {
+        Failure::Client(ClientError::over_tls(e, self.client.transport().failure()))
     }
 }
 
-/// Counts what `event` means for the run; prints the subscription and received messages.
-fn record(progress: &mut Progress, event: &Event<'_>, inbox: &str) -> Result<(), Failure> {
+/// Counts what `event` means for the run; prints the subscription, received messages and
+/// what the broker got wrong.
+fn record(
+    progress: &mut Progress,
+    streamed: &mut Option<Streamed>,
+    event: &Event<'_>,
+    inbox: &str,
+) -> Result<(), Failure> {
     match event {
         Event::Delivered { .. } => progress.acknowledged += 1,
         Event::Subscribed { granted, .. } => {
@@ -241,6 +227,34 @@ fn record(progress: &mut Progress, event: &Event<'_>, inbox: &str) -> Result<(),
                 message.topic,
                 core::str::from_utf8(message.payload).unwrap_or("(not UTF-8)")
             );
+        }
+        Event::MessageStart(head) => {
+            *streamed = Some(Streamed {
+                counted: head.topic == inbox,
+                bytes: 0,
+            });
+        }
+        Event::MessagePart(part) => {
+            if let Some(streamed) = streamed {
+                streamed.bytes += part.len();
+            }
+        }
+        Event::MessageEnd { .. } => {
+            if let Some(Streamed {
+                counted: true,
+                bytes,
+            }) = streamed.take()
+            {
+                progress.received += 1;
+                hprintln!("received {} ({} bytes, streamed)", inbox, bytes);
+            }
+        }
+        Event::StrayAck { ack, pid } => {
+            crate::say!(
+                "the broker acknowledged nothing in flight: {:?} {}",
+                ack,
+                pid
+            )
         }
         _ => {}
     }
