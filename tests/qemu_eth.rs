@@ -8,7 +8,8 @@
 //! `FAIL: <reason>`. The tests read its console (semihosting) as it runs, and check the
 //! broker's side with `mosquitto_sub`, `mosquitto_pub` and the broker's log.
 //!
-//! Every firmware folder gets the same four tests from [`firmware_tests!`]. To add a
+//! Every firmware folder gets the same four tests from [`firmware_tests!`]; the blocking
+//! firmware also has a receive mode (`sub=TOPIC`), tested by [`large_message`]. To add a
 //! firmware, add one line at the bottom: `firmware_tests!(module_name, "folder", "binary");`
 //! (folder under `examples/`, binary as in its Cargo.toml). It must keep the run contract and
 //! print the console lines the tests read (README.md of `examples/mps2-eth`):
@@ -410,6 +411,89 @@ fn keep_alive(elf: &Path) {
     );
 }
 
+/// The message of the receive-mode test: 512 KiB, 512 times the firmware's MQTT receive
+/// buffer (1 KiB) and ten times its whole RAM (about 52 KB of data and bss).
+const LARGE_MESSAGE: usize = 512 * 1024;
+
+/// Receive mode (`sub=TOPIC`): a host `mosquitto_pub -f FILE -q 1` publishes
+/// [`LARGE_MESSAGE`] random bytes once the firmware has subscribed; the firmware takes the
+/// message in pieces through its receive buffer and prints `received N bytes sha256 HEX`,
+/// which must be the file's length and SHA-256.
+fn large_message(elf: &Path, folder: &str) {
+    use sha2::{Digest, Sha256};
+    use std::io::Write as _;
+
+    let broker = broker(false);
+    let topic = format!("eth/{folder}/large");
+    let mut payload = vec![0u8; LARGE_MESSAGE];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut random| random.read_exact(&mut payload))
+        .expect("read random bytes from /dev/urandom");
+    let file = broker.dir().join("large-message.bin");
+    std::fs::File::create(&file)
+        .and_then(|mut out| out.write_all(&payload))
+        .expect("write the message file");
+    let expected = format!(
+        "received {LARGE_MESSAGE} bytes sha256 {}",
+        Sha256::digest(&payload)
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect::<String>()
+    );
+    let args = format!("port={} sub={topic}", broker.tls_port(BROKER_CERT));
+    let mut emulator = Emulator::start(elf, &args);
+    emulator.wait_for_line(&format!("subscribed {topic}"), RUN_TIMEOUT);
+    let published_at = Instant::now();
+    let mut publisher = Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", &broker.port().to_string()])
+        .args(["-t", &topic, "-q", "1", "-f"])
+        .arg(&file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run mosquitto_pub (scripts/setup.sh installs mosquitto-clients)");
+    let publish_timeout = Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = publisher.try_wait().expect("wait for mosquitto_pub") {
+            break status;
+        }
+        if published_at.elapsed() > publish_timeout {
+            let _ = publisher.kill();
+            panic!(
+                "mosquitto_pub -f {} -q 1 did not finish (the broker's PUBACK) within \
+                 {publish_timeout:?}:\n{}",
+                file.display(),
+                broker.log()
+            );
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    assert!(
+        status.success(),
+        "mosquitto_pub -f {} -q 1 failed ({status}):\n{}",
+        file.display(),
+        broker.log()
+    );
+    let run = emulator.finish();
+    run.assert_passed("large message");
+    let printed = run
+        .output
+        .lines()
+        .find(|line| line.starts_with("received ") && line.contains(" bytes sha256 "));
+    assert_eq!(
+        printed,
+        Some(expected.as_str()),
+        "the firmware must print the length and SHA-256 of the {LARGE_MESSAGE}-byte message \
+         the host published (waited until QEMU exited, at most {RUN_TIMEOUT:?}); its output:\n{}",
+        run.output
+    );
+    eprintln!(
+        "large message: {LARGE_MESSAGE} bytes published and taken in {:.2} s",
+        published_at.elapsed().as_secs_f64()
+    );
+}
+
 /// The four tests for the firmware in `examples/$folder` with binary `$binary`, in a module
 /// `$name`; its ELF is built once for them.
 macro_rules! firmware_tests {
@@ -418,7 +502,7 @@ macro_rules! firmware_tests {
             use std::path::{Path, PathBuf};
             use std::sync::OnceLock;
 
-            fn elf() -> &'static Path {
+            pub(super) fn elf() -> &'static Path {
                 static ELF: OnceLock<PathBuf> = OnceLock::new();
                 ELF.get_or_init(|| super::build_firmware($folder, $binary))
             }
@@ -447,4 +531,11 @@ macro_rules! firmware_tests {
 }
 
 firmware_tests!(mps2_eth, "mps2-eth", "mps2-eth");
+
+/// The blocking firmware's receive mode (the async one has none).
+#[test]
+fn mps2_eth_takes_a_message_larger_than_its_ram() {
+    large_message(mps2_eth::elf(), "mps2-eth");
+}
+
 firmware_tests!(mps2_embassy, "mps2-embassy", "mps2-embassy");

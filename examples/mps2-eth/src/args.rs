@@ -33,12 +33,15 @@ pub struct Args<'a> {
     pub name: &'a str,
     /// The topic to publish on.
     pub topic: &'a str,
-    /// How many messages to publish.
+    /// How many messages to publish (by default 1, or 0 in receive mode).
     pub count: u32,
     /// Their QoS.
     pub qos: QosPlan,
     /// Messages to wait for on `<topic>/in` (subscribed before publishing).
     pub recv: u32,
+    /// Receive mode: subscribe to this topic (a filter: wildcards allowed) and take one
+    /// message of any size there (its length and SHA-256 are printed).
+    pub sub: Option<&'a str>,
     /// Pause between two publishes, in milliseconds.
     pub interval_ms: u32,
     /// Seconds to stay connected and idle after the work is done.
@@ -75,11 +78,13 @@ impl<'a> Args<'a> {
             count: 1,
             qos: QosPlan::Every(QoS::AtLeastOnce),
             recv: 0,
+            sub: None,
             interval_ms: 0,
             idle_secs: 0,
             keep_alive_secs: 30,
             timeout_secs: 60,
         };
+        let mut count = None;
         for word in line.split_ascii_whitespace() {
             let Some((key, value)) = word.split_once('=') else {
                 continue;
@@ -97,7 +102,7 @@ impl<'a> Args<'a> {
                 "name" => args.name = value,
                 "topic" if value.is_empty() => return Err(bad("the topic is empty")),
                 "topic" => args.topic = value,
-                "count" => args.count = number()?,
+                "count" => count = Some(number()?),
                 "qos" => {
                     args.qos = match value {
                         "0" => QosPlan::Every(QoS::AtMostOnce),
@@ -108,6 +113,8 @@ impl<'a> Args<'a> {
                     }
                 }
                 "recv" => args.recv = number()?,
+                "sub" if value.is_empty() => return Err(bad("the topic is empty")),
+                "sub" => args.sub = Some(value),
                 "interval" => args.interval_ms = number()?,
                 "idle" => args.idle_secs = number()?,
                 "keepalive" => {
@@ -118,6 +125,7 @@ impl<'a> Args<'a> {
                 _ => return Err(bad("unknown key")),
             }
         }
+        args.count = count.unwrap_or(if args.sub.is_some() { 0 } else { 1 });
         if args.port == 0 {
             return Err(BadArgument {
                 word: "port=",

@@ -1,30 +1,37 @@
 //! The MQTT part: TLS 1.3 with the broker's CA pinned, then a persistent MQTT session that
 //! survives reconnects, over the shared network layer's TCP stream.
 //!
-//! [`run`] opens a connection (TCP to 10.0.2.2:`port`, the TLS handshake, CONNECT with
-//! `clean_session = false` and a fixed client id), subscribes to `<topic>/in` when asked to
-//! receive, publishes `count` messages, waits until every QoS 1/2 message is acknowledged and
-//! the expected messages came, stays idle if asked (keep-alive), and disconnects. When the
-//! connection fails on the way (the broker restarted, a reset, a timeout) it opens a new one
-//! and goes on: the client state keeps the in-flight messages, and the broker's stored session
-//! the subscription, so nothing is lost and no QoS 2 message is delivered twice. A refused
-//! certificate ends the run at once: no MQTT byte goes to an impostor.
+//! [`run`] opens a connection (TCP to 10.0.2.2:`port`, then [`tls::connect`]: the TLS
+//! handshake and CONNECT with `clean_session = false` and a fixed client id), subscribes to
+//! `<topic>/in` when asked to receive and to `sub=TOPIC` in receive mode, publishes `count`
+//! messages, waits until every QoS 1/2 message is acknowledged and the expected messages came,
+//! stays idle if asked (keep-alive), and disconnects. When the connection fails on the way
+//! (the broker restarted, a reset, a timeout) it opens a new one and goes on: the
+//! [`Connection`] outlives each TLS stream and keeps the in-flight messages, and the broker's
+//! stored session the subscription, so nothing is lost and no QoS 2 message is delivered
+//! twice. A refused certificate ends the run at once: no MQTT byte goes to an impostor.
+//!
+//! Receive mode (`sub=TOPIC`) takes one message of any size on TOPIC: one larger than the
+//! MQTT receive buffer ([`MQTT_RX`], 1 KiB) comes as `MessageStart`, its payload in
+//! `MessagePart`s of at most that size, then `MessageEnd`, after which the client acknowledges
+//! it. Each part goes into a SHA-256 and is dropped, so a 512 KiB message costs no more RAM
+//! than a small one; the run prints `received N bytes sha256 HEX`.
 
 use core::fmt::{self, Write as _};
 
 use cortex_m_semihosting::hprintln;
-use embedded_mqtts::tls::connection::{read_buffer_for, write_buffer_for};
 use embedded_mqtts::tls::{
-    ConnectError, MaxFragmentLength, Pin, PinnedProvider, TlsOptions, TlsSocket, TlsStream,
-    ValidityTime, VerifyOptions,
+    self, read_buffer_for, write_buffer_for, ClientError, ConnectError, MaxFragmentLength, Pin,
+    PinnedProvider, TlsClient, TlsOptions, TlsSocket, ValidityTime,
 };
-use embedded_mqtts::{blocking::Client, ClientState, ConnectOptions, Error, Event, QoS};
+use embedded_mqtts::{ConnectOptions, Connected, Connection, Error, Event, QoS, Storage};
 use firmware_net::claim::ClaimOnce;
 use firmware_net::lan9118;
 use firmware_net::lan9118::smoltcp::Lan9118Device;
 use firmware_net::net::{self, TcpStream};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use sha2::{Digest, Sha256};
 use smoltcp::wire::Ipv4Address;
 
 use crate::args::Args;
@@ -50,13 +57,16 @@ const MAX_CONNECTIONS: u32 = 20;
 /// The CA the broker's chain must lead to: `certs/rsa-root`, or the file named by
 /// `BROKER_CA` at build time (see build.rs).
 const CA_DER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/broker-ca.der"));
-static PINS: [Pin<'static>; 1] = [Pin::Ca(&[CA_DER])];
+const PINS: &[Pin<'static>] = &[Pin::Ca(&[CA_DER])];
 
-/// MQTT buffers: 8 messages in flight, 1 KiB to keep them for resending, 1 KiB to receive and
-/// 1 KiB to send.
-type MqttState = ClientState<8, 1024, 1024, 1024>;
+/// The largest MQTT packet received whole (the receive buffer); a larger PUBLISH is streamed
+/// through it in pieces.
+const MQTT_RX: usize = 1024;
 /// The largest MQTT packet sent (the transmit buffer).
 const MQTT_TX: usize = 1024;
+/// MQTT buffers: 8 messages in flight, 1 KiB to keep them for resending, [`MQTT_RX`] to
+/// receive and [`MQTT_TX`] to send.
+type MqttStorage = Storage<8, 1024, MQTT_RX, MQTT_TX>;
 /// Records of at most 4 KiB (RFC 6066 max_fragment_length, which Mosquitto 2.0 with OpenSSL 3
 /// honours): the TLS read buffer is 4,352 bytes instead of 16,640.
 const FRAGMENT: MaxFragmentLength = MaxFragmentLength::Bits12;
@@ -65,18 +75,18 @@ const TLS_WRITE: usize = write_buffer_for(MQTT_TX);
 
 /// The TCP stream of this board.
 type Tcp = TcpStream<Lan9118Device, Uptime>;
-/// The MQTT client of one connection.
-type Mqtt<'a> = Client<'a, TlsStream<'a, Tcp>, Uptime, 8, 1024, 1024, 1024>;
+/// The MQTT client of one connection: TLS over TCP, on the run's [`Connection`].
+type Mqtt<'s, 'c> = TlsClient<'s, 'c, 'static, Tcp, Uptime>;
 
 /// The large buffers: statics (in .bss), so that the stack figure shows call depth only.
 struct Buffers {
-    mqtt: MqttState,
+    mqtt: MqttStorage,
     tls_read: [u8; TLS_READ],
     tls_write: [u8; TLS_WRITE],
 }
 
 static BUFFERS: ClaimOnce<Buffers> = ClaimOnce::new(Buffers {
-    mqtt: MqttState::new(),
+    mqtt: MqttStorage::new(),
     tls_read: [0; TLS_READ],
     tls_write: [0; TLS_WRITE],
 });
@@ -94,7 +104,9 @@ pub struct Progress {
     pub acknowledged: u32,
     /// Messages received on `<topic>/in`.
     pub received: u32,
-    /// The broker granted the subscription to `<topic>/in` (in the stored session).
+    /// Receive mode: the message on `sub=TOPIC` came whole.
+    pub taken: bool,
+    /// The broker granted the subscriptions (in the stored session).
     pub subscribed: bool,
 }
 
@@ -109,10 +121,16 @@ pub enum Failure {
     Host(HostError),
     /// No TCP connection to the broker.
     Tcp(net::ConnectError),
-    /// The TLS handshake failed, or the broker's certificate was refused.
-    Tls(ConnectError),
-    /// The MQTT client failed.
-    Mqtt(Error),
+    /// The TLS handshake or the TLS stream failed, the broker's certificate was refused, or
+    /// the MQTT client failed.
+    Client(ClientError),
+    /// Receive mode: the message's parts did not add up to its announced length.
+    Truncated {
+        /// The length its head announced.
+        announced: usize,
+        /// The bytes that came.
+        came: usize,
+    },
     /// The broker refused the subscription.
     SubscriptionRefused,
     /// Something did not come in time.
@@ -138,8 +156,11 @@ impl fmt::Display for Failure {
             Failure::Ethernet(e) => write!(f, "Ethernet: {e}"),
             Failure::Host(e) => e.fmt(f),
             Failure::Tcp(e) => write!(f, "TCP: {e}"),
-            Failure::Tls(e) => write!(f, "TLS: {e}"),
-            Failure::Mqtt(e) => write!(f, "MQTT: {e}"),
+            Failure::Client(e @ ClientError::Mqtt(_)) => write!(f, "MQTT: {e}"),
+            Failure::Client(e) => write!(f, "TLS: {e}"),
+            Failure::Truncated { announced, came } => {
+                write!(f, "a message of {announced} bytes ended after {came}")
+            }
             Failure::SubscriptionRefused => f.write_str("the broker refused the subscription"),
             Failure::NoAnswer { awaited, waited_ms } => {
                 write!(f, "no {awaited} within {waited_ms} ms")
@@ -170,11 +191,13 @@ enum Ended {
     Fatal(Failure),
 }
 
-impl From<Error> for Ended {
-    fn from(e: Error) -> Self {
+impl From<ClientError> for Ended {
+    fn from(e: ClientError) -> Self {
         match e {
-            Error::Refused(_) | Error::ClientCertificateRefused => Ended::Fatal(Failure::Mqtt(e)),
-            other => Ended::Lost(Failure::Mqtt(other)),
+            ClientError::Tls(ConnectError::Verify(_))
+            | ClientError::ClientCertificateRefused(_)
+            | ClientError::Mqtt(Error::Refused(_)) => Ended::Fatal(Failure::Client(e)),
+            other => Ended::Lost(Failure::Client(other)),
         }
     }
 }
@@ -186,15 +209,27 @@ pub fn run(
     args: &Args<'_>,
     progress: &mut Progress,
 ) -> Result<(), Failure> {
-    let buffers = BUFFERS
+    let Buffers {
+        mqtt,
+        tls_read,
+        tls_write,
+    } = BUFFERS
         .claim()
         .ok_or(Failure::Setup("buffers taken twice"))?;
+    // The MQTT side of the session, for the whole run: each TLS connection borrows it, and
+    // what the broker has not acknowledged on one is sent again on the next.
+    let mut conn = Connection::new(mqtt.buffers());
     // Emulator only: the seed comes from the host (see host.rs).
     let mut rng = ChaCha20Rng::from_seed(host::random_seed()?);
     let deadline_ms = uptime.millis() + u64::from(args.timeout_secs) * 1000;
     loop {
         progress.connections += 1;
-        let ended = match connection(net, uptime, args, &mut rng, buffers, progress, deadline_ms) {
+        let link = Link {
+            conn: &mut conn,
+            tls_read: tls_read.as_mut_slice(),
+            tls_write: tls_write.as_mut_slice(),
+        };
+        let ended = match connection(net, uptime, args, &mut rng, link, progress, deadline_ms) {
             Ok(()) => return Ok(()),
             Err(ended) => ended,
         };
@@ -215,13 +250,20 @@ pub fn run(
     }
 }
 
+/// What one connection borrows from the run: the MQTT connection and the TLS record buffers.
+struct Link<'c, 't> {
+    conn: &'c mut Connection<'static>,
+    tls_read: &'t mut [u8],
+    tls_write: &'t mut [u8],
+}
+
 /// One connection, from the TCP handshake to DISCONNECT (or its failure).
 fn connection(
     net: Network,
     uptime: Uptime,
     args: &Args<'_>,
     rng: &mut ChaCha20Rng,
-    buffers: &mut Buffers,
+    link: Link<'_, '_>,
     progress: &mut Progress,
     deadline_ms: u64,
 ) -> Result<(), Ended> {
@@ -230,96 +272,100 @@ fn connection(
         .map_err(|e| Ended::Lost(Failure::Tcp(e)))?;
     tcp.set_read_timeout(Some(READ_TIMEOUT_MS));
     let socket = TlsSocket::new(tcp);
-    let stream = handshake(
-        &socket,
-        &mut buffers.tls_read,
-        &mut buffers.tls_write,
-        args.name,
-        rng,
-        uptime,
-    )?;
+    let (client, connected) = open(&socket, link, args, rng, uptime)?;
     let mut session = Session {
-        client: Client::new(stream, &mut buffers.mqtt, uptime),
+        client,
         uptime,
         args,
         progress,
         deadline_ms,
         inbox: Text::new(),
+        download: Download::new(),
     };
     let _ = write!(session.inbox, "{}/in", args.topic);
-    session.work()?;
-    session.client.disconnect()?;
+    session.work(connected)?;
+    let disconnected = session.client.disconnect();
+    session.check(disconnected)?;
     // The broker closes the connection when DISCONNECT arrives, so close_notify may find
     // it gone: nothing is lost then.
     let _ = session.client.into_transport().close();
     Ok(())
 }
 
-/// The TLS handshake, verified against [`PINS`] at the host's time. Not inlined: its large
-/// locals (the provider, the handshake state) are on the stack only while it runs.
+/// The TLS handshake, verified against [`PINS`] at the host's time, then CONNECT with a
+/// persistent session. Not inlined: its large locals (the provider, the handshake state) are
+/// on the stack only while it runs.
 #[inline(never)]
-fn handshake<'a>(
-    socket: &'a TlsSocket<Tcp>,
-    read_buffer: &'a mut [u8],
-    write_buffer: &'a mut [u8],
-    name: &str,
+fn open<'s, 'c>(
+    socket: &'s TlsSocket<Tcp>,
+    link: Link<'c, 's>,
+    args: &Args<'_>,
     rng: &mut ChaCha20Rng,
     uptime: Uptime,
-) -> Result<TlsStream<'a, Tcp>, Ended> {
+) -> Result<(Mqtt<'s, 'c>, Connected), Ended> {
     // Emulator only: the time comes from the host (see host.rs).
     let now = host::unix_time();
-    let mut provider = PinnedProvider::new(
-        rng,
-        &PINS,
-        VerifyOptions::new(ValidityTime::UnixSeconds(now)),
-    );
-    let mut options = TlsOptions::new(name);
-    options.max_fragment_length = Some(FRAGMENT);
+    let mut provider = PinnedProvider::new(rng, PINS);
+    let mut tls_options = TlsOptions::new(args.name, ValidityTime::UnixSeconds(now));
+    tls_options.max_fragment_length = Some(FRAGMENT);
+    let mut options = ConnectOptions::new(CLIENT_ID);
+    options.clean_session = false;
+    options.keep_alive_secs = args.keep_alive_secs;
+    options.response_timeout_ms = RESPONSE_TIMEOUT_MS;
     let started = uptime.millis();
-    match TlsStream::connect(socket, read_buffer, write_buffer, &options, &mut provider) {
-        Ok(stream) => {
-            hprintln!(
-                "mps2-eth: TLS 1.3 up in {} ms; broker {:?} verified against the pinned CA at unix time {}",
-                uptime.millis() - started,
-                stream.verified().server_name().unwrap_or("?"),
-                now
-            );
-            Ok(stream)
-        }
-        Err(e @ ConnectError::Verify(_)) => Err(Ended::Fatal(Failure::Tls(e))),
-        Err(e) => Err(Ended::Lost(Failure::Tls(e))),
-    }
+    let (mut client, connected) = tls::connect(
+        socket,
+        link.tls_read,
+        link.tls_write,
+        &tls_options,
+        &mut provider,
+        link.conn,
+        uptime,
+        &options,
+    )?;
+    hprintln!(
+        "mps2-eth: TLS 1.3 and CONNECT in {} ms; broker {:?} verified against the pinned CA at unix time {}",
+        uptime.millis() - started,
+        client.transport().verified().server_name().unwrap_or("?"),
+        now
+    );
+    Ok((client, connected))
 }
 
 /// One connection's MQTT client and what the run asks of it.
-struct Session<'a, 'r> {
-    client: Mqtt<'a>,
+struct Session<'s, 'c, 'r> {
+    client: Mqtt<'s, 'c>,
     uptime: Uptime,
     args: &'r Args<'r>,
     progress: &'r mut Progress,
     deadline_ms: u64,
     inbox: Text<128>,
+    download: Download,
 }
 
-impl Session<'_, '_> {
-    /// CONNECT, SUBSCRIBE if needed, the messages still to publish, the acknowledgements and
-    /// messages still to come, then the idle time.
-    fn work(&mut self) -> Result<(), Ended> {
-        let mut options = ConnectOptions::new(CLIENT_ID);
-        options.clean_session = false;
-        options.keep_alive_secs = self.args.keep_alive_secs;
-        options.response_timeout_ms = RESPONSE_TIMEOUT_MS;
-        let connected = self.client.connect(&options)?;
+impl Session<'_, '_, '_> {
+    /// SUBSCRIBE if needed, the messages still to publish, the acknowledgements and messages
+    /// still to come, then the idle time.
+    fn work(&mut self, connected: Connected) -> Result<(), Ended> {
         hprintln!(
             "mps2-eth: connected (connection {}, session present {}, re-sending {})",
             self.progress.connections,
             connected.session_present,
             connected.resending
         );
-        if self.args.recv > 0 && !(connected.session_present && self.progress.subscribed) {
+        let recv = self.args.recv > 0;
+        if (recv || self.args.sub.is_some())
+            && !(connected.session_present && self.progress.subscribed)
+        {
             self.progress.subscribed = false;
-            self.client
-                .subscribe(&[(self.inbox.as_str(), QoS::ExactlyOnce)])?;
+            let inbox = (self.inbox.as_str(), QoS::ExactlyOnce);
+            let filters: &[(&str, QoS)] = match self.args.sub {
+                Some(sub) if recv => &[inbox, (sub, QoS::AtLeastOnce)],
+                Some(sub) => &[(sub, QoS::AtLeastOnce)],
+                None => &[inbox],
+            };
+            let subscribed = self.client.subscribe(filters);
+            self.check(subscribed)?;
             self.wait_until("SUBACK", |progress| progress.subscribed)?;
         }
         while self.progress.published < self.args.count {
@@ -328,6 +374,9 @@ impl Session<'_, '_> {
             while self.uptime.millis() < pause_until {
                 self.step()?;
             }
+        }
+        if self.args.sub.is_some() {
+            self.wait_until("the message on the sub= topic", |progress| progress.taken)?;
         }
         let (recv, expected) = (self.args.recv, self.progress.expecting_ack);
         self.wait_until("acknowledgements and messages", |progress| {
@@ -350,7 +399,7 @@ impl Session<'_, '_> {
         let mut payload = Text::<32>::new();
         let _ = write!(payload, "{index} q{}", qos as u8);
         loop {
-            let in_flight = self.client.state().session().in_flight();
+            let in_flight = self.client.connection().in_flight();
             match self
                 .client
                 .publish(self.args.topic, payload.as_str().as_bytes(), qos, false)
@@ -361,10 +410,10 @@ impl Session<'_, '_> {
                 }
                 Err(e) => {
                     // Kept in flight (QoS 1/2): it is sent again on the next connection.
-                    if self.client.state().session().in_flight() > in_flight {
+                    if self.client.connection().in_flight() > in_flight {
                         self.count_published(qos);
                     }
-                    return Err(e.into());
+                    return self.check(Err(e));
                 }
             }
         }
@@ -377,6 +426,12 @@ impl Session<'_, '_> {
         if qos != QoS::AtMostOnce {
             self.progress.expecting_ack += 1;
         }
+    }
+
+    /// `result` of the client, its error made as precise as the TLS stream can (an alert, a
+    /// record that does not decrypt, ...) and classed as lost or fatal.
+    fn check<R>(&mut self, result: Result<R, Error>) -> Result<R, Ended> {
+        result.map_err(|e| ClientError::over_tls(e, self.client.transport().failure()).into())
     }
 
     /// Handles events until `done` says the run's progress is there, or the run's time is up.
@@ -402,7 +457,10 @@ impl Session<'_, '_> {
     /// event that came, if any; with none, sleeps until the next interrupt (a millisecond at
     /// most). Callers loop until their time or condition.
     fn step(&mut self) -> Result<(), Ended> {
-        let event = self.client.wait_event(0)?;
+        let event = match self.client.wait_event(0) {
+            Ok(event) => event,
+            Err(e) => return self.check(Err(e)),
+        };
         let progress = &mut *self.progress;
         match event {
             None => self.uptime.sleep(),
@@ -412,7 +470,12 @@ impl Session<'_, '_> {
                     return Err(Ended::Fatal(Failure::SubscriptionRefused));
                 }
                 progress.subscribed = true;
-                hprintln!("subscribed {}", self.inbox.as_str());
+                if self.args.recv > 0 {
+                    hprintln!("subscribed {}", self.inbox.as_str());
+                }
+                if let Some(sub) = self.args.sub {
+                    hprintln!("subscribed {}", sub);
+                }
             }
             Some(Event::Message(message)) if message.topic == self.inbox.as_str() => {
                 progress.received += 1;
@@ -422,9 +485,122 @@ impl Session<'_, '_> {
                     core::str::from_utf8(message.payload).unwrap_or("(not UTF-8)")
                 );
             }
-            _ => {}
+            // Receive mode: a message that fits the receive buffer comes whole...
+            Some(Event::Message(message)) if takes(self.args, message.topic) => {
+                let download = &mut self.download;
+                download.start(true, message.payload.len(), self.uptime.millis());
+                download.add(message.payload);
+                download.finish(progress, self.uptime.millis())?;
+            }
+            // ... a larger one as its head, its payload in pieces, and its end.
+            Some(Event::MessageStart(head)) => {
+                let ours = takes(self.args, head.topic);
+                if ours {
+                    hprintln!(
+                        "mps2-eth: message of {} bytes on {}, streamed through the {}-byte receive buffer",
+                        head.payload_len,
+                        head.topic,
+                        MQTT_RX
+                    );
+                }
+                self.download
+                    .start(ours, head.payload_len, self.uptime.millis());
+            }
+            Some(Event::MessagePart(part)) => self.download.add(part),
+            Some(Event::MessageEnd { .. }) => {
+                self.download.finish(progress, self.uptime.millis())?;
+            }
+            Some(Event::StrayAck { ack, pid }) => {
+                hprintln!("mps2-eth: stray {:?} for packet id {} (ignored)", ack, pid);
+            }
+            Some(_) => {}
         }
         Ok(())
+    }
+}
+
+/// Receive mode: whether a message on `topic` is the one to take (`sub=` is a filter:
+/// wildcards allowed).
+fn takes(args: &Args<'_>, topic: &str) -> bool {
+    args.sub
+        .is_some_and(|filter| embedded_mqtts::topic::matches(filter, topic))
+}
+
+/// Receive mode: the SHA-256 of the message on `sub=TOPIC` as its pieces come; nothing of
+/// the payload is kept.
+struct Download {
+    hash: Sha256,
+    /// The payload length its head announced.
+    announced: usize,
+    /// The payload bytes hashed so far.
+    came: usize,
+    /// A message on `sub=TOPIC` is coming (not one on another topic).
+    taking: bool,
+    /// When its head came, for the log.
+    started_ms: u64,
+}
+
+impl Download {
+    fn new() -> Self {
+        Download {
+            hash: Sha256::new(),
+            announced: 0,
+            came: 0,
+            taking: false,
+            started_ms: 0,
+        }
+    }
+
+    /// A message begins (again, if the broker re-sends it after a reconnect).
+    fn start(&mut self, taking: bool, announced: usize, now_ms: u64) {
+        *self = Download {
+            taking,
+            announced,
+            started_ms: now_ms,
+            ..Download::new()
+        };
+    }
+
+    fn add(&mut self, part: &[u8]) {
+        if self.taking {
+            self.hash.update(part);
+            self.came += part.len();
+        }
+    }
+
+    /// The message ended: prints its length and hash (the test compares them).
+    fn finish(&mut self, progress: &mut Progress, now_ms: u64) -> Result<(), Ended> {
+        if !core::mem::take(&mut self.taking) {
+            return Ok(());
+        }
+        if self.came != self.announced {
+            return Err(Ended::Fatal(Failure::Truncated {
+                announced: self.announced,
+                came: self.came,
+            }));
+        }
+        let digest = core::mem::take(&mut self.hash).finalize();
+        hprintln!(
+            "mps2-eth: {} bytes taken in {} ms",
+            self.came,
+            now_ms - self.started_ms
+        );
+        hprintln!(
+            "received {} bytes sha256 {}",
+            self.came,
+            Hex(digest.as_slice())
+        );
+        progress.taken = true;
+        Ok(())
+    }
+}
+
+/// Bytes as lower-case hex.
+struct Hex<'a>(&'a [u8]);
+
+impl fmt::Display for Hex<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
     }
 }
 
