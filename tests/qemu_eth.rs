@@ -8,8 +8,8 @@
 //! `FAIL: <reason>`. The tests read its console (semihosting) as it runs, and check the
 //! broker's side with `mosquitto_sub`, `mosquitto_pub` and the broker's log.
 //!
-//! Every firmware folder gets the same four tests from [`firmware_tests!`]; the blocking
-//! firmware also has a receive mode (`sub=TOPIC`), tested by [`large_message`]. To add a
+//! Every firmware folder gets the same four tests from [`firmware_tests!`]; both firmwares
+//! also have a receive mode (`sub=TOPIC`), tested by [`large_message`]. To add a
 //! firmware, add one line at the bottom: `firmware_tests!(module_name, "folder", "binary");`
 //! (folder under `examples/`, binary as in its Cargo.toml). It must keep the run contract and
 //! print the console lines the tests read (README.md of `examples/mps2-eth`):
@@ -532,10 +532,16 @@ macro_rules! firmware_tests {
 
 firmware_tests!(mps2_eth, "mps2-eth", "mps2-eth");
 
-/// The blocking firmware's receive mode (the async one has none).
+/// The blocking firmware's receive mode.
 #[test]
 fn mps2_eth_takes_a_message_larger_than_its_ram() {
     large_message(mps2_eth::elf(), "mps2-eth");
 }
 
 firmware_tests!(mps2_embassy, "mps2-embassy", "mps2-embassy");
+
+/// The async firmware's receive mode (the same streamed events, through `wait_event`).
+#[test]
+fn mps2_embassy_takes_a_message_larger_than_its_ram() {
+    large_message(mps2_embassy::elf(), "mps2-embassy");
+}

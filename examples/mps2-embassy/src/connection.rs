@@ -18,7 +18,7 @@ use rand_chacha::ChaCha20Rng;
 use crate::args::Args;
 use crate::clock::EmbassyClock;
 use crate::idle::{Socket, SocketIdle};
-use crate::mqtt::{MQTT_TX, MqttStorage, Progress, STALL, Session};
+use crate::mqtt::{Download, MQTT_TX, MqttStorage, Progress, STALL, Session};
 use crate::{Failure, PINS, host, net};
 
 /// TCP buffers: the receive side holds a whole TLS record of [`FRAGMENT`] bytes.
@@ -201,7 +201,7 @@ async fn serve(
         args: &broker.args,
         progress,
         deadline,
-        streamed: None,
+        download: Download::new(),
     };
     session.work(connected).await?;
     // close_notify; the run is complete whatever the broker makes of it.

@@ -85,6 +85,8 @@ pub enum Failure {
     Unfinished(mqtt::Progress, u32),
     /// `<topic>/in` does not fit its 128 bytes.
     TopicTooLong,
+    /// Receive mode: a message ended with fewer or more bytes than its head announced.
+    Truncated { announced: usize, came: usize },
 }
 
 impl fmt::Display for Failure {
@@ -109,6 +111,9 @@ impl fmt::Display for Failure {
                 progress.acknowledged, progress.expecting_ack, progress.received
             ),
             Failure::TopicTooLong => f.write_str("topic too long"),
+            Failure::Truncated { announced, came } => {
+                write!(f, "a message of {announced} bytes ended after {came}")
+            }
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The MQTT part of the run, over one connection (connected by `connection.rs`): SUBSCRIBE
-//! `<topic>/in` when asked to receive, publish what is left of `count` messages, wait until
+//! `<topic>/in` when asked to receive and `sub=TOPIC` in receive mode, publish what is left of `count` messages, wait until
 //! each QoS 1/2 message is acknowledged and the awaited messages came, stay idle for `idle`
 //! seconds, DISCONNECT. The same work, words and output as the blocking firmware
 //! (`examples/mps2-eth`), with `.await`.
@@ -8,6 +8,12 @@
 //! after a failure the next connection resumes the persistent session
 //! (`clean_session = false`), the session re-sends what was in flight, and this goes on with
 //! the first message it had not handed over.
+//!
+//! Receive mode (`sub=TOPIC`, a filter) takes one message of any size there: one larger than
+//! the 1 KiB receive buffer comes as `MessageStart`, its payload in `MessagePart`s, then
+//! `MessageEnd` (acknowledged after it). Each part goes into a SHA-256 and is dropped; the
+//! run prints `received N bytes sha256 HEX`. A large message on `<topic>/in` is counted the
+//! same way and printed as `received <topic>/in (N bytes, streamed)`.
 //!
 //! Waiting is the client's `wait_event(timeout_ms)`, which ends only between reads (so a TLS
 //! record is never abandoned half-read) and sends PINGREQ meanwhile. One thing it cannot
@@ -25,7 +31,8 @@ use cortex_m_semihosting::hprintln;
 use embassy_net::tcp::TcpSocket;
 use embassy_time::{Duration, Instant as EmbassyInstant, with_timeout};
 use embedded_mqtts::tls::{AsyncTlsClient, ClientError};
-use embedded_mqtts::{Connected, Error, Event, QoS, Storage};
+use embedded_mqtts::{Connected, Error, Event, QoS, Storage, topic};
+use sha2::{Digest, Sha256};
 
 use crate::Failure;
 use crate::args::Args;
@@ -60,16 +67,92 @@ pub struct Progress {
     pub acknowledged: u32,
     /// Messages received on `<topic>/in`.
     pub received: u32,
-    /// The broker granted the subscription to `<topic>/in` (in the stored session).
+    /// The broker granted the subscriptions (in the stored session).
     pub subscribed: bool,
+    /// Receive mode: the message on `sub=TOPIC` came whole.
+    pub taken: bool,
 }
 
-/// A message larger than the receive buffer, coming in pieces: whether it is on
-/// `<topic>/in`, and its bytes so far.
-#[derive(Clone, Copy, Debug)]
-pub struct Streamed {
-    counted: bool,
-    bytes: usize,
+/// Which message a streamed one is, for the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Taking {
+    /// On another topic: dropped.
+    Nothing,
+    /// On `<topic>/in`: counted.
+    Inbox,
+    /// On `sub=TOPIC`: hashed.
+    Sub,
+}
+
+/// A message coming in pieces (or whole, in receive mode): its SHA-256 and length so far;
+/// nothing of the payload is kept.
+pub struct Download {
+    hash: Sha256,
+    /// The payload length its head announced.
+    announced: usize,
+    /// The payload bytes so far.
+    came: usize,
+    taking: Taking,
+    /// When its head came.
+    started: EmbassyInstant,
+}
+
+impl Download {
+    pub fn new() -> Self {
+        Download {
+            hash: Sha256::new(),
+            announced: 0,
+            came: 0,
+            taking: Taking::Nothing,
+            started: EmbassyInstant::now(),
+        }
+    }
+
+    /// A message begins (again, if the broker re-sends it after a reconnect).
+    fn start(&mut self, taking: Taking, announced: usize) {
+        *self = Download {
+            taking,
+            announced,
+            ..Download::new()
+        };
+    }
+
+    fn add(&mut self, part: &[u8]) {
+        if self.taking == Taking::Sub {
+            self.hash.update(part);
+        }
+        self.came += part.len();
+    }
+
+    /// The message ended: counts it and prints its length (and hash, in receive mode).
+    fn finish(&mut self, progress: &mut Progress, inbox: &str) -> Result<(), Failure> {
+        let taking = core::mem::replace(&mut self.taking, Taking::Nothing);
+        if taking != Taking::Nothing && self.came != self.announced {
+            return Err(Failure::Truncated {
+                announced: self.announced,
+                came: self.came,
+            });
+        }
+        match taking {
+            Taking::Nothing => {}
+            Taking::Inbox => {
+                progress.received += 1;
+                hprintln!("received {} ({} bytes, streamed)", inbox, self.came);
+            }
+            Taking::Sub => {
+                let digest = core::mem::take(&mut self.hash).finalize();
+                crate::say!(
+                    "{} bytes taken in {} ms",
+                    self.came,
+                    self.started.elapsed().as_millis()
+                );
+                // `{:x}`: the digest's own lower-case hex.
+                hprintln!("received {} bytes sha256 {:x}", self.came, digest);
+                progress.taken = true;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// One connection's client and what the run asks of it.
@@ -80,7 +163,7 @@ pub struct Session<'r, 's, 'c, 'b, 'd> {
     /// When the whole run must be done.
     pub deadline: EmbassyInstant,
     /// The message being streamed, if any.
-    pub streamed: Option<Streamed>,
+    pub download: Download,
 }
 
 impl Session<'_, '_, '_, '_, '_> {
@@ -89,10 +172,18 @@ impl Session<'_, '_, '_, '_, '_> {
     pub async fn work(&mut self, connected: Connected) -> Result<(), Failure> {
         let mut inbox = heapless::String::<128>::new();
         write!(inbox, "{}/in", self.args.topic).map_err(|_| Failure::TopicTooLong)?;
-        if self.args.recv > 0 && !(connected.session_present && self.progress.subscribed) {
+        let recv = self.args.recv > 0;
+        if (recv || self.args.sub.is_some())
+            && !(connected.session_present && self.progress.subscribed)
+        {
             self.progress.subscribed = false;
-            let filters = [(inbox.as_str(), QoS::ExactlyOnce)];
-            let subscribed = self.client.subscribe(&filters).await;
+            let inbox_filter = (inbox.as_str(), QoS::ExactlyOnce);
+            let filters: &[(&str, QoS)] = match self.args.sub {
+                Some(sub) if recv => &[inbox_filter, (sub, QoS::AtLeastOnce)],
+                Some(sub) => &[(sub, QoS::AtLeastOnce)],
+                None => &[inbox_filter],
+            };
+            let subscribed = self.client.subscribe(filters).await;
             subscribed.map_err(|e| self.failed(e))?;
             self.wait_until(&inbox, "SUBACK", |progress| progress.subscribed)
                 .await?;
@@ -105,6 +196,12 @@ impl Session<'_, '_, '_, '_, '_> {
             while EmbassyInstant::now() < pause_until {
                 self.step(&inbox, pause_until).await?;
             }
+        }
+        if self.args.sub.is_some() {
+            self.wait_until(&inbox, "the message on the sub= topic", |progress| {
+                progress.taken
+            })
+            .await?;
         }
         let (recv, expected) = (self.args.recv, self.progress.expecting_ack);
         self.wait_until(&inbox, "acknowledgements and messages", |progress| {
@@ -191,7 +288,7 @@ impl Session<'_, '_, '_, '_, '_> {
             .await
             .map_err(|_| Failure::Stalled("the rest of a TLS record"))?;
         match waited {
-            Ok(Some(event)) => record(self.progress, &mut self.streamed, &event, inbox),
+            Ok(Some(event)) => record(self.args, self.progress, &mut self.download, &event, inbox),
             Ok(None) => Ok(()),
             Err(e) => Err(self.failed(e)),
         }
@@ -203,14 +300,16 @@ impl Session<'_, '_, '_, '_, '_> {
     }
 }
 
-/// Counts what `event` means for the run; prints the subscription, received messages and
+/// Counts what `event` means for the run; prints the subscriptions, received messages and
 /// what the broker got wrong.
 fn record(
+    args: &Args<'_>,
     progress: &mut Progress,
-    streamed: &mut Option<Streamed>,
+    download: &mut Download,
     event: &Event<'_>,
     inbox: &str,
 ) -> Result<(), Failure> {
+    let takes = |topic: &str| args.sub.is_some_and(|filter| topic::matches(filter, topic));
     match event {
         Event::Delivered { .. } => progress.acknowledged += 1,
         Event::Subscribed { granted, .. } => {
@@ -218,7 +317,12 @@ fn record(
                 return Err(Failure::SubscriptionRefused);
             }
             progress.subscribed = true;
-            hprintln!("subscribed {}", inbox);
+            if args.recv > 0 {
+                hprintln!("subscribed {}", inbox);
+            }
+            if let Some(sub) = args.sub {
+                hprintln!("subscribed {}", sub);
+            }
         }
         Event::Message(message) if message.topic == inbox => {
             progress.received += 1;
@@ -228,33 +332,34 @@ fn record(
                 core::str::from_utf8(message.payload).unwrap_or("(not UTF-8)")
             );
         }
+        // Receive mode: a message that fits the receive buffer comes whole...
+        Event::Message(message) if takes(message.topic) => {
+            download.start(Taking::Sub, message.payload.len());
+            download.add(message.payload);
+            download.finish(progress, inbox)?;
+        }
+        // ... a larger one as its head, its payload in pieces, and its end.
         Event::MessageStart(head) => {
-            *streamed = Some(Streamed {
-                counted: head.topic == inbox,
-                bytes: 0,
-            });
-        }
-        Event::MessagePart(part) => {
-            if let Some(streamed) = streamed {
-                streamed.bytes += part.len();
+            let taking = if head.topic == inbox {
+                Taking::Inbox
+            } else if takes(head.topic) {
+                Taking::Sub
+            } else {
+                Taking::Nothing
+            };
+            if taking != Taking::Nothing {
+                crate::say!(
+                    "message of {} bytes on {}, streamed through the receive buffer",
+                    head.payload_len,
+                    head.topic
+                );
             }
+            download.start(taking, head.payload_len);
         }
-        Event::MessageEnd { .. } => {
-            if let Some(Streamed {
-                counted: true,
-                bytes,
-            }) = streamed.take()
-            {
-                progress.received += 1;
-                hprintln!("received {} ({} bytes, streamed)", inbox, bytes);
-            }
-        }
+        Event::MessagePart(part) => download.add(part),
+        Event::MessageEnd { .. } => download.finish(progress, inbox)?,
         Event::StrayAck { ack, pid } => {
-            crate::say!(
-                "the broker acknowledged nothing in flight: {:?} {}",
-                ack,
-                pid
-            )
+            crate::say!("stray {:?} for packet id {} (ignored)", ack, pid)
         }
         _ => {}
     }
