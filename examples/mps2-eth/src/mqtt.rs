@@ -325,7 +325,7 @@ fn open<'s, 'c>(
     )?;
     hprintln!(
         "mps2-eth: TLS 1.3 and CONNECT in {} ms; broker {:?} verified against the pinned CA at unix time {}",
-        uptime.millis() - started,
+        uptime.millis().saturating_sub(started),
         client.transport().verified().server_name().unwrap_or("?"),
         now
     );
@@ -583,7 +583,7 @@ impl Download {
         hprintln!(
             "mps2-eth: {} bytes taken in {} ms",
             self.came,
-            now_ms - self.started_ms
+            now_ms.saturating_sub(self.started_ms)
         );
         hprintln!(
             "received {} bytes sha256 {}",
