@@ -284,16 +284,14 @@ both_drivers! {
         call!(c.connect(&options)).unwrap();
         // One PINGRESP first: the link works, and its arrival is the last packet received.
         let deadline = StdInstant::now() + Duration::from_secs(10);
-        let mut last_received = StdInstant::now();
-        loop {
+        let last_received = loop {
             assert!(StdInstant::now() < deadline, "no PINGRESP");
             if let Some(Seen::Other(event)) = next_event!(c).unwrap() {
                 if event == "Pong" {
-                    last_received = StdInstant::now();
-                    break;
+                    break StdInstant::now();
                 }
             }
-        }
+        };
         broker.freeze();
         let error = loop {
             assert!(
