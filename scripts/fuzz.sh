@@ -6,6 +6,7 @@
 #   bash scripts/fuzz.sh            # 30 s per target: the `fuzz` stage of scripts/test.sh
 #   bash scripts/fuzz.sh 600        # a longer run
 #   bash scripts/fuzz.sh 300 session verifier
+#   FUZZ_RUNS=10000000 bash scripts/fuzz.sh 3600 session   # stop after 10 M executions
 #
 # Uses cargo-fuzz when installed (FUZZ_INSTALL=1 installs it; FUZZ_CARGO_FUZZ=0 ignores it),
 # else builds and runs the same libFuzzer binaries with cargo alone (see below). Uses the
@@ -109,17 +110,23 @@ for target in "${targets[@]}"; do
         cp -n seeds/"$target"/* "corpus/$target/" 2>/dev/null || true
     fi
     log="artifacts/$target/last-run.log"
+    corpus_before=$(find "corpus/$target" -type f | wc -l)
+    runs=()
+    [ -n "${FUZZ_RUNS:-}" ] && runs=(-runs="$FUZZ_RUNS")
+    started=$SECONDS
     set +e
-    run "$target" -max_total_time="$seconds" -timeout=10 -print_final_stats=1 >"$log" 2>&1
+    run "$target" -max_total_time="$seconds" -timeout=10 -print_final_stats=1 "${runs[@]}" \
+        >"$log" 2>&1
     status=$?
     set -e
+    took=$((SECONDS - started))
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     execs=${execs:-0}
     total=$((total + execs))
     corpus=$(find "corpus/$target" -type f | wc -l)
     if [ $status -eq 0 ]; then
-        line=$(printf '  ok      %-14s %4ss %12s execs %8s/s  corpus %s' "$target" "$seconds" \
-            "$execs" "$((execs / (seconds > 0 ? seconds : 1)))" "$corpus")
+        line=$(printf '  ok      %-14s %4ss %12s execs %8s/s  corpus %s -> %s' "$target" "$took" \
+            "$execs" "$((execs / (took > 0 ? took : 1)))" "$corpus_before" "$corpus")
     else
         failed=1
         artifact=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)
