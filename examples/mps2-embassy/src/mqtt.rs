@@ -238,6 +238,10 @@ impl Session<'_, '_, '_, '_, '_> {
             match published {
                 Ok(_) => break,
                 Err(Error::WindowFull { .. } | Error::StoreFull { .. }) => {
+                    // Past the deadline `step` would not wait (nor yield to the network).
+                    if EmbassyInstant::now() >= self.deadline {
+                        return Err(Failure::Unfinished(*self.progress, self.args.timeout_secs));
+                    }
                     self.step(inbox, self.deadline).await?;
                 }
                 Err(e) => {
