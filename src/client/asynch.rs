@@ -122,7 +122,8 @@ where
     }
 
     /// Like [`Client::poll`], but wait (with the [`Idle`] future) until an event comes or
-    /// `timeout_ms` passes (`None`).
+    /// `timeout_ms` passes (`None`). It awaits the idle future at least once when no event
+    /// comes, `wait_event(0)` too, so a loop over it lets other tasks run.
     pub async fn wait_event(&mut self, timeout_ms: u32) -> Result<Option<Event<'_>>, Error> {
         let deadline = self.clock.now().add_millis(timeout_ms);
         self.next_event(Some(deadline)).await
@@ -130,13 +131,20 @@ where
 
     /// The next event, or `None` at `deadline`.
     async fn next_event(&mut self, deadline: Option<Instant>) -> Result<Option<Event<'_>>, Error> {
+        let mut idled = false;
         let now = loop {
             let now = self.clock.now();
             if self.advance(now).await? {
                 break now;
             } else if deadline.is_some_and(|d| now.reached(d)) {
+                if !idled {
+                    // Even `wait_event(0)` lets the executor run other tasks (the network
+                    // stack's, say) once, so that a loop over it makes progress.
+                    self.wait.0.idle(Some(0)).await;
+                }
                 return Ok(None);
             }
+            idled = true;
             let wake = match (self.conn.poll_timeout(), deadline) {
                 (Some(a), Some(b)) => Some(a.earliest(b)),
                 (a, b) => a.or(b),
