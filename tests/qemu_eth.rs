@@ -8,7 +8,7 @@
 //! `FAIL: <reason>`. The tests read its console (semihosting) as it runs, and check the
 //! broker's side with `mosquitto_sub`, `mosquitto_pub` and the broker's log.
 //!
-//! Every firmware folder gets the same four tests from [`firmware_tests!`]; both firmwares
+//! Every firmware folder gets the same five tests from [`firmware_tests!`]; both firmwares
 //! also have a receive mode (`sub=TOPIC`), tested by [`large_message`]. To add a
 //! firmware, add one line at the bottom: `firmware_tests!(module_name, "folder", "binary");`
 //! (folder under `examples/`, binary as in its Cargo.toml). It must keep the run contract and
@@ -411,6 +411,36 @@ fn keep_alive(elf: &Path) {
     );
 }
 
+/// A broker that stops answering (SIGSTOP right after it sent a PINGRESP; the TCP
+/// connection stays up) is declared dead within two keep-alive periods (2 s here): the
+/// firmware says so, with the reason, and goes to reconnect.
+fn silent_broker(elf: &Path) {
+    let broker = broker(false);
+    let args = format!(
+        "port={} count=1 keepalive=2 idle=30 timeout=40",
+        broker.tls_port(BROKER_CERT)
+    );
+    let mut emulator = Emulator::start(elf, &args);
+    emulator.wait_for_line("connected (connection 1", Duration::from_secs(30));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !broker.log().contains("Sending PINGRESP to") {
+        assert!(
+            Instant::now() < deadline,
+            "no PINGRESP within 10 s of CONNACK with a 2 s keep-alive:\n{}",
+            broker.log()
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+    broker.freeze();
+    let frozen = Instant::now();
+    emulator.wait_for_line("no PINGRESP within 2000 ms", Duration::from_secs(10));
+    let took = frozen.elapsed();
+    broker.thaw();
+    eprintln!("silent broker: declared dead {took:?} after its last PINGRESP");
+    // 2 x keep-alive from the last packet received, and half a second for a loaded machine.
+    assert!(took <= Duration::from_millis(4_500), "{took:?}");
+}
+
 /// The message of the receive-mode test: 512 KiB, 512 times the firmware's MQTT receive
 /// buffer (1 KiB) and ten times its whole RAM (about 52 KB of data and bss).
 const LARGE_MESSAGE: usize = 512 * 1024;
@@ -494,7 +524,7 @@ fn large_message(elf: &Path, folder: &str) {
     );
 }
 
-/// The four tests for the firmware in `examples/$folder` with binary `$binary`, in a module
+/// The five tests for the firmware in `examples/$folder` with binary `$binary`, in a module
 /// `$name`; its ELF is built once for them.
 macro_rules! firmware_tests {
     ($name:ident, $folder:literal, $binary:literal) => {
@@ -525,6 +555,11 @@ macro_rules! firmware_tests {
             #[test]
             fn keeps_the_connection_alive_while_idle() {
                 super::keep_alive(elf());
+            }
+
+            #[test]
+            fn finds_a_silent_broker_within_two_keep_alive_periods() {
+                super::silent_broker(elf());
             }
         }
     };
