@@ -32,6 +32,7 @@ use std::rc::Rc;
 use arbitrary::{Arbitrary, Unstructured};
 use embedded_mqtts::error::{Timeout, Violation};
 use embedded_mqtts::packet::{self, ConnectReturnCode, Inbound, Publish};
+use embedded_mqtts::session::Ack;
 use embedded_mqtts::{blocking, ConnectOptions, Connection, Error, Event, Instant, QoS, Session, Storage};
 use libfuzzer_sys::fuzz_target;
 
@@ -444,7 +445,9 @@ impl Model {
                     self.outbound.remove(i);
                     (Event::Delivered { pid }, None)
                 }
-                _ => return unknown(pid),
+                // No flow with that id: a warning (brokers repeat acknowledgements).
+                None => (Event::StrayAck { ack: Ack::Puback, pid }, None),
+                Some(_) => return unknown(pid),
             },
             Inbound::Pubrec(pid) => match position(self, pid) {
                 Some(i) if self.outbound[i].stage != Stage::Puback => {
@@ -454,14 +457,17 @@ impl Model {
                     slot.resend = false;
                     (Event::BrokerReceived { pid }, Some((0x62, pid)))
                 }
-                _ => return unknown(pid),
+                // No flow with that id: released, so that the broker can finish its own.
+                None => (Event::StrayAck { ack: Ack::Pubrec, pid }, Some((0x62, pid))),
+                Some(_) => return unknown(pid),
             },
             Inbound::Pubcomp(pid) => match position(self, pid) {
                 Some(i) if self.outbound[i].stage == Stage::Pubcomp => {
                     self.outbound.remove(i);
                     (Event::Delivered { pid }, None)
                 }
-                _ => return unknown(pid),
+                None => (Event::StrayAck { ack: Ack::Pubcomp, pid }, None),
+                Some(_) => return unknown(pid),
             },
             Inbound::Pubrel(pid) => {
                 self.inbound.retain(|&p| p != pid);
@@ -1029,6 +1035,8 @@ fn client_outcomes(bytes: &[u8], reads: &[usize]) -> Vec<String> {
         ),
         Err(e) => format!("Err({e:?})"),
     });
+    // A streamed message so far: its head's fields and its payload.
+    let mut streaming: Option<(String, QoS, bool, bool, Option<u16>, Vec<u8>)> = None;
     // Polls until the stream is used up; without CONNACK until the response timeout passes.
     for _ in 0..bytes.len() + CONNACK_TIMEOUT_MS as usize + 8 {
         if fatal {
@@ -1036,6 +1044,30 @@ fn client_outcomes(bytes: &[u8], reads: &[usize]) -> Vec<String> {
         }
         let outcome = match client.poll() {
             Ok(None) => None,
+            // A message larger than the buffer, put together to compare with the whole one.
+            Ok(Some(Event::MessageStart(h))) => {
+                let topic = h.topic.to_owned();
+                streaming = Some((topic, h.qos, h.retain, h.dup, h.pid, Vec::new()));
+                continue;
+            }
+            Ok(Some(Event::MessagePart(part))) => {
+                if let Some((.., payload)) = &mut streaming {
+                    payload.extend_from_slice(part);
+                }
+                continue;
+            }
+            Ok(Some(Event::MessageEnd { .. })) => streaming.take().map(|whole| {
+                let (topic, qos, retain, dup, pid, payload) = whole;
+                let message = embedded_mqtts::Message {
+                    topic: &topic,
+                    payload: &payload,
+                    qos,
+                    retain,
+                    dup,
+                    pid,
+                };
+                format!("Ok({:?})", Event::Message(message))
+            }),
             Ok(Some(event)) => Some(format!("Ok({event:?})")),
             Err(e) => {
                 fatal = e.is_fatal();
@@ -1088,7 +1120,34 @@ fn reference_outcomes(bytes: &[u8]) -> Vec<String> {
                 return outcomes;
             }
         };
+        let mut streamed = false;
         if frame.total_len > RX {
+            // A PUBLISH whose head fits the client's buffer is streamed to the application:
+            // the same outcome as the whole packet (the client's pieces are put together in
+            // `client_outcomes`); a head that does not fit is skipped as too large.
+            let prefix = &rest[..rest.len().min(RX)];
+            if packet::is_publish(rest[0]) {
+                match packet::decode_publish_head(prefix, frame) {
+                    Ok(Some((head, _))) if rest.len() < frame.total_len => {
+                        // The input ends inside its payload: the client took the head only.
+                        if let Err(e) = s.begin_stream(Instant::from_millis(0), &head) {
+                            record(&mut outcomes, format!("Err({e:?})"), false, true);
+                            return outcomes;
+                        }
+                        break;
+                    }
+                    Ok(Some(_)) => streamed = true,
+                    Ok(None) if prefix.len() < RX => break,
+                    Ok(None) => {}
+                    Err(e) => {
+                        let e = s.fail(Error::Decode(e));
+                        record(&mut outcomes, format!("Err({e:?})"), false, true);
+                        return outcomes;
+                    }
+                }
+            }
+        }
+        if frame.total_len > RX && !streamed {
             let e = Error::PacketTooLarge {
                 size: frame.total_len,
                 capacity: RX,
