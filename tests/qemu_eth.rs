@@ -105,17 +105,12 @@ struct Run {
 impl Run {
     /// The reason the firmware gave for failing, if it did.
     fn failure(&self) -> Option<&str> {
-        self.output
-            .lines()
-            .find_map(|line| line.strip_prefix(FAIL_PREFIX))
+        support::console::failure(&self.output, FAIL_PREFIX)
     }
 
     /// The firmware's figures line (`... stack_peak=... heap_peak=...`).
     fn figures(&self) -> &str {
-        self.output
-            .lines()
-            .find(|line| line.contains("stack_peak="))
-            .unwrap_or("(no figures printed)")
+        support::console::figures(&self.output)
     }
 
     /// Panics with the output unless the firmware exited with 0.

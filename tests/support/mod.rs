@@ -12,6 +12,7 @@
 
 mod broker;
 mod certs;
+pub mod console;
 #[macro_use]
 mod drivers;
 mod examples;
