@@ -23,8 +23,6 @@ use std::time::{Duration, Instant};
 
 use support::{Broker, BrokerConfig, Subscriber, TlsListener};
 
-/// The firmware's Rust target.
-const TARGET: &str = "thumbv7em-none-eabihf";
 /// The firmware's binary name (its Cargo.toml `[[bin]]`).
 const FIRMWARE_NAME: &str = "qemu-mps2-mqtts";
 /// How long one emulator run may take before it is killed and the test fails.
@@ -34,65 +32,14 @@ const PASS_LINE: &str = "qemu-mps2: PASS";
 /// The start of the firmware's last line when it failed (the reason follows).
 const FAIL_PREFIX: &str = "qemu-mps2: FAIL: ";
 
-/// The firmware's folder.
-fn firmware_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/qemu-mps2")
-}
-
 /// The firmware ELF, built once per test process (the tests of this file share it).
 fn firmware() -> &'static Path {
     static FIRMWARE: OnceLock<PathBuf> = OnceLock::new();
-    FIRMWARE.get_or_init(build_firmware)
-}
-
-/// Checks the tools, then builds the firmware with its own target directory (the outer
-/// `cargo test` may hold the lock of the library's) and without the host's flags.
-fn build_firmware() -> PathBuf {
-    let qemu = Command::new("qemu-system-arm").arg("--version").output();
-    assert!(
-        qemu.is_ok_and(|out| out.status.success()),
-        "qemu-system-arm is not installed: run scripts/setup.sh (Debian package qemu-system-arm)"
-    );
-    if let Ok(out) = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()
-    {
-        let installed = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            installed.lines().any(|line| line.trim() == TARGET),
-            "the Rust target {TARGET} is not installed: run `rustup target add {TARGET}`"
-        );
-    }
-    let dir = firmware_dir();
-    let target_dir = dir.join("target");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let started = Instant::now();
-    let out = Command::new(cargo)
-        .args(["build", "--release"])
-        .current_dir(&dir)
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .env_remove("CARGO_BUILD_TARGET")
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run cargo to build the firmware");
-    assert!(
-        out.status.success(),
-        "building the firmware in {} failed ({}):\n{}",
-        dir.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let elf = target_dir.join(TARGET).join("release").join(FIRMWARE_NAME);
-    assert!(elf.is_file(), "the build made no {}", elf.display());
-    eprintln!(
-        "firmware built in {:.1} s: {}",
-        started.elapsed().as_secs_f64(),
-        elf.display()
-    );
-    print_size(&elf);
-    elf
+    FIRMWARE.get_or_init(|| {
+        let elf = support::build_firmware("qemu-mps2", FIRMWARE_NAME);
+        print_size(&elf);
+        elf
+    })
 }
 
 /// Prints the ELF's section sizes if a `size` for Arm is installed (binutils-arm-none-eabi or

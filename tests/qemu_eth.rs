@@ -23,16 +23,14 @@
 mod support;
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{publish, without_package_env, Broker, BrokerConfig, Subscriber, TlsListener};
+use support::{publish, Broker, BrokerConfig, Subscriber, TlsListener};
 
-/// The firmwares' Rust target.
-const TARGET: &str = "thumbv7em-none-eabihf";
 /// How long one emulator run may take before it is killed and the test fails.
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 /// The start of the firmware's line that says why it failed.
@@ -40,50 +38,6 @@ const FAIL_PREFIX: &str = "FAIL: ";
 /// The certificate the brokers serve: `certs/rsa-leaf` (name `localhost`), below the CA the
 /// firmwares pin by default (`certs/rsa-root`).
 const BROKER_CERT: &str = "rsa-leaf";
-
-/// Builds the firmware in `examples/<folder>` (release, its own target directory, without
-/// the variables of this `cargo test`; see `support::without_package_env`) and returns its
-/// ELF. Panics with cargo's output if the build fails.
-fn build_firmware(folder: &str, binary: &str) -> PathBuf {
-    let qemu = Command::new("qemu-system-arm").arg("--version").output();
-    assert!(
-        qemu.is_ok_and(|out| out.status.success()),
-        "qemu-system-arm is not installed: run scripts/setup.sh (Debian package qemu-system-arm)"
-    );
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join(folder);
-    let target_dir = dir.join("target");
-    let mut build = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    build
-        .args(["build", "--release"])
-        .current_dir(&dir)
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .env_remove("BROKER_CA") // the default pin: the test CA
-        .env_remove("CARGO_BUILD_TARGET")
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .stdin(Stdio::null());
-    without_package_env(&mut build);
-    let started = Instant::now();
-    let out = build.output().expect("run cargo to build the firmware");
-    assert!(
-        out.status.success(),
-        "building the firmware in {} failed ({}); is the target installed \
-         (rustup target add {TARGET})?\n{}",
-        dir.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let elf = target_dir.join(TARGET).join("release").join(binary);
-    assert!(elf.is_file(), "the build made no {}", elf.display());
-    eprintln!(
-        "{folder} built in {:.1} s: {}",
-        started.elapsed().as_secs_f64(),
-        elf.display()
-    );
-    elf
-}
 
 /// A firmware running under QEMU, its console read line by line as it comes.
 struct Emulator {
@@ -529,7 +483,7 @@ macro_rules! firmware_tests {
 
             pub(super) fn elf() -> &'static Path {
                 static ELF: OnceLock<PathBuf> = OnceLock::new();
-                ELF.get_or_init(|| super::build_firmware($folder, $binary))
+                ELF.get_or_init(|| crate::support::build_firmware($folder, $binary))
             }
 
             #[test]

@@ -1,0 +1,54 @@
+//! Firmware for the emulated Cortex-M4 (`examples/<folder>`), built for the QEMU tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use super::without_package_env;
+
+/// The firmwares' Rust target.
+const TARGET: &str = "thumbv7em-none-eabihf";
+
+/// Builds the firmware in `examples/<folder>` (release, its own target directory, without
+/// the variables of this `cargo test`; see `support::without_package_env`) and returns its
+/// ELF. Panics with cargo's output if the build fails.
+pub fn build_firmware(folder: &str, binary: &str) -> PathBuf {
+    let qemu = Command::new("qemu-system-arm").arg("--version").output();
+    assert!(
+        qemu.is_ok_and(|out| out.status.success()),
+        "qemu-system-arm is not installed: run scripts/setup.sh (Debian package qemu-system-arm)"
+    );
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(folder);
+    let target_dir = dir.join("target");
+    let mut build = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    build
+        .args(["build", "--release"])
+        .current_dir(&dir)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env_remove("BROKER_CA") // the default pin: the test CA
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .stdin(Stdio::null());
+    without_package_env(&mut build);
+    let started = Instant::now();
+    let out = build.output().expect("run cargo to build the firmware");
+    assert!(
+        out.status.success(),
+        "building the firmware in {} failed ({}); is the target installed \
+         (rustup target add {TARGET})?\n{}",
+        dir.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let elf = target_dir.join(TARGET).join("release").join(binary);
+    assert!(elf.is_file(), "the build made no {}", elf.display());
+    eprintln!(
+        "{folder} built in {:.1} s: {}",
+        started.elapsed().as_secs_f64(),
+        elf.display()
+    );
+    elf
+}
