@@ -68,7 +68,9 @@ impl<'a> Lan9118Driver<'a> {
     /// Wraps the driver; `signal` is what its interrupt handler calls. Enable the NVIC line
     /// after this.
     pub fn new(mut chip: Lan9118, signal: &'a InterruptSignal) -> Self {
-        signal.control.lock(|control| control.set(Some(chip.interrupt_control())));
+        signal
+            .control
+            .lock(|control| control.set(Some(chip.interrupt_control())));
         chip.enable_interrupts();
         Lan9118Driver {
             chip,
@@ -109,18 +111,7 @@ impl embassy_net_driver::TxToken for TxToken<'_> {
     where
         F: FnOnce(&mut [u8]) -> R,
     {
-        // The stack asks for at most the MTU; a longer request gets a shorter buffer and
-        // nothing is sent.
-        let frame_len = len.min(MAX_FRAME);
-        let result = f(self.buffer.get_mut(..frame_len).unwrap_or_default());
-        if len <= MAX_FRAME {
-            // Only a full FIFO fails, which `receive`/`transmit` ruled out before handing out
-            // this token; the stack could not hear of a failure anyway (TCP re-sends).
-            let _ = self
-                .chip
-                .transmit(self.buffer.get(..frame_len).unwrap_or_default());
-        }
-        result
+        self.chip.fill_and_transmit(self.buffer, len, f)
     }
 }
 

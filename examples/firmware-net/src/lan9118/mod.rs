@@ -311,6 +311,25 @@ impl Lan9118 {
         free >= len.div_ceil(4) * 4 + 8
     }
 
+    /// A network stack's transmit token, for both adapters: let `fill` write a frame of `len`
+    /// bytes into `buffer`, then send it. The stacks ask for at most [`MAX_FRAME`]; a longer
+    /// request gets a shorter buffer and nothing is sent. Sending fails only for a full FIFO,
+    /// which the adapters rule out before handing out a token (and a stack could not hear of
+    /// a failure anyway: TCP re-sends).
+    pub(crate) fn fill_and_transmit<R>(
+        &mut self,
+        buffer: &mut [u8; MAX_FRAME],
+        len: usize,
+        fill: impl FnOnce(&mut [u8]) -> R,
+    ) -> R {
+        let frame_len = len.min(MAX_FRAME);
+        let result = fill(buffer.get_mut(..frame_len).unwrap_or_default());
+        if len <= MAX_FRAME {
+            let _ = self.transmit(buffer.get(..frame_len).unwrap_or_default());
+        }
+        result
+    }
+
     /// Sends `frame` (destination MAC first, no CRC: the controller adds it).
     pub fn transmit(&mut self, frame: &[u8]) -> Result<(), TransmitError> {
         let len = frame.len();

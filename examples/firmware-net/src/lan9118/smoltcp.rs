@@ -71,18 +71,7 @@ impl phy::TxToken for TxToken<'_> {
     where
         F: FnOnce(&mut [u8]) -> R,
     {
-        // smoltcp asks for at most `max_transmission_unit` bytes; a longer request would get
-        // a shorter buffer, and nothing is sent.
-        let frame_len = len.min(MAX_FRAME);
-        let result = f(self.buffer.get_mut(..frame_len).unwrap_or_default());
-        if len <= MAX_FRAME {
-            // Sending fails only for a full FIFO, which `receive`/`transmit` checked before
-            // handing out this token (and smoltcp could not hear of a failure anyway).
-            let _ = self
-                .chip
-                .transmit(self.buffer.get(..frame_len).unwrap_or_default());
-        }
-        result
+        self.chip.fill_and_transmit(self.buffer, len, f)
     }
 }
 
