@@ -7,12 +7,12 @@ use core::cell::{Ref, RefCell};
 
 use embedded_io::{ErrorKind, ErrorType, ReadReady};
 use embedded_tls::alert::{AlertDescription, AlertLevel};
-use embedded_tls::{Aes128GcmSha256, TlsConfig, TlsContext, TlsError};
+use embedded_tls::{Aes128GcmSha256, HandshakeType, TlsConfig, TlsContext, TlsError};
 
 pub use embedded_tls::{FlushPolicy, MaxFragmentLength};
 
 use super::identity::{MaybeClientIdentity, SignerError};
-use super::provider::{ClientAuth, PinnedProvider};
+use super::provider::{ClientAuth, PinnedProvider, OFFERED_SIGNATURE_SCHEMES};
 use super::verify::{ServerVerified, ValidityTime, VerifyError};
 
 /// Read buffer for full-size records (no max_fragment_length).
@@ -198,9 +198,9 @@ impl<'a> TlsOptions<'a> {
 
     /// embedded-tls's configuration for these options.
     fn config(&self) -> TlsConfig<'a> {
-        let config = TlsConfig::new().with_server_name(self.server_name);
-        #[cfg(feature = "rsa")]
-        let config = config.enable_rsa_signatures();
+        let config = TlsConfig::new()
+            .with_server_name(self.server_name)
+            .with_signature_schemes(OFFERED_SIGNATURE_SCHEMES);
         let config = match self.alpn {
             Some(protocols) => config.with_alpn(protocols),
             None => config,
@@ -480,16 +480,30 @@ impl<S: embedded_io_async::Write> embedded_io_async::Write for Shared<'_, S> {
 }
 
 /// Turn a failed handshake into the most precise error: the verifier's refusal if it made
-/// one (embedded-tls itself reports only "invalid certificate"/"invalid signature").
+/// one (embedded-tls itself reports only the alert it sent for it).
 fn handshake_error<R, I>(provider: &PinnedProvider<'_, R, I>, error: TlsError) -> ConnectError
 where
     R: rand_core::CryptoRngCore,
     I: MaybeClientIdentity,
 {
-    match provider.verifier_outcome() {
+    match (provider.verifier_outcome(), error) {
+        // The server's Finished (or its CertificateVerify) came before the message the verifier
+        // needed: embedded-tls refused it, before the client's Finished; the verifier says
+        // which message is missing.
+        (
+            Err(
+                missing @ (VerifyError::MissingCertificate | VerifyError::MissingCertificateVerify),
+            ),
+            TlsError::UnexpectedHandshakeMessage(
+                HandshakeType::Finished | HandshakeType::CertificateVerify,
+            ),
+        ) => return ConnectError::Verify(missing),
         // The handshake broke before the verifier saw everything: the TLS error is the news.
-        Ok(_) | Err(VerifyError::MissingCertificate | VerifyError::MissingCertificateVerify) => {}
-        Err(refusal) => return ConnectError::Verify(refusal),
+        (
+            Ok(_) | Err(VerifyError::MissingCertificate | VerifyError::MissingCertificateVerify),
+            _,
+        ) => {}
+        (Err(refusal), _) => return ConnectError::Verify(refusal),
     }
     match provider.client_auth() {
         // Our own failure, whatever the broker made of the empty signature.

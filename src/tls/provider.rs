@@ -3,6 +3,7 @@
 //!
 //! User documentation: the `tls` module, section "The handshake: both checks, or no stream".
 
+use embedded_tls::alert::{AlertDescription, AlertLevel};
 use embedded_tls::{
     Aes128GcmSha256, Certificate, CertificateEntryRef, CertificateRef, CertificateVerifyRef,
     CryptoProvider, SignatureScheme, TlsError, TlsVerifier,
@@ -21,6 +22,122 @@ use super::verify::{
 
 /// The most certificates taken from one Certificate message (embedded-tls's own limit).
 const MAX_CHAIN: usize = 16;
+
+/// The signature schemes the ClientHello offers (`signature_algorithms`, RFC 8446 §4.2.3),
+/// each once, ECDSA first: exactly those the verifier checks (`sig.rs`), so that a broker that
+/// picks an offered scheme is never refused for it. In the server's CertificateVerify:
+/// `ecdsa_secp256r1_sha256`, `ecdsa_secp384r1_sha384` (feature `p384`),
+/// `rsa_pss_rsae_sha256/384/512` (feature `rsa`). `rsa_pkcs1_sha256/384/512` (feature `rsa`)
+/// name certificate signatures only (RFC 8446 forbids them in CertificateVerify, and the
+/// verifier refuses them there): the RSA CAs' `sha*WithRSAEncryption`.
+pub(crate) const OFFERED_SIGNATURE_SCHEMES: &[SignatureScheme] = &[
+    SignatureScheme::EcdsaSecp256r1Sha256,
+    #[cfg(feature = "p384")]
+    SignatureScheme::EcdsaSecp384r1Sha384,
+    #[cfg(feature = "rsa")]
+    SignatureScheme::RsaPssRsaeSha256,
+    #[cfg(feature = "rsa")]
+    SignatureScheme::RsaPssRsaeSha384,
+    #[cfg(feature = "rsa")]
+    SignatureScheme::RsaPssRsaeSha512,
+    #[cfg(feature = "rsa")]
+    SignatureScheme::RsaPkcs1Sha256,
+    #[cfg(feature = "rsa")]
+    SignatureScheme::RsaPkcs1Sha384,
+    #[cfg(feature = "rsa")]
+    SignatureScheme::RsaPkcs1Sha512,
+];
+
+/// Which of the server's messages a refusal is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Checked {
+    /// The Certificate message: the chain, its dates, names and pins.
+    Certificate,
+    /// The CertificateVerify: the server's signature over the handshake.
+    CertificateVerify,
+}
+
+/// The alert (RFC 8446 §6.2) the client sends the broker when it refuses `error` in the
+/// `checked` message, so that the broker's log says why the device left. The one place where
+/// refusals become alerts; the refusal itself, with its facts, is what the client reports.
+///
+/// - `certificate_expired` ("expired or not currently valid"): outside the validity dates;
+/// - `unknown_ca`: no path to a pinned CA, or a certificate or key that is not the pinned
+///   one (the pin is the trust anchor);
+/// - `unsupported_certificate`: a key, algorithm, critical extension or name constraint the
+///   verifier does not handle, or no serverAuth in extendedKeyUsage (as OpenSSL says);
+/// - `bad_certificate`: anything else wrong with a certificate (signature, CA flags, usages,
+///   path length, names, profile rules, DER);
+/// - in the CertificateVerify: `decrypt_error` for a signature that does not verify,
+///   `illegal_parameter` for a scheme that does not fit the key or was not offered;
+/// - `unexpected_message`: a message missing, repeated or out of place; `decode_error`: an
+///   empty Certificate message (RFC 8446 §4.4.2.4);
+/// - `internal_error`: the client's own configuration (no time, a server name it cannot use).
+pub(crate) fn refusal_alert(error: &VerifyError, checked: Checked) -> AlertDescription {
+    use AlertDescription as Alert;
+    match (checked, error) {
+        (
+            Checked::CertificateVerify,
+            VerifyError::CertificateVerifyFailed | VerifyError::Malformed { .. },
+        ) => Alert::DecryptError,
+        (
+            Checked::CertificateVerify,
+            VerifyError::SignatureKeyMismatch { .. }
+            | VerifyError::UnsupportedAlgorithm { .. }
+            | VerifyError::WeakAlgorithm { .. },
+        ) => Alert::IllegalParameter,
+        (_, VerifyError::Expired { .. } | VerifyError::NotYetValid { .. }) => {
+            Alert::CertificateExpired
+        }
+        (
+            _,
+            VerifyError::UnknownIssuer { .. }
+            | VerifyError::PathTooLong
+            | VerifyError::PinMismatch { .. }
+            | VerifyError::CertificateMismatch { .. },
+        ) => Alert::UnknownCa,
+        (
+            _,
+            VerifyError::UnsupportedAlgorithm { .. }
+            | VerifyError::UnsupportedNameConstraint { .. }
+            | VerifyError::UnknownCriticalExtension { .. }
+            | VerifyError::ExtendedKeyUsage { .. }
+            | VerifyError::KeyTooLarge { .. },
+        ) => Alert::UnsupportedCertificate,
+        (
+            _,
+            VerifyError::NameMismatch { .. }
+            | VerifyError::BadSignature { .. }
+            | VerifyError::SignatureKeyMismatch { .. }
+            | VerifyError::WeakAlgorithm { .. }
+            | VerifyError::Malformed { .. }
+            | VerifyError::NotCa { .. }
+            | VerifyError::LeafIsCa { .. }
+            | VerifyError::KeyUsage { .. }
+            | VerifyError::PathLenExceeded { .. }
+            | VerifyError::NameConstraintViolation { .. }
+            | VerifyError::ProfileViolation { .. },
+        ) => Alert::BadCertificate,
+        (_, VerifyError::CertificateVerifyFailed) => Alert::DecryptError,
+        (Checked::Certificate, VerifyError::MissingCertificate) => Alert::DecodeError,
+        (
+            _,
+            VerifyError::MissingCertificate
+            | VerifyError::MissingCertificateVerify
+            | VerifyError::UnexpectedMessage { .. },
+        ) => Alert::UnexpectedMessage,
+        (
+            _,
+            VerifyError::NoValidityTime
+            | VerifyError::MissingServerName
+            | VerifyError::InvalidServerName { .. },
+        ) => Alert::InternalError,
+        // A refusal added to `VerifyError` after this list: a certificate the verifier does
+        // not accept. Give it its own arm above.
+        #[allow(unreachable_patterns)]
+        _ => Alert::BadCertificate,
+    }
+}
 
 /// Where one handshake's verification stands.
 // The chain state (a copy of the server key) is the large one; without a heap there is nowhere
@@ -100,12 +217,14 @@ impl<'a> PinnedVerifier<'a> {
         self.stage = Stage::Start;
     }
 
-    /// Records a refusal (the first one stays) and returns embedded-tls's error for it.
-    fn fail(&mut self, error: VerifyError, tls: TlsError) -> Result<(), TlsError> {
+    /// Records a refusal (the first one stays) and returns embedded-tls's error for it: the
+    /// fatal alert for it ([`refusal_alert`]), which embedded-tls sends before it closes.
+    fn fail(&mut self, error: VerifyError, checked: Checked) -> Result<(), TlsError> {
+        let alert = refusal_alert(&error, checked);
         if !matches!(self.stage, Stage::Failed(_)) {
             self.stage = Stage::Failed(error);
         }
-        Err(tls)
+        Err(TlsError::AbortHandshake(AlertLevel::Fatal, alert))
     }
 
     /// Checks the server's Certificate message at `time`.
@@ -147,7 +266,7 @@ impl TlsVerifier<Aes128GcmSha256> for PinnedVerifier<'_> {
                 VerifyError::InvalidServerName {
                     name: bounded(hostname),
                 },
-                TlsError::InvalidCertificate,
+                Checked::Certificate,
             );
         }
         self.server_name = Some(name);
@@ -163,10 +282,10 @@ impl TlsVerifier<Aes128GcmSha256> for PinnedVerifier<'_> {
             let error = VerifyError::UnexpectedMessage {
                 what: "Certificate after the server's certificate was already checked",
             };
-            return self.fail(error, TlsError::InvalidCertificate);
+            return self.fail(error, Checked::Certificate);
         }
         let Some(time) = self.time.take() else {
-            return self.fail(VerifyError::NoValidityTime, TlsError::InvalidCertificate);
+            return self.fail(VerifyError::NoValidityTime, Checked::Certificate);
         };
         match self.check_certificate(&cert, time) {
             Ok(chain) => {
@@ -176,7 +295,7 @@ impl TlsVerifier<Aes128GcmSha256> for PinnedVerifier<'_> {
                 };
                 Ok(())
             }
-            Err(e) => self.fail(e, TlsError::InvalidCertificate),
+            Err(e) => self.fail(e, Checked::Certificate),
         }
     }
 
@@ -184,17 +303,18 @@ impl TlsVerifier<Aes128GcmSha256> for PinnedVerifier<'_> {
         let (chain, transcript) = match core::mem::replace(&mut self.stage, Stage::Start) {
             Stage::ChainVerified { chain, transcript } => (chain, transcript),
             Stage::Start => {
-                return self.fail(VerifyError::MissingCertificate, TlsError::InvalidSignature)
+                return self.fail(VerifyError::MissingCertificate, Checked::CertificateVerify)
             }
             Stage::Verified(_) => {
                 let error = VerifyError::UnexpectedMessage {
                     what: "a second CertificateVerify",
                 };
-                return self.fail(error, TlsError::InvalidSignature);
+                return self.fail(error, Checked::CertificateVerify);
             }
             Stage::Failed(e) => {
+                let alert = refusal_alert(&e, Checked::CertificateVerify);
                 self.stage = Stage::Failed(e);
-                return Err(TlsError::InvalidSignature);
+                return Err(TlsError::AbortHandshake(AlertLevel::Fatal, alert));
             }
         };
         let hash = transcript.finalize();
@@ -208,7 +328,7 @@ impl TlsVerifier<Aes128GcmSha256> for PinnedVerifier<'_> {
                 self.stage = Stage::Verified(verified);
                 Ok(())
             }
-            Err(e) => self.fail(e, TlsError::InvalidSignature),
+            Err(e) => self.fail(e, Checked::CertificateVerify),
         }
     }
 }

@@ -119,3 +119,58 @@ impl Alert {
         Ok(())
     }
 }
+
+/// The alert the client sends when `error` ends the connection, where RFC 8446 §6.2 names one
+/// (`None`: the error is the transport's, or the server's own alert, which is not answered).
+///
+/// A [`TlsError::AbortHandshake`] (a verifier's refusal) carries its own alert; every other
+/// alert is fatal. Errors of the client itself (buffers too small, encoding) are
+/// `internal_error`, except `TlsError::InternalError` itself (see below).
+pub(crate) fn alert_for(error: TlsError) -> Option<Alert> {
+    use AlertDescription as D;
+    let description = match error {
+        TlsError::AbortHandshake(level, description) => {
+            return Some(Alert::new(level, description));
+        }
+        // `InternalError` is also how an alert from the server after the handshake is
+        // reported: never answer an alert with one.
+        TlsError::ConnectionClosed
+        | TlsError::HandshakeAborted(..)
+        | TlsError::InternalError
+        | TlsError::IoError
+        | TlsError::Io(_) => return None,
+        // A message where the handshake order does not allow it, a record of a type that
+        // cannot come now.
+        TlsError::UnexpectedHandshakeMessage(_)
+        | TlsError::InvalidHandshake
+        | TlsError::InvalidRecord
+        | TlsError::UnknownContentType => D::UnexpectedMessage,
+        // A field of the server's messages inconsistent with what the client offered.
+        TlsError::InvalidKeyUpdate
+        | TlsError::InvalidCipherSuite
+        | TlsError::InvalidSupportedVersions
+        | TlsError::InvalidKeyShare
+        | TlsError::InvalidSignatureScheme => D::IllegalParameter,
+        TlsError::UnknownExtensionType => D::UnsupportedExtension,
+        // The server's Finished (or, from a verifier, its CertificateVerify) does not verify.
+        TlsError::InvalidSignature => D::DecryptError,
+        TlsError::CryptoError => D::BadRecordMac,
+        TlsError::InvalidCertificate | TlsError::InvalidCertificateEntry => D::BadCertificate,
+        TlsError::ParseError(_)
+        | TlsError::DecodeError
+        | TlsError::InvalidExtensionsLength
+        | TlsError::InvalidSessionIdLength
+        | TlsError::InvalidNonceLength
+        | TlsError::InvalidTicketLength
+        | TlsError::InvalidCertificateRequest => D::DecodeError,
+        TlsError::Unimplemented
+        | TlsError::MissingHandshake
+        | TlsError::InsufficientSpace
+        | TlsError::InvalidPrivateKey
+        | TlsError::UnableToInitializeCryptoEngine
+        | TlsError::OutOfMemory
+        | TlsError::InvalidApplicationData
+        | TlsError::EncodeError => D::InternalError,
+    };
+    Some(Alert::new(AlertLevel::Fatal, description))
+}

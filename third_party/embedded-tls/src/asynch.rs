@@ -1,9 +1,9 @@
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::TlsError;
-use crate::alert::{Alert, AlertDescription, AlertLevel};
+use crate::alert::{Alert, alert_for};
 use crate::common::decrypted_buffer_info::DecryptedBufferInfo;
-use crate::common::decrypted_read_handler::{DecryptedReadHandler, alert_for};
+use crate::common::decrypted_read_handler::DecryptedReadHandler;
 use crate::connection::{Handshake, State};
 use crate::flush_policy::FlushPolicy;
 use crate::key_schedule::KeySchedule;
@@ -183,11 +183,11 @@ where
         key_schedule.update_traffic_secret()
     }
 
-    /// Sends a fatal alert (best effort: the error that caused it is what the caller needs).
-    async fn send_alert(&mut self, description: AlertDescription) -> Result<(), TlsError> {
+    /// Sends an alert (best effort: the error that caused it is what the caller needs).
+    async fn send_alert(&mut self, alert: Alert) -> Result<(), TlsError> {
         let key_schedule = self.key_schedule.write_state();
         let slice = self.record_write_buf.write_record(
-            &ClientRecord::Alert(Alert::new(AlertLevel::Fatal, description), true),
+            &ClientRecord::Alert(alert, true),
             key_schedule,
             None,
         )?;
@@ -277,8 +277,8 @@ where
         };
         let result = handler.read(self.key_schedule.read_state(), record);
 
-        if let Some(description) = result.err().and_then(alert_for) {
-            self.send_alert(description).await.ok();
+        if let Some(alert) = result.err().and_then(alert_for) {
+            self.send_alert(alert).await.ok();
         }
         result
     }

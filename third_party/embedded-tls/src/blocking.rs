@@ -1,8 +1,8 @@
 use core::sync::atomic::Ordering;
 
-use crate::alert::{Alert, AlertDescription, AlertLevel};
+use crate::alert::{Alert, alert_for};
 use crate::common::decrypted_buffer_info::DecryptedBufferInfo;
-use crate::common::decrypted_read_handler::{DecryptedReadHandler, alert_for};
+use crate::common::decrypted_read_handler::DecryptedReadHandler;
 use crate::connection::{Handshake, State};
 use crate::flush_policy::FlushPolicy;
 use crate::key_schedule::KeySchedule;
@@ -178,11 +178,11 @@ where
         key_schedule.update_traffic_secret()
     }
 
-    /// Sends a fatal alert (best effort: the error that caused it is what the caller needs).
-    fn send_alert(&mut self, description: AlertDescription) -> Result<(), TlsError> {
+    /// Sends an alert (best effort: the error that caused it is what the caller needs).
+    fn send_alert(&mut self, alert: Alert) -> Result<(), TlsError> {
         let key_schedule = self.key_schedule.write_state();
         let slice = self.record_write_buf.write_record(
-            &ClientRecord::Alert(Alert::new(AlertLevel::Fatal, description), true),
+            &ClientRecord::Alert(alert, true),
             key_schedule,
             None,
         )?;
@@ -267,8 +267,8 @@ where
         };
         let result = handler.read(key_schedule, record);
 
-        if let Some(description) = result.err().and_then(alert_for) {
-            self.send_alert(description).ok();
+        if let Some(alert) = result.err().and_then(alert_for) {
+            self.send_alert(alert).ok();
         }
         result
     }
@@ -596,3 +596,6 @@ where
 
 #[cfg(test)]
 mod post_handshake_tests;
+
+#[cfg(test)]
+mod handshake_order_tests;

@@ -321,38 +321,35 @@ impl<'a> TlsConfig<'a> {
         config
     }
 
-    /// Enable RSA ciphers even if they might not be supported.
-    pub fn enable_rsa_signatures(mut self) -> Self {
-        unwrap!(
-            self.signature_schemes
-                .push(SignatureScheme::RsaPkcs1Sha256)
-                .ok()
-        );
-        unwrap!(
-            self.signature_schemes
-                .push(SignatureScheme::RsaPkcs1Sha384)
-                .ok()
-        );
-        unwrap!(
-            self.signature_schemes
-                .push(SignatureScheme::RsaPkcs1Sha512)
-                .ok()
-        );
-        unwrap!(
-            self.signature_schemes
-                .push(SignatureScheme::RsaPssRsaeSha256)
-                .ok()
-        );
-        unwrap!(
-            self.signature_schemes
-                .push(SignatureScheme::RsaPssRsaeSha384)
-                .ok()
-        );
-        unwrap!(
-            self.signature_schemes
-                .push(SignatureScheme::RsaPssRsaeSha512)
-                .ok()
-        );
+    /// Enable RSA ciphers even if they might not be supported. Schemes already offered are
+    /// not offered twice (with the `alloc` feature, [`TlsConfig::new`] offers them already).
+    pub fn enable_rsa_signatures(self) -> Self {
+        self.add_signature_schemes(&[
+            SignatureScheme::RsaPkcs1Sha256,
+            SignatureScheme::RsaPkcs1Sha384,
+            SignatureScheme::RsaPkcs1Sha512,
+            SignatureScheme::RsaPssRsaeSha256,
+            SignatureScheme::RsaPssRsaeSha384,
+            SignatureScheme::RsaPssRsaeSha512,
+        ])
+    }
+
+    /// Offer exactly `schemes` in the ClientHello's `signature_algorithms` extension, in this
+    /// order, each once, instead of the default list: the schemes the verifier checks, so
+    /// that a server never picks one the client then refuses (RFC 8446 §4.2.3). At most 25;
+    /// more are left out.
+    pub fn with_signature_schemes(mut self, schemes: &[SignatureScheme]) -> Self {
+        self.signature_schemes.clear();
+        self.add_signature_schemes(schemes)
+    }
+
+    fn add_signature_schemes(mut self, schemes: &[SignatureScheme]) -> Self {
+        for scheme in schemes {
+            if !self.signature_schemes.contains(scheme) {
+                // Full: the rest is left out, as documented.
+                self.signature_schemes.push(*scheme).ok();
+            }
+        }
         self
     }
 
@@ -418,4 +415,43 @@ impl Default for TlsConfig<'_> {
 pub enum Certificate<D> {
     X509(D),
     RawPublicKey(D),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use SignatureScheme::*;
+
+    #[test]
+    fn rsa_signatures_are_offered_once() {
+        let config = TlsConfig::new()
+            .enable_rsa_signatures()
+            .enable_rsa_signatures();
+        for (i, scheme) in config.signature_schemes.iter().enumerate() {
+            assert!(
+                !config.signature_schemes[i + 1..].contains(scheme),
+                "{scheme:?} twice in {:?}",
+                config.signature_schemes
+            );
+        }
+        assert!(config.signature_schemes.contains(&RsaPssRsaeSha256));
+    }
+
+    #[test]
+    fn the_offered_schemes_are_exactly_those_given() {
+        let config = TlsConfig::new()
+            .enable_rsa_signatures()
+            .with_signature_schemes(&[RsaPssRsaeSha256, EcdsaSecp256r1Sha256, RsaPssRsaeSha256]);
+        assert_eq!(
+            config.signature_schemes.as_slice(),
+            &[RsaPssRsaeSha256, EcdsaSecp256r1Sha256]
+        );
+        // Adding RSA afterwards adds only what is missing, after them.
+        let config = config.enable_rsa_signatures();
+        assert_eq!(
+            &config.signature_schemes[..3],
+            &[RsaPssRsaeSha256, EcdsaSecp256r1Sha256, RsaPkcs1Sha256]
+        );
+        assert_eq!(config.signature_schemes.len(), 7);
+    }
 }

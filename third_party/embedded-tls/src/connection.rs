@@ -3,10 +3,11 @@ use crate::handshake::{ClientHandshake, HandshakeType, ServerHandshake};
 use crate::key_schedule::{KeySchedule, ReadKeySchedule, WriteKeySchedule};
 use crate::record::{ClientRecord, ServerRecord};
 use crate::record_reader::RecordReader;
+use crate::server_flight::ServerFlight;
 use crate::write_buffer::WriteBuffer;
 use crate::{CertificateVerify, CryptoProvider, TlsError, TlsVerifier};
 use crate::{
-    alert::{Alert, AlertDescription, AlertLevel},
+    alert::{Alert, AlertDescription, AlertLevel, alert_for},
     handshake::{certificate::CertificateRef, certificate_request::CertificateRequest},
 };
 use core::fmt::Debug;
@@ -148,6 +149,8 @@ where
     traffic_hash: Option<CipherSuite::Hash>,
     secret: Option<EphemeralSecret>,
     certificate_request: Option<CertificateRequest>,
+    /// The next message of the server's encrypted flight.
+    server_flight: ServerFlight,
 }
 
 impl<CipherSuite> Handshake<CipherSuite>
@@ -159,6 +162,7 @@ where
             traffic_hash: None,
             secret: None,
             certificate_request: None,
+            server_flight: ServerFlight::EncryptedExtensions,
         }
     }
 }
@@ -207,17 +211,18 @@ impl<'a> State {
 
                 let result = process_server_hello(handshake, key_schedule, record);
 
-                handle_processing_error(result, transport, key_schedule, tx_buf).await
+                handle_processing_error(result, transport, key_schedule, tx_buf, false).await
             }
             State::ServerVerify => {
                 let record = record_reader
                     .read(transport, key_schedule.read_state())
                     .await?;
 
+                let psk = config.psk.is_some();
                 let result =
-                    process_server_verify(handshake, key_schedule, crypto_provider, record);
+                    process_server_verify(handshake, key_schedule, crypto_provider, record, psk);
 
-                handle_processing_error(result, transport, key_schedule, tx_buf).await
+                handle_processing_error(result, transport, key_schedule, tx_buf, true).await
             }
             State::ClientCert => {
                 let (state, tx) = client_cert(handshake, key_schedule, crypto_provider, tx_buf)?;
@@ -273,15 +278,16 @@ impl<'a> State {
 
                 let result = process_server_hello(handshake, key_schedule, record);
 
-                handle_processing_error_blocking(result, transport, key_schedule, tx_buf)
+                handle_processing_error_blocking(result, transport, key_schedule, tx_buf, false)
             }
             State::ServerVerify => {
                 let record = record_reader.read_blocking(transport, key_schedule.read_state())?;
 
+                let psk = config.psk.is_some();
                 let result =
-                    process_server_verify(handshake, key_schedule, crypto_provider, record);
+                    process_server_verify(handshake, key_schedule, crypto_provider, record, psk);
 
-                handle_processing_error_blocking(result, transport, key_schedule, tx_buf)
+                handle_processing_error_blocking(result, transport, key_schedule, tx_buf, true)
             }
             State::ClientCert => {
                 let (state, tx) = client_cert(handshake, key_schedule, crypto_provider, tx_buf)?;
@@ -309,24 +315,29 @@ impl<'a> State {
     }
 }
 
+/// After a refusal of what the server sent, the alert that says why (RFC 8446 §6.2), before
+/// the error is returned: in plaintext while processing the ServerHello (`encrypted` false),
+/// under the client's handshake traffic keys after it. Best effort: a failure to send it does
+/// not replace the error.
 fn handle_processing_error_blocking<CipherSuite>(
     result: Result<State, TlsError>,
     transport: &mut impl BlockingWrite,
     key_schedule: &mut KeySchedule<CipherSuite>,
     tx_buf: &mut WriteBuffer,
+    encrypted: bool,
 ) -> Result<State, TlsError>
 where
     CipherSuite: TlsCipherSuite,
 {
-    if let Err(TlsError::AbortHandshake(level, description)) = result {
-        let (write_key_schedule, read_key_schedule) = key_schedule.as_split();
-        let tx = tx_buf.write_record(
-            &ClientRecord::Alert(Alert { level, description }, false),
+    if let Some(alert) = result.as_ref().err().and_then(|e| alert_for(*e)) {
+        let (write_key_schedule, _) = key_schedule.as_split();
+        if let Ok(tx) = tx_buf.write_record(
+            &ClientRecord::Alert(alert, encrypted),
             write_key_schedule,
-            Some(read_key_schedule),
-        )?;
-
-        respond_blocking(tx, transport, key_schedule)?;
+            None,
+        ) {
+            respond_blocking(tx, transport, key_schedule).ok();
+        }
     }
 
     result
@@ -351,24 +362,26 @@ where
     Ok(())
 }
 
+/// The async twin of [`handle_processing_error_blocking`].
 async fn handle_processing_error<CipherSuite>(
     result: Result<State, TlsError>,
     transport: &mut impl AsyncWrite,
     key_schedule: &mut KeySchedule<CipherSuite>,
     tx_buf: &mut WriteBuffer<'_>,
+    encrypted: bool,
 ) -> Result<State, TlsError>
 where
     CipherSuite: TlsCipherSuite,
 {
-    if let Err(TlsError::AbortHandshake(level, description)) = result {
-        let (write_key_schedule, read_key_schedule) = key_schedule.as_split();
-        let tx = tx_buf.write_record(
-            &ClientRecord::Alert(Alert { level, description }, false),
+    if let Some(alert) = result.as_ref().err().and_then(|e| alert_for(*e)) {
+        let (write_key_schedule, _) = key_schedule.as_split();
+        if let Ok(tx) = tx_buf.write_record(
+            &ClientRecord::Alert(alert, encrypted),
             write_key_schedule,
-            Some(read_key_schedule),
-        )?;
-
-        respond(tx, transport, key_schedule).await?;
+            None,
+        ) {
+            respond(tx, transport, key_schedule).await.ok();
+        }
     }
 
     result
@@ -453,6 +466,7 @@ fn process_server_verify<Provider>(
     key_schedule: &mut KeySchedule<Provider::CipherSuite>,
     crypto_provider: &mut Provider,
     record: ServerRecord<'_, Provider::CipherSuite>,
+    psk: bool,
 ) -> Result<State, TlsError>
 where
     Provider: CryptoProvider,
@@ -461,6 +475,11 @@ where
     decrypt_record(key_schedule.read_state(), record, |key_schedule, record| {
         match record {
             ServerRecord::Handshake(server_handshake) => {
+                // Before anything of the message is used: a Finished with no Certificate or
+                // CertificateVerify before it is refused here, before the client's Finished.
+                handshake.server_flight = handshake
+                    .server_flight
+                    .next(server_handshake.handshake_type(), psk)?;
                 match server_handshake {
                     ServerHandshake::EncryptedExtensions(_) => {}
                     ServerHandshake::Certificate(certificate) => {

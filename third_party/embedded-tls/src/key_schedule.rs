@@ -523,4 +523,21 @@ where
         //info!("verified {:?}", verified);
         //unimplemented!()
     }
+
+    /// The server's Finished `verify_data` over `transcript_hash`, as the server computes it:
+    /// for tests that play the server.
+    #[cfg(test)]
+    pub(crate) fn server_finished_verify_data(
+        &self,
+        transcript_hash: &[u8],
+    ) -> HashArray<CipherSuite> {
+        let key = self
+            .state
+            .traffic_secret
+            .make_expanded_hkdf_label::<HashOutputSize<CipherSuite>>(b"finished", ContextType::None)
+            .unwrap();
+        let mut hmac = SimpleHmac::<CipherSuite::Hash>::new_from_slice(&key).unwrap();
+        Mac::update(&mut hmac, transcript_hash);
+        hmac.finalize().into_bytes()
+    }
 }

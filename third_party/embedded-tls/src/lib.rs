@@ -71,6 +71,7 @@ mod parse_buffer;
 pub mod read_buffer;
 mod record;
 mod record_reader;
+mod server_flight;
 mod write_buffer;
 
 pub use config::UnsecureProvider;

@@ -47,7 +47,7 @@ impl ClientRecordHeader {
     pub fn header_content_type(self) -> ContentType {
         match self {
             Self::Handshake(false) => ContentType::Handshake,
-            Self::Alert(false) => ContentType::ChangeCipherSpec,
+            Self::Alert(false) => ContentType::Alert,
             Self::Handshake(true) | Self::Alert(true) | Self::ApplicationData => {
                 ContentType::ApplicationData
             }
@@ -64,8 +64,10 @@ impl ClientRecordHeader {
 
     pub fn version(self) -> [u8; 2] {
         match self {
-            Self::Handshake(true) | Self::Alert(true) | Self::ApplicationData => [0x03, 0x03],
-            Self::Handshake(false) | Self::Alert(false) => [0x03, 0x01],
+            // legacy_record_version: 0x0301 is allowed for the initial ClientHello only
+            // (RFC 8446 §5.1).
+            Self::Handshake(false) => [0x03, 0x01],
+            Self::Handshake(true) | Self::Alert(_) | Self::ApplicationData => [0x03, 0x03],
         }
     }
 

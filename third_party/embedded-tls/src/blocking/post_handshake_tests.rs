@@ -14,10 +14,10 @@ const TAG: usize = 16;
 
 /// The server's side of the connection: bytes it sent, and bytes the client wrote.
 #[derive(Default)]
-struct Socket {
-    input: Vec<u8>,
-    read: usize,
-    output: Vec<u8>,
+pub(super) struct Socket {
+    pub(super) input: Vec<u8>,
+    pub(super) read: usize,
+    pub(super) output: Vec<u8>,
 }
 
 impl embedded_io::ErrorType for Socket {
@@ -54,7 +54,11 @@ fn established() -> KeySchedule<Suite> {
 }
 
 /// Encrypts a record as the server: with the client's read keys, from `server`'s copy.
-fn seal(server: &mut ReadKeySchedule<Suite>, content_type: ContentType, data: &[u8]) -> Vec<u8> {
+pub(super) fn seal(
+    server: &mut ReadKeySchedule<Suite>,
+    content_type: ContentType,
+    data: &[u8],
+) -> Vec<u8> {
     seal_inner(server, &[data, &[content_type as u8]].concat())
 }
 
@@ -73,7 +77,7 @@ fn seal_inner(server: &mut ReadKeySchedule<Suite>, inner: &[u8]) -> Vec<u8> {
 }
 
 /// Decrypts the next record the client wrote, as the server: (inner content type, data).
-fn open(client: &mut WriteKeySchedule<Suite>, records: &mut &[u8]) -> (u8, Vec<u8>) {
+pub(super) fn open(client: &mut WriteKeySchedule<Suite>, records: &mut &[u8]) -> (u8, Vec<u8>) {
     let len = u16::from_be_bytes([records[3], records[4]]) as usize;
     let (header, rest) = records.split_at(5);
     let (body, rest) = rest.split_at(len);

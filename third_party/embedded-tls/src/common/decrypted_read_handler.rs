@@ -19,16 +19,6 @@ pub struct DecryptedReadHandler<'a> {
     pub key_update_requested: &'a mut bool,
 }
 
-/// The alert that ends the connection after `error` in what the server sent after the
-/// handshake, where RFC 8446 names one.
-pub(crate) fn alert_for(error: TlsError) -> Option<AlertDescription> {
-    match error {
-        TlsError::UnexpectedHandshakeMessage(_) => Some(AlertDescription::UnexpectedMessage),
-        TlsError::InvalidKeyUpdate => Some(AlertDescription::IllegalParameter),
-        _ => None,
-    }
-}
-
 impl DecryptedReadHandler<'_> {
     /// Decrypts a record read after the handshake and takes what it carries.
     pub fn read<CipherSuite: TlsCipherSuite>(
