@@ -1,6 +1,7 @@
 //! Every certificate in `certs/`, presented by a real Mosquitto over TLS 1.3, to the blocking
 //! and the async client: good ones connect and exchange QoS 1 messages; bad ones are refused
-//! with the right error, before any MQTT byte is sent.
+//! with the right error, before any MQTT byte is sent, and the client's TLS alert for each
+//! refusal is in the broker's log (`certificate_expired`, `unknown_ca`, `bad_certificate`).
 
 // VerifyError carries its facts inline (no heap on the device side).
 #![allow(clippy::result_large_err)]
@@ -77,6 +78,31 @@ fn at(time: ValidityTime) -> Check {
 
 fn at_now() -> Check {
     at(ValidityTime::UnixSeconds(unix_now()))
+}
+
+/// How Mosquitto (OpenSSL 3) logs the alert a client sent: `OpenSSL Error[0]: error:0A000415:SSL
+/// routines::sslv3 alert certificate expired`.
+const CERTIFICATE_EXPIRED: &str = "alert certificate expired";
+const BAD_CERTIFICATE: &str = "alert bad certificate";
+const UNKNOWN_CA: &str = "alert unknown ca";
+
+/// How many times each alert is in the broker's log so far.
+#[derive(Default)]
+struct AlertsLogged(std::cell::RefCell<std::collections::HashMap<&'static str, usize>>);
+
+impl AlertsLogged {
+    /// The broker logs `alert` once more, for the refusal of `case`.
+    fn expect(&self, broker: &Broker, alert: &'static str, case: &str) {
+        let mut counts = self.0.borrow_mut();
+        let count = counts.entry(alert).or_default();
+        *count += 1;
+        let log = broker.log_once(alert, *count);
+        assert_eq!(
+            log.matches(alert).count(),
+            *count,
+            "{case}: {alert:?} in:\n{log}"
+        );
+    }
 }
 
 fn refusal(result: Result<(), ConnectError>) -> VerifyError {
@@ -164,37 +190,62 @@ both_drivers! {
     fn bad_certificates_are_refused_with_their_reason() {
         let broker = broker();
         let rsa = Pin::Ca(ca_pin("rsa-root.der"));
+        let alerts = AlertsLogged::default();
         type Expect = fn(&VerifyError) -> bool;
-        let cases: Vec<(&str, Expect)> = vec![
-            ("expired", |e| matches!(e, VerifyError::Expired { .. })),
-            ("not-yet-valid", |e| {
-                matches!(e, VerifyError::NotYetValid { .. })
-            }),
-            ("wrong-host", |e| {
-                matches!(e, VerifyError::NameMismatch { .. })
-            }),
-            ("other-ca", |e| {
-                matches!(e, VerifyError::UnknownIssuer { .. })
-            }),
-            ("self-signed", |e| {
-                matches!(e, VerifyError::UnknownIssuer { .. })
-            }),
-            ("int-not-ca", |e| matches!(e, VerifyError::NotCa { .. })),
-            ("sha1-leaf", |e| {
-                matches!(e, VerifyError::WeakAlgorithm { .. })
-            }),
-            ("cn-only", |e| matches!(e, VerifyError::NameMismatch { .. })),
+        let cases: Vec<(&str, Expect, &str)> = vec![
+            (
+                "expired",
+                |e| matches!(e, VerifyError::Expired { .. }),
+                CERTIFICATE_EXPIRED,
+            ),
+            (
+                "not-yet-valid",
+                |e| matches!(e, VerifyError::NotYetValid { .. }),
+                CERTIFICATE_EXPIRED,
+            ),
+            (
+                "wrong-host",
+                |e| matches!(e, VerifyError::NameMismatch { .. }),
+                BAD_CERTIFICATE,
+            ),
+            (
+                "other-ca",
+                |e| matches!(e, VerifyError::UnknownIssuer { .. }),
+                UNKNOWN_CA,
+            ),
+            (
+                "self-signed",
+                |e| matches!(e, VerifyError::UnknownIssuer { .. }),
+                UNKNOWN_CA,
+            ),
+            (
+                "int-not-ca",
+                |e| matches!(e, VerifyError::NotCa { .. }),
+                BAD_CERTIFICATE,
+            ),
+            (
+                "sha1-leaf",
+                |e| matches!(e, VerifyError::WeakAlgorithm { .. }),
+                BAD_CERTIFICATE,
+            ),
+            (
+                "cn-only",
+                |e| matches!(e, VerifyError::NameMismatch { .. }),
+                BAD_CERTIFICATE,
+            ),
         ];
-        for (served, expected) in cases {
+        for (served, expected, alert) in cases {
             let error = refusal(exchange(&broker, served, rsa, at_now(), "localhost"));
             assert!(expected(&error), "{served}: wrong refusal: {error:?}");
             let line = error.to_string();
             assert!(!line.contains('\n') && !line.is_empty(), "{served}: {line}");
             println!("{served:>14}: refused: {line}");
+            alerts.expect(&broker, alert, served);
         }
         // The impostor names its issuer.
         let error = refusal(exchange(&broker, "other-ca", rsa, at_now(), "localhost"));
         assert!(error.to_string().contains("Other root"), "{error}");
+        alerts.expect(&broker, UNKNOWN_CA, "other-ca again");
         // A name mismatch says what was expected.
         let error = refusal(exchange(
             &broker,
@@ -204,6 +255,7 @@ both_drivers! {
             "broker.example",
         ));
         assert!(error.to_string().contains("broker.example"), "{error}");
+        alerts.expect(&broker, BAD_CERTIFICATE, "rsa-leaf as broker.example");
         // The P-256 CA did not issue the RSA chain.
         let p256 = Pin::Ca(ca_pin("p256-root.der"));
         let error = refusal(exchange(&broker, "rsa-leaf", p256, at_now(), "localhost"));
@@ -211,6 +263,7 @@ both_drivers! {
             matches!(error, VerifyError::UnknownIssuer { .. }),
             "{error:?}"
         );
+        alerts.expect(&broker, UNKNOWN_CA, "rsa-leaf under the P-256 CA");
     }
 
     #[test]

@@ -486,24 +486,21 @@ where
     R: rand_core::CryptoRngCore,
     I: MaybeClientIdentity,
 {
-    match (provider.verifier_outcome(), error) {
-        // The server's Finished (or its CertificateVerify) came before the message the verifier
-        // needed: embedded-tls refused it, before the client's Finished; the verifier says
-        // which message is missing.
-        (
-            Err(
-                missing @ (VerifyError::MissingCertificate | VerifyError::MissingCertificateVerify),
-            ),
-            TlsError::UnexpectedHandshakeMessage(
-                HandshakeType::Finished | HandshakeType::CertificateVerify,
-            ),
-        ) => return ConnectError::Verify(missing),
+    // The verifier refused (embedded-tls sent the alert it gave), or the server's Finished (or
+    // CertificateVerify) came before a message the verifier needed, which embedded-tls refused
+    // before the client's Finished: the verifier says which one is missing.
+    let verifier_spoke = matches!(
+        error,
+        TlsError::AbortHandshake(..)
+            | TlsError::UnexpectedHandshakeMessage(
+                HandshakeType::Finished | HandshakeType::CertificateVerify
+            )
+    );
+    match provider.verifier_outcome() {
+        Err(refusal) if verifier_spoke => return ConnectError::Verify(refusal),
         // The handshake broke before the verifier saw everything: the TLS error is the news.
-        (
-            Ok(_) | Err(VerifyError::MissingCertificate | VerifyError::MissingCertificateVerify),
-            _,
-        ) => {}
-        (Err(refusal), _) => return ConnectError::Verify(refusal),
+        Ok(_) | Err(VerifyError::MissingCertificate | VerifyError::MissingCertificateVerify) => {}
+        Err(refusal) => return ConnectError::Verify(refusal),
     }
     match provider.client_auth() {
         // Our own failure, whatever the broker made of the empty signature.

@@ -232,6 +232,20 @@ impl Broker {
         format!("{log}--- mosquitto stdout/stderr ---\n{output}")
     }
 
+    /// The log, once `text` occurs in it at least `times` times: Mosquitto writes what
+    /// became of a connection shortly after the client saw it end. After 5 seconds, the log as
+    /// it is (the caller's assertion then shows it).
+    pub fn log_once(&self, text: &str, times: usize) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let log = self.log();
+            if log.matches(text).count() >= times || Instant::now() > deadline {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Stops the broker gracefully (SIGTERM: it closes connections and saves persistence),
     /// SIGKILL after 5 seconds. Nothing listens on its ports until [`start_again`](Self::start_again).
     pub fn stop(&mut self) {

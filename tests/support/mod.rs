@@ -19,6 +19,7 @@ mod examples;
 mod executor;
 mod firmware;
 mod host_client;
+pub mod rustls_server;
 pub mod second_broker;
 mod seen;
 
@@ -32,6 +33,9 @@ pub use examples::{example_binary, run_example, without_package_env};
 pub use executor::{block_on, idle, Idle};
 pub use firmware::build_firmware;
 pub use host_client::{publish, publish_tls, try_publish, Message, Subscriber};
+pub use rustls_server::{
+    BadSignature, ClientAnswer, Misbehaviour, Omitted, RustlsServer, ServerReport,
+};
 pub use second_broker::SecondBroker;
 pub use seen::{own, Seen};
 

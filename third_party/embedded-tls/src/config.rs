@@ -334,7 +334,7 @@ impl<'a> TlsConfig<'a> {
         ])
     }
 
-    /// Offer exactly `schemes` in the ClientHello's `signature_algorithms` extension, in this
+    /// Offer exactly `schemes` in the `ClientHello`'s `signature_algorithms` extension, in this
     /// order, each once, instead of the default list: the schemes the verifier checks, so
     /// that a server never picks one the client then refuses (RFC 8446 §4.2.3). At most 25;
     /// more are left out.

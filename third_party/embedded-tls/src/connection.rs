@@ -316,7 +316,7 @@ impl<'a> State {
 }
 
 /// After a refusal of what the server sent, the alert that says why (RFC 8446 §6.2), before
-/// the error is returned: in plaintext while processing the ServerHello (`encrypted` false),
+/// the error is returned: in plaintext while processing the `ServerHello` (`encrypted` false),
 /// under the client's handshake traffic keys after it. Best effort: a failure to send it does
 /// not replace the error.
 fn handle_processing_error_blocking<CipherSuite>(

@@ -1,15 +1,15 @@
 //! The order of the server's encrypted handshake messages (RFC 8446 §2, §4.3, §4.4).
 //!
-//! After its ServerHello, a TLS 1.3 server sends, in this order:
+//! After its `ServerHello`, a TLS 1.3 server sends, in this order:
 //!
-//! - with certificates: EncryptedExtensions, CertificateRequest (optional), Certificate,
-//!   CertificateVerify, Finished;
-//! - with a pre-shared key (psk_dhe_ke): EncryptedExtensions, Finished. A server
-//!   authenticating with a PSK must not send CertificateRequest (§4.3.2) nor Certificate.
+//! - with certificates: `EncryptedExtensions`, `CertificateRequest` (optional), `Certificate`,
+//!   `CertificateVerify`, `Finished`;
+//! - with a pre-shared key (`psk_dhe_ke`): `EncryptedExtensions`, `Finished`. A server
+//!   authenticating with a PSK must not send `CertificateRequest` (§4.3.2) nor `Certificate`.
 //!
 //! A message out of this order ends the handshake with `unexpected_message` (§6.2) before the
-//! client sends anything more. This matters for the server's authentication: a Finished that
-//! arrives with no Certificate or no CertificateVerify before it would otherwise complete the
+//! client sends anything more. This matters for the server's authentication: a `Finished` that
+//! arrives with no `Certificate` or no `CertificateVerify` before it would otherwise complete the
 //! handshake with a server that never proved who it is.
 
 use crate::TlsError;
@@ -19,17 +19,17 @@ use crate::handshake::HandshakeType;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub(crate) enum ServerFlight {
-    /// EncryptedExtensions, the first message under the handshake keys.
+    /// `EncryptedExtensions`, the first message under the handshake keys.
     EncryptedExtensions,
-    /// CertificateRequest or Certificate, after EncryptedExtensions without a PSK.
+    /// `CertificateRequest` or `Certificate`, after `EncryptedExtensions` without a PSK.
     CertificateRequestOrCertificate,
-    /// Certificate, after a CertificateRequest.
+    /// `Certificate`, after a `CertificateRequest`.
     Certificate,
-    /// CertificateVerify, after the Certificate.
+    /// `CertificateVerify`, after the `Certificate`.
     CertificateVerify,
-    /// The server's Finished.
+    /// The server's `Finished`.
     Finished,
-    /// Nothing: the server's flight ended with its Finished.
+    /// Nothing: the server's flight ended with its `Finished`.
     Complete,
 }
 

@@ -1,7 +1,7 @@
 //! The server's encrypted handshake flight, fed to a client in its `ServerVerify` state: the
 //! messages must come in the order RFC 8446 gives (`crate::server_flight`), a refusal is
 //! answered with the alert that names it, and nothing else is written: in particular no
-//! Finished after a flight without the server's Certificate or CertificateVerify.
+//! `Finished` after a flight without the server's `Certificate` or `CertificateVerify`.
 
 use super::post_handshake_tests::{Socket, open, seal};
 use super::*;
@@ -17,10 +17,10 @@ type Suite = Aes128GcmSha256;
 const ENCRYPTED_EXTENSIONS: &[u8] = &[8, 0, 0, 2, 0, 0];
 /// Empty request context, one 3-byte "certificate" (no verifier looks at it here).
 const CERTIFICATE: &[u8] = &[11, 0, 0, 12, 0, 0, 0, 8, 0, 0, 3, 1, 2, 3, 0, 0];
-/// ecdsa_secp256r1_sha256, a 4-byte "signature".
+/// `ecdsa_secp256r1_sha256`, a 4-byte "signature".
 const CERTIFICATE_VERIFY: &[u8] = &[15, 0, 0, 8, 4, 3, 0, 4, 1, 2, 3, 4];
 
-/// Handshake traffic keys, as after a ServerHello (the same for every call).
+/// Handshake traffic keys, as after a `ServerHello` (the same for every call).
 fn after_server_hello() -> KeySchedule<Suite> {
     let mut keys = KeySchedule::new();
     keys.initialize_early_secret(None).unwrap();
@@ -48,7 +48,7 @@ impl Outcome {
 }
 
 /// The client, with handshake keys (`config` decides PSK or certificates), reads one record
-/// from the server: `flight`, then the server's Finished over it (right, or `tampered`).
+/// from the server: `flight`, then the server's `Finished` over it (right, or `tampered`).
 fn client_reads(flight: &[&[u8]], tampered: bool, config: &TlsConfig) -> Outcome {
     let mut server = after_server_hello();
     let mut verify_data = server
