@@ -175,11 +175,15 @@
 //! [`PinnedProvider`] is embedded-tls's [`CryptoProvider`](embedded_tls::CryptoProvider); its
 //! [`TlsVerifier`](embedded_tls::TlsVerifier), a [`PinnedVerifier`], checks the pins.
 //!
-//! embedded-tls calls its verifier only for the messages that arrive: a server (or a man in the
-//! middle) that sends no Certificate, or no CertificateVerify, still completes `open()`. So the
-//! [`PinnedVerifier`] records what ran and what passed, and [`PinnedVerifier::outcome`] gives a
-//! [`ServerVerified`] only when *both* the certificate check and the CertificateVerify check ran
-//! and passed. The client must ask after `open()` and refuse the connection otherwise:
+//! embedded-tls calls its verifier only for the messages that arrive. The repository's fork of
+//! it checks their order (RFC 8446 §4: EncryptedExtensions, CertificateRequest if any,
+//! Certificate, CertificateVerify, Finished), so a server (or a man in the middle) that sends
+//! no Certificate, or no CertificateVerify, is refused when its Finished (or a
+//! CertificateVerify without Certificate) arrives, before the client sends its own Finished. The
+//! [`PinnedVerifier`] does not rely on that alone: it records what ran and what passed, and
+//! [`PinnedVerifier::outcome`] gives a [`ServerVerified`] only when *both* the certificate check
+//! and the CertificateVerify check ran and passed. The client must ask after `open()` and
+//! refuse the connection otherwise:
 //!
 //! ```ignore
 //! let mut provider = PinnedProvider::new(rng, PINS);
@@ -191,6 +195,31 @@
 //! embedded-tls reports a refusal as a bare `TlsError`; the verifier keeps the first
 //! [`VerifyError`] (they are sticky: nothing after a failure can turn it into a success), which
 //! `outcome` returns so the client can say why.
+//!
+//! ## Alerts: the broker learns why
+//! Every refusal ends the handshake with the fatal alert RFC 8446 §6.2 names for it, sent
+//! before the connection closes (under the handshake keys once the ServerHello is processed),
+//! so that the broker's log says why the device left (Mosquitto logs OpenSSL's words, e.g.
+//! `sslv3 alert certificate expired`). The verifier's refusals: `certificate_expired` (outside
+//! the validity dates), `unknown_ca` (no path to a pinned CA, or not the pinned certificate or
+//! key), `unsupported_certificate` (a key, algorithm, critical extension or name constraint the
+//! verifier does not handle; no serverAuth), `bad_certificate` (any other fault of a
+//! certificate, the host name included), `decode_error` (an empty Certificate message),
+//! `decrypt_error` (a CertificateVerify that does not verify), `illegal_parameter` (a
+//! CertificateVerify scheme that does not fit the key or was not offered),
+//! `unexpected_message` (a message missing, repeated or out of place), `internal_error` (the
+//! client's own configuration). embedded-tls's own refusals: `decrypt_error` for a server
+//! Finished that does not verify, `illegal_parameter` for a ServerHello field the client did
+//! not offer, `decode_error` for a malformed message, `bad_record_mac` for a record that does
+//! not decrypt. The alert is best effort: the refusal the application gets is the same
+//! whether it could be sent or not.
+//!
+//! ## What the ClientHello offers
+//! Its `signature_algorithms` are exactly the schemes the verifier checks, each once, so that
+//! a broker that picks an offered scheme is never refused for it: `ecdsa_secp256r1_sha256`;
+//! with the `rsa` feature `rsa_pss_rsae_sha256/384/512` and `rsa_pkcs1_sha256/384/512` (the
+//! latter name certificate signatures only: RFC 8446 forbids them in a CertificateVerify);
+//! `ecdsa_secp384r1_sha384` with the `p384` feature.
 //!
 //! The time certificates are checked at belongs to each handshake, not to the provider:
 //! [`TlsOptions::new`] takes it and the streams' `connect` hands it to the provider before
@@ -221,9 +250,10 @@
 //! # Streams
 //! [`TlsStream`] (blocking) and [`AsyncTlsStream`] run embedded-tls's handshake with our
 //! [`PinnedProvider`], and then refuse the connection unless the verifier both checked the
-//! certificate chain *and* the server's CertificateVerify signature: embedded-tls 0.19 completes
-//! `open()` even when a server sent neither, so "no error" is not "verified". The proof is a
-//! [`ServerVerified`] value that only the verifier can make; a stream exists only with one.
+//! certificate chain *and* the server's CertificateVerify signature: upstream embedded-tls 0.19
+//! completes `open()` even when a server sent neither (the fork refuses such a flight), so "no
+//! error" is not taken as "verified". The proof is a [`ServerVerified`] value that only the
+//! verifier can make; a stream exists only with one.
 //!
 //! The streams implement the client's transport contract: `Read + Write` and
 //! [`ReadReady`](embedded_io::ReadReady). Ready means decrypted bytes are buffered, or the
