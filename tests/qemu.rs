@@ -211,4 +211,10 @@ fn firmware_refuses_a_broker_of_another_ca() {
     );
     let leaked = subscriber.collect_for(Duration::from_secs(1));
     assert!(leaked.is_empty(), "a message got through: {leaked:?}");
+    // The firmware told the broker why: the unknown_ca alert, in its log.
+    let log = broker.log_once("alert unknown ca", 1);
+    assert!(
+        log.contains("alert unknown ca"),
+        "the broker got no unknown_ca alert:\n{log}"
+    );
 }

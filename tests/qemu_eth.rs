@@ -311,8 +311,8 @@ fn broker_restart(elf: &Path, folder: &str) {
 }
 
 /// A broker whose certificate chains to another CA, with the same name, is refused during
-/// the handshake, with the reason on the console, before any MQTT byte (the broker never
-/// sees a CONNECT).
+/// the handshake, with the reason on the console and an `unknown_ca` alert to the broker,
+/// before any MQTT byte (the broker never sees a CONNECT).
 fn impostor_refused(elf: &Path) {
     let broker = Broker::start(BrokerConfig::new().tls(TlsListener::serving("other-ca")));
     let args = format!("port={} count=1", broker.tls_port("other-ca"));
@@ -329,7 +329,12 @@ fn impostor_refused(elf: &Path) {
         "the FAIL line must name the unpinned issuer: {reason:?}\n{}",
         run.output
     );
-    let log = broker.log();
+    // The firmware told the broker why, with the unknown_ca alert, which it logs.
+    let log = broker.log_once("alert unknown ca", 1);
+    assert!(
+        log.contains("alert unknown ca"),
+        "the impostor broker got no unknown_ca alert:\n{log}"
+    );
     assert!(
         !log.contains("New client connected"),
         "the impostor broker got a CONNECT:\n{log}"
