@@ -2,7 +2,9 @@
 //! (`tests/support/rustls_server.rs`), through the blocking and the async stream:
 //!
 //! - the ClientHello offers exactly the signature schemes the verifier checks, each once, and
-//!   an RSA and a P-256 server each pick one and are accepted;
+//!   every scheme a server may sign its CertificateVerify with among them is accepted
+//!   (`rsa_pkcs1_*`, offered for certificate signatures only, is refused there, as RFC 8446
+//!   requires);
 //! - every refusal is answered with the TLS alert RFC 8446 §6.2 names for it, which rustls
 //!   (or the server's own decryption of the client's answer) reads: certificate refusals
 //!   (`certificate_expired`, `unknown_ca`, `unsupported_certificate`, `bad_certificate`,
@@ -26,6 +28,7 @@ use embedded_mqtts::tls::{
     spki_sha256, AsyncTlsStream, ConnectError, Pin, PinnedProvider, TlsOptions, TlsSocket,
     TlsStream, ValidityTime, VerifyError, READ_BUFFER,
 };
+use rustls::pki_types::PrivateKeyDer;
 use rustls::{AlertDescription, SignatureScheme};
 use support::rustls_server::key;
 use support::{
@@ -154,6 +157,55 @@ fn the_client_hello_offers_exactly_the_verified_schemes_and_servers_pick_one() {
         let (result, report) = handshake(rsa, ca("rsa-root"), "broker.example", driver);
         result.unwrap();
         assert_eq!(report.answer, ClientAnswer::Finished);
+    }
+}
+
+#[test]
+fn every_offered_certificate_verify_scheme_picked_by_the_server_is_accepted() {
+    type Server = (Vec<Vec<u8>>, PrivateKeyDer<'static>, Pin<'static>);
+    let rsa: fn() -> Server = || {
+        let chain = vec![der("rsa-leaf"), der("rsa-int")];
+        (chain, key("rsa-leaf.pkcs1.der"), ca("rsa-root"))
+    };
+    let p256: fn() -> Server = || {
+        (
+            vec![der("p256-leaf")],
+            key("p256-leaf.sec1.der"),
+            ca("p256-root"),
+        )
+    };
+    let mut cases = vec![(SignatureScheme::ECDSA_NISTP256_SHA256, p256)];
+    if cfg!(feature = "rsa") {
+        for scheme in [
+            SignatureScheme::RSA_PSS_SHA256,
+            SignatureScheme::RSA_PSS_SHA384,
+            SignatureScheme::RSA_PSS_SHA512,
+        ] {
+            cases.push((scheme, rsa));
+        }
+    }
+    for driver in DRIVERS {
+        for &(scheme, server) in &cases {
+            let (chain, key, pin) = server();
+            let server = RustlsServer::start(chain, key, None, Misbehaviour::Picks(scheme));
+            let (result, report) = handshake(server, pin, "broker.example", driver);
+            result.unwrap_or_else(|e| panic!("{scheme:?} ({driver:?}): {e}"));
+            assert_eq!(report.answer, ClientAnswer::Finished, "{scheme:?}");
+        }
+    }
+    // RSASSA-PKCS1-v1_5 is offered for certificate signatures only: RFC 8446 §4.4.3 forbids it
+    // in a CertificateVerify, and a server that labels one so is refused (rustls itself will
+    // not sign one in TLS 1.3: the signature is RSA-PSS, only its label says PKCS#1).
+    if cfg!(feature = "rsa") {
+        let (chain, key, pin) = rsa();
+        let label = BadSignature::Scheme(SignatureScheme::RSA_PKCS1_SHA256);
+        let server = RustlsServer::start(chain, key, None, Misbehaviour::Signer(label));
+        refused(
+            handshake(server, pin, "broker.example", Driver::Blocking),
+            |e| matches!(e, VerifyError::UnsupportedAlgorithm { .. }),
+            AlertDescription::IllegalParameter,
+            "rsa_pkcs1_sha256 in a CertificateVerify",
+        );
     }
 }
 

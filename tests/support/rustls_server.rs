@@ -77,6 +77,9 @@ pub struct Omitted {
 pub enum Misbehaviour {
     /// It does not: a correct TLS 1.3 server.
     None,
+    /// It signs its CertificateVerify under this scheme, when the client offered it (and
+    /// fails the handshake when not): a correct server with a preference.
+    Picks(SignatureScheme),
     /// Its CertificateVerify is wrong.
     Signer(BadSignature),
     /// Messages are taken out of its flight (with `Omitted` all false: the flight is only
@@ -127,7 +130,8 @@ impl RustlsServer {
         let other = other.map(|k| any_supported_type(&k).expect("a key rustls can sign with"));
         let signing_key: Arc<dyn SigningKey> = match how {
             Misbehaviour::Signer(bad) => Arc::new(MisbehavingKey { real, other, bad }),
-            _ => real,
+            Misbehaviour::Picks(scheme) => Arc::new(PickingKey { real, scheme }),
+            Misbehaviour::None | Misbehaviour::Omit(_) => real,
         };
         let chain = chain.into_iter().map(CertificateDer::from).collect();
         let resolver = Arc::new(Resolver {
@@ -256,6 +260,27 @@ impl ResolvesServerCert for Resolver {
     fn resolve(&self, client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
         *self.offered.lock().expect("not poisoned") = client_hello.signature_schemes().to_vec();
         Some(self.key.clone())
+    }
+}
+
+/// A key that signs under one scheme only.
+#[derive(Debug)]
+struct PickingKey {
+    real: Arc<dyn SigningKey>,
+    scheme: SignatureScheme,
+}
+
+impl SigningKey for PickingKey {
+    fn choose_scheme(&self, offered: &[SignatureScheme]) -> Option<Box<dyn Signer>> {
+        if offered.contains(&self.scheme) {
+            self.real.choose_scheme(&[self.scheme])
+        } else {
+            None
+        }
+    }
+
+    fn algorithm(&self) -> SignatureAlgorithm {
+        self.real.algorithm()
     }
 }
 
