@@ -318,13 +318,14 @@ pub use identity::{
     ClientIdentity, ClientSignature, ClientSigner, IdentityError, MaybeClientIdentity,
     NoClientIdentity, SignerError,
 };
+pub use name::NAME_CONSTRAINT_BUDGET;
 pub use pin::{pem_certificates_to_der, pem_to_der, spki_sha256, Pin, PinError};
 pub use provider::{ClientAuth, PinnedProvider, PinnedVerifier};
 pub use summary::{AltName, CertificateSummary, Date};
 pub use text::{DnText, NameText};
 pub use verify::{
     verify_certificate_verify, verify_server_certificate, HostCheck, ServerVerified, ValidityTime,
-    VerifiedChain, VerifyError, VerifyOptions, MAX_LEAF_SPKI_LEN, MAX_PATH_LEN,
+    VerifiedChain, VerifyError, VerifyOptions, MAX_CHAIN_DEPTH, MAX_LEAF_SPKI_LEN, MAX_PATH_LEN,
     MAX_SERVER_NAME_LEN, SIGNATURE_BUDGET,
 };
 pub use x509::ParseError;
