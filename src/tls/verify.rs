@@ -436,11 +436,13 @@ impl VerifyOptions {
 
     /// Accept certificates from CAs that do not follow the certificate profile: v3
     /// certificates without an authorityKeyIdentifier (OpenSSL 1.x `x509 -req -extfile`),
-    /// CA certificates without a subjectKeyIdentifier or with a non-critical
-    /// basicConstraints (OpenSSL 1.0 `v3_ca` defaults), a commonName that is not one of the
-    /// dNSName SANs, a critical subjectAltName next to a subject. Signatures, dates, CA
-    /// constraints and names are still checked. For existing private CAs that cannot be
-    /// re-issued yet.
+    /// v3 server certificates without an extendedKeyUsage (OpenSSL's defaults) or with
+    /// anyExtendedKeyUsage, CA certificates without a subjectKeyIdentifier or with a
+    /// non-critical basicConstraints (OpenSSL 1.0 `v3_ca` defaults), a commonName that
+    /// contradicts the SANs, a critical subjectAltName next to a subject, and the other rules
+    /// of the `tls` module's "What is verified". Signatures, dates, CA constraints, key
+    /// strength and names are still checked. For existing private CAs that cannot be re-issued
+    /// yet.
     #[must_use]
     pub const fn allow_legacy_profile(mut self) -> Self {
         self.legacy_profile = true;
@@ -951,8 +953,10 @@ impl PathSearch<'_, '_> {
             candidates = true;
             let intermediates = below + usize::from(!ca.is_self_issued());
             if intermediates > self.max_chain_depth {
+                // Noted as the shallowest error: a cycle reaches the limit on every path, and
+                // any other reason a path failed says more.
                 self.note(
-                    depth,
+                    0,
                     VerifyError::LimitReached {
                         what: "intermediate CAs (max_chain_depth)",
                         limit: self.max_chain_depth as u32,
