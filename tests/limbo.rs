@@ -81,7 +81,7 @@ fn pathological_cases_end_within_the_work_budget() {
             assert_eq!(
                 answer,
                 Err(VerifyError::LimitReached {
-                    what: "name-constraint comparisons",
+                    what: "name comparisons",
                     limit: NAME_CONSTRAINT_BUDGET
                 }),
                 "{id}"

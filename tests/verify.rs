@@ -788,3 +788,21 @@ fn p384_chain_and_certificate_verify() {
         );
     }
 }
+
+/// 70 commonNames and 70 SANs: comparing them all (4,900) would exceed the name budget, and
+/// the server certificate's signature is not checked yet, so it is refused at the budget.
+#[test]
+fn common_names_against_sans_spend_the_name_budget() {
+    let err = verify(P256_ROOT, der!("many-names"), &[], "n1.example");
+    assert_eq!(
+        err,
+        Err(VerifyError::LimitReached {
+            what: "name comparisons",
+            limit: embedded_mqtts::tls::NAME_CONSTRAINT_BUDGET
+        })
+    );
+    assert_eq!(
+        err.unwrap_err().to_string(),
+        "verification stopped at its limit of 4096 name comparisons"
+    );
+}

@@ -61,11 +61,12 @@
 //! loop. Pinned CAs are tried before intermediates at every step.
 //!
 //! One verification has a work budget: [`SIGNATURE_BUDGET`] signature checks and
-//! [`NAME_CONSTRAINT_BUDGET`] name-constraint comparisons (one name against one subtree). Beyond
-//! either the certificate is refused ([`VerifyError::LimitReached`]), so a server cannot make a
-//! device spend minutes on a crafted chain (x509-limbo's `pathological::nc-dos-*`: 2,048 names
-//! against 4,097 constraints). Name constraints, the unbounded part, are applied only to a
-//! complete path whose every signature has been checked.
+//! [`NAME_CONSTRAINT_BUDGET`] name comparisons (one name against one name-constraint subtree,
+//! or a commonName against a subjectAltName). Beyond either the certificate is refused
+//! ([`VerifyError::LimitReached`]), so a server cannot make a device spend minutes on a crafted
+//! chain (x509-limbo's `pathological::nc-dos-*`: 2,048 names against 4,097 constraints). Name
+//! constraints, the unbounded part, are applied only to a complete path whose every signature
+//! has been checked.
 //!
 //! Along the path:
 //!

@@ -149,14 +149,24 @@ fn is_canonical_ip_text(text: &str, ip: IpAddr) -> bool {
 /// A commonName of a kind the certificate has no subjectAltName of is not held against it: the
 /// host name check never reads it then unless the caller allows common names, and BetterTLS and
 /// x509-limbo expect such certificates to be accepted.
-pub(crate) fn common_name_fault(leaf: &Certificate<'_>) -> Option<&'static str> {
+///
+/// Each commonName compared with a subjectAltName spends one of `budget`'s comparisons: the
+/// server certificate's signature is not checked yet.
+pub(crate) fn common_name_fault(
+    leaf: &Certificate<'_>,
+    budget: &mut Comparisons,
+) -> Result<Option<&'static str>, BudgetSpent> {
     let mut fault = None;
+    let mut spent = Ok(());
     for_each_common_name(leaf.subject, |cn| {
+        if fault.is_some() || spent.is_err() {
+            return;
+        }
         let ip = if looks_like_ip(cn) {
             match cn.parse::<IpAddr>() {
                 Ok(ip) if is_canonical_ip_text(cn, ip) => Some(ip),
                 _ => {
-                    fault = fault.or(Some("commonName is an IP address not in canonical text"));
+                    fault = Some("commonName is an IP address not in canonical text");
                     return;
                 }
             }
@@ -167,6 +177,10 @@ pub(crate) fn common_name_fault(leaf: &Certificate<'_>) -> Option<&'static str> 
         };
         let (mut has_kind, mut listed) = (false, false);
         for name in leaf.alt_names() {
+            if let Err(e) = budget.spend() {
+                spent = Err(e);
+                return;
+            }
             let matched = match (name, ip) {
                 (GeneralName::Ip(p), Some(ip)) => ip_matches(p, ip),
                 (GeneralName::Dns(d), None) => d == cn.as_bytes(),
@@ -176,12 +190,10 @@ pub(crate) fn common_name_fault(leaf: &Certificate<'_>) -> Option<&'static str> 
             listed |= matched;
         }
         if has_kind && !listed {
-            fault = fault.or(Some(
-                "commonName is not one of the subjectAltNames of its kind",
-            ));
+            fault = Some("commonName is not one of the subjectAltNames of its kind");
         }
     });
-    fault
+    spent.map(|()| fault)
 }
 
 /// The first SAN of a certificate as text, else `CN=<first common name>`, else `no SAN`.
@@ -298,9 +310,20 @@ pub(crate) enum ConstraintFailure {
     BudgetSpent,
 }
 
-/// The most name-constraint comparisons (one name against one subtree, or one subtree looked
-/// at) one verification makes; beyond it the certificate is refused. BetterTLS's chains need
-/// at most 12; a CA with 64 subtrees over a certificate with 64 names needs 4,096.
+/// The name comparisons allowed for one verification ([`NAME_CONSTRAINT_BUDGET`]) ran out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct BudgetSpent;
+
+impl From<BudgetSpent> for ConstraintFailure {
+    fn from(_: BudgetSpent) -> Self {
+        Self::BudgetSpent
+    }
+}
+
+/// The most name comparisons (one name against one subtree, one subtree looked at, or a
+/// commonName against a subjectAltName) one verification makes; beyond it the certificate is
+/// refused. BetterTLS's chains need at most 12 for their name constraints; a CA with 64
+/// subtrees over a certificate with 64 names needs 4,096.
 pub const NAME_CONSTRAINT_BUDGET: u32 = 4096;
 
 /// What is left of a verification's name-constraint comparisons.
@@ -308,11 +331,8 @@ pub(crate) struct Comparisons(pub(crate) u32);
 
 impl Comparisons {
     /// Takes one comparison, or fails when none is left.
-    fn spend(&mut self) -> Result<(), ConstraintFailure> {
-        self.0 = self
-            .0
-            .checked_sub(1)
-            .ok_or(ConstraintFailure::BudgetSpent)?;
+    fn spend(&mut self) -> Result<(), BudgetSpent> {
+        self.0 = self.0.checked_sub(1).ok_or(BudgetSpent)?;
         Ok(())
     }
 }

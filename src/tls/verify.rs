@@ -148,7 +148,7 @@ pub enum VerifyError {
     /// No path to a pinned CA within the depth and work limits of the path search.
     PathTooLong,
     /// The verification stopped at one of its limits: the signature checks
-    /// ([`SIGNATURE_BUDGET`]) or name-constraint comparisons
+    /// ([`SIGNATURE_BUDGET`]) or name comparisons
     /// ([`NAME_CONSTRAINT_BUDGET`](super::NAME_CONSTRAINT_BUDGET)) of one verification, or
     /// the intermediates a path may have ([`VerifyOptions::max_chain_depth`]).
     LimitReached {
@@ -764,6 +764,7 @@ fn check_leaf(
     leaf: &Certificate<'_>,
     time: ValidityTime,
     options: &VerifyOptions,
+    comparisons: &mut Comparisons,
 ) -> Result<(), VerifyError> {
     if leaf.version == 2 {
         return Err(VerifyError::malformed("X.509 v2 server certificate"));
@@ -824,7 +825,8 @@ fn check_leaf(
                 return Err(profile("critical extendedKeyUsage in a server certificate"));
             }
         }
-        if let Some(what) = common_name_fault(leaf) {
+        let fault = common_name_fault(leaf, comparisons).map_err(|_| budget_spent())?;
+        if let Some(what) = fault {
             return Err(profile(what));
         }
     }
@@ -840,7 +842,8 @@ fn verify_path(
     time: ValidityTime,
     options: &VerifyOptions,
 ) -> Result<(), VerifyError> {
-    check_leaf(leaf, time, options)?;
+    let mut comparisons = Comparisons(NAME_CONSTRAINT_BUDGET);
+    check_leaf(leaf, time, options, &mut comparisons)?;
     if options.host_check == HostCheck::CheckHostName {
         let name = server_name.ok_or(VerifyError::MissingServerName)?;
         let reference = Reference::parse(name).ok_or_else(|| VerifyError::InvalidServerName {
@@ -862,7 +865,7 @@ fn verify_path(
         strict_profile: !options.legacy_profile,
         max_chain_depth: usize::from(options.max_chain_depth),
         signatures: SIGNATURE_BUDGET,
-        comparisons: Comparisons(NAME_CONSTRAINT_BUDGET),
+        comparisons,
         best: None,
     };
     let mut used = heapless::Vec::new();
@@ -900,7 +903,15 @@ fn ends_search(error: &VerifyError) -> bool {
 /// [`VerifyError::LimitReached`]'s `what` for [`SIGNATURE_BUDGET`].
 const SIGNATURES: &str = "signature checks";
 /// [`VerifyError::LimitReached`]'s `what` for [`NAME_CONSTRAINT_BUDGET`].
-const COMPARISONS: &str = "name-constraint comparisons";
+const COMPARISONS: &str = "name comparisons";
+
+/// The refusal when [`NAME_CONSTRAINT_BUDGET`] is spent.
+const fn budget_spent() -> VerifyError {
+    VerifyError::LimitReached {
+        what: COMPARISONS,
+        limit: NAME_CONSTRAINT_BUDGET,
+    }
+}
 
 impl PathSearch<'_, '_> {
     /// Remembers `error` met at `depth` if it is the deepest so far.
@@ -1030,10 +1041,7 @@ impl PathSearch<'_, '_> {
                 issuer: ca.subject_text(),
                 name,
             },
-            ConstraintFailure::BudgetSpent => VerifyError::LimitReached {
-                what: COMPARISONS,
-                limit: NAME_CONSTRAINT_BUDGET,
-            },
+            ConstraintFailure::BudgetSpent => budget_spent(),
         })
     }
 

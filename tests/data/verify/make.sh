@@ -206,6 +206,23 @@ key other-leaf p256 && sign other-leaf other-root "$O/CN=broker.example" leaf $S
 openssl ec -in other-leaf.key -outform DER -out other-leaf.sec1.der 2>/dev/null
 key self-signed p256 && sign self-signed self "$O/CN=broker.example" leaf_plain $START $END
 
+# 70 commonNames and the same 70 dNSName SANs (self-signed): comparing each commonName with
+# each SAN (4,900 comparisons) exceeds the verifier's name budget of 4,096.
+names=$(seq -f 'n%g.example' 1 70)
+cat >"$WORK/many.cnf" <<CNF
+[req]
+distinguished_name = dn
+[dn]
+[many]
+basicConstraints = critical, CA:false
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = $(printf 'DNS:%s,' $names | sed 's/,$//')
+CNF
+key many-names p256
+openssl req -x509 -new -config "$WORK/many.cnf" -extensions many -key many-names.key -days 3650 \
+    -subj "$O$(printf '/CN=%s' $names)" -outform DER -out many-names.der
+
 # For the unit tests in src/tls: a small self-signed v3 certificate and its SPKI.
 key unit-p256 p256 && sign unit-p256 self "/CN=unit$O" leaf_unit $START $END
 openssl x509 -in unit-p256.crt -pubkey -noout | openssl pkey -pubin -outform DER -out unit-p256.spki.der
