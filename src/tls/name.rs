@@ -170,7 +170,7 @@ pub(crate) fn common_name_fault(
                     return;
                 }
             }
-        } else if cn.contains('.') && !cn.contains(char::is_whitespace) {
+        } else if cn.contains('.') && !cn.bytes().any(|b| b.is_ascii_whitespace()) {
             None
         } else {
             return;
