@@ -321,6 +321,35 @@ fn name_constraints_of_an_intermediate() {
     );
 }
 
+/// RFC 5280 §6.1.3: a CA's name constraints bind the intermediates below it too, not only the
+/// server certificate.
+#[test]
+fn name_constraints_bind_the_intermediates_below() {
+    let pool: &[&[u8]] = &[der!("nc-san-int"), der!("nc-int")];
+    let err = verify(P256_ROOT, der!("nc-san-leaf"), pool, "a.allowed.example");
+    assert!(
+        matches!(&err, Err(VerifyError::NameConstraintViolation { name, .. }) if text(name) == "bad.allowed.example"),
+        "{err:?}"
+    );
+}
+
+/// A dNSName constraint with a leading period is the URI and email form, not RFC 5280's DNS
+/// form: refused under the certificate profile, read as "below the domain" under the legacy
+/// one.
+#[test]
+fn a_leading_period_in_a_dns_constraint_is_a_profile_violation() {
+    let pool: &[&[u8]] = &[der!("nc-dot-int")];
+    let err = verify(P256_ROOT, der!("nc-dot-leaf"), pool, "a.allowed.example");
+    assert!(
+        matches!(&err, Err(VerifyError::ProfileViolation { what, .. }) if what.contains("leading period")),
+        "{err:?}"
+    );
+    let legacy = VerifyOptions::new().allow_legacy_profile();
+    let pins = [Pin::Ca(P256_ROOT)];
+    let name = Some("a.allowed.example");
+    verify_server_certificate(&pins, der!("nc-dot-leaf"), pool, name, AT_2030, &legacy).unwrap();
+}
+
 #[test]
 fn common_name_only_when_opted_in() {
     for leaf in [der!("cn-only"), der!("cn-v1")] {

@@ -83,8 +83,8 @@
 //!   asks for; a v1 intermediate is refused;
 //! - an issuer's keyUsage, where present, must include keyCertSign; its pathLenConstraint
 //!   limits the non-self-issued intermediates below it; its extendedKeyUsage, where present,
-//!   must allow serverAuth; its nameConstraints apply to the server certificate's names
-//!   (RFC 5280 §4.2.1.10);
+//!   must allow serverAuth; its nameConstraints apply to the names of the server certificate
+//!   and of the intermediates below it that are not self-issued (RFC 5280 §4.2.1.10, §6.1.3);
 //! - a path may have at most [`VerifyOptions::max_chain_depth`] intermediates that are not
 //!   self-issued;
 //! - a critical extension other than basicConstraints, keyUsage, extendedKeyUsage,
@@ -108,7 +108,8 @@
 //!   self-issued, a pinned cross-signed CA included; no authorityCertIssuer, and a
 //!   keyIdentifier equal to the subjectKeyIdentifier, in a self-issued pinned CA;
 //! - on every CA a subjectKeyIdentifier, and basicConstraints, nameConstraints and
-//!   policyConstraints marked critical; no extendedKeyUsage in a self-issued pinned CA (a root);
+//!   policyConstraints marked critical; no dNSName constraint with a leading period (the URI
+//!   and email form); no extendedKeyUsage in a self-issued pinned CA (a root);
 //! - in a v3 server certificate an extendedKeyUsage, not critical, with serverAuth and without
 //!   anyExtendedKeyUsage (CA/Browser Forum 7.1.2.7.6, 7.1.2.7.10);
 //! - no critical subjectAltName next to a subject;

@@ -349,7 +349,8 @@ fn has_name_kind(leaf: &Certificate<'_>, tag: u8) -> bool {
     in_subject || leaf.alt_names().any(|n| n == GeneralName::Other(tag))
 }
 
-/// Applies `ca`'s nameConstraints to the server certificate's names, spending `budget`.
+/// Applies `ca`'s nameConstraints to the names of a certificate below it, `leaf` (the server
+/// certificate, or an intermediate with `common_name_is_host` off), spending `budget`.
 pub(crate) fn check_name_constraints(
     ca: &Certificate<'_>,
     leaf: &Certificate<'_>,

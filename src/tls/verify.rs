@@ -16,7 +16,9 @@ use super::name::{
 use super::pin::Pin;
 use super::sig::{certificate_verify, public_key, verify_signed_data, SignatureError};
 use super::text::{bounded, DnText, Hex, NameText, UnixTime};
-use super::x509::{dn_text, key_usage, Certificate, DerReader, ParseError};
+use super::x509::{
+    dn_text, key_usage, subtree_bases, Certificate, DerReader, GeneralName, ParseError,
+};
 
 /// The largest server SubjectPublicKeyInfo kept for CertificateVerify (an RSA-4096 key takes
 /// 550 bytes).
@@ -749,8 +751,19 @@ fn check_profile(cert: &Certificate<'_>, role: Role) -> Result<(), VerifyError> 
         if !cert.ext.basic_constraints_critical {
             return violation("CA certificate with a non-critical basicConstraints");
         }
-        if cert.ext.name_constraints.is_some() && !cert.ext.name_constraints_critical {
-            return violation("nameConstraints not marked critical");
+        if let Some(nc) = cert.ext.name_constraints {
+            if !cert.ext.name_constraints_critical {
+                return violation("nameConstraints not marked critical");
+            }
+            // RFC 5280 §4.2.1.10 gives DNS constraints as host names; a leading period is the
+            // URI and email form (OpenSSL reads it as "below the domain").
+            let mut bases = [nc.permitted, nc.excluded]
+                .into_iter()
+                .flatten()
+                .flat_map(subtree_bases);
+            if bases.any(|b| matches!(b, GeneralName::Dns([b'.', ..]))) {
+                return violation("dNSName constraint with a leading period");
+            }
         }
         if cert.ext.policy_constraints == Some(false) {
             return violation("policyConstraints not marked critical");
@@ -889,6 +902,20 @@ struct PathSearch<'p, 'c> {
     best: Option<(usize, VerifyError)>,
 }
 
+/// The refusal for `ca`'s name constraints.
+fn constraint_refusal(ca: &Certificate<'_>, failure: ConstraintFailure) -> VerifyError {
+    match failure {
+        ConstraintFailure::UnsupportedKind => VerifyError::UnsupportedNameConstraint {
+            issuer: ca.subject_text(),
+        },
+        ConstraintFailure::Outside(name) => VerifyError::NameConstraintViolation {
+            issuer: ca.subject_text(),
+            name,
+        },
+        ConstraintFailure::BudgetSpent => budget_spent(),
+    }
+}
+
 /// Whether an error ends the whole search rather than one branch of it.
 fn ends_search(error: &VerifyError) -> bool {
     matches!(
@@ -913,7 +940,7 @@ const fn budget_spent() -> VerifyError {
     }
 }
 
-impl PathSearch<'_, '_> {
+impl<'p> PathSearch<'p, '_> {
     /// Remembers `error` met at `depth` if it is the deepest so far.
     fn note(&mut self, depth: usize, error: VerifyError) {
         if self.best.as_ref().is_none_or(|(d, _)| depth > *d) {
@@ -1011,38 +1038,52 @@ impl PathSearch<'_, '_> {
     }
 
     /// Applies the name constraints of every CA of a complete path (the pinned `anchor`, then
-    /// the intermediates `used`, top down) to the server certificate.
+    /// the intermediates `used`, bottom up in `used`) to the certificates below it.
     fn check_path_name_constraints(
         &mut self,
         anchor: &Certificate<'_>,
         used: &[usize],
     ) -> Result<(), VerifyError> {
-        self.check_name_constraints_of(anchor)?;
-        for index in used.iter().rev() {
-            let der = self.pool.get(*index).copied().unwrap_or_default();
-            self.check_name_constraints_of(&Certificate::parse(der)?)?;
+        self.constrain_below(anchor, used)?;
+        for (position, index) in used.iter().enumerate().rev() {
+            let ca = self.pool_certificate(*index)?;
+            self.constrain_below(&ca, used.get(..position).unwrap_or_default())?;
         }
         Ok(())
     }
 
-    /// Applies `ca`'s name constraints to the server certificate.
-    fn check_name_constraints_of(&mut self, ca: &Certificate<'_>) -> Result<(), VerifyError> {
+    /// The intermediate at `index` of the pool.
+    fn pool_certificate(&self, index: usize) -> Result<Certificate<'p>, VerifyError> {
+        Ok(Certificate::parse(
+            self.pool.get(index).copied().unwrap_or_default(),
+        )?)
+    }
+
+    /// Applies `ca`'s name constraints (RFC 5280 §6.1.3 (b), (c)) to the certificates below it:
+    /// the intermediates `below` that are not self-issued, and the server certificate.
+    fn constrain_below(
+        &mut self,
+        ca: &Certificate<'_>,
+        below: &[usize],
+    ) -> Result<(), VerifyError> {
+        if ca.ext.name_constraints.is_none() {
+            return Ok(());
+        }
+        for index in below {
+            let intermediate = self.pool_certificate(*index)?;
+            if !intermediate.is_self_issued() {
+                let result =
+                    check_name_constraints(ca, &intermediate, false, &mut self.comparisons);
+                result.map_err(|e| constraint_refusal(ca, e))?;
+            }
+        }
         let result = check_name_constraints(
             ca,
             self.leaf,
             self.common_name_is_host,
             &mut self.comparisons,
         );
-        result.map_err(|e| match e {
-            ConstraintFailure::UnsupportedKind => VerifyError::UnsupportedNameConstraint {
-                issuer: ca.subject_text(),
-            },
-            ConstraintFailure::Outside(name) => VerifyError::NameConstraintViolation {
-                issuer: ca.subject_text(),
-                name,
-            },
-            ConstraintFailure::BudgetSpent => budget_spent(),
-        })
+        result.map_err(|e| constraint_refusal(ca, e))
     }
 
     /// Checks that `ca` may issue `child` and that it did.

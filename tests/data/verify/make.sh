@@ -58,6 +58,18 @@ authorityKeyIdentifier = keyid
 basicConstraints = critical, CA:true
 keyUsage = critical, keyCertSign
 nameConstraints = critical, permitted;DNS:allowed.example, excluded;DNS:bad.allowed.example
+[int_nc_dot]
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+basicConstraints = critical, CA:true
+keyUsage = critical, keyCertSign
+nameConstraints = critical, permitted;DNS:.allowed.example
+[int_with_san]
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+basicConstraints = critical, CA:true
+keyUsage = critical, keyCertSign
+subjectAltName = DNS:bad.allowed.example
 [leaf]
 basicConstraints = critical, CA:false
 keyUsage = critical, digitalSignature, keyEncipherment
@@ -185,6 +197,12 @@ key under-not-ca p256 && sign under-not-ca int-not-ca "$O/CN=broker.example" lea
 key nc-int p256 && sign nc-int p256-root "$O/CN=Verify constrained CA" int_nc $CA_START $CA_END
 key nc-allowed p256 && sign nc-allowed nc-int "$O/CN=a.allowed.example" leaf_allowed $START $END
 key nc-excluded p256 && sign nc-excluded nc-int "$O/CN=bad.allowed.example" leaf_bad_nc $START $END
+# A CA below nc-int whose own SAN is in nc-int's excluded subtree, and a permitted leaf below it.
+key nc-san-int p256 && sign nc-san-int nc-int "$O/CN=Verify CA with a SAN" int_with_san $CA_START $CA_END
+key nc-san-leaf p256 && sign nc-san-leaf nc-san-int "$O/CN=a.allowed.example" leaf_allowed $START $END
+# A CA constraining with a leading period (the URI/email form), and a leaf below it.
+key nc-dot-int p256 && sign nc-dot-int p256-root "$O/CN=Verify dot-constrained CA" int_nc_dot $CA_START $CA_END
+key nc-dot-leaf p256 && sign nc-dot-leaf nc-dot-int "$O/CN=a.allowed.example" leaf_allowed $START $END
 openssl ec -in p256-leaf.key -outform DER -out p256-leaf.sec1.der 2>/dev/null
 
 # P-384 (feature `p384`): root (ecdsa-with-SHA384) -> leaf with a P-384 key.
