@@ -147,7 +147,7 @@ pub enum VerifyError {
         /// Its pathLenConstraint.
         path_len: u8,
     },
-    /// No path to a pinned CA within the depth and work limits of the path search.
+    /// No path to a pinned CA within [`MAX_PATH_LEN`] certificates.
     PathTooLong,
     /// The verification stopped at one of its limits: the signature checks
     /// ([`SIGNATURE_BUDGET`]) or name comparisons
@@ -319,7 +319,7 @@ impl fmt::Display for VerifyError {
             ),
             Self::PathTooLong => write!(
                 f,
-                "no path to a pinned CA within the path search's depth and work limits"
+                "no path to a pinned CA within {MAX_PATH_LEN} certificates"
             ),
             Self::LimitReached { what, limit } => {
                 write!(f, "verification stopped at its limit of {limit} {what}")
@@ -896,7 +896,7 @@ struct PathSearch<'p, 'c> {
     max_chain_depth: usize,
     /// Signature checks left.
     signatures: u32,
-    /// Name-constraint comparisons left.
+    /// Name comparisons left.
     comparisons: Comparisons,
     /// The error met deepest in the search, and its depth.
     best: Option<(usize, VerifyError)>,
