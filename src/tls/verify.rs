@@ -876,7 +876,7 @@ fn verify_path(
         time,
         common_name_is_host: options.allow_common_name,
         strict_profile: !options.legacy_profile,
-        max_chain_depth: usize::from(options.max_chain_depth),
+        max_chain_depth: options.max_chain_depth,
         signatures: SIGNATURE_BUDGET,
         comparisons,
         best: None,
@@ -893,7 +893,7 @@ struct PathSearch<'p, 'c> {
     time: ValidityTime,
     common_name_is_host: bool,
     strict_profile: bool,
-    max_chain_depth: usize,
+    max_chain_depth: u8,
     /// Signature checks left.
     signatures: u32,
     /// Name comparisons left.
@@ -990,14 +990,14 @@ impl<'p> PathSearch<'p, '_> {
             }
             candidates = true;
             let intermediates = below + usize::from(!ca.is_self_issued());
-            if intermediates > self.max_chain_depth {
+            if intermediates > usize::from(self.max_chain_depth) {
                 // Noted as the shallowest error: a cycle reaches the limit on every path, and
                 // any other reason a path failed says more.
                 self.note(
                     0,
                     VerifyError::LimitReached {
                         what: "intermediate CAs (max_chain_depth)",
-                        limit: self.max_chain_depth as u32,
+                        limit: u32::from(self.max_chain_depth),
                     },
                 );
                 continue;
