@@ -3,8 +3,8 @@
 //! `cargo run --release --example limbo -- PATH.json`
 //!
 //! Prints one line per disagreement (case id, expected result, the verifier's answer), then as
-//! its last line `limbo: A agree, D disagree, F false-accepts`. Exits with status 1 when any
-//! FAILURE case was accepted.
+//! its last line `limbo: A agree, D disagree, F false-accepts, S skipped` (skipped: CLIENT
+//! validation and CRL cases only). Exits with status 1 when any FAILURE case was accepted.
 
 #[path = "limbo/harness.rs"]
 mod harness;

@@ -321,6 +321,35 @@ fn name_constraints_of_an_intermediate() {
     );
 }
 
+/// RFC 5280 §6.1.3: a CA's name constraints bind the intermediates below it too, not only the
+/// server certificate.
+#[test]
+fn name_constraints_bind_the_intermediates_below() {
+    let pool: &[&[u8]] = &[der!("nc-san-int"), der!("nc-int")];
+    let err = verify(P256_ROOT, der!("nc-san-leaf"), pool, "a.allowed.example");
+    assert!(
+        matches!(&err, Err(VerifyError::NameConstraintViolation { name, .. }) if text(name) == "bad.allowed.example"),
+        "{err:?}"
+    );
+}
+
+/// A dNSName constraint with a leading period is the URI and email form, not RFC 5280's DNS
+/// form: refused under the certificate profile, read as "below the domain" under the legacy
+/// one.
+#[test]
+fn a_leading_period_in_a_dns_constraint_is_a_profile_violation() {
+    let pool: &[&[u8]] = &[der!("nc-dot-int")];
+    let err = verify(P256_ROOT, der!("nc-dot-leaf"), pool, "a.allowed.example");
+    assert!(
+        matches!(&err, Err(VerifyError::ProfileViolation { what, .. }) if what.contains("leading period")),
+        "{err:?}"
+    );
+    let legacy = VerifyOptions::new().allow_legacy_profile();
+    let pins = [Pin::Ca(P256_ROOT)];
+    let name = Some("a.allowed.example");
+    verify_server_certificate(&pins, der!("nc-dot-leaf"), pool, name, AT_2030, &legacy).unwrap();
+}
+
 #[test]
 fn common_name_only_when_opted_in() {
     for leaf in [der!("cn-only"), der!("cn-v1")] {
@@ -719,4 +748,90 @@ fn rsa_heap_use_is_bounded() {
         verify(P256_ROOT, der!("p256-leaf"), &[], "broker.example").unwrap();
     });
     assert_eq!(peak_ec, 0);
+}
+
+#[test]
+fn a_v3_server_certificate_needs_server_auth_and_v1_ones_are_exempt() {
+    let err = verify(P256_ROOT, der!("no-eku"), &[], "broker.example");
+    assert!(
+        matches!(&err, Err(VerifyError::ProfileViolation { what, .. }) if what.contains("extendedKeyUsage")),
+        "{err:?}"
+    );
+    // OpenSSL's defaults make such certificates: the legacy profile accepts them.
+    let pins = [Pin::Ca(P256_ROOT)];
+    let legacy = VerifyOptions::new().allow_legacy_profile();
+    let name = Some("broker.example");
+    verify_server_certificate(&pins, der!("no-eku"), &[], name, AT_2030, &legacy).unwrap();
+    // An X.509 v1 CA and a v1 server certificate (no extensions at all, as the seed article's
+    // Mosquitto set-up) verify with every check on but the common name allowed.
+    let v1_root: &[&[u8]] = &[der!("v1-root")];
+    let options = VerifyOptions::new().allow_common_name();
+    let v1 = [Pin::Ca(v1_root)];
+    verify_server_certificate(&v1, der!("v1-leaf"), &[], name, AT_2030, &options).unwrap();
+}
+
+#[test]
+fn the_number_of_intermediates_is_an_option() {
+    let pool: &[&[u8]] = &[der!("rsa-int")];
+    let pins = [Pin::Ca(RSA_ROOT)];
+    let with_depth = |depth| {
+        let options = VerifyOptions::new().with_max_chain_depth(depth);
+        let name = Some("broker.example");
+        verify_server_certificate(&pins, der!("rsa-leaf"), pool, name, AT_2030, &options)
+    };
+    with_depth(1).unwrap();
+    let err = with_depth(0);
+    assert!(
+        matches!(&err, Err(VerifyError::LimitReached { limit: 0, .. })),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.unwrap_err().to_string(),
+        "verification stopped at its limit of 0 intermediate CAs (max_chain_depth)"
+    );
+}
+
+/// A P-384 root and server key (openssl-made, and its CertificateVerify signed by openssl):
+/// verified with the `p384` feature, refused as unsupported without it.
+#[test]
+fn p384_chain_and_certificate_verify() {
+    let root: &[&[u8]] = &[der!("p384-root")];
+    let chain = verify(root, der!("p384-leaf"), &[], "broker.example");
+    let hash = sha2::Sha384::digest(b"ClientHello..Certificate");
+    let signature = der!("p384-leaf.cv");
+    if cfg!(feature = "p384") {
+        let spki = chain.unwrap().leaf_spki().to_vec();
+        verify_certificate_verify(&spki, 0x0503, signature, &hash).unwrap();
+        assert_eq!(
+            verify_certificate_verify(&spki, 0x0503, signature, &[0; 48]),
+            Err(VerifyError::CertificateVerifyFailed)
+        );
+        assert!(matches!(
+            verify_certificate_verify(&spki, 0x0403, signature, &hash),
+            Err(VerifyError::SignatureKeyMismatch { .. })
+        ));
+    } else {
+        assert!(
+            matches!(&chain, Err(VerifyError::UnsupportedAlgorithm { what }) if what.contains("P-384")),
+            "{chain:?}"
+        );
+    }
+}
+
+/// 70 commonNames and 70 SANs: comparing them all (4,900) would exceed the name budget, and
+/// the server certificate's signature is not checked yet, so it is refused at the budget.
+#[test]
+fn common_names_against_sans_spend_the_name_budget() {
+    let err = verify(P256_ROOT, der!("many-names"), &[], "n1.example");
+    assert_eq!(
+        err,
+        Err(VerifyError::LimitReached {
+            what: "name comparisons",
+            limit: embedded_mqtts::tls::NAME_CONSTRAINT_BUDGET
+        })
+    );
+    assert_eq!(
+        err.unwrap_err().to_string(),
+        "verification stopped at its limit of 4096 name comparisons"
+    );
 }

@@ -163,6 +163,14 @@ def verifier_seeds():
             [v("rsa-sub-leaf"), v("rsa-sub-int"), v("rsa-int"), v("rsa-root")],
         ),
         "critical_extension": (5, BROKER_EXAMPLE, [v("critical-ext"), v("rsa-int"), v("rsa-root")]),
+        # An intermediate whose own SAN a CA above it excludes; a P-384 chain (supported with
+        # the `p384` feature only).
+        "name_constraints_on_an_intermediate": (
+            5 | 0x20,
+            BROKER_EXAMPLE,
+            [v("nc-san-leaf"), v("nc-san-int"), v("nc-int"), v("p256-root")],
+        ),
+        "p384_chain": (5, BROKER_EXAMPLE, [v("p384-leaf"), v("p384-root")]),
     }
     for name, (options, host, ders) in seeds.items():
         (folder / name).write_bytes(bytes([options, host]) + b"".join(ders))

@@ -156,7 +156,7 @@ fn certificate_key(certificate: &[u8]) -> Result<VerifyingKey, IdentityError> {
             VerifyingKey::from_sec1_bytes(point).map_err(|_| IdentityError::NotP256Certificate)
         }
         Err(SignatureError::Malformed(e)) => Err(IdentityError::Certificate(e)),
-        Ok(PublicKey::Rsa { .. }) | Err(_) => Err(IdentityError::NotP256Certificate),
+        Ok(_) | Err(_) => Err(IdentityError::NotP256Certificate),
     }
 }
 

@@ -56,8 +56,18 @@
 //! The path is built from the server's certificate upwards through the intermediates the
 //! server sent — in any order, unrelated extras ignored, each used at most once — to one of the
 //! pinned CA certificates. The search backtracks (a name can be shared by several CAs, as with
-//! cross-signing), stops at [`MAX_PATH_LEN`] certificates and after [`SIGNATURE_BUDGET`]
-//! signature checks, and cannot loop. Pinned CAs are tried before intermediates at every step.
+//! cross-signing), keeps to [`MAX_PATH_LEN`] certificates and to
+//! [`VerifyOptions::max_chain_depth`] intermediates (self-issued ones not counted), and cannot
+//! loop. Pinned CAs are tried before intermediates at every step.
+//!
+//! One verification has a work budget: [`SIGNATURE_BUDGET`] signature checks and
+//! [`NAME_CONSTRAINT_BUDGET`] name comparisons (one name against one name-constraint subtree,
+//! or a commonName against a subjectAltName). Beyond either the certificate is refused
+//! ([`VerifyError::LimitReached`]), so a server cannot make a device spend minutes on a crafted
+//! chain (x509-limbo's `pathological::nc-dos-*`: 2,048 names against 4,097 constraints). Name
+//! constraints, the unbounded part, are applied only to a complete path whose every signature
+//! has been checked.
+//!
 //! Along the path:
 //!
 //! - every signature is checked ([the signature algorithms](#signature-algorithms) lists the algorithms; SHA-1 and MD5 are
@@ -73,26 +83,46 @@
 //!   asks for; a v1 intermediate is refused;
 //! - an issuer's keyUsage, where present, must include keyCertSign; its pathLenConstraint
 //!   limits the non-self-issued intermediates below it; its extendedKeyUsage, where present,
-//!   must allow serverAuth; its nameConstraints apply to the server certificate's names
-//!   (RFC 5280 §4.2.1.10);
+//!   must allow serverAuth; its nameConstraints apply to the names of the server certificate
+//!   and of the intermediates below it that are not self-issued (RFC 5280 §4.2.1.10, §6.1.3);
+//! - a path may have at most [`VerifyOptions::max_chain_depth`] intermediates that are not
+//!   self-issued;
 //! - a critical extension other than basicConstraints, keyUsage, extendedKeyUsage,
 //!   subjectAltName and nameConstraints refuses the certificate;
 //! - the server certificate must be an end-entity certificate: not a CA, no keyCertSign,
-//!   digitalSignature where keyUsage is present (TLS 1.3 servers sign), serverAuth (or
-//!   anyExtendedKeyUsage) where extendedKeyUsage is present, X.509 v1 or v3 (not v2);
+//!   digitalSignature where keyUsage is present (TLS 1.3 servers sign), serverAuth where
+//!   extendedKeyUsage is present, no nameConstraints, X.509 v1 or v3 (not v2);
+//! - its key must be one the CertificateVerify can be checked with, at a strength accepted
+//!   here: RSA of 2048 to 4096 bits in whole bytes, ECDSA P-256, or P-384 with the `p384`
+//!   feature (P-192, RSA-1024 or an RSA modulus of 2047 bits are refused with the chain, not
+//!   only later by the CertificateVerify);
 //! - and, unless the caller chose [`HostCheck::SkipHostName`], it must be for the expected
 //!   host name or IP address.
 //!
 //! Rules that RFC 5280 and the CA/Browser Forum put on the *issuing CAs* are enforced too, as
 //! [`VerifyError::ProfileViolation`], because the x509-limbo suite expects a validator to
-//! refuse such certificates: an authorityKeyIdentifier (with keyIdentifier) on every v3
-//! certificate that is not self-issued, except the pinned CA; a subjectKeyIdentifier and a
-//! critical basicConstraints on every CA; no authorityCertIssuer, and a keyIdentifier equal to
-//! the subjectKeyIdentifier, in a self-issued pinned CA; a commonName that looks like a host
-//! name only if it is one of the SANs; no critical subjectAltName next to a subject. X.509 v1
-//! certificates, which cannot carry extensions, are exempt. Private CAs made with OpenSSL 1.x
-//! defaults break some of these rules: [`VerifyOptions::allow_legacy_profile`] accepts them
-//! (everything else is still checked).
+//! refuse such certificates:
+//! - a serial number that is a positive number of at most 20 octets, except in the pinned CA
+//!   (roots in use have serial 0);
+//! - an authorityKeyIdentifier (with keyIdentifier) on every v3 certificate that is not
+//!   self-issued, a pinned cross-signed CA included; no authorityCertIssuer, and a
+//!   keyIdentifier equal to the subjectKeyIdentifier, in a self-issued pinned CA;
+//! - on every CA a subjectKeyIdentifier, and basicConstraints, nameConstraints and
+//!   policyConstraints marked critical; no dNSName constraint with a leading period (the URI
+//!   and email form); no extendedKeyUsage in a self-issued pinned CA (a root);
+//! - in a v3 server certificate an extendedKeyUsage, not critical, with serverAuth and without
+//!   anyExtendedKeyUsage (CA/Browser Forum 7.1.2.7.6, 7.1.2.7.10);
+//! - no critical subjectAltName next to a subject;
+//! - a commonName written like an IP address is an address in canonical text (dotted decimal,
+//!   RFC 5952); a commonName naming a host (an address, or a name with a dot) in a certificate
+//!   with subjectAltNames of that kind is one of them, byte for byte (CA/Browser Forum
+//!   7.1.4.3; a commonName of a kind the certificate has no SAN of is not held against it).
+//!
+//! X.509 v1 certificates, which cannot carry extensions, are exempt from the extension rules:
+//! a v1 CA and a v1 server certificate verify with every check on. Private CAs made with
+//! OpenSSL's defaults break some of these rules (no authorityKeyIdentifier, no
+//! extendedKeyUsage): [`VerifyOptions::allow_legacy_profile`] accepts them (everything else is
+//! still checked).
 //!
 //! ## With a certificate or SPKI pin
 //! Only the server certificate matters: it must equal the pinned DER, or its SPKI must hash to
@@ -116,20 +146,23 @@
 //! - `sha{256,384,512}WithRSAEncryption` (RSASSA-PKCS1-v1_5), parameters NULL (or absent);
 //! - `id-RSASSA-PSS` with explicit parameters: hash SHA-256/384/512, MGF1 with the same hash,
 //!   any salt length the signature was made with, trailer field 1;
-//! - `ecdsa-with-SHA256` and `ecdsa-with-SHA384` by a P-256 key.
+//! - `ecdsa-with-SHA256` and `ecdsa-with-SHA384` by a P-256 key, and with the `p384` feature by
+//!   a P-384 key.
 //!
 //! SHA-1 and MD5 (and MD2) signatures are refused with [`VerifyError::WeakAlgorithm`], and so
-//! are RSA keys shorter than 2048 bits; RSA keys longer than 4096 bits, P-384, P-521 and
-//! Ed25519 are [`VerifyError::UnsupportedAlgorithm`] (they cost heap, flash or a dependency
-//! this crate does not carry). A signature algorithm that does not fit the key type is
+//! are RSA keys shorter than 2048 bits; RSA keys longer than 4096 bits, P-521, Ed25519 and,
+//! without the `p384` feature, P-384 are [`VerifyError::UnsupportedAlgorithm`] (they cost
+//! heap, flash or a dependency: P-384 adds about 100 KB of field arithmetic to a Cortex-M4
+//! firmware, see the README's conformance section). A signature algorithm that does not fit the key type is
 //! [`VerifyError::SignatureKeyMismatch`]; nothing here panics on any input.
 //!
 //! The TLS 1.3 CertificateVerify (RFC 8446 §4.4.3) is a signature by the server certificate's
 //! key over 64 bytes of 0x20, the context string `TLS 1.3, server CertificateVerify`, a zero
 //! byte, and the transcript hash up to and including the Certificate message. Accepted schemes:
-//! `rsa_pss_rsae_sha256/384/512` (salt length = hash length, as RFC 8446 requires) and
-//! `ecdsa_secp256r1_sha256`. RSASSA-PKCS1-v1_5 is forbidden in CertificateVerify by RFC 8446 and
-//! refused.
+//! `rsa_pss_rsae_sha256/384/512` (salt length = hash length, as RFC 8446 requires),
+//! `ecdsa_secp256r1_sha256` with a P-256 key and, with the `p384` feature,
+//! `ecdsa_secp384r1_sha384` with a P-384 key. RSASSA-PKCS1-v1_5 is forbidden in
+//! CertificateVerify by RFC 8446 and refused.
 //!
 //! ### Heap used by RSA
 //! ECDSA uses no heap. RSA (feature `rsa`) goes through the `rsa` crate, whose big integers live
@@ -169,7 +202,10 @@
 //! family. Permitted subtrees of a kind require every name of that kind to be inside one of
 //! them; no name may be inside an excluded subtree; a wildcard name is treated as excluded when
 //! its domain overlaps an excluded subtree. Constraints on other name kinds (email, URI,
-//! directory names) are not evaluated: such a CA is refused rather than half-checked.
+//! directory names, otherName) are not evaluated: RFC 5280 §4.2.1.10 asks a validator to
+//! process them or refuse only where the server certificate has a name of that kind, so such a
+//! CA is refused when it does (every non-empty subject is a directory name; an emailAddress
+//! attribute is an email) rather than half-checked, and accepted when it has none.
 //!
 //! # The handshake: both checks, or no stream
 //! [`PinnedProvider`] is embedded-tls's [`CryptoProvider`](embedded_tls::CryptoProvider); its
@@ -348,13 +384,14 @@ pub use identity::{
     ClientIdentity, ClientSignature, ClientSigner, IdentityError, MaybeClientIdentity,
     NoClientIdentity, SignerError,
 };
+pub use name::NAME_CONSTRAINT_BUDGET;
 pub use pin::{pem_certificates_to_der, pem_to_der, spki_sha256, Pin, PinError};
 pub use provider::{ClientAuth, PinnedProvider, PinnedVerifier};
 pub use summary::{AltName, CertificateSummary, Date};
 pub use text::{DnText, NameText};
 pub use verify::{
     verify_certificate_verify, verify_server_certificate, HostCheck, ServerVerified, ValidityTime,
-    VerifiedChain, VerifyError, VerifyOptions, MAX_LEAF_SPKI_LEN, MAX_PATH_LEN,
+    VerifiedChain, VerifyError, VerifyOptions, MAX_CHAIN_DEPTH, MAX_LEAF_SPKI_LEN, MAX_PATH_LEN,
     MAX_SERVER_NAME_LEN, SIGNATURE_BUDGET,
 };
 pub use x509::ParseError;

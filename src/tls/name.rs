@@ -7,7 +7,9 @@
 use core::net::IpAddr;
 
 use super::text::{bounded, NameText};
-use super::x509::{for_each_common_name, general_names, subtree_bases, Certificate, GeneralName};
+use super::x509::{
+    for_each_common_name, name_has_email_address, subtree_bases, Certificate, GeneralName,
+};
 
 /// The name a client expects the server to have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,12 +92,7 @@ pub(crate) fn is_for_host(
     allow_common_name: bool,
 ) -> bool {
     let mut has_kind = false;
-    for name in leaf
-        .ext
-        .subject_alt_name
-        .into_iter()
-        .flat_map(general_names)
-    {
+    for name in leaf.alt_names() {
         let matched = match (name, reference) {
             (GeneralName::Dns(p), Reference::Dns(r)) => {
                 has_kind = true;
@@ -124,38 +121,86 @@ pub(crate) fn is_for_host(
     matched
 }
 
-/// CA/Browser Forum BR 7.1.4.3: whether every commonName that looks like a host name (has a dot
-/// and no space) is a byte-for-byte copy of one of the subjectAltNames (true without SANs).
-pub(crate) fn common_names_are_sans(leaf: &Certificate<'_>) -> bool {
-    let Some(san) = leaf.ext.subject_alt_name else {
-        return true;
-    };
-    let mut stray = false;
+/// Whether a commonName is written like an IP address: dotted digits with at least one dot
+/// (`192.168.001.001`), a `0x` hexadecimal number (`0xC0A80101`), or hexadecimal digits with
+/// colons (IPv6). Such a name is meant as an address, not as a host name.
+fn looks_like_ip(cn: &str) -> bool {
+    let all = |ok: fn(u8) -> bool, text: &str| !text.is_empty() && text.bytes().all(ok);
+    let hex = cn.strip_prefix("0x").or_else(|| cn.strip_prefix("0X"));
+    (cn.contains('.') && all(|b| b.is_ascii_digit() || b == b'.', cn))
+        || hex.is_some_and(|h| all(|b| b.is_ascii_hexdigit() || b == b'.', h))
+        || (cn.contains(':') && all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.', cn))
+}
+
+/// Whether `text` is the canonical text of `ip`: dotted decimal without leading zeros, or
+/// RFC 5952 (lower case, longest run of zero groups compressed).
+fn is_canonical_ip_text(text: &str, ip: IpAddr) -> bool {
+    use core::fmt::Write;
+    let mut canonical = heapless::String::<48>::new();
+    write!(canonical, "{ip}").is_ok() && canonical == text
+}
+
+/// Why the server certificate's commonNames contradict it (CA/Browser Forum BR 7.1.4.3), if
+/// they do:
+/// - a commonName written like an IP address must be an address in canonical text;
+/// - a commonName that names a host (an address, or a name with a dot and no space) in a
+///   certificate with subjectAltNames of that kind must be one of them, byte for byte.
+///
+/// A commonName of a kind the certificate has no subjectAltName of is not held against it: the
+/// host name check never reads it then unless the caller allows common names, and BetterTLS and
+/// x509-limbo expect such certificates to be accepted.
+///
+/// Each commonName compared with a subjectAltName spends one of `budget`'s comparisons: the
+/// server certificate's signature is not checked yet.
+pub(crate) fn common_name_fault(
+    leaf: &Certificate<'_>,
+    budget: &mut Comparisons,
+) -> Result<Option<&'static str>, BudgetSpent> {
+    let mut fault = None;
+    let mut spent = Ok(());
     for_each_common_name(leaf.subject, |cn| {
-        if !cn.contains('.') || cn.contains(char::is_whitespace) {
+        if fault.is_some() || spent.is_err() {
             return;
         }
-        let listed = general_names(san).any(|name| match name {
-            GeneralName::Dns(d) => d == cn.as_bytes(),
-            GeneralName::Ip(ip) => cn.parse::<IpAddr>().is_ok_and(|a| ip_matches(ip, a)),
-            GeneralName::Other(_) => false,
-        });
-        stray |= !listed;
+        let ip = if looks_like_ip(cn) {
+            match cn.parse::<IpAddr>() {
+                Ok(ip) if is_canonical_ip_text(cn, ip) => Some(ip),
+                _ => {
+                    fault = Some("commonName is an IP address not in canonical text");
+                    return;
+                }
+            }
+        } else if cn.contains('.') && !cn.bytes().any(|b| b.is_ascii_whitespace()) {
+            None
+        } else {
+            return;
+        };
+        let (mut has_kind, mut listed) = (false, false);
+        for name in leaf.alt_names() {
+            if let Err(e) = budget.spend() {
+                spent = Err(e);
+                return;
+            }
+            let matched = match (name, ip) {
+                (GeneralName::Ip(p), Some(ip)) => ip_matches(p, ip),
+                (GeneralName::Dns(d), None) => d == cn.as_bytes(),
+                _ => continue,
+            };
+            has_kind = true;
+            listed |= matched;
+        }
+        if has_kind && !listed {
+            fault = Some("commonName is not one of the subjectAltNames of its kind");
+        }
     });
-    !stray
+    spent.map(|()| fault)
 }
 
 /// The first SAN of a certificate as text, else `CN=<first common name>`, else `no SAN`.
 pub(crate) fn presented_name(leaf: &Certificate<'_>) -> NameText {
     use core::fmt::Write;
     let mut out = NameText::new();
-    match leaf
-        .ext
-        .subject_alt_name
-        .into_iter()
-        .flat_map(general_names)
-        .next()
-    {
+    match leaf.alt_names().next() {
         Some(GeneralName::Dns(d)) => {
             out = bounded(core::str::from_utf8(d).unwrap_or("?"));
         }
@@ -256,50 +301,96 @@ fn within(name: ConstrainedName<'_>, base: GeneralName<'_>, excluded: bool) -> O
 /// Why a CA's nameConstraints refuse the server certificate.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum ConstraintFailure {
-    /// The constraints name a kind of name that is not checked (only DNS and IP are).
+    /// The constraints name a kind of name that is not checked (only DNS and IP are), and the
+    /// server certificate has a name of that kind.
     UnsupportedKind,
     /// This name of the server certificate is outside them.
     Outside(NameText),
+    /// The comparisons allowed for one verification ([`NAME_CONSTRAINT_BUDGET`]) ran out.
+    BudgetSpent,
 }
 
-/// Applies `ca`'s nameConstraints to the server certificate's names.
+/// The name comparisons allowed for one verification ([`NAME_CONSTRAINT_BUDGET`]) ran out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct BudgetSpent;
+
+impl From<BudgetSpent> for ConstraintFailure {
+    fn from(_: BudgetSpent) -> Self {
+        Self::BudgetSpent
+    }
+}
+
+/// The most name comparisons (one name against one subtree, one subtree looked at, or a
+/// commonName against a subjectAltName) one verification makes; beyond it the certificate is
+/// refused. BetterTLS's chains need at most 12 for their name constraints; a CA with 64
+/// subtrees over a certificate with 64 names needs 4,096.
+pub const NAME_CONSTRAINT_BUDGET: u32 = 4096;
+
+/// What is left of a verification's name-constraint comparisons.
+pub(crate) struct Comparisons(pub(crate) u32);
+
+impl Comparisons {
+    /// Takes one comparison, or fails when none is left.
+    fn spend(&mut self) -> Result<(), BudgetSpent> {
+        self.0 = self.0.checked_sub(1).ok_or(BudgetSpent)?;
+        Ok(())
+    }
+}
+
+/// Whether the server certificate has a name of the GeneralName kind `tag` (RFC 5280
+/// §4.2.1.10: a constraint on a name form only matters where that form appears): in its
+/// subjectAltNames, its subject (directoryName) or its subject's emailAddress (rfc822Name).
+fn has_name_kind(leaf: &Certificate<'_>, tag: u8) -> bool {
+    let in_subject = match tag {
+        4 => !leaf.subject_is_empty(),
+        1 => name_has_email_address(leaf.subject),
+        _ => false,
+    };
+    in_subject || leaf.alt_names().any(|n| n == GeneralName::Other(tag))
+}
+
+/// Applies `ca`'s nameConstraints to the names of a certificate below it, `leaf` (the server
+/// certificate, or an intermediate with `common_name_is_host` off), spending `budget`.
 pub(crate) fn check_name_constraints(
     ca: &Certificate<'_>,
     leaf: &Certificate<'_>,
     common_name_is_host: bool,
+    budget: &mut Comparisons,
 ) -> Result<(), ConstraintFailure> {
     let Some(nc) = ca.ext.name_constraints else {
         return Ok(());
     };
     let permitted = nc.permitted.unwrap_or(&[]);
     let excluded = nc.excluded.unwrap_or(&[]);
-    let unsupported = subtree_bases(permitted)
-        .chain(subtree_bases(excluded))
-        .any(|b| matches!(b, GeneralName::Other(_)));
-    if unsupported {
-        return Err(ConstraintFailure::UnsupportedKind);
+    for base in subtree_bases(permitted).chain(subtree_bases(excluded)) {
+        budget.spend()?;
+        if let GeneralName::Other(tag) = base {
+            if has_name_kind(leaf, tag) {
+                return Err(ConstraintFailure::UnsupportedKind);
+            }
+        }
     }
-    let check = |name: ConstrainedName<'_>| -> Result<(), ConstraintFailure> {
+    let mut check = |name: ConstrainedName<'_>| -> Result<(), ConstraintFailure> {
         let mut constrained = false;
         let mut allowed = false;
         for base in subtree_bases(permitted) {
+            budget.spend()?;
             if let Some(inside) = within(name, base, false) {
                 constrained = true;
                 allowed |= inside;
             }
         }
-        let denied = subtree_bases(excluded).any(|b| within(name, b, true) == Some(true));
+        let mut denied = false;
+        for base in subtree_bases(excluded) {
+            budget.spend()?;
+            denied |= within(name, base, true) == Some(true);
+        }
         if denied || (constrained && !allowed) {
             return Err(ConstraintFailure::Outside(constrained_name_text(name)));
         }
         Ok(())
     };
-    for name in leaf
-        .ext
-        .subject_alt_name
-        .into_iter()
-        .flat_map(general_names)
-    {
+    for name in leaf.alt_names() {
         match name {
             GeneralName::Dns(d) => check(ConstrainedName::Dns(d))?,
             GeneralName::Ip(ip) => check(ConstrainedName::Ip(ip))?,
@@ -309,14 +400,14 @@ pub(crate) fn check_name_constraints(
     if common_name_is_host && leaf.ext.subject_alt_name.is_none() {
         let mut result = Ok(());
         for_each_common_name(leaf.subject, |cn| {
-            let r = match cn.parse::<IpAddr>() {
+            if result.is_err() {
+                return;
+            }
+            result = match cn.parse::<IpAddr>() {
                 Ok(IpAddr::V4(v4)) => check(ConstrainedName::Ip(&v4.octets())),
                 Ok(IpAddr::V6(v6)) => check(ConstrainedName::Ip(&v6.octets())),
                 Err(_) => check(ConstrainedName::Dns(cn.as_bytes())),
             };
-            if result.is_ok() {
-                result = r;
-            }
         });
         result?;
     }
@@ -381,6 +472,43 @@ mod tests {
             "*.example.com",
         ] {
             assert_eq!(Reference::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn common_names_written_like_addresses_must_be_canonical() {
+        for ip_like in [
+            "192.168.1.1",
+            "192.168.001.001",
+            "0xC0A80101",
+            "2001:DB8::1",
+            "::1",
+        ] {
+            assert!(looks_like_ip(ip_like), "{ip_like}");
+        }
+        for name in [
+            "broker.example",
+            "12345678",
+            "1e100.net",
+            "Mosquitto: broker",
+            "",
+        ] {
+            assert!(!looks_like_ip(name), "{name}");
+        }
+        let canonical = |text: &str| {
+            text.parse::<IpAddr>()
+                .is_ok_and(|ip| is_canonical_ip_text(text, ip))
+        };
+        assert!(canonical("192.168.1.1"));
+        assert!(canonical("2001:db8::8a2e:370:7334"));
+        assert!(canonical("::ffff:192.0.2.1"));
+        for text in [
+            "192.168.001.001",
+            "2001:DB8::8A2E:370:7334",
+            "2001:0db8:0000:0000:0000:0000:0000:0001",
+            "2001:db8:0:0:1:0:0:1",
+        ] {
+            assert!(!canonical(text), "{text}");
         }
     }
 

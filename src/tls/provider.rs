@@ -93,6 +93,7 @@ pub(crate) fn refusal_alert(error: &VerifyError, checked: Checked) -> AlertDescr
             _,
             VerifyError::UnknownIssuer { .. }
             | VerifyError::PathTooLong
+            | VerifyError::LimitReached { .. }
             | VerifyError::PinMismatch { .. }
             | VerifyError::CertificateMismatch { .. },
         ) => Alert::UnknownCa,
@@ -132,10 +133,6 @@ pub(crate) fn refusal_alert(error: &VerifyError, checked: Checked) -> AlertDescr
             | VerifyError::MissingServerName
             | VerifyError::InvalidServerName { .. },
         ) => Alert::InternalError,
-        // A refusal added to `VerifyError` after this list: a certificate the verifier does
-        // not accept. Give it its own arm above.
-        #[allow(unreachable_patterns)]
-        _ => Alert::BadCertificate,
     }
 }
 

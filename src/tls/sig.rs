@@ -93,6 +93,9 @@ pub(crate) enum PublicKey<'a> {
     },
     /// A SEC1-encoded P-256 point.
     P256(&'a [u8]),
+    /// A SEC1-encoded P-384 point (feature `p384`).
+    #[cfg(feature = "p384")]
+    P384(&'a [u8]),
 }
 
 /// Why a signature was not accepted. The verifier turns it into a refusal with the certificate
@@ -301,9 +304,7 @@ pub(crate) fn public_key(spki: &[u8]) -> Result<PublicKey<'_>, SignatureError> {
                 .ok_or(malformed("EC public key curve"))?;
             match curve {
                 rfc5912::SECP_256_R_1 => Ok(PublicKey::P256(key)),
-                rfc5912::SECP_384_R_1 => Err(SignatureError::Unsupported {
-                    what: "ECDSA P-384 key",
-                }),
+                rfc5912::SECP_384_R_1 => p384_key(key),
                 _ => Err(SignatureError::Unsupported {
                     what: "elliptic curve",
                 }),
@@ -378,6 +379,14 @@ pub(crate) fn verify(
             key.verify_prehash(hashed.as_slice(), &signature)
                 .map_err(|_| SignatureError::Invalid)
         }
+        #[cfg(feature = "p384")]
+        (PublicKey::P384(point), SignatureAlgorithm::Ecdsa(hash)) => {
+            p384_verify(point, HashValue::of(hash, message).as_slice(), signature)
+        }
+        #[cfg(feature = "p384")]
+        (PublicKey::P384(_), _) => Err(SignatureError::KeyMismatch {
+            what: "RSA signature with an ECDSA P-384 key",
+        }),
         (PublicKey::Rsa { .. }, SignatureAlgorithm::Ecdsa(_)) => Err(SignatureError::KeyMismatch {
             what: "ECDSA signature with an RSA key",
         }),
@@ -385,6 +394,31 @@ pub(crate) fn verify(
             what: "RSA signature with an ECDSA P-256 key",
         }),
     }
+}
+
+/// A P-384 public key (feature `p384`).
+#[cfg(feature = "p384")]
+fn p384_key(point: &[u8]) -> Result<PublicKey<'_>, SignatureError> {
+    Ok(PublicKey::P384(point))
+}
+
+#[cfg(not(feature = "p384"))]
+fn p384_key(_point: &[u8]) -> Result<PublicKey<'_>, SignatureError> {
+    Err(SignatureError::Unsupported {
+        what: "ECDSA P-384 key (built without the `p384` feature)",
+    })
+}
+
+/// Checks an ECDSA P-384 signature (DER) over a message hash.
+#[cfg(feature = "p384")]
+fn p384_verify(point: &[u8], hashed: &[u8], signature: &[u8]) -> Result<(), SignatureError> {
+    use p384::ecdsa::signature::hazmat::PrehashVerifier;
+    let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(point)
+        .map_err(|_| malformed("P-384 public key"))?;
+    let signature =
+        p384::ecdsa::Signature::from_der(signature).map_err(|_| SignatureError::Invalid)?;
+    key.verify_prehash(hashed, &signature)
+        .map_err(|_| SignatureError::Invalid)
 }
 
 #[cfg(feature = "rsa")]
@@ -492,14 +526,24 @@ pub(crate) fn certificate_verify(
                 what: "SHA-1 CertificateVerify",
             })
         }
-        0x0503 => return unsupported("ecdsa_secp384r1_sha384"),
+        #[cfg(feature = "p384")]
+        0x0503 => SignatureAlgorithm::Ecdsa(HashAlg::Sha384),
+        #[cfg(not(feature = "p384"))]
+        0x0503 => return unsupported("ecdsa_secp384r1_sha384 (built without the `p384` feature)"),
         0x0603 => return unsupported("ecdsa_secp521r1_sha512"),
         0x0807 | 0x0808 => return unsupported("EdDSA CertificateVerify"),
         0x0809..=0x080b => return unsupported("rsa_pss_pss (RSASSA-PSS-only keys)"),
         _ => return unsupported("signature scheme"),
     };
     let key = public_key(leaf_spki_der)?;
-    if matches!(key, PublicKey::Rsa { .. }) != matches!(alg, SignatureAlgorithm::RsaPss { .. }) {
+    // TLS 1.3 ties each ECDSA scheme to its curve.
+    let fits = match key {
+        PublicKey::Rsa { .. } => matches!(alg, SignatureAlgorithm::RsaPss { .. }),
+        PublicKey::P256(_) => scheme == 0x0403,
+        #[cfg(feature = "p384")]
+        PublicKey::P384(_) => scheme == 0x0503,
+    };
+    if !fits {
         return Err(SignatureError::KeyMismatch {
             what: "CertificateVerify scheme does not fit the certificate's key",
         });
@@ -582,11 +626,18 @@ mod tests {
     #[test]
     fn certificate_verify_refuses_pkcs1_and_unknown_schemes_without_panic() {
         let spki = include_bytes!("../../tests/data/verify/unit-p256.spki.der");
-        for scheme in [0x0401, 0x0501, 0x0601, 0x0503, 0x0807, 0x0809, 0xffff] {
+        for scheme in [0x0401, 0x0501, 0x0601, 0x0807, 0x0809, 0xffff] {
             assert!(matches!(
                 certificate_verify(spki, scheme, &[0; 72], &[0; 32]),
                 Err(SignatureError::Unsupported { .. })
             ));
+        }
+        // ecdsa_secp384r1_sha384 needs the `p384` feature, and then a P-384 key.
+        let p384 = certificate_verify(spki, 0x0503, &[0; 72], &[0; 48]);
+        if cfg!(feature = "p384") {
+            assert!(matches!(p384, Err(SignatureError::KeyMismatch { .. })));
+        } else {
+            assert!(matches!(p384, Err(SignatureError::Unsupported { .. })));
         }
         assert!(matches!(
             certificate_verify(spki, 0x0804, &[0; 256], &[0; 32]),

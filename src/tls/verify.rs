@@ -10,13 +10,15 @@ use sha2::{Digest, Sha256};
 use x509_cert::der::oid::db::rfc5280;
 
 use super::name::{
-    check_name_constraints, common_names_are_sans, is_for_host, presented_name, ConstraintFailure,
-    Reference,
+    check_name_constraints, common_name_fault, is_for_host, presented_name, Comparisons,
+    ConstraintFailure, Reference, NAME_CONSTRAINT_BUDGET,
 };
 use super::pin::Pin;
-use super::sig::{certificate_verify, verify_signed_data, SignatureError};
+use super::sig::{certificate_verify, public_key, verify_signed_data, SignatureError};
 use super::text::{bounded, DnText, Hex, NameText, UnixTime};
-use super::x509::{dn_text, key_usage, Certificate, DerReader, ParseError};
+use super::x509::{
+    dn_text, key_usage, subtree_bases, Certificate, DerReader, GeneralName, ParseError,
+};
 
 /// The largest server SubjectPublicKeyInfo kept for CertificateVerify (an RSA-4096 key takes
 /// 550 bytes).
@@ -25,8 +27,13 @@ pub const MAX_LEAF_SPKI_LEN: usize = 600;
 /// The most certificates in a path, server certificate and pinned CA included.
 pub const MAX_PATH_LEN: usize = 8;
 
-/// The most signature checks one path search makes before giving up.
+/// The most signature checks one path search makes; beyond it the certificate is refused
+/// ([`VerifyError::LimitReached`]).
 pub const SIGNATURE_BUDGET: u32 = 48;
+
+/// The default [`VerifyOptions::max_chain_depth`]: as many intermediates as a path of
+/// [`MAX_PATH_LEN`] certificates holds.
+pub const MAX_CHAIN_DEPTH: u8 = MAX_PATH_LEN as u8 - 2;
 
 /// The longest server name kept in a [`ServerVerified`] (the DNS limit).
 pub const MAX_SERVER_NAME_LEN: usize = 253;
@@ -127,7 +134,8 @@ pub enum VerifyError {
         /// Which usage is missing or forbidden.
         what: &'static str,
     },
-    /// An extendedKeyUsage extension is present without serverAuth (or anyExtendedKeyUsage).
+    /// An extendedKeyUsage extension is present without serverAuth (or anyExtendedKeyUsage in
+    /// a CA), or with anyExtendedKeyUsage in a server certificate.
     ExtendedKeyUsage {
         /// Subject of that certificate.
         subject: DnText,
@@ -139,8 +147,18 @@ pub enum VerifyError {
         /// Its pathLenConstraint.
         path_len: u8,
     },
-    /// No path to a pinned CA within the depth and work limits of the path search.
+    /// No path to a pinned CA within [`MAX_PATH_LEN`] certificates.
     PathTooLong,
+    /// The verification stopped at one of its limits: the signature checks
+    /// ([`SIGNATURE_BUDGET`]) or name comparisons
+    /// ([`NAME_CONSTRAINT_BUDGET`](super::NAME_CONSTRAINT_BUDGET)) of one verification, or
+    /// the intermediates a path may have ([`VerifyOptions::max_chain_depth`]).
+    LimitReached {
+        /// Which limit.
+        what: &'static str,
+        /// Its value.
+        limit: u32,
+    },
     /// A name of the server certificate lies outside a CA's nameConstraints.
     NameConstraintViolation {
         /// Subject of the constraining CA.
@@ -293,7 +311,7 @@ impl fmt::Display for VerifyError {
             }
             Self::ExtendedKeyUsage { subject } => write!(
                 f,
-                "certificate '{subject}' has an extended key usage without serverAuth"
+                "certificate '{subject}' has an extended key usage without serverAuth (or with anyExtendedKeyUsage in a server certificate)"
             ),
             Self::PathLenExceeded { subject, path_len } => write!(
                 f,
@@ -301,8 +319,11 @@ impl fmt::Display for VerifyError {
             ),
             Self::PathTooLong => write!(
                 f,
-                "no path to a pinned CA within the path search's depth and work limits"
+                "no path to a pinned CA within {MAX_PATH_LEN} certificates"
             ),
+            Self::LimitReached { what, limit } => {
+                write!(f, "verification stopped at its limit of {limit} {what}")
+            }
             Self::NameConstraintViolation { issuer, name } => write!(
                 f,
                 "name '{name}' is outside the name constraints of CA '{issuer}'"
@@ -372,7 +393,7 @@ pub enum HostCheck {
 
 /// How to verify, apart from the pins, the server name and the time (which each handshake
 /// brings: [`TlsOptions::new`](super::TlsOptions::new)). The default checks everything.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct VerifyOptions {
     /// Whether to check the host name.
@@ -383,6 +404,16 @@ pub struct VerifyOptions {
     /// Whether to accept certificates that break the rules RFC 5280 and the CA/Browser Forum
     /// set for issuing CAs (off by default); see [`VerifyOptions::allow_legacy_profile`].
     pub legacy_profile: bool,
+    /// The most intermediate CAs a path may have between the server certificate and the pinned
+    /// CA, self-issued ones (key rollover) not counted; see
+    /// [`VerifyOptions::with_max_chain_depth`]. Paths are also bounded by [`MAX_PATH_LEN`].
+    pub max_chain_depth: u8,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl VerifyOptions {
@@ -392,16 +423,28 @@ impl VerifyOptions {
             host_check: HostCheck::CheckHostName,
             allow_common_name: false,
             legacy_profile: false,
+            max_chain_depth: MAX_CHAIN_DEPTH,
         }
+    }
+
+    /// Allow at most `depth` intermediate CAs (not counting self-issued ones) between the
+    /// server certificate and the pinned CA: 0 means the pinned CA must have issued the server
+    /// certificate itself. The default, [`MAX_CHAIN_DEPTH`], is what [`MAX_PATH_LEN`] allows.
+    #[must_use]
+    pub const fn with_max_chain_depth(mut self, depth: u8) -> Self {
+        self.max_chain_depth = depth;
+        self
     }
 
     /// Accept certificates from CAs that do not follow the certificate profile: v3
     /// certificates without an authorityKeyIdentifier (OpenSSL 1.x `x509 -req -extfile`),
-    /// CA certificates without a subjectKeyIdentifier or with a non-critical
-    /// basicConstraints (OpenSSL 1.0 `v3_ca` defaults), a commonName that is not one of the
-    /// dNSName SANs, a critical subjectAltName next to a subject. Signatures, dates, CA
-    /// constraints and names are still checked. For existing private CAs that cannot be
-    /// re-issued yet.
+    /// v3 server certificates without an extendedKeyUsage (OpenSSL's defaults) or with
+    /// anyExtendedKeyUsage, CA certificates without a subjectKeyIdentifier or with a
+    /// non-critical basicConstraints (OpenSSL 1.0 `v3_ca` defaults), a commonName that
+    /// contradicts the SANs, a critical subjectAltName next to a subject, and the other rules
+    /// of the `tls` module's "What is verified". Signatures, dates, CA constraints, key
+    /// strength and names are still checked. For existing private CAs that cannot be re-issued
+    /// yet.
     #[must_use]
     pub const fn allow_legacy_profile(mut self) -> Self {
         self.legacy_profile = true;
@@ -616,17 +659,28 @@ fn check_critical_extensions(cert: &Certificate<'_>) -> Result<(), VerifyError> 
     }
 }
 
-/// extendedKeyUsage, where present, must contain serverAuth or anyExtendedKeyUsage.
-fn check_extended_key_usage(cert: &Certificate<'_>) -> Result<(), VerifyError> {
+/// extendedKeyUsage, where present, must contain serverAuth or anyExtendedKeyUsage. With
+/// `strict_leaf` (a server certificate under the certificate profile) it must contain
+/// serverAuth and not anyExtendedKeyUsage, which the CA/Browser Forum forbids there
+/// (7.1.2.7.10).
+fn check_extended_key_usage(cert: &Certificate<'_>, strict_leaf: bool) -> Result<(), VerifyError> {
     let Some(list) = cert.ext.extended_key_usage else {
         return Ok(());
     };
+    let (mut server_auth, mut any) = (false, false);
     let mut r = DerReader::new(list, "extKeyUsage")?;
     while !r.is_empty() {
         let oid = r.decode::<der::asn1::ObjectIdentifier>("extKeyUsage")?;
-        if oid == rfc5280::ID_KP_SERVER_AUTH || oid == rfc5280::ANY_EXTENDED_KEY_USAGE {
-            return Ok(());
-        }
+        server_auth |= oid == rfc5280::ID_KP_SERVER_AUTH;
+        any |= oid == rfc5280::ANY_EXTENDED_KEY_USAGE;
+    }
+    let allowed = if strict_leaf {
+        server_auth && !any
+    } else {
+        server_auth || any
+    };
+    if allowed {
+        return Ok(());
     }
     Err(VerifyError::ExtendedKeyUsage {
         subject: cert.subject_text(),
@@ -644,9 +698,9 @@ enum Role {
     Pinned,
 }
 
-/// The rules RFC 5280 (§4.2.1.1, §4.2.1.2, §4.2.1.9) and the CA/Browser Forum set for the CA
-/// that issued `cert` and, for a CA, for `cert` itself. X.509 v1 certificates have no
-/// extensions and are exempt.
+/// The rules RFC 5280 (§4.1.2.2, §4.2.1.1, §4.2.1.2, §4.2.1.9, §4.2.1.10, §4.2.1.11) and the
+/// CA/Browser Forum set for the CA that issued `cert` and, for a CA, for `cert` itself. X.509
+/// v1 certificates have no extensions and are exempt from the extension rules.
 fn check_profile(cert: &Certificate<'_>, role: Role) -> Result<(), VerifyError> {
     let violation = |what| {
         Err(VerifyError::ProfileViolation {
@@ -654,14 +708,23 @@ fn check_profile(cert: &Certificate<'_>, role: Role) -> Result<(), VerifyError> 
             what,
         })
     };
+    // A positive INTEGER of at most 20 octets (a leading zero octet keeps it positive). Not
+    // asked of a pinned CA: roots in use break it (Starfield Root G2's serial is 0).
+    let magnitude = cert.serial.strip_prefix(&[0]).unwrap_or(cert.serial);
+    let negative = cert.serial.first().is_some_and(|b| b & 0x80 != 0);
+    if role != Role::Pinned && (negative || magnitude.is_empty() || magnitude.len() > 20) {
+        return violation("serial number is not a positive number of at most 20 octets");
+    }
     if cert.version != 3 {
         return Ok(());
     }
+    let root = role == Role::Pinned && cert.is_self_issued();
+    if root && cert.ext.extended_key_usage.is_some() {
+        return violation("extendedKeyUsage in a root CA certificate");
+    }
     match cert.ext.authority_key_id {
-        // A pinned CA is trusted whoever issued it.
-        None if !cert.is_self_issued() && role != Role::Pinned => {
-            return violation("no authorityKeyIdentifier")
-        }
+        // A root names no authority; a pinned cross-signed CA must name its issuer's key too.
+        None if !cert.is_self_issued() => return violation("no authorityKeyIdentifier"),
         None => {}
         Some(aki) if aki.key_id.is_none() => {
             return violation("authorityKeyIdentifier without keyIdentifier")
@@ -688,6 +751,23 @@ fn check_profile(cert: &Certificate<'_>, role: Role) -> Result<(), VerifyError> 
         if !cert.ext.basic_constraints_critical {
             return violation("CA certificate with a non-critical basicConstraints");
         }
+        if let Some(nc) = cert.ext.name_constraints {
+            if !cert.ext.name_constraints_critical {
+                return violation("nameConstraints not marked critical");
+            }
+            // RFC 5280 §4.2.1.10 gives DNS constraints as host names; a leading period is the
+            // URI and email form (OpenSSL reads it as "below the domain").
+            let mut bases = [nc.permitted, nc.excluded]
+                .into_iter()
+                .flatten()
+                .flat_map(subtree_bases);
+            if bases.any(|b| matches!(b, GeneralName::Dns([b'.', ..]))) {
+                return violation("dNSName constraint with a leading period");
+            }
+        }
+        if cert.ext.policy_constraints == Some(false) {
+            return violation("policyConstraints not marked critical");
+        }
     }
     Ok(())
 }
@@ -697,6 +777,7 @@ fn check_leaf(
     leaf: &Certificate<'_>,
     time: ValidityTime,
     options: &VerifyOptions,
+    comparisons: &mut Comparisons,
 ) -> Result<(), VerifyError> {
     if leaf.version == 2 {
         return Err(VerifyError::malformed("X.509 v2 server certificate"));
@@ -707,6 +788,17 @@ fn check_leaf(
             subject: leaf.subject_text(),
         });
     }
+    let profile = |what| VerifyError::ProfileViolation {
+        subject: leaf.subject_text(),
+        what,
+    };
+    if leaf.ext.name_constraints.is_some() {
+        return Err(profile("nameConstraints in a server certificate"));
+    }
+    // The key the server will sign the handshake with: one this crate can check, of a
+    // strength it accepts (RSA 2048 to 4096 bits in whole bytes, P-256, P-384 with the
+    // feature); CertificateVerify would refuse others, the chain verdict does not wait for it.
+    public_key(leaf.spki)?;
     if let Some(usage) = leaf.ext.key_usage {
         if usage & key_usage::KEY_CERT_SIGN != 0 {
             return Err(VerifyError::KeyUsage {
@@ -721,7 +813,7 @@ fn check_leaf(
             });
         }
     }
-    check_extended_key_usage(leaf)?;
+    check_extended_key_usage(leaf, !options.legacy_profile)?;
     if leaf.subject_is_empty() && !leaf.ext.subject_alt_name_critical {
         return Err(VerifyError::malformed(
             "empty subject without a critical subjectAltName",
@@ -730,16 +822,25 @@ fn check_leaf(
     if !options.legacy_profile {
         check_profile(leaf, Role::Leaf)?;
         if !leaf.subject_is_empty() && leaf.ext.subject_alt_name_critical {
-            return Err(VerifyError::ProfileViolation {
-                subject: leaf.subject_text(),
-                what: "critical subjectAltName next to a non-empty subject",
-            });
+            return Err(profile(
+                "critical subjectAltName next to a non-empty subject",
+            ));
         }
-        if !common_names_are_sans(leaf) {
-            return Err(VerifyError::ProfileViolation {
-                subject: leaf.subject_text(),
-                what: "commonName is not one of the subjectAltNames",
-            });
+        // CA/Browser Forum 7.1.2.7.6 and 7.1.2.7.10, for v3 certificates: v1 ones cannot
+        // carry the extension.
+        if leaf.version == 3 {
+            if leaf.ext.extended_key_usage.is_none() {
+                return Err(profile(
+                    "no extendedKeyUsage (serverAuth) in a v3 server certificate",
+                ));
+            }
+            if leaf.ext.extended_key_usage_critical {
+                return Err(profile("critical extendedKeyUsage in a server certificate"));
+            }
+        }
+        let fault = common_name_fault(leaf, comparisons).map_err(|_| budget_spent())?;
+        if let Some(what) = fault {
+            return Err(profile(what));
         }
     }
     check_validity(leaf, time)
@@ -754,7 +855,8 @@ fn verify_path(
     time: ValidityTime,
     options: &VerifyOptions,
 ) -> Result<(), VerifyError> {
-    check_leaf(leaf, time, options)?;
+    let mut comparisons = Comparisons(NAME_CONSTRAINT_BUDGET);
+    check_leaf(leaf, time, options, &mut comparisons)?;
     if options.host_check == HostCheck::CheckHostName {
         let name = server_name.ok_or(VerifyError::MissingServerName)?;
         let reference = Reference::parse(name).ok_or_else(|| VerifyError::InvalidServerName {
@@ -774,7 +876,9 @@ fn verify_path(
         time,
         common_name_is_host: options.allow_common_name,
         strict_profile: !options.legacy_profile,
-        budget: SIGNATURE_BUDGET,
+        max_chain_depth: options.max_chain_depth,
+        signatures: SIGNATURE_BUDGET,
+        comparisons,
         best: None,
     };
     let mut used = heapless::Vec::new();
@@ -789,12 +893,54 @@ struct PathSearch<'p, 'c> {
     time: ValidityTime,
     common_name_is_host: bool,
     strict_profile: bool,
-    budget: u32,
+    max_chain_depth: u8,
+    /// Signature checks left.
+    signatures: u32,
+    /// Name comparisons left.
+    comparisons: Comparisons,
     /// The error met deepest in the search, and its depth.
     best: Option<(usize, VerifyError)>,
 }
 
-impl PathSearch<'_, '_> {
+/// The refusal for `ca`'s name constraints.
+fn constraint_refusal(ca: &Certificate<'_>, failure: ConstraintFailure) -> VerifyError {
+    match failure {
+        ConstraintFailure::UnsupportedKind => VerifyError::UnsupportedNameConstraint {
+            issuer: ca.subject_text(),
+        },
+        ConstraintFailure::Outside(name) => VerifyError::NameConstraintViolation {
+            issuer: ca.subject_text(),
+            name,
+        },
+        ConstraintFailure::BudgetSpent => budget_spent(),
+    }
+}
+
+/// Whether an error ends the whole search rather than one branch of it.
+fn ends_search(error: &VerifyError) -> bool {
+    matches!(
+        error,
+        VerifyError::LimitReached {
+            what: SIGNATURES | COMPARISONS,
+            ..
+        }
+    )
+}
+
+/// [`VerifyError::LimitReached`]'s `what` for [`SIGNATURE_BUDGET`].
+const SIGNATURES: &str = "signature checks";
+/// [`VerifyError::LimitReached`]'s `what` for [`NAME_CONSTRAINT_BUDGET`].
+const COMPARISONS: &str = "name comparisons";
+
+/// The refusal when [`NAME_CONSTRAINT_BUDGET`] is spent.
+const fn budget_spent() -> VerifyError {
+    VerifyError::LimitReached {
+        what: COMPARISONS,
+        limit: NAME_CONSTRAINT_BUDGET,
+    }
+}
+
+impl<'p> PathSearch<'p, '_> {
     /// Remembers `error` met at `depth` if it is the deepest so far.
     fn note(&mut self, depth: usize, error: VerifyError) {
         if self.best.as_ref().is_none_or(|(d, _)| depth > *d) {
@@ -803,7 +949,8 @@ impl PathSearch<'_, '_> {
     }
 
     /// Finds an issuer for `child` (the `depth`-th certificate of the path), which has
-    /// `below` non-self-issued intermediates under it, and continues up to a pinned CA.
+    /// `below` non-self-issued intermediates under it, and continues up to a pinned CA. The
+    /// intermediates of the path so far are `used` (indices into the pool, bottom up).
     fn extend(
         &mut self,
         child: &Certificate<'_>,
@@ -820,8 +967,14 @@ impl PathSearch<'_, '_> {
                 continue;
             }
             candidates = true;
-            match self.link(&ca, child, below, true) {
+            // Every signature of the path is checked once the pinned CA signed: only then are
+            // the name constraints of its CAs worth their (unbounded) work.
+            let result = self
+                .link(&ca, child, below, true)
+                .and_then(|()| self.check_path_name_constraints(&ca, used));
+            match result {
                 Ok(()) => return Ok(()),
+                Err(e) if ends_search(&e) => return Err(e),
                 Err(e) => self.note(depth, e),
             }
         }
@@ -836,6 +989,19 @@ impl PathSearch<'_, '_> {
                 continue;
             }
             candidates = true;
+            let intermediates = below + usize::from(!ca.is_self_issued());
+            if intermediates > usize::from(self.max_chain_depth) {
+                // Noted as the shallowest error: a cycle reaches the limit on every path, and
+                // any other reason a path failed says more.
+                self.note(
+                    0,
+                    VerifyError::LimitReached {
+                        what: "intermediate CAs (max_chain_depth)",
+                        limit: u32::from(self.max_chain_depth),
+                    },
+                );
+                continue;
+            }
             // Room is needed for this intermediate and a pinned CA above it.
             if depth + 2 > MAX_PATH_LEN || used.push(index).is_err() {
                 self.note(depth, VerifyError::PathTooLong);
@@ -843,14 +1009,18 @@ impl PathSearch<'_, '_> {
             }
             if let Err(e) = self.link(&ca, child, below, false) {
                 used.pop();
+                if ends_search(&e) {
+                    return Err(e);
+                }
                 self.note(depth, e);
                 continue;
             }
-            let below = below + usize::from(!ca.is_self_issued());
-            let result = self.extend(&ca, depth + 1, used, below);
+            let result = self.extend(&ca, depth + 1, used, intermediates);
             used.pop();
-            if result.is_ok() {
-                return Ok(());
+            match result {
+                Ok(()) => return Ok(()),
+                Err(e) if ends_search(&e) => return Err(e),
+                Err(_) => {}
             }
         }
         if !candidates {
@@ -865,6 +1035,55 @@ impl PathSearch<'_, '_> {
             .best
             .as_ref()
             .map_or(VerifyError::PathTooLong, |(_, e)| e.clone()))
+    }
+
+    /// Applies the name constraints of every CA of a complete path (the pinned `anchor`, then
+    /// the intermediates `used`, bottom up in `used`) to the certificates below it.
+    fn check_path_name_constraints(
+        &mut self,
+        anchor: &Certificate<'_>,
+        used: &[usize],
+    ) -> Result<(), VerifyError> {
+        self.constrain_below(anchor, used)?;
+        for (position, index) in used.iter().enumerate().rev() {
+            let ca = self.pool_certificate(*index)?;
+            self.constrain_below(&ca, used.get(..position).unwrap_or_default())?;
+        }
+        Ok(())
+    }
+
+    /// The intermediate at `index` of the pool.
+    fn pool_certificate(&self, index: usize) -> Result<Certificate<'p>, VerifyError> {
+        Ok(Certificate::parse(
+            self.pool.get(index).copied().unwrap_or_default(),
+        )?)
+    }
+
+    /// Applies `ca`'s name constraints (RFC 5280 §6.1.3 (b), (c)) to the certificates below it:
+    /// the intermediates `below` that are not self-issued, and the server certificate.
+    fn constrain_below(
+        &mut self,
+        ca: &Certificate<'_>,
+        below: &[usize],
+    ) -> Result<(), VerifyError> {
+        if ca.ext.name_constraints.is_none() {
+            return Ok(());
+        }
+        for index in below {
+            let intermediate = self.pool_certificate(*index)?;
+            if !intermediate.is_self_issued() {
+                let result =
+                    check_name_constraints(ca, &intermediate, false, &mut self.comparisons);
+                result.map_err(|e| constraint_refusal(ca, e))?;
+            }
+        }
+        let result = check_name_constraints(
+            ca,
+            self.leaf,
+            self.common_name_is_host,
+            &mut self.comparisons,
+        );
+        result.map_err(|e| constraint_refusal(ca, e))
     }
 
     /// Checks that `ca` may issue `child` and that it did.
@@ -903,7 +1122,7 @@ impl PathSearch<'_, '_> {
                 });
             }
         }
-        check_extended_key_usage(ca)?;
+        check_extended_key_usage(ca, false)?;
         check_critical_extensions(ca)?;
         if self.strict_profile {
             let role = if pinned {
@@ -914,19 +1133,13 @@ impl PathSearch<'_, '_> {
             check_profile(ca, role)?;
         }
         check_validity(ca, self.time)?;
-        check_name_constraints(ca, self.leaf, self.common_name_is_host).map_err(|e| match e {
-            ConstraintFailure::UnsupportedKind => VerifyError::UnsupportedNameConstraint {
-                issuer: ca.subject_text(),
-            },
-            ConstraintFailure::Outside(name) => VerifyError::NameConstraintViolation {
-                issuer: ca.subject_text(),
-                name,
-            },
-        })?;
-        if self.budget == 0 {
-            return Err(VerifyError::PathTooLong);
-        }
-        self.budget -= 1;
+        self.signatures = self
+            .signatures
+            .checked_sub(1)
+            .ok_or(VerifyError::LimitReached {
+                what: SIGNATURES,
+                limit: SIGNATURE_BUDGET,
+            })?;
         match verify_signed_data(
             ca.spki,
             child.signature_algorithm,

@@ -185,12 +185,18 @@ pub(crate) struct Extensions<'a> {
     pub(crate) key_usage: Option<u16>,
     /// Contents of extKeyUsage (a non-empty SEQUENCE OF OID), if present.
     pub(crate) extended_key_usage: Option<&'a [u8]>,
+    /// Whether extKeyUsage is marked critical.
+    pub(crate) extended_key_usage_critical: bool,
     /// Contents of subjectAltName (non-empty GeneralNames), if present.
     pub(crate) subject_alt_name: Option<&'a [u8]>,
     /// Whether subjectAltName is marked critical.
     pub(crate) subject_alt_name_critical: bool,
     /// nameConstraints, if present.
     pub(crate) name_constraints: Option<NameConstraints<'a>>,
+    /// Whether nameConstraints is marked critical.
+    pub(crate) name_constraints_critical: bool,
+    /// policyConstraints (not processed): `Some(critical)` when present.
+    pub(crate) policy_constraints: Option<bool>,
     /// The first critical extension that is not processed here.
     pub(crate) unknown_critical: Option<ObjectIdentifier>,
 }
@@ -204,6 +210,8 @@ pub(crate) struct Certificate<'a> {
     pub(crate) tbs: &'a [u8],
     /// 1, 2 or 3.
     pub(crate) version: u8,
+    /// The serialNumber INTEGER's contents (two's complement, as encoded).
+    pub(crate) serial: &'a [u8],
     /// The encoded issuer Name.
     pub(crate) issuer: &'a [u8],
     /// The encoded subject Name.
@@ -255,7 +263,7 @@ impl<'a> Certificate<'a> {
                 return Err(ParseError::new("unknown X.509 version"));
             }
         }
-        t.next_tagged(Tag::Integer, "serialNumber")?;
+        let serial = t.next_tagged(Tag::Integer, "serialNumber")?.value;
         let tbs_signature_algorithm = t.next_tagged(Tag::Sequence, "tbs signature algorithm")?.raw;
         if tbs_signature_algorithm != signature_algorithm {
             return Err(ParseError::new(
@@ -296,6 +304,7 @@ impl<'a> Certificate<'a> {
             der,
             tbs: tbs.raw,
             version,
+            serial,
             issuer: issuer.raw,
             subject: subject.raw,
             not_before,
@@ -315,6 +324,14 @@ impl<'a> Certificate<'a> {
     /// Whether the subject Name is an empty SEQUENCE.
     pub(crate) fn subject_is_empty(&self) -> bool {
         name_contents(self.subject).is_empty()
+    }
+
+    /// The subjectAltName entries, in order (none without the extension).
+    pub(crate) fn alt_names(&self) -> impl Iterator<Item = GeneralName<'a>> {
+        self.ext
+            .subject_alt_name
+            .into_iter()
+            .flat_map(general_names)
     }
 
     /// The subject as readable text.
@@ -367,11 +384,13 @@ fn parse_extensions(list: &[u8]) -> Result<Extensions<'_>, ParseError> {
             ext.key_usage = Some(parse_key_usage(value)?);
         } else if oid == rfc5280::ID_CE_EXT_KEY_USAGE {
             ext.extended_key_usage = Some(parse_oid_list(value)?);
+            ext.extended_key_usage_critical = critical;
         } else if oid == rfc5280::ID_CE_SUBJECT_ALT_NAME {
             ext.subject_alt_name = Some(parse_general_names(value)?);
             ext.subject_alt_name_critical = critical;
         } else if oid == rfc5280::ID_CE_NAME_CONSTRAINTS {
             ext.name_constraints = Some(parse_name_constraints(value)?);
+            ext.name_constraints_critical = critical;
         } else {
             // Read for their structure and for the profile checks; still not "processed" in
             // the sense of RFC 5280 §4.2, so critical ones refuse the certificate below.
@@ -382,6 +401,8 @@ fn parse_extensions(list: &[u8]) -> Result<Extensions<'_>, ParseError> {
                     Some(single(value, Tag::OctetString, "subjectKeyIdentifier")?.value);
             } else if oid == rfc5280::ID_CE_AUTHORITY_KEY_IDENTIFIER {
                 ext.authority_key_id = Some(parse_authority_key_id(value)?);
+            } else if oid == rfc5280::ID_CE_POLICY_CONSTRAINTS {
+                ext.policy_constraints = Some(critical);
             }
             if critical && ext.unknown_critical.is_none() {
                 ext.unknown_critical = Some(oid);
@@ -667,6 +688,16 @@ pub(crate) fn for_each_common_name<'a>(name: &'a [u8], mut f: impl FnMut(&'a str
             }
         }
     });
+}
+
+/// Whether an encoded Name has an emailAddress attribute (which rfc822Name constraints cover,
+/// RFC 5280 §4.2.1.10).
+pub(crate) fn name_has_email_address(name: &[u8]) -> bool {
+    let mut found = false;
+    let _ = for_each_attribute(name_contents(name), |oid, _| {
+        found |= oid == x509_cert::der::oid::db::rfc3280::EMAIL_ADDRESS;
+    });
+    found
 }
 
 /// Short label of a Name attribute type.

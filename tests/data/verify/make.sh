@@ -6,7 +6,8 @@
 # 2024..2040, tests check at 2030-01-01. Every run makes new keys; the results are committed.
 # Files: NAME.der (certificate), NAME.crt (PEM, a few), NAME.key (PKCS#8 PEM key, test only),
 # NAME.pkcs1.der (RSA keys, PKCS#1 DER) and NAME.sec1.der (P-256 keys, SEC1 DER) where the tests
-# sign with them. seed-*.crt/der are the seed article's certificates and are not regenerated.
+# sign with them; p384-leaf.cv.der is a CertificateVerify signature made by openssl.
+# seed-*.crt/der are the seed article's certificates and are not regenerated.
 set -euo pipefail
 cd "$(dirname "$0")"
 OUT=$(pwd)
@@ -57,6 +58,18 @@ authorityKeyIdentifier = keyid
 basicConstraints = critical, CA:true
 keyUsage = critical, keyCertSign
 nameConstraints = critical, permitted;DNS:allowed.example, excluded;DNS:bad.allowed.example
+[int_nc_dot]
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+basicConstraints = critical, CA:true
+keyUsage = critical, keyCertSign
+nameConstraints = critical, permitted;DNS:.allowed.example
+[int_with_san]
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+basicConstraints = critical, CA:true
+keyUsage = critical, keyCertSign
+subjectAltName = DNS:bad.allowed.example
 [leaf]
 basicConstraints = critical, CA:false
 keyUsage = critical, digitalSignature, keyEncipherment
@@ -64,29 +77,35 @@ extendedKeyUsage = serverAuth
 subjectAltName = DNS:broker.example, DNS:*.wild.example, IP:192.0.2.10, IP:2001:db8::1
 authorityKeyIdentifier = keyid
 [leaf_plain]
+extendedKeyUsage = serverAuth
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 basicConstraints = critical, CA:false
 keyUsage = critical, digitalSignature
 subjectAltName = DNS:broker.example
 [leaf_unit]
+extendedKeyUsage = serverAuth
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 subjectAltName = DNS:a.example, IP:10.0.0.1
 [leaf_allowed]
+extendedKeyUsage = serverAuth
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 subjectAltName = DNS:a.allowed.example
 [leaf_bad_nc]
+extendedKeyUsage = serverAuth
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 subjectAltName = DNS:bad.allowed.example
 [leaf_cn_only]
+extendedKeyUsage = serverAuth
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 basicConstraints = critical, CA:false
 keyUsage = critical, digitalSignature
 [leaf_critical]
+extendedKeyUsage = serverAuth
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 subjectAltName = DNS:broker.example
@@ -97,12 +116,19 @@ authorityKeyIdentifier = keyid
 basicConstraints = critical, CA:true
 keyUsage = critical, digitalSignature, keyCertSign
 subjectAltName = DNS:broker.example
+[leaf_no_eku]
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+basicConstraints = critical, CA:false
+keyUsage = critical, digitalSignature
+subjectAltName = DNS:broker.example
 [leaf_client_eku]
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 extendedKeyUsage = clientAuth
 subjectAltName = DNS:broker.example
 [leaf_no_sign_ku]
+extendedKeyUsage = serverAuth
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 keyUsage = critical, keyEncipherment
@@ -117,10 +143,11 @@ CA_END=20500101000000Z
 START=20240101000000Z
 END=20400101000000Z
 
-key() { # NAME rsa2048|rsa4096|p256
+key() { # NAME rsa2048|rsa4096|p256|p384
     case $2 in
     rsa*) openssl genpkey -algorithm RSA -pkeyopt "rsa_keygen_bits:${2#rsa}" -out "$1.key" 2>/dev/null ;;
     p256) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" ;;
+    p384) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out "$1.key" ;;
     esac
 }
 
@@ -162,6 +189,7 @@ key critical-ext p256 && sign critical-ext p256-root "$O/CN=critical leaf" leaf_
 key cn-only p256 && sign cn-only p256-root "$O/CN=broker.example" leaf_cn_only $START $END
 key cn-v1 p256 && sign cn-v1 p256-root "$O/CN=broker.example" none $START $END
 key leaf-is-ca p256 && sign leaf-is-ca p256-root "$O/CN=ca leaf" leaf_is_ca $START $END
+key no-eku p256 && sign no-eku p256-root "$O/CN=broker.example" leaf_no_eku $START $END
 key client-eku p256 && sign client-eku p256-root "$O/CN=client leaf" leaf_client_eku $START $END
 key no-sign-ku p256 && sign no-sign-ku p256-root "$O/CN=nosign leaf" leaf_no_sign_ku $START $END
 key int-not-ca p256 && sign int-not-ca p256-root "$O/CN=Verify not a CA" int_not_ca $CA_START $CA_END
@@ -169,13 +197,49 @@ key under-not-ca p256 && sign under-not-ca int-not-ca "$O/CN=broker.example" lea
 key nc-int p256 && sign nc-int p256-root "$O/CN=Verify constrained CA" int_nc $CA_START $CA_END
 key nc-allowed p256 && sign nc-allowed nc-int "$O/CN=a.allowed.example" leaf_allowed $START $END
 key nc-excluded p256 && sign nc-excluded nc-int "$O/CN=bad.allowed.example" leaf_bad_nc $START $END
+# A CA below nc-int whose own SAN is in nc-int's excluded subtree, and a permitted leaf below it.
+key nc-san-int p256 && sign nc-san-int nc-int "$O/CN=Verify CA with a SAN" int_with_san $CA_START $CA_END
+key nc-san-leaf p256 && sign nc-san-leaf nc-san-int "$O/CN=a.allowed.example" leaf_allowed $START $END
+# A CA constraining with a leading period (the URI/email form), and a leaf below it.
+key nc-dot-int p256 && sign nc-dot-int p256-root "$O/CN=Verify dot-constrained CA" int_nc_dot $CA_START $CA_END
+key nc-dot-leaf p256 && sign nc-dot-leaf nc-dot-int "$O/CN=a.allowed.example" leaf_allowed $START $END
 openssl ec -in p256-leaf.key -outform DER -out p256-leaf.sec1.der 2>/dev/null
+
+# P-384 (feature `p384`): root (ecdsa-with-SHA384) -> leaf with a P-384 key.
+key p384-root p384 && sign p384-root self "$O/CN=Verify P-384 root" root $CA_START $CA_END -md sha384
+key p384-leaf p384 && sign p384-leaf p384-root "$O/CN=broker.example" leaf $START $END -md sha384
+# Its CertificateVerify over the SHA-384 of "ClientHello..Certificate" (DER ECDSA signature).
+printf 'ClientHello..Certificate' | openssl dgst -sha384 -binary >"$WORK/transcript.bin"
+{ head -c 64 /dev/zero | tr '\0' ' '; printf 'TLS 1.3, server CertificateVerify\0'; cat "$WORK/transcript.bin"; } >"$WORK/cv.bin"
+openssl dgst -sha384 -sign p384-leaf.key -out p384-leaf.cv.der "$WORK/cv.bin"
+
+# X.509 v1 root -> v1 leaf (no extensions, as `openssl x509 -req` without -extfile made them,
+# and as the seed article's Mosquitto set-up is).
+key v1-root p256 && sign v1-root self "$O/CN=Verify v1 root" none $CA_START $CA_END
+key v1-leaf p256 && sign v1-leaf v1-root "$O/CN=broker.example" none $START $END
 
 # Another CA, and a self-signed leaf, neither pinned by the tests.
 key other-root p256 && sign other-root self "$O/CN=Verify other root" root $CA_START $CA_END
 key other-leaf p256 && sign other-leaf other-root "$O/CN=broker.example" leaf $START $END
 openssl ec -in other-leaf.key -outform DER -out other-leaf.sec1.der 2>/dev/null
 key self-signed p256 && sign self-signed self "$O/CN=broker.example" leaf_plain $START $END
+
+# 70 commonNames and the same 70 dNSName SANs (self-signed): comparing each commonName with
+# each SAN (4,900 comparisons) exceeds the verifier's name budget of 4,096.
+names=$(seq -f 'n%g.example' 1 70)
+cat >"$WORK/many.cnf" <<CNF
+[req]
+distinguished_name = dn
+[dn]
+[many]
+basicConstraints = critical, CA:false
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = $(printf 'DNS:%s,' $names | sed 's/,$//')
+CNF
+key many-names p256
+openssl req -x509 -new -config "$WORK/many.cnf" -extensions many -key many-names.key -days 3650 \
+    -subj "$O$(printf '/CN=%s' $names)" -outform DER -out many-names.der
 
 # For the unit tests in src/tls: a small self-signed v3 certificate and its SPKI.
 key unit-p256 p256 && sign unit-p256 self "/CN=unit$O" leaf_unit $START $END
