@@ -101,17 +101,7 @@ fn run_firmware(elf: &Path, port: u16, mode: &str) -> Run {
         .expect("run qemu-system-arm");
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for qemu-system-arm") {
-            break Some(status);
-        }
-        if started.elapsed() > RUN_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        thread::sleep(Duration::from_millis(10));
-    };
+    let status = support::wait_or_kill(&mut child, started, RUN_TIMEOUT);
     let wall = started.elapsed();
     let output = format!(
         "{}{}",

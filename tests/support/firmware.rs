@@ -1,8 +1,9 @@
 //! Firmware for the emulated Cortex-M4 (`examples/<folder>`), built for the QEMU tests.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use super::without_package_env;
 
@@ -51,4 +52,20 @@ pub fn build_firmware(folder: &str, binary: &str) -> PathBuf {
         elf.display()
     );
     elf
+}
+
+/// Waits for an emulator (`child`, started at `started`) to exit, at most `timeout` from its
+/// start; then kills it and returns `None`.
+pub fn wait_or_kill(child: &mut Child, started: Instant, timeout: Duration) -> Option<ExitStatus> {
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for qemu-system-arm") {
+            return Some(status);
+        }
+        if started.elapsed() > timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
 }
