@@ -181,6 +181,9 @@ impl PublicKey {
     ///
     /// # Errors
     /// [`Cm4P256Error::DigestTooShort`] or [`Cm4P256Error::SignatureMismatch`].
+    // Not inlined: p256-cm4's verification keeps about 1.2 KB of tables on the stack, which
+    // inlined into the verifier's dispatch (`sig::verify`) every RSA check would carry too.
+    #[inline(never)]
     pub(crate) fn verify_prehash(
         &self,
         prehash: &[u8],
