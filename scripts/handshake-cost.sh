@@ -4,7 +4,11 @@
 # P-256 chain, with the time spent waiting for the broker taken out; converted to milliseconds
 # at 120 MHz assuming one instruction per cycle (an estimate).
 #
-# Usage: scripts/handshake-cost.sh [--runs N] [--markdown FILE]
+# Usage: scripts/handshake-cost.sh [--runs N] [--markdown FILE] [--portable]
+#
+# P-256 (ECDHE, ECDSA verification): the firmware's default, p256-cm4's Cortex-M4 assembly
+# (src/tls/cortex_m4_p256.rs); --portable builds it with the library's `portable-p256` feature
+# instead (RustCrypto's p256, what every build used before; its own target directories).
 #
 # How: QEMU runs with `-icount shift=0,align=off,sleep=off`, so every emulated instruction is
 # one nanosecond of emulated time. The firmware reads SysTick (25 MHz, so one tick = 40
@@ -27,10 +31,12 @@ cd "$(dirname "$0")/.."
 
 runs=3
 markdown=""
+portable=""
 while [ $# -gt 0 ]; do
     case $1 in
     --runs) runs=$2 && shift 2 ;;
     --markdown) markdown=$2 && shift 2 ;;
+    --portable) portable=1 && shift ;;
     *) echo "unknown argument $1 (see the header of $0)" >&2 && exit 2 ;;
     esac
 done
@@ -45,12 +51,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
+features=()
+backend="p256-cm4 (Cortex-M4 assembly)"
+if [ -n "$portable" ]; then
+    features=(--features embedded-mqtts/portable-p256)
+    backend="RustCrypto p256 (portable-p256)"
+fi
 declare -A elf
 for chain in rsa p256; do
-    dir="$target_dir/handshake-$chain"
+    dir="$target_dir/handshake-$chain${portable:+-portable}"
     ca=../../certs/rsa-root.der
     [ "$chain" = p256 ] && ca=../../certs/p256-root.der
-    (cd examples/qemu-mps2 && CARGO_TARGET_DIR="$dir" QEMU_MPS2_CA=$ca cargo build --release --quiet)
+    (cd examples/qemu-mps2 && CARGO_TARGET_DIR="$dir" QEMU_MPS2_CA=$ca cargo build --release --quiet "${features[@]}")
     elf[$chain]="$dir/thumbv7em-none-eabihf/release/qemu-mps2-mqtts"
 done
 
@@ -98,7 +110,8 @@ for run in $(seq "$runs"); do
     done
 done
 
-DATE=$(date -u '+%Y-%m-%d %H:%M UTC') COMMAND="scripts/handshake-cost.sh --runs $runs" \
+DATE=$(date -u '+%Y-%m-%d %H:%M UTC') COMMAND="scripts/handshake-cost.sh --runs $runs${portable:+ --portable}" \
+    BACKEND="$backend" \
     VERSIONS="$(qemu-system-arm --version | head -1), $("$mosquitto" -h 2>/dev/null | head -1 | sed 's/ is an.*//'), $(rustc --version)" \
     python3 - "$work/results" "$markdown" <<'EOF'
 import os, re, statistics, sys
@@ -123,7 +136,7 @@ NAMES = {
     "p256": "P-256: leaf P-256 ← pinned root P-256 (`certs/p256-leaf.crt`); CertificateVerify ecdsa_secp256r1_sha256",
 }
 lines = [
-    f"Measured {os.environ['DATE']}; {os.environ['VERSIONS']}.",
+    f"Measured {os.environ['DATE']}; {os.environ['VERSIONS']}; P-256 by {os.environ['BACKEND']}.",
     "",
     f"Command: `{os.environ['COMMAND']}` (QEMU `-icount shift=0,align=off,sleep=off`: one "
     "instruction = one emulated ns). Instructions of `TlsStream::connect` with the UART wait "

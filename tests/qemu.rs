@@ -75,6 +75,17 @@ impl Run {
         support::console::failure(&self.output, FAIL_PREFIX)
     }
 
+    /// The reason of a run that had to fail, after checking that it did (exit status 1).
+    fn refusal(&self) -> &str {
+        assert_eq!(
+            self.exit_code(),
+            Some(1),
+            "the firmware must fail: {}",
+            self.output
+        );
+        self.failure().unwrap_or_default()
+    }
+
     /// The firmware's measurements line (`elapsed_ms=... stack_peak=... heap_peak=...`).
     fn figures(&self) -> &str {
         support::console::figures(&self.output)
@@ -101,17 +112,7 @@ fn run_firmware(elf: &Path, port: u16, mode: &str) -> Run {
         .expect("run qemu-system-arm");
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for qemu-system-arm") {
-            break Some(status);
-        }
-        if started.elapsed() > RUN_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        thread::sleep(Duration::from_millis(10));
-    };
+    let status = support::wait_or_kill(&mut child, started, RUN_TIMEOUT);
     let wall = started.elapsed();
     let output = format!(
         "{}{}",
@@ -195,13 +196,7 @@ fn firmware_refuses_a_broker_of_another_ca() {
     let broker = Broker::start(BrokerConfig::new().tls(TlsListener::serving("other-ca")));
     let subscriber = Subscriber::spawn(broker.port(), "qemu/#", 1, None);
     let run = run_firmware(elf, broker.tls_port("other-ca"), "tls");
-    assert_eq!(
-        run.exit_code(),
-        Some(1),
-        "the firmware must fail: {}",
-        run.output
-    );
-    let reason = run.failure().unwrap_or_default();
+    let reason = run.refusal();
     assert!(
         reason.contains("broker certificate refused")
             && reason.contains("Other root (impostor)")
@@ -216,5 +211,108 @@ fn firmware_refuses_a_broker_of_another_ca() {
     assert!(
         log.contains("alert unknown ca"),
         "the broker got no unknown_ca alert:\n{log}"
+    );
+}
+
+/// The firmware built to pin `certs/p256-root` (the CA of `certs/p256-leaf`), once per test
+/// process, in its own target directory.
+fn p256_firmware() -> &'static Path {
+    static FIRMWARE: OnceLock<PathBuf> = OnceLock::new();
+    FIRMWARE.get_or_init(|| {
+        support::build_firmware_variant(
+            "qemu-mps2",
+            FIRMWARE_NAME,
+            Some("p256-ca"),
+            &[("QEMU_MPS2_CA", "../../certs/p256-root.der")],
+        )
+    })
+}
+
+/// A TLS 1.3 server (rustls) on a free local port that serves the certificate chain
+/// `certs/p256-leaf` and signs its CertificateVerify with `signing_key_pem` (PKCS#8), whether
+/// or not it is the certificate's key. It takes one connection and reports whether its
+/// handshake completed.
+fn rustls_server(signing_key_pem: &[u8]) -> (u16, thread::JoinHandle<Result<(), String>>) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use rustls::server::{ClientHello, ResolvesServerCert};
+    use rustls::sign::CertifiedKey;
+    use std::sync::Arc;
+
+    /// Always the same chain and key, without rustls's check that they belong together.
+    #[derive(Debug)]
+    struct Fixed(Arc<CertifiedKey>);
+    impl ResolvesServerCert for Fixed {
+        fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+            Some(self.0.clone())
+        }
+    }
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let key = PrivateKeyDer::from_pem_slice(signing_key_pem).expect("a PEM private key");
+    let key = provider
+        .key_provider
+        .load_private_key(key)
+        .expect("a key rustls can sign with");
+    let chain = vec![CertificateDer::from(support::read_cert("p256-leaf.der"))];
+    let resolver = Fixed(Arc::new(CertifiedKey::new(chain, key)));
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .expect("TLS 1.3")
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(resolver));
+    config.send_tls13_tickets = 0;
+    let config = Arc::new(config);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a local port");
+    let port = listener.local_addr().expect("its address").port();
+    let server = thread::spawn(move || {
+        let (mut tcp, _) = listener.accept().map_err(|e| e.to_string())?;
+        tcp.set_read_timeout(Some(RUN_TIMEOUT))
+            .map_err(|e| e.to_string())?;
+        let mut tls = rustls::ServerConnection::new(config).map_err(|e| e.to_string())?;
+        while tls.is_handshaking() {
+            tls.complete_io(&mut tcp).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    });
+    (port, server)
+}
+
+#[test]
+fn firmware_refuses_a_certificate_verify_made_with_another_key() {
+    let elf = p256_firmware();
+    // The control: the certificate's own key. The handshake completes (the firmware then
+    // fails at MQTT, which this server does not speak).
+    let (port, server) = rustls_server(&support::read_cert("p256-leaf.key"));
+    let run = run_firmware(elf, port, "tls");
+    let handshake = server.join().expect("the server thread");
+    assert_eq!(
+        handshake,
+        Ok(()),
+        "with the right key the handshake must complete:\n{}",
+        run.output
+    );
+    assert!(
+        !run.failure()
+            .unwrap_or_default()
+            .contains("CertificateVerify"),
+        "{}",
+        run.output
+    );
+
+    // Another P-256 key (a client certificate's): the same chain, a CertificateVerify that
+    // does not verify with the certificate's key.
+    let (port, server) = rustls_server(&support::read_cert("client-expired.key"));
+    let run = run_firmware(elf, port, "tls");
+    let handshake = server.join().expect("the server thread");
+    let reason = run.refusal();
+    assert!(
+        reason.contains("CertificateVerify signature over the handshake does not verify"),
+        "the reason must name the CertificateVerify: {reason:?}\n{}",
+        run.output
+    );
+    assert!(
+        handshake.is_err(),
+        "the handshake must not complete: {handshake:?}"
     );
 }

@@ -6,10 +6,17 @@ use core::fmt;
 
 use p256::ecdsa::signature::hazmat::PrehashSigner;
 use p256::ecdsa::signature::hazmat::PrehashVerifier;
-use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
+use p256::ecdsa::Signature;
 use p256::elliptic_curve::zeroize::Zeroize;
 use p256::pkcs8::DecodePrivateKey;
 use p256::SecretKey;
+
+// ECDSA P-256 signing and verification: the Cortex-M4 assembly on thumbv7em (build.rs),
+// RustCrypto's `p256` elsewhere; the same interface.
+#[cfg(p256_cm4)]
+use super::cortex_m4_p256::{SigningKey, VerifyingKey};
+#[cfg(not(p256_cm4))]
+use p256::ecdsa::{SigningKey, VerifyingKey};
 
 use super::pem;
 use super::sig::{public_key, PublicKey, SignatureError};
@@ -160,6 +167,18 @@ fn certificate_key(certificate: &[u8]) -> Result<VerifyingKey, IdentityError> {
     }
 }
 
+/// The signing key of a parsed private key.
+#[cfg(not(p256_cm4))]
+fn signing_key(secret: &SecretKey) -> Result<SigningKey, IdentityError> {
+    Ok(SigningKey::from(secret))
+}
+
+/// The signing key of a parsed private key.
+#[cfg(p256_cm4)]
+fn signing_key(secret: &SecretKey) -> Result<SigningKey, IdentityError> {
+    SigningKey::from_secret_key(secret).map_err(|_| IdentityError::Key)
+}
+
 /// The longest private key PEM block decoded (a P-256 PKCS#8 key with its public key is 138
 /// bytes of DER).
 const MAX_KEY_DER: usize = 256;
@@ -188,7 +207,7 @@ impl<'a> ClientIdentity<'a> {
         let secret = SecretKey::from_pkcs8_der(key_der)
             .or_else(|_| SecretKey::from_sec1_der(key_der))
             .map_err(|_| IdentityError::Key)?;
-        let key = SigningKey::from(&secret);
+        let key = signing_key(&secret)?;
         if *key.verifying_key() != certificate_key(certificate)? {
             return Err(IdentityError::KeyDoesNotMatchCertificate);
         }

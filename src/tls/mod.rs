@@ -363,6 +363,8 @@
 
 mod client;
 mod connection;
+#[cfg(p256_cm4)]
+mod cortex_m4_p256;
 mod identity;
 mod name;
 mod pem;

@@ -55,7 +55,7 @@ impl Pin<'static> {
             };
             // `digits < 64` keeps the index below 32.
             if digits < 64 {
-                let shift = if digits % 2 == 0 { 4 } else { 0 };
+                let shift = if digits.is_multiple_of(2) { 4 } else { 0 };
                 out[digits / 2] |= value << shift;
             }
             digits += 1;

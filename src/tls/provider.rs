@@ -483,6 +483,13 @@ impl<R: CryptoRngCore, I: MaybeClientIdentity> CryptoProvider for PinnedProvider
         Ok(&mut self.verifier)
     }
 
+    /// The ECDHE key share on thumbv7em: the Cortex-M4 assembly (elsewhere embedded-tls's
+    /// default, RustCrypto's `p256`).
+    #[cfg(p256_cm4)]
+    fn ecdhe_key_pair(&mut self) -> embedded_tls::EphemeralKeyPair {
+        embedded_tls::EphemeralKeyPair::generate::<super::cortex_m4_p256::Cm4Ecdhe>(&mut self.rng)
+    }
+
     /// Called when the broker sent a CertificateRequest.
     fn client_cert(&mut self) -> Option<Certificate<impl AsRef<[u8]>>> {
         let certificate = self.identity.certificate();

@@ -10,6 +10,13 @@ use x509_cert::der::oid::db::{rfc5912, rfc8410};
 
 use super::x509::{context, DerReader, ParseError, Tlv};
 
+// ECDSA P-256 verification: the Cortex-M4 assembly on thumbv7em (build.rs), RustCrypto's
+// `p256` elsewhere; the same interface.
+#[cfg(p256_cm4)]
+use super::cortex_m4_p256::VerifyingKey as P256VerifyingKey;
+#[cfg(not(p256_cm4))]
+use p256::ecdsa::VerifyingKey as P256VerifyingKey;
+
 /// `ecdsa-with-SHA1` (RFC 3279), not in const-oid's database under this name.
 const ECDSA_WITH_SHA_1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.1");
 
@@ -371,7 +378,7 @@ pub(crate) fn verify(
         }
         (PublicKey::P256(point), SignatureAlgorithm::Ecdsa(hash)) => {
             use p256::ecdsa::signature::hazmat::PrehashVerifier;
-            let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(point)
+            let key = P256VerifyingKey::from_sec1_bytes(point)
                 .map_err(|_| malformed("P-256 public key"))?;
             let signature =
                 p256::ecdsa::Signature::from_der(signature).map_err(|_| SignatureError::Invalid)?;

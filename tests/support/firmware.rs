@@ -1,8 +1,9 @@
 //! Firmware for the emulated Cortex-M4 (`examples/<folder>`), built for the QEMU tests.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use super::without_package_env;
 
@@ -13,6 +14,18 @@ const TARGET: &str = "thumbv7em-none-eabihf";
 /// the variables of this `cargo test`; see `support::without_package_env`) and returns its
 /// ELF. Panics with cargo's output if the build fails.
 pub fn build_firmware(folder: &str, binary: &str) -> PathBuf {
+    build_firmware_variant(folder, binary, None, &[])
+}
+
+/// As [`build_firmware`], with build-time variables `env` (such as `QEMU_MPS2_CA`), in the
+/// target directory `target/<variant>` of the folder so that it does not rebuild the default
+/// one back and forth.
+pub fn build_firmware_variant(
+    folder: &str,
+    binary: &str,
+    variant: Option<&str>,
+    env: &[(&str, &str)],
+) -> PathBuf {
     let qemu = Command::new("qemu-system-arm").arg("--version").output();
     assert!(
         qemu.is_ok_and(|out| out.status.success()),
@@ -21,7 +34,10 @@ pub fn build_firmware(folder: &str, binary: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("examples")
         .join(folder);
-    let target_dir = dir.join("target");
+    let target_dir = match variant {
+        Some(variant) => dir.join("target").join(variant),
+        None => dir.join("target"),
+    };
     let mut build = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     build
         .args(["build", "--release"])
@@ -31,6 +47,7 @@ pub fn build_firmware(folder: &str, binary: &str) -> PathBuf {
         .env_remove("CARGO_BUILD_TARGET")
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .envs(env.iter().copied())
         .stdin(Stdio::null());
     without_package_env(&mut build);
     let started = Instant::now();
@@ -51,4 +68,20 @@ pub fn build_firmware(folder: &str, binary: &str) -> PathBuf {
         elf.display()
     );
     elf
+}
+
+/// Waits for an emulator (`child`, started at `started`) to exit, at most `timeout` from its
+/// start; then kills it and returns `None`.
+pub fn wait_or_kill(child: &mut Child, started: Instant, timeout: Duration) -> Option<ExitStatus> {
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for qemu-system-arm") {
+            return Some(status);
+        }
+        if started.elapsed() > timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
 }

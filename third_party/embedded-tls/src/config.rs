@@ -2,6 +2,7 @@ use core::marker::PhantomData;
 
 use crate::TlsError;
 use crate::cipher_suites::CipherSuite;
+use crate::ecdhe::EphemeralKeyPair;
 use crate::extensions::extension_data::signature_algorithms::SignatureScheme;
 use crate::extensions::extension_data::supported_groups::NamedGroup;
 pub use crate::handshake::certificate::{CertificateEntryRef, CertificateRef};
@@ -168,6 +169,13 @@ pub trait CryptoProvider {
     fn client_cert(&mut self) -> Option<Certificate<impl AsRef<[u8]>>> {
         None::<Certificate<&[u8]>>
     }
+
+    /// The ECDHE P-256 key pair of a new handshake (its public key goes in the ClientHello).
+    /// The default uses RustCrypto's `p256` ([`RustCryptoP256`](crate::RustCryptoP256));
+    /// override it to supply another [`EcdheP256`](crate::EcdheP256) implementation.
+    fn ecdhe_key_pair(&mut self) -> EphemeralKeyPair {
+        EphemeralKeyPair::generate::<crate::RustCryptoP256>(&mut self.rng())
+    }
 }
 
 impl<T: CryptoProvider> CryptoProvider for &mut T {
@@ -192,6 +200,10 @@ impl<T: CryptoProvider> CryptoProvider for &mut T {
 
     fn client_cert(&mut self) -> Option<Certificate<impl AsRef<[u8]>>> {
         T::client_cert(self)
+    }
+
+    fn ecdhe_key_pair(&mut self) -> EphemeralKeyPair {
+        T::ecdhe_key_pair(self)
     }
 }
 

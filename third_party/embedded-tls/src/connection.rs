@@ -18,8 +18,8 @@ use embedded_io_async::{Read as AsyncRead, Write as AsyncWrite};
 
 use crate::application_data::ApplicationData;
 use crate::buffer::CryptoBuffer;
+use crate::ecdhe::EphemeralKeyPair;
 use digest::generic_array::typenum::Unsigned;
-use p256::ecdh::EphemeralSecret;
 use signature::SignerMut;
 
 use crate::content_types::ContentType;
@@ -147,7 +147,7 @@ where
     CipherSuite: TlsCipherSuite,
 {
     traffic_hash: Option<CipherSuite::Hash>,
-    secret: Option<EphemeralSecret>,
+    secret: Option<EphemeralKeyPair>,
     certificate_request: Option<CertificateRequest>,
     /// The next message of the server's encrypted flight.
     server_flight: ServerFlight,

@@ -1,6 +1,6 @@
 use crate::application_data::ApplicationData;
+use crate::ecdhe::SharedSecret;
 use crate::extensions::extension_data::supported_groups::NamedGroup;
-use p256::ecdh::SharedSecret;
 
 pub struct CryptoEngine {}
 

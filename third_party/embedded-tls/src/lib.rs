@@ -63,6 +63,7 @@ mod config;
 mod connection;
 mod content_types;
 mod crypto_engine;
+mod ecdhe;
 mod extensions;
 pub mod flush_policy;
 mod handshake;
@@ -75,6 +76,7 @@ mod server_flight;
 mod write_buffer;
 
 pub use config::UnsecureProvider;
+pub use ecdhe::{EcdheP256, EphemeralKeyPair, EphemeralScalar, RustCryptoP256, SharedSecret};
 pub use extensions::extension_data::signature_algorithms::SignatureScheme;
 pub use handshake::HandshakeType;
 pub use handshake::certificate_verify::CertificateVerify;

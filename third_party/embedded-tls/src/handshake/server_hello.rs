@@ -2,12 +2,11 @@ use heapless::Vec;
 
 use crate::cipher_suites::CipherSuite;
 use crate::crypto_engine::CryptoEngine;
+use crate::ecdhe::{EphemeralKeyPair, SharedSecret};
 use crate::extensions::extension_data::key_share::KeyShareEntry;
 use crate::extensions::messages::ServerHelloExtension;
 use crate::parse_buffer::ParseBuffer;
 use crate::{TlsError, unused};
-use p256::PublicKey;
-use p256::ecdh::{EphemeralSecret, SharedSecret};
 
 #[derive(Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -63,20 +62,18 @@ impl<'a> ServerHello<'a> {
         })
     }
 
-    pub fn calculate_shared_secret(&self, secret: &EphemeralSecret) -> Option<SharedSecret> {
+    pub fn calculate_shared_secret(&self, secret: &EphemeralKeyPair) -> Option<SharedSecret> {
         let server_key_share = self.key_share()?;
-        let server_public_key = PublicKey::from_sec1_bytes(server_key_share.opaque).ok()?;
-        Some(secret.diffie_hellman(&server_public_key))
+        secret.shared_secret(server_key_share.opaque).ok()
     }
 
     #[allow(dead_code)]
-    pub fn initialize_crypto_engine(&self, secret: &EphemeralSecret) -> Option<CryptoEngine> {
+    pub fn initialize_crypto_engine(&self, secret: &EphemeralKeyPair) -> Option<CryptoEngine> {
         let server_key_share = self.key_share()?;
 
         let group = server_key_share.group;
 
-        let server_public_key = PublicKey::from_sec1_bytes(server_key_share.opaque).ok()?;
-        let shared = secret.diffie_hellman(&server_public_key);
+        let shared = secret.shared_secret(server_key_share.opaque).ok()?;
 
         Some(CryptoEngine::new(group, shared))
     }
