@@ -85,12 +85,15 @@ for image in images:
     text, data, bss = (int(x) for x in open(os.path.join(work, image + ".berkeley")).read().split()[:3])
     crates = defaultdict(lambda: [0, 0, 0])
     modules = defaultdict(lambda: [0, 0, 0])
+    firmware = defaultdict(lambda: [0, 0, 0])
     for column, table in enumerate(("text_owner", "text_source", "rodata")):
         for key, size in r[table].items():
             crate, module = key.split("|")
             crates[crate][column] += size
             if crate == "embedded_mqtts":
                 modules[module][column] += size
+            elif crate.startswith("firmware (") and module:
+                firmware[module][column] += size
     lines += ["", f"### {image}: text {text:,}, data {data:,}, bss {bss:,}; flash {text + data:,} B",
               "", f"Sections: " + ", ".join(f"`{k}` {v:,}" for k, v in sorted(r["sections"].items()) if v) + ".",
               "", "| crate | .text (owner) | .text (source) | .rodata | owner + .rodata |", "|---|---|---|---|---|"]
@@ -104,6 +107,9 @@ for image in images:
     mqtt = [sum(modules[m][i] for m in MQTT_CLIENT if m in modules) for i in range(3)]
     lines += [f"| **all of embedded-mqtts** | **{total[0]:,}** | {total[1]:,} | {total[2]:,} | **{total[0] + total[2]:,}** |",
               f"| **MQTT client** ({', '.join(MQTT_CLIENT)}) | **{mqtt[0]:,}** | {mqtt[1]:,} | {mqtt[2]:,} | **{mqtt[0] + mqtt[2]:,}** |"]
+    lines += ["", "| firmware file | .text (owner) | .text (source) | .rodata | owner + .rodata |", "|---|---|---|---|---|"]
+    for module, (own, src, ro) in sorted(firmware.items(), key=lambda kv: -(kv[1][0] + kv[1][2])):
+        lines.append(f"| {module} | {own:,} | {src:,} | {ro:,} | {own + ro:,} |")
 text = "\n".join(lines)
 print(text)
 if markdown_path:

@@ -122,8 +122,10 @@ def crate_and_module(path):
         folder = m.group(1)
         if folder == "firmware-net":
             return "firmware_net", None
-        # Files shared through #[path] from another firmware folder count for the firmware.
-        return "firmware (" + folder + ")", None
+        # Files shared through #[path] from another firmware folder count for the firmware;
+        # the module is the file.
+        file = re.search(r"/examples/[^/]+/(?:src/)?(.+)\.rs$", path)
+        return "firmware (" + folder + ")", file.group(1) if file else None
     m = re.search(r"/src/(.+)\.rs$", path)
     if m:
         module = m.group(1)
