@@ -7,7 +7,9 @@
 # Usage: scripts/size-budget.sh [--static] [--lower]
 #   --static  sizes of the ELFs only; no QEMU run, so the `ram` column is not checked.
 #   --lower   after a saving: rewrites scripts/size-budget.txt with each budget lowered to the
-#             measured figure rounded up to 512 B (never raised; commit the file).
+#             measured figure rounded up to 512 B, `ram` to the figure plus 512 B rounded up to
+#             512 B (the stack peak of a run varies by up to ~200 B with timing: mps2-embassy
+#             25,496 to 25,704 B); never raised; commit the file.
 #
 # Figures, per image:
 #   flash      = text + data (the initial values of .data are stored in flash)
@@ -204,11 +206,12 @@ for line in open(path):
     words = line.split()
     if words and not words[0].startswith("#") and words[0] in measured:
         budgets = []
-        for budget, value in zip(words[1:4], measured[words[0]]):
+        for column, (budget, value) in enumerate(zip(words[1:4], measured[words[0]])):
             if budget == "-" or value == "-":
                 budgets.append(budget)
             else:
-                budgets.append(str(min(int(budget), -(-int(value) // 512) * 512)))
+                slack = 512 if column == 2 else 0
+                budgets.append(str(min(int(budget), -(-(int(value) + slack) // 512) * 512)))
         line = f"{words[0]:<15} {budgets[0]:<7} {budgets[1]:<11} {budgets[2]}\n"
     out.append(line)
 open(path, "w").write("".join(out))

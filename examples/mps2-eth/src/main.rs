@@ -16,7 +16,12 @@
 
 mod args;
 mod clock;
+// The heap only for RSA (see no_heap.rs).
+#[cfg(feature = "rsa")]
 #[path = "../../qemu-mps2/src/heap.rs"]
+mod heap;
+#[cfg(not(feature = "rsa"))]
+#[path = "no_heap.rs"]
 mod heap;
 #[path = "../../qemu-mps2/src/host.rs"]
 mod host;
