@@ -28,6 +28,11 @@ stage_firmware() {
     bash examples/frdm-k64f/scripts/size.sh
     (cd examples/firmware-net && cargo test --features smoltcp)
 }
+# The size ratchet: text/data/bss of every firmware image (reusing the builds of the test and
+# firmware stages; only mps2-eth's P-256 build is new) and the RAM peaks of one QEMU run of each
+# Ethernet image, against the budgets in scripts/size-budget.txt. About 3 s warm; from a clean
+# clone the P-256 build (embedded-tls, the library, the firmware) adds about 35 s.
+stage_size() { bash scripts/size-budget.sh; }
 # The K64F's hand-written registers against NXP's SVD (155 constants). --fetch gets the SVD
 # from crates.io (the `k64` 0.1.0 package ships it) through cargo's cache: no NXP site.
 stage_regs() { python3 examples/frdm-k64f/scripts/check-regs.py --fetch; }
@@ -35,7 +40,7 @@ stage_doc() { RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features; }
 # Every cargo-fuzz target for 30 s from the committed seeds (installs cargo-fuzz if missing).
 stage_fuzz() { bash scripts/fuzz.sh 30; }
 
-STAGES=(setup fmt clippy no_std test fork fuzz firmware regs doc)
+STAGES=(setup fmt clippy no_std test fork fuzz firmware size regs doc)
 
 summary=()
 failed=0

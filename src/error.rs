@@ -187,7 +187,7 @@ impl fmt::Display for Error {
                 "packet of {size} bytes exceeds the {capacity}-byte receive buffer (skipped)"
             ),
             Error::ConnectionClosed => f.write_str("connection closed by peer"),
-            Error::Transport(kind) => write!(f, "transport error: {kind:?}"),
+            Error::Transport(kind) => write!(f, "transport error: {}", io_kind_name(*kind)),
             Error::Encode(e) => write!(f, "cannot encode packet: {e}"),
             Error::WindowFull { slots } => {
                 write!(f, "all {slots} in-flight slots are taken")
@@ -208,3 +208,30 @@ impl fmt::Display for Error {
 }
 
 impl core::error::Error for Error {}
+
+/// The name of an I/O error kind, as its `Debug` spells it (`TimedOut`, `ConnectionReset`),
+/// from one `&'static str` per kind instead of the derived `Debug`.
+pub(crate) fn io_kind_name(kind: embedded_io::ErrorKind) -> &'static str {
+    use embedded_io::ErrorKind as K;
+    match kind {
+        K::NotFound => "NotFound",
+        K::PermissionDenied => "PermissionDenied",
+        K::ConnectionRefused => "ConnectionRefused",
+        K::ConnectionReset => "ConnectionReset",
+        K::ConnectionAborted => "ConnectionAborted",
+        K::NotConnected => "NotConnected",
+        K::AddrInUse => "AddrInUse",
+        K::AddrNotAvailable => "AddrNotAvailable",
+        K::BrokenPipe => "BrokenPipe",
+        K::AlreadyExists => "AlreadyExists",
+        K::InvalidInput => "InvalidInput",
+        K::InvalidData => "InvalidData",
+        K::TimedOut => "TimedOut",
+        K::Interrupted => "Interrupted",
+        K::Unsupported => "Unsupported",
+        K::OutOfMemory => "OutOfMemory",
+        K::WriteZero => "WriteZero",
+        // `Other`, and kinds a later embedded-io adds.
+        _ => "Other",
+    }
+}

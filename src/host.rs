@@ -25,7 +25,7 @@ pub struct HostError(pub ErrorKind);
 
 impl core::fmt::Display for HostError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "socket error: {:?}", self.0)
+        write!(f, "socket error: {}", crate::error::io_kind_name(self.0))
     }
 }
 

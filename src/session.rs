@@ -504,35 +504,29 @@ impl<'b> Session<'b> {
             QoS::AtLeastOnce => Some(Awaiting::Puback),
             QoS::ExactlyOnce => Some(Awaiting::Pubrec),
         };
-        let Some(stage) = stage else {
-            let publish = packet::Publish {
-                dup: false,
-                qos,
-                retain,
-                pid: None,
-                topic,
-                payload,
-            };
-            let len = packet::encode_publish(&publish, out)?;
-            self.last_sent = now;
-            return Ok((len, None));
+        let pid = match stage {
+            Some(_) => {
+                self.outbound.check_room(0).map_err(Error::from)?;
+                Some(self.allocate_pid()?)
+            }
+            None => None,
         };
-        self.outbound.check_room(0).map_err(Error::from)?;
-        let pid = self.allocate_pid()?;
         let publish = packet::Publish {
             dup: false,
             qos,
             retain,
-            pid: Some(pid),
+            pid,
             topic,
             payload,
         };
         let len = packet::encode_publish(&publish, out)?;
-        let encoded = out.get(..len).unwrap_or_default();
-        self.outbound.insert(pid, stage, encoded)?;
-        self.last_published = Some(pid);
+        if let (Some(stage), Some(pid)) = (stage, pid) {
+            let encoded = out.get(..len).unwrap_or_default();
+            self.outbound.insert(pid, stage, encoded)?;
+            self.last_published = Some(pid);
+        }
         self.last_sent = now;
-        Ok((len, Some(pid)))
+        Ok((len, pid))
     }
 
     fn push_request(&mut self, kind: RequestKind) -> Result<u16, Error> {
@@ -790,27 +784,27 @@ impl<'b> Session<'b> {
             Inbound::Connack { .. } => Err(Error::Violation(Violation::UnexpectedConnack)),
             Inbound::Publish(p) => self.inbound_publish(now, p, out),
             Inbound::Puback(pid) => self.complete(Ack::Puback, pid, Awaiting::Puback),
-            Inbound::Pubrec(pid) => match self.outbound.stage(pid) {
-                Some(Awaiting::Pubrec) | Some(Awaiting::Pubcomp) => {
-                    self.outbound.received(pid);
-                    let len = self.reply(now, Ack::Pubrel, pid, out)?;
-                    Ok((Event::BrokerReceived { pid }, len))
-                }
-                // A flow the broker still has and we do not (its PUBREC for a message we
-                // completed or dropped): release it, so the broker can finish (MQTT 5 names
-                // this case with reason code 0x92; Mosquitto's own client does the same).
-                None => {
-                    let len = self.reply(now, Ack::Pubrel, pid, out)?;
-                    Ok((
-                        Event::StrayAck {
-                            ack: Ack::Pubrec,
-                            pid,
-                        },
-                        len,
-                    ))
-                }
-                Some(Awaiting::Puback) => Err(Error::Violation(Violation::UnknownPacketId { pid })),
-            },
+            Inbound::Pubrec(pid) => {
+                let event = match self.outbound.stage(pid) {
+                    Some(Awaiting::Pubrec) | Some(Awaiting::Pubcomp) => {
+                        self.outbound.received(pid);
+                        Event::BrokerReceived { pid }
+                    }
+                    // A flow the broker still has and we do not (its PUBREC for a message we
+                    // completed or dropped): release it too, so the broker can finish (MQTT 5
+                    // names this case with reason code 0x92; Mosquitto's own client does the
+                    // same).
+                    None => Event::StrayAck {
+                        ack: Ack::Pubrec,
+                        pid,
+                    },
+                    Some(Awaiting::Puback) => {
+                        return Err(Error::Violation(Violation::UnknownPacketId { pid }))
+                    }
+                };
+                let len = self.reply(now, Ack::Pubrel, pid, out)?;
+                Ok((event, len))
+            }
             Inbound::Pubcomp(pid) => self.complete(Ack::Pubcomp, pid, Awaiting::Pubcomp),
             Inbound::Pubrel(pid) => {
                 // Answer even an unknown id: after a reconnect the broker may re-send a PUBREL

@@ -3,14 +3,20 @@
 
 use core::fmt;
 
-use mqttrs::{LastWill, Packet, Pid, Protocol, QosPid};
-
 use super::{Publish, QoS, MAX_REMAINING_LEN, PUBLISH};
 use crate::topic::{self, TopicError};
 
 /// Longest MQTT string or binary field: its length prefix is 16 bits (§1.5.3).
 const MAX_STRING_LEN: usize = u16::MAX as usize;
 
+/// Fixed-header byte of CONNECT: type 1, no flags.
+const CONNECT_HEADER: u8 = 0x10;
+/// The protocol name and level of MQTT 3.1.1 as CONNECT carries them (§3.1.2.1, §3.1.2.2).
+const PROTOCOL_NAME_AND_LEVEL: [u8; 7] = [0, 4, b'M', b'Q', b'T', b'T', 4];
+/// PINGREQ, whole: type 12, remaining length 0.
+const PINGREQ: [u8; 2] = [0xc0, 0];
+/// DISCONNECT, whole: type 14, remaining length 0.
+const DISCONNECT: [u8; 2] = [0xe0, 0];
 /// Fixed-header byte of SUBSCRIBE: type 8, flags `0b0010` [MQTT-3.8.1-1].
 const SUBSCRIBE_HEADER: u8 = 0x82;
 /// Fixed-header byte of UNSUBSCRIBE: type 10, flags `0b0010` [MQTT-3.10.1-1].
@@ -231,46 +237,34 @@ impl<'a> Writer<'a> {
         }
     }
 
-    /// Writes a length-prefixed UTF-8 string (§1.5.3).
-    fn put_str(&mut self, field: &'static str, text: &str) -> Result<(), EncodeError> {
-        let len = u16::try_from(text.len()).map_err(|_| EncodeError::StringTooLong {
+    /// Writes a field with a 16-bit length prefix: binary data, or a UTF-8 string's bytes
+    /// (§1.5.3).
+    fn put_prefixed(&mut self, field: &'static str, bytes: &[u8]) -> Result<(), EncodeError> {
+        let len = u16::try_from(bytes.len()).map_err(|_| EncodeError::StringTooLong {
             field,
-            len: text.len(),
+            len: bytes.len(),
         })?;
         self.put(&len.to_be_bytes())?;
-        self.put(text.as_bytes())
+        self.put(bytes)
+    }
+
+    /// Writes a length-prefixed UTF-8 string (§1.5.3).
+    fn put_str(&mut self, field: &'static str, text: &str) -> Result<(), EncodeError> {
+        self.put_prefixed(field, text.as_bytes())
     }
 }
 
-fn mqttrs_qos(qos: QoS) -> mqttrs::QoS {
-    match qos {
-        QoS::AtMostOnce => mqttrs::QoS::AtMostOnce,
-        QoS::AtLeastOnce => mqttrs::QoS::AtLeastOnce,
-        QoS::ExactlyOnce => mqttrs::QoS::ExactlyOnce,
-    }
-}
-
-fn mqttrs_pid(pid: u16) -> Result<Pid, EncodeError> {
-    Pid::try_from(pid).map_err(|_| EncodeError::ZeroPacketId)
-}
-
-/// Encodes `packet` with mqttrs, once its fields are checked and it is known to be `needed`
-/// bytes. mqttrs writes without bounds checks, so the size is checked here first.
-fn encode_with_mqttrs(
-    packet: &Packet<'_>,
-    needed: usize,
-    out: &mut [u8],
-) -> Result<usize, EncodeError> {
+/// Copies a packet of fixed bytes into `out`.
+fn put_whole(packet: &[u8], out: &mut [u8]) -> Result<usize, EncodeError> {
     let available = out.len();
-    if available < needed {
-        return Err(EncodeError::BufferTooSmall { needed, available });
-    }
-    mqttrs::encode_slice(packet, out).map_err(|e| match e {
-        mqttrs::Error::InvalidPid => EncodeError::ZeroPacketId,
-        mqttrs::Error::InvalidLength => EncodeError::TooLong,
-        // `WriteZero`; the other variants only come from decoding.
-        _ => EncodeError::BufferTooSmall { needed, available },
-    })
+    let dest = out
+        .get_mut(..packet.len())
+        .ok_or(EncodeError::BufferTooSmall {
+            needed: packet.len(),
+            available,
+        })?;
+    dest.copy_from_slice(packet);
+    Ok(packet.len())
 }
 
 /// Encodes a CONNECT for MQTT 3.1.1 into `out`; returns the bytes written.
@@ -299,21 +293,29 @@ pub fn encode_connect(c: &Connect<'_>, out: &mut [u8]) -> Result<usize, EncodeEr
         check_binary("password", password)?;
         remaining = remaining.saturating_add(prefixed(password.len()));
     }
-    let packet = Packet::Connect(mqttrs::Connect {
-        protocol: Protocol::MQTT311,
-        keep_alive: c.keep_alive,
-        client_id: c.client_id,
-        clean_session: c.clean_session,
-        last_will: c.will.map(|will| LastWill {
-            topic: will.topic,
-            message: will.payload,
-            qos: mqttrs_qos(will.qos),
-            retain: will.retain,
-        }),
-        username: c.username,
-        password: c.password,
-    });
-    encode_with_mqttrs(&packet, packet_len(remaining)?, out)
+    // Connect flags (§3.1.2.3): user name, password, will retain, will QoS (2 bits), will,
+    // clean session, reserved 0.
+    let mut flags = u8::from(c.clean_session) << 1;
+    if let Some(will) = &c.will {
+        flags |= u8::from(will.retain) << 5 | (will.qos as u8) << 3 | 1 << 2;
+    }
+    flags |= u8::from(c.password.is_some()) << 6 | u8::from(c.username.is_some()) << 7;
+    let mut writer = Writer::start(out, CONNECT_HEADER, remaining)?;
+    writer.put(&PROTOCOL_NAME_AND_LEVEL)?;
+    writer.put(&[flags])?;
+    writer.put(&c.keep_alive.to_be_bytes())?;
+    writer.put_str("client id", c.client_id)?;
+    if let Some(will) = &c.will {
+        writer.put_str("will topic", will.topic)?;
+        writer.put_prefixed("will payload", will.payload)?;
+    }
+    if let Some(username) = c.username {
+        writer.put_str("user name", username)?;
+    }
+    if let Some(password) = c.password {
+        writer.put_prefixed("password", password)?;
+    }
+    Ok(writer.pos)
 }
 
 /// Remaining length of a PUBLISH.
@@ -337,25 +339,25 @@ pub fn publish_len(topic: &str, payload_len: usize, qos: QoS) -> Option<usize> {
 /// Encodes a PUBLISH into `out`; returns the bytes written (always [`publish_len`]).
 pub fn encode_publish(p: &Publish<'_>, out: &mut [u8]) -> Result<usize, EncodeError> {
     topic::validate_name(p.topic).map_err(EncodeError::InvalidTopic)?;
-    let qospid = match (p.qos, p.pid) {
+    let pid = match (p.qos, p.pid) {
         (_, Some(0)) => return Err(EncodeError::ZeroPacketId),
-        (QoS::AtMostOnce, None) => QosPid::AtMostOnce,
-        (QoS::AtLeastOnce, Some(pid)) => QosPid::AtLeastOnce(mqttrs_pid(pid)?),
-        (QoS::ExactlyOnce, Some(pid)) => QosPid::ExactlyOnce(mqttrs_pid(pid)?),
+        (QoS::AtMostOnce, None) => None,
+        (QoS::AtLeastOnce | QoS::ExactlyOnce, Some(pid)) => Some(pid),
         (qos, _) => return Err(EncodeError::PacketIdMismatch { qos }),
     };
     if p.dup && p.qos == QoS::AtMostOnce {
         return Err(EncodeError::DupAtQoS0);
     }
-    let needed = packet_len(publish_remaining(p.topic.len(), p.payload.len(), p.qos))?;
-    let packet = Packet::Publish(mqttrs::Publish {
-        dup: p.dup,
-        qospid,
-        retain: p.retain,
-        topic_name: p.topic,
-        payload: p.payload,
-    });
-    encode_with_mqttrs(&packet, needed, out)
+    // Type 3; flags DUP, QoS (2 bits), RETAIN (§3.3.1).
+    let first = PUBLISH << 4 | u8::from(p.dup) << 3 | (p.qos as u8) << 1 | u8::from(p.retain);
+    let remaining = publish_remaining(p.topic.len(), p.payload.len(), p.qos);
+    let mut writer = Writer::start(out, first, remaining)?;
+    writer.put_str("topic name", p.topic)?;
+    if let Some(pid) = pid {
+        writer.put(&pid.to_be_bytes())?;
+    }
+    writer.put(p.payload)?;
+    Ok(writer.pos)
 }
 
 /// Sets the DUP flag on an already-encoded PUBLISH at QoS 1 or 2, for a resend
@@ -370,14 +372,18 @@ pub fn set_dup(encoded: &mut [u8]) {
 
 /// Encodes a PUBACK, PUBREC, PUBREL or PUBCOMP for packet id `pid` into `out` (4 bytes).
 pub fn encode_ack(kind: Ack, pid: u16, out: &mut [u8]) -> Result<usize, EncodeError> {
-    let pid = mqttrs_pid(pid)?;
-    let packet = match kind {
-        Ack::Puback => Packet::Puback(pid),
-        Ack::Pubrec => Packet::Pubrec(pid),
-        Ack::Pubrel => Packet::Pubrel(pid),
-        Ack::Pubcomp => Packet::Pubcomp(pid),
+    if pid == 0 {
+        return Err(EncodeError::ZeroPacketId);
+    }
+    // Types 4 to 7; PUBREL's flags are `0b0010` [MQTT-3.6.1-1].
+    let first = match kind {
+        Ack::Puback => 0x40,
+        Ack::Pubrec => 0x50,
+        Ack::Pubrel => 0x62,
+        Ack::Pubcomp => 0x70,
     };
-    encode_with_mqttrs(&packet, 4, out)
+    let [high, low] = pid.to_be_bytes();
+    put_whole(&[first, 2, high, low], out)
 }
 
 /// Encodes a SUBSCRIBE of any number (at least one) of filters, each with its maximum QoS.
@@ -436,12 +442,12 @@ fn filters_remaining<'f>(
 
 /// Encodes a PINGREQ into `out` (2 bytes).
 pub fn encode_pingreq(out: &mut [u8]) -> Result<usize, EncodeError> {
-    encode_with_mqttrs(&Packet::Pingreq, 2, out)
+    put_whole(&PINGREQ, out)
 }
 
 /// Encodes a DISCONNECT into `out` (2 bytes).
 pub fn encode_disconnect(out: &mut [u8]) -> Result<usize, EncodeError> {
-    encode_with_mqttrs(&Packet::Disconnect, 2, out)
+    put_whole(&DISCONNECT, out)
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@
 
 use core::cell::{Ref, RefCell};
 
+use crate::error::io_kind_name;
+
 use embedded_io::{ErrorKind, ErrorType, ReadReady};
 use embedded_tls::alert::{AlertDescription, AlertLevel};
 use embedded_tls::{Aes128GcmSha256, HandshakeType, TlsConfig, TlsContext, TlsError};
@@ -13,6 +15,7 @@ pub use embedded_tls::{FlushPolicy, MaxFragmentLength};
 
 use super::identity::{MaybeClientIdentity, SignerError};
 use super::provider::{ClientAuth, PinnedProvider, OFFERED_SIGNATURE_SCHEMES};
+use super::reason::{alert_name, level_name, TlsErrorText};
 use super::verify::{ServerVerified, ValidityTime, VerifyError};
 
 /// Read buffer for full-size records (no max_fragment_length).
@@ -75,10 +78,12 @@ impl core::fmt::Display for TlsFailure {
         match self.0 {
             TlsError::HandshakeAborted(level, description) => write!(
                 f,
-                "broker sent alert {description:?} ({level:?}) during the handshake"
+                "broker sent alert {} ({}) during the handshake",
+                alert_name(description),
+                level_name(level)
             ),
             TlsError::InsufficientSpace => f.write_str("a TLS record does not fit the read buffer"),
-            TlsError::Io(kind) => write!(f, "transport error during TLS: {kind:?}"),
+            TlsError::Io(kind) => write!(f, "transport error during TLS: {}", io_kind_name(kind)),
             // embedded-tls 0.19 raises it only when a read returns 0 bytes.
             TlsError::IoError => {
                 f.write_str("the connection closed without close_notify, in or before a TLS record")
@@ -91,7 +96,7 @@ impl core::fmt::Display for TlsFailure {
                 )
             }
             TlsError::InvalidKeyUpdate => f.write_str("broker sent a malformed TLS KeyUpdate"),
-            other => write!(f, "TLS error: {other:?}"),
+            other => write!(f, "TLS error: {}", TlsErrorText(&other)),
         }
     }
 }
@@ -295,7 +300,7 @@ impl core::fmt::Display for ClientCertificateRefused {
         match self.cause.0 {
             TlsError::InternalError => f.write_str(": it ended the connection with a TLS alert"),
             TlsError::ConnectionClosed => f.write_str(": it ended the connection (close_notify)"),
-            TlsError::Io(kind) => write!(f, ": it closed the connection ({kind:?})"),
+            TlsError::Io(kind) => write!(f, ": it closed the connection ({})", io_kind_name(kind)),
             _ => f.write_str(": it closed the connection"),
         }
     }
@@ -414,7 +419,7 @@ pub(crate) enum SocketError<E> {
 impl<E: embedded_io::Error> core::fmt::Display for SocketError<E> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            SocketError::Io(e) => write!(f, "{:?}", e.kind()),
+            SocketError::Io(e) => f.write_str(io_kind_name(e.kind())),
             SocketError::Busy => f.write_str("socket busy"),
         }
     }

@@ -370,6 +370,7 @@ mod name;
 mod pem;
 mod pin;
 mod provider;
+mod reason;
 mod sig;
 mod summary;
 mod text;

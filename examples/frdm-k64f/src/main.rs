@@ -485,7 +485,14 @@ impl Firmware {
 fn panic(info: &core::panic::PanicInfo) -> ! {
     cortex_m::interrupt::disable();
     board::set_led(Led::Red, true);
-    let _ = write!(uart::EmergencyWriter, "\r\n*** panic: {info}\r\n");
+    // The message and location with the feature `panic-info` only: see Cargo.toml for their cost.
+    if cfg!(feature = "panic-info") {
+        let _ = write!(uart::EmergencyWriter, "\r\n*** panic: {info}\r\n");
+    } else {
+        let _ = info;
+        let _ = uart::EmergencyWriter
+            .write_str("\r\n*** panic (build with --features panic-info for its message)\r\n");
+    }
     loop {
         core::hint::spin_loop();
     }

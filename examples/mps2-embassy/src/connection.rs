@@ -174,7 +174,7 @@ async fn serve(
         .map_err(|_| Failure::Stalled("the TLS handshake"))?
         .map_err(|e| Failure::Client(e.into()))?;
     say!(
-        "TLS 1.3 up in {} ms; broker {:?} verified against the pinned CA at unix time {}",
+        "TLS 1.3 up in {} ms; broker '{}' verified against the pinned CA at unix time {}",
         started.elapsed().as_millis(),
         stream.verified().server_name().unwrap_or("?"),
         now

@@ -44,8 +44,9 @@ use core::fmt;
 use cortex_m_rt::{ExceptionFrame, entry, exception};
 use cortex_m_semihosting::{debug, hprintln};
 use embassy_executor::Spawner;
+use embassy_net::tcp::ConnectError;
 use embassy_time::Instant;
-use embedded_mqtts::tls::{self, Pin};
+use embedded_mqtts::tls::{self, FlushPolicy, Pin};
 use firmware_net::claim::ClaimOnce;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -73,7 +74,7 @@ pub enum Failure {
     /// The LAN9118 did not start.
     Network(NoNetwork),
     /// No TCP connection to the broker.
-    Tcp(embassy_net::tcp::ConnectError),
+    Tcp(ConnectError),
     /// The TLS handshake failed (the broker's certificate refused, say), or MQTT, or the
     /// TLS stream under it.
     Client(tls::ClientError),
@@ -95,7 +96,16 @@ impl fmt::Display for Failure {
             Failure::Args(e) => e.fmt(f),
             Failure::Entropy(e) => e.fmt(f),
             Failure::Network(e) => e.fmt(f),
-            Failure::Tcp(e) => write!(f, "TCP connection to the broker failed: {e:?}"),
+            Failure::Tcp(e) => {
+                // The variant's name, as `Debug` spells it, without linking `Debug`.
+                let reason = match e {
+                    ConnectError::InvalidState => "InvalidState",
+                    ConnectError::ConnectionReset => "ConnectionReset",
+                    ConnectError::TimedOut => "TimedOut",
+                    ConnectError::NoRoute => "NoRoute",
+                };
+                write!(f, "TCP connection to the broker failed: {reason}")
+            }
             Failure::Client(tls::ClientError::Mqtt(e)) => write!(f, "MQTT: {e}"),
             Failure::Client(e @ tls::ClientError::Tls(_)) => write!(f, "TLS: {e}"),
             Failure::Client(e) => e.fmt(f),
@@ -165,7 +175,7 @@ async fn run(spawner: Spawner, progress: &mut mqtt::Progress) -> Result<(), Fail
 fn report_figures(progress: &mqtt::Progress) {
     say!(
         "elapsed_ms={} connections={} published={} acknowledged={} received={} \
-         stack_peak={} heap_peak={} heap_size={} heap_in_use={} flush_policy={:?}",
+         stack_peak={} heap_peak={} heap_size={} heap_in_use={} flush_policy={}",
         Instant::now().as_millis(),
         progress.connections,
         progress.published,
@@ -175,7 +185,10 @@ fn report_figures(progress: &mqtt::Progress) {
         HEAP.peak(),
         heap::HEAP_SIZE,
         HEAP.used(),
-        connection::FLUSH_POLICY
+        match connection::FLUSH_POLICY {
+            FlushPolicy::Relaxed => "Relaxed",
+            FlushPolicy::Strict => "Strict",
+        }
     );
 }
 
@@ -207,8 +220,15 @@ unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
     exit(false)
 }
 
+/// A panic is a bug (the library does not panic on network input). Its message and location
+/// are printed with the feature `panic-info` only: see Cargo.toml for their cost.
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    hprintln!("FAIL: panic: {}", info);
+    if cfg!(feature = "panic-info") {
+        hprintln!("FAIL: panic: {}", info);
+    } else {
+        let _ = info;
+        hprintln!("FAIL: panic (build with --features panic-info for its message and location)");
+    }
     exit(false)
 }

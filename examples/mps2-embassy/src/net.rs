@@ -89,11 +89,10 @@ pub async fn start(spawner: Spawner, seed: u64) -> Result<Stack<'static>, NoNetw
         }));
     }
     if let Some(config) = stack.config_v4() {
-        hprintln!(
-            "mps2-embassy: IPv4 {} gateway {:?}",
-            config.address,
-            config.gateway
-        );
+        match config.gateway {
+            Some(gateway) => hprintln!("mps2-embassy: IPv4 {} gateway {}", config.address, gateway),
+            None => hprintln!("mps2-embassy: IPv4 {} without a gateway", config.address),
+        }
     }
     Ok(stack)
 }

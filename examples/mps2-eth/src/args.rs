@@ -63,7 +63,7 @@ pub struct BadArgument<'a> {
 
 impl fmt::Display for BadArgument<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "argument {:?}: {}", self.word, self.problem)
+        write!(f, "argument '{}': {}", self.word, self.problem)
     }
 }
 

@@ -324,7 +324,7 @@ fn open<'s, 'c>(
         &options,
     )?;
     hprintln!(
-        "mps2-eth: TLS 1.3 and CONNECT in {} ms; broker {:?} verified against the pinned CA at unix time {}",
+        "mps2-eth: TLS 1.3 and CONNECT in {} ms; broker '{}' verified against the pinned CA at unix time {}",
         uptime.millis().saturating_sub(started),
         client.transport().verified().server_name().unwrap_or("?"),
         now

@@ -412,3 +412,111 @@ fn errors_display_their_facts() {
         assert_eq!(error.to_string(), text);
     }
 }
+
+/// The writer against a second, independent encoder (mqttrs 0.4): the same bytes for every
+/// combination of CONNECT's optional fields and flags, for PUBLISH at each QoS with DUP and
+/// RETAIN, and for the acknowledgements, PINGREQ and DISCONNECT.
+#[test]
+fn same_bytes_as_mqttrs() {
+    fn theirs(packet: &mqttrs::Packet<'_>) -> Vec<u8> {
+        let mut out = vec![0u8; 512];
+        let n = mqttrs::encode_slice(packet, &mut out).unwrap();
+        out.truncate(n);
+        out
+    }
+    let their_qos = |qos: QoS| match qos {
+        QoS::AtMostOnce => mqttrs::QoS::AtMostOnce,
+        QoS::AtLeastOnce => mqttrs::QoS::AtLeastOnce,
+        QoS::ExactlyOnce => mqttrs::QoS::ExactlyOnce,
+    };
+    let qos_levels = [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce];
+    for case in 0..64u32 {
+        let bit = |n: u32| case & (1 << n) != 0;
+        let will = bit(0).then(|| Will {
+            topic: "dev/1/status",
+            payload: b"offline",
+            qos: qos_levels[(case as usize >> 4) % 3],
+            retain: bit(1),
+        });
+        let username = bit(2).then_some("user");
+        let connect = Connect {
+            client_id: "dev-1",
+            keep_alive: 300 + case as u16,
+            clean_session: bit(5),
+            will,
+            username,
+            password: (bit(3) && username.is_some()).then_some(&b"secret"[..]),
+        };
+        let expected = theirs(&mqttrs::Packet::Connect(mqttrs::Connect {
+            protocol: mqttrs::Protocol::MQTT311,
+            keep_alive: connect.keep_alive,
+            client_id: connect.client_id,
+            clean_session: connect.clean_session,
+            last_will: connect.will.map(|w| mqttrs::LastWill {
+                topic: w.topic,
+                message: w.payload,
+                qos: their_qos(w.qos),
+                retain: w.retain,
+            }),
+            username: connect.username,
+            password: connect.password,
+        }));
+        assert_eq!(
+            encode_exact(|out| encode_connect(&connect, out)),
+            expected,
+            "{connect:?}"
+        );
+    }
+    for qos in qos_levels {
+        for (dup, retain) in [(false, false), (true, false), (false, true), (true, true)] {
+            if dup && qos == QoS::AtMostOnce {
+                continue;
+            }
+            let pid = (qos != QoS::AtMostOnce).then_some(513);
+            let mut ours = publish(qos, pid, "a/b", &[7u8; 200]);
+            ours.dup = dup;
+            ours.retain = retain;
+            let qospid = match qos {
+                QoS::AtMostOnce => mqttrs::QosPid::AtMostOnce,
+                QoS::AtLeastOnce => {
+                    mqttrs::QosPid::AtLeastOnce(mqttrs::Pid::try_from(513).unwrap())
+                }
+                QoS::ExactlyOnce => {
+                    mqttrs::QosPid::ExactlyOnce(mqttrs::Pid::try_from(513).unwrap())
+                }
+            };
+            let expected = theirs(&mqttrs::Packet::Publish(mqttrs::Publish {
+                dup,
+                qospid,
+                retain,
+                topic_name: "a/b",
+                payload: &[7u8; 200],
+            }));
+            assert_eq!(
+                encode_exact(|out| encode_publish(&ours, out)),
+                expected,
+                "{ours:?}"
+            );
+        }
+    }
+    let pid = mqttrs::Pid::try_from(0x1234).unwrap();
+    for (kind, packet) in [
+        (Ack::Puback, mqttrs::Packet::Puback(pid)),
+        (Ack::Pubrec, mqttrs::Packet::Pubrec(pid)),
+        (Ack::Pubrel, mqttrs::Packet::Pubrel(pid)),
+        (Ack::Pubcomp, mqttrs::Packet::Pubcomp(pid)),
+    ] {
+        assert_eq!(
+            encode_exact(|out| encode_ack(kind, 0x1234, out)),
+            theirs(&packet)
+        );
+    }
+    assert_eq!(
+        encode_exact(encode_pingreq),
+        theirs(&mqttrs::Packet::Pingreq)
+    );
+    assert_eq!(
+        encode_exact(encode_disconnect),
+        theirs(&mqttrs::Packet::Disconnect)
+    );
+}
