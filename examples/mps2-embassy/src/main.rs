@@ -29,8 +29,12 @@ mod args; // the run's words, shared with the blocking firmware (examples/mps2-e
 mod clock;
 mod connection;
 mod executor;
+#[cfg(feature = "rsa")]
 #[path = "../../qemu-mps2/src/heap.rs"]
 mod heap; // the same board's measured heap, shared with examples/qemu-mps2
+#[cfg(not(feature = "rsa"))]
+#[path = "../../mps2-eth/src/no_heap.rs"]
+mod heap; // without RSA nothing allocates: no heap (shared with examples/mps2-eth)
 #[path = "../../qemu-mps2/src/host.rs"]
 mod host; // semihosting: command line, host time, random seed (emulator only)
 mod idle;
