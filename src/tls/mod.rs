@@ -366,6 +366,7 @@ mod connection;
 #[cfg(p256_cm4)]
 mod cortex_m4_p256;
 mod identity;
+mod ip;
 mod name;
 mod pem;
 mod pin;
