@@ -3,7 +3,7 @@
 //!
 //! User documentation: the `tls` module, section "Signature algorithms".
 
-use der::asn1::{ObjectIdentifier, UintRef};
+use der::asn1::ObjectIdentifier;
 use der::Tag;
 use sha2::Digest as _;
 use x509_cert::der::oid::db::{rfc5912, rfc8410};
@@ -150,7 +150,7 @@ fn algorithm_identifier<'a>(
         return Err(malformed(WHAT));
     }
     let mut r = DerReader::new(tlv.value, WHAT)?;
-    let oid = r.decode::<ObjectIdentifier>(WHAT)?;
+    let oid = r.oid(WHAT)?;
     let params = if r.is_empty() {
         None
     } else {
@@ -278,10 +278,14 @@ fn pss_parameters(params: Option<Tlv<'_>>) -> Result<SignatureAlgorithm, Signatu
     Ok(SignatureAlgorithm::RsaPss { hash, salt_len })
 }
 
-/// A non-negative INTEGER's contents as a small number (at most 0xFFFF).
+/// A non-negative INTEGER's contents as a small number (at most 0xFFFF); leading zero bytes
+/// are skipped (as `der::asn1::UintRef::new` does).
 fn small_uint(contents: &[u8]) -> Option<usize> {
-    let uint = UintRef::new(contents).ok()?;
-    match uint.as_bytes() {
+    let start = contents
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(contents.len().saturating_sub(1));
+    match contents.get(start..)? {
         [] => Some(0),
         [b] => Some(usize::from(*b)),
         [a, b] => Some(usize::from(*a) << 8 | usize::from(*b)),
@@ -297,10 +301,7 @@ pub(crate) fn public_key(spki: &[u8]) -> Result<PublicKey<'_>, SignatureError> {
     outer.finish(WHAT)?;
     let mut r = DerReader::new(seq.value, WHAT)?;
     let (oid, params) = algorithm_identifier(r.next(WHAT)?)?;
-    let key = r
-        .decode::<der::asn1::BitStringRef<'_>>(WHAT)?
-        .as_bytes()
-        .ok_or(malformed(WHAT))?;
+    let key = r.octet_bit_string(WHAT, WHAT)?;
     r.finish(WHAT)?;
     match oid {
         rfc5912::RSA_ENCRYPTION if absent_or_null(params) => rsa_public_key(key),
@@ -337,8 +338,8 @@ fn rsa_public_key(der: &[u8]) -> Result<PublicKey<'_>, SignatureError> {
     let seq = outer.next_tagged(Tag::Sequence, WHAT)?;
     outer.finish(WHAT)?;
     let mut r = DerReader::new(seq.value, WHAT)?;
-    let n = r.decode::<UintRef<'_>>(WHAT)?.as_bytes();
-    let e = r.decode::<UintRef<'_>>(WHAT)?.as_bytes();
+    let n = r.unsigned(WHAT)?;
+    let e = r.unsigned(WHAT)?;
     r.finish(WHAT)?;
     let top_zeros = n.first().map_or(8, |b| b.leading_zeros() as usize);
     let bits = n.len().saturating_mul(8).saturating_sub(top_zeros);

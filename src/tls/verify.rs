@@ -670,7 +670,7 @@ fn check_extended_key_usage(cert: &Certificate<'_>, strict_leaf: bool) -> Result
     let (mut server_auth, mut any) = (false, false);
     let mut r = DerReader::new(list, "extKeyUsage")?;
     while !r.is_empty() {
-        let oid = r.decode::<der::asn1::ObjectIdentifier>("extKeyUsage")?;
+        let oid = r.oid("extKeyUsage")?;
         server_auth |= oid == rfc5280::ID_KP_SERVER_AUTH;
         any |= oid == rfc5280::ANY_EXTENDED_KEY_USAGE;
     }

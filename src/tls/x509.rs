@@ -8,8 +8,8 @@
 //! every extension the verifier relies on, so later walks over SANs or names cannot meet
 //! malformed data. What the extensions *mean* is decided in `verify.rs` and `name.rs`.
 
-use der::asn1::{BitStringRef, GeneralizedTime, ObjectIdentifier, UtcTime};
-use der::{Decode, Reader, SliceReader, Tag, TagNumber, Tagged};
+use der::asn1::{GeneralizedTime, ObjectIdentifier, UtcTime};
+use der::{Decode, Tag, TagNumber};
 use x509_cert::der::oid::db::{rfc4519, rfc5280};
 
 use core::fmt;
@@ -53,14 +53,25 @@ pub(crate) struct Tlv<'a> {
 }
 
 /// A cursor over a sequence of DER elements whose errors say what was being read.
-pub(crate) struct DerReader<'a>(SliceReader<'a>);
+///
+/// It reads what `der`'s `SliceReader` reads, without its generic decoding: a tag byte as
+/// [`Tag::try_from`] reads it (no high tag numbers), a definite length in the shortest form
+/// (short form below 128; else one to four bytes, no leading zero byte, at most
+/// 0x0FFF_FFFF), and that many content bytes.
+pub(crate) struct DerReader<'a> {
+    rest: &'a [u8],
+}
+
+/// The largest length `der` reads (`der::Length::MAX`).
+const MAX_LENGTH: usize = 0x0FFF_FFFF;
 
 impl<'a> DerReader<'a> {
     /// Reads the elements of `bytes`.
     pub(crate) fn new(bytes: &'a [u8], what: &'static str) -> Result<Self, ParseError> {
-        SliceReader::new(bytes)
-            .map(Self)
-            .map_err(|_| ParseError::new(what))
+        if bytes.len() > MAX_LENGTH {
+            return Err(ParseError::new(what));
+        }
+        Ok(Self { rest: bytes })
     }
 
     /// Reads the elements of `bytes`, of which there must be at least one (`SIZE (1..MAX)`);
@@ -79,13 +90,9 @@ impl<'a> DerReader<'a> {
 
     /// The next element.
     pub(crate) fn next(&mut self, what: &'static str) -> Result<Tlv<'a>, ParseError> {
-        let raw = self.0.tlv_bytes().map_err(|_| ParseError::new(what))?;
-        let any = der::asn1::AnyRef::from_der(raw).map_err(|_| ParseError::new(what))?;
-        Ok(Tlv {
-            tag: any.tag(),
-            value: any.value(),
-            raw,
-        })
+        let tlv = read_tlv(self.rest).ok_or(ParseError::new(what))?;
+        self.rest = self.rest.get(tlv.raw.len()..).unwrap_or_default();
+        Ok(tlv)
     }
 
     /// The next element, which must have tag `tag`.
@@ -102,19 +109,67 @@ impl<'a> DerReader<'a> {
         }
     }
 
-    /// The next element decoded as `T`.
-    pub(crate) fn decode<T: Decode<'a>>(&mut self, what: &'static str) -> Result<T, ParseError> {
-        T::decode(&mut self.0).map_err(|_| ParseError::new(what))
+    /// The next element as an OBJECT IDENTIFIER.
+    pub(crate) fn oid(&mut self, what: &'static str) -> Result<ObjectIdentifier, ParseError> {
+        let tlv = self.next_tagged(Tag::ObjectIdentifier, what)?;
+        ObjectIdentifier::from_bytes(tlv.value).map_err(|_| ParseError::new(what))
+    }
+
+    /// The next element as a DER BOOLEAN (one byte, 0x00 or 0xFF).
+    pub(crate) fn boolean(&mut self, what: &'static str) -> Result<bool, ParseError> {
+        match self.next_tagged(Tag::Boolean, what)?.value {
+            [0x00] => Ok(false),
+            [0xFF] => Ok(true),
+            _ => Err(ParseError::new(what)),
+        }
+    }
+
+    /// The next element as a non-negative INTEGER in its shortest form: its magnitude's
+    /// bytes, without the leading zero byte that keeps a high bit positive (`[0]` for zero),
+    /// as `der::asn1::UintRef::as_bytes` gives them.
+    pub(crate) fn unsigned(&mut self, what: &'static str) -> Result<&'a [u8], ParseError> {
+        match self.next_tagged(Tag::Integer, what)?.value {
+            [] => Err(ParseError::new(what)),
+            bytes @ [0] => Ok(bytes),
+            [0, next, ..] if *next < 0x80 => Err(ParseError::new(what)),
+            [0, rest @ ..] => Ok(rest),
+            [first, ..] if *first >= 0x80 => Err(ParseError::new(what)),
+            bytes => Ok(bytes),
+        }
+    }
+
+    /// The next element as a BIT STRING: the number of unused bits in its last byte (0 to 7,
+    /// 0 when there are no bytes) and its bytes.
+    pub(crate) fn bit_string(&mut self, what: &'static str) -> Result<(u8, &'a [u8]), ParseError> {
+        match self.next_tagged(Tag::BitString, what)?.value {
+            [unused, bytes @ ..] if *unused <= 7 && (*unused == 0 || !bytes.is_empty()) => {
+                Ok((*unused, bytes))
+            }
+            _ => Err(ParseError::new(what)),
+        }
+    }
+
+    /// The next element as a BIT STRING of whole bytes; `unaligned` says what is wrong when
+    /// its last byte has unused bits.
+    pub(crate) fn octet_bit_string(
+        &mut self,
+        what: &'static str,
+        unaligned: &'static str,
+    ) -> Result<&'a [u8], ParseError> {
+        match self.bit_string(what)? {
+            (0, bytes) => Ok(bytes),
+            _ => Err(ParseError::new(unaligned)),
+        }
     }
 
     /// The tag of the next element, if there is one.
     pub(crate) fn peek_tag(&self) -> Option<Tag> {
-        self.0.peek_tag().ok()
+        Tag::try_from(*self.rest.first()?).ok()
     }
 
     /// Whether every element was read.
     pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_finished()
+        self.rest.is_empty()
     }
 
     /// Fails unless every element was read.
@@ -125,6 +180,31 @@ impl<'a> DerReader<'a> {
             Err(ParseError::new(what))
         }
     }
+}
+
+/// The DER element at the start of `bytes` (see [`DerReader`] for what is accepted).
+fn read_tlv(bytes: &[u8]) -> Option<Tlv<'_>> {
+    let (&first, rest) = bytes.split_first()?;
+    let tag = Tag::try_from(first).ok()?;
+    let (&initial, rest) = rest.split_first()?;
+    let (length, rest) = match initial {
+        0..=0x7F => (usize::from(initial), rest),
+        0x81..=0x84 => {
+            let count = usize::from(initial - 0x80);
+            let (digits, rest) = rest.split_at_checked(count)?;
+            let length = digits.iter().fold(0usize, |n, d| n << 8 | usize::from(*d));
+            // The shortest form: no leading zero byte, and the long form only from 128.
+            let shortest = digits.first() != Some(&0) && length >= 0x80;
+            if !shortest || length > MAX_LENGTH {
+                return None;
+            }
+            (length, rest)
+        }
+        _ => return None,
+    };
+    let value = rest.get(..length)?;
+    let raw = bytes.get(..bytes.len() - rest.len() + length)?;
+    Some(Tlv { tag, value, raw })
 }
 
 /// A context-specific tag (`[number]`), primitive or constructed.
@@ -243,10 +323,7 @@ impl<'a> Certificate<'a> {
         let mut r = DerReader::new(cert.value, "certificate")?;
         let tbs = r.next_tagged(Tag::Sequence, "tbsCertificate")?;
         let signature_algorithm = r.next_tagged(Tag::Sequence, "signatureAlgorithm")?.raw;
-        let signature = r
-            .decode::<BitStringRef<'a>>("signature BIT STRING")?
-            .as_bytes()
-            .ok_or(ParseError::new("signature has unused bits"))?;
+        let signature = r.octet_bit_string("signature BIT STRING", "signature has unused bits")?;
         r.finish("trailing fields in the certificate")?;
 
         let mut t = DerReader::new(tbs.value, "tbsCertificate")?;
@@ -254,10 +331,10 @@ impl<'a> Certificate<'a> {
         if t.peek_tag() == Some(context(0, true)) {
             let explicit = t.next("version")?;
             let mut v = DerReader::new(explicit.value, "version")?;
-            version = v
-                .decode::<u8>("version")?
-                .checked_add(1)
-                .ok_or(ParseError::new("version"))?;
+            version = match v.unsigned("version")? {
+                [n] => n.checked_add(1).ok_or(ParseError::new("version"))?,
+                _ => return Err(ParseError::new("version")),
+            };
             v.finish("version")?;
             if !(1..=3).contains(&version) {
                 return Err(ParseError::new("unknown X.509 version"));
@@ -343,9 +420,11 @@ impl<'a> Certificate<'a> {
 /// Reads a UTCTime or GeneralizedTime as unix seconds.
 fn read_time(r: &mut DerReader<'_>) -> Result<u64, ParseError> {
     let time = match r.peek_tag() {
-        Some(Tag::UtcTime) => r.decode::<UtcTime>("UTCTime")?.to_unix_duration(),
-        Some(Tag::GeneralizedTime) => r
-            .decode::<GeneralizedTime>("GeneralizedTime")?
+        Some(Tag::UtcTime) => UtcTime::from_der(r.next("UTCTime")?.raw)
+            .map_err(|_| ParseError::new("UTCTime"))?
+            .to_unix_duration(),
+        Some(Tag::GeneralizedTime) => GeneralizedTime::from_der(r.next("GeneralizedTime")?.raw)
+            .map_err(|_| ParseError::new("GeneralizedTime"))?
             .to_unix_duration(),
         _ => return Err(ParseError::new("validity time")),
     };
@@ -364,7 +443,7 @@ fn parse_extensions(list: &[u8]) -> Result<Extensions<'_>, ParseError> {
         let oid = ObjectIdentifier::from_bytes(oid_tlv.value)
             .map_err(|_| ParseError::new("extension id"))?;
         let critical = if e.peek_tag() == Some(Tag::Boolean) {
-            e.decode::<bool>("extension critical flag")?
+            e.boolean("extension critical flag")?
         } else {
             false
         };
@@ -426,13 +505,11 @@ fn parse_basic_constraints(value: &[u8]) -> Result<BasicConstraints, ParseError>
     let mut r = DerReader::new(seq.value, WHAT)?;
     let mut ca = false;
     if r.peek_tag() == Some(Tag::Boolean) {
-        ca = r.decode::<bool>(WHAT)?;
+        ca = r.boolean(WHAT)?;
     }
     let mut path_len = None;
     if r.peek_tag() == Some(Tag::Integer) {
-        let n = r.decode::<der::asn1::UintRef<'_>>(WHAT)?;
-        let bytes = n.as_bytes();
-        path_len = Some(match bytes {
+        path_len = Some(match r.unsigned(WHAT)? {
             [] => 0,
             [b] => *b,
             _ => u8::MAX,
@@ -468,11 +545,15 @@ fn parse_authority_key_id(value: &[u8]) -> Result<AuthorityKeyId<'_>, ParseError
 fn parse_key_usage(value: &[u8]) -> Result<u16, ParseError> {
     const WHAT: &str = "keyUsage";
     let mut r = DerReader::new(value, WHAT)?;
-    let bits = r.decode::<BitStringRef<'_>>(WHAT)?;
+    let (unused, bytes) = r.bit_string(WHAT)?;
     r.finish(WHAT)?;
+    // Bit n is the (7 - n % 8)th bit of byte n / 8; the last byte's unused bits are not bits.
+    let bits = (bytes.len() * 8)
+        .saturating_sub(usize::from(unused))
+        .min(16);
     let mut usage = 0u16;
-    for (n, bit) in bits.bits().enumerate().take(16) {
-        if bit {
+    for n in 0..bits {
+        if bytes.get(n / 8).is_some_and(|b| b & (0x80 >> (n % 8)) != 0) {
             usage |= 1 << n;
         }
     }
@@ -485,7 +566,7 @@ fn parse_oid_list(value: &[u8]) -> Result<&[u8], ParseError> {
     let seq = single(value, Tag::Sequence, WHAT)?;
     let mut r = DerReader::non_empty(seq.value, WHAT, "empty extKeyUsage")?;
     while !r.is_empty() {
-        r.decode::<ObjectIdentifier>(WHAT)?;
+        r.oid(WHAT)?;
     }
     Ok(seq.value)
 }
@@ -627,7 +708,7 @@ fn check_authority_info_access(value: &[u8]) -> Result<(), ParseError> {
     while !r.is_empty() {
         let desc = r.next_tagged(Tag::Sequence, WHAT)?;
         let mut d = DerReader::new(desc.value, WHAT)?;
-        d.decode::<ObjectIdentifier>(WHAT)?;
+        d.oid(WHAT)?;
         check_general_name(d.next(WHAT)?)?;
         d.finish(WHAT)?;
     }
@@ -655,7 +736,7 @@ fn for_each_attribute<'a>(
         while !atvs.is_empty() {
             let atv = atvs.next_tagged(Tag::Sequence, WHAT)?;
             let mut a = DerReader::new(atv.value, WHAT)?;
-            let oid = a.decode::<ObjectIdentifier>(WHAT)?;
+            let oid = a.oid(WHAT)?;
             let value = a.next(WHAT)?;
             a.finish(WHAT)?;
             f(oid, value);
@@ -806,6 +887,125 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Random DER-like elements near the rules' edges: known and unknown tags, short, long,
+    /// non-minimal, indefinite and wrong lengths, contents of bytes that matter to INTEGER,
+    /// BOOLEAN, BIT STRING and OID.
+    fn random_element(state: &mut u64, out: &mut std::vec::Vec<u8>) {
+        let mut next = |n: usize| {
+            *state ^= *state << 13;
+            *state ^= *state >> 7;
+            *state ^= *state << 17;
+            (*state % n as u64) as usize
+        };
+        const TAGS: [u8; 12] = [
+            0x01, 0x02, 0x03, 0x06, 0x17, 0x18, 0x30, 0x80, 0xA0, 0x1F, 0x5F, 0xFF,
+        ];
+        const BYTES: [u8; 7] = [0x00, 0x01, 0x07, 0x08, 0x7F, 0x80, 0xFF];
+        out.clear();
+        out.push(if next(8) == 0 {
+            next(256) as u8
+        } else {
+            TAGS[next(TAGS.len())]
+        });
+        let len = next(6);
+        let contents: std::vec::Vec<u8> = (0..len)
+            .map(|_| {
+                if next(4) == 0 {
+                    next(256) as u8
+                } else {
+                    BYTES[next(BYTES.len())]
+                }
+            })
+            .collect();
+        match next(8) {
+            0 => out.extend([0x81, len as u8]),
+            1 => out.extend([0x82, 0, len as u8]),
+            2 => out.push(0x80),
+            3 => out.push((len + 1) as u8),
+            4 => out.extend([0x85, 0, 0, 0, 0, len as u8]),
+            _ => out.push(len as u8),
+        }
+        out.extend(contents);
+        if next(4) == 0 {
+            out.push(0);
+        }
+    }
+
+    fn theirs(input: &[u8]) -> Option<der::SliceReader<'_>> {
+        der::SliceReader::new(input).ok()
+    }
+
+    fn ours(input: &[u8]) -> Option<DerReader<'_>> {
+        DerReader::new(input, "x").ok()
+    }
+
+    #[test]
+    fn reads_what_der_reads() {
+        use der::asn1::{AnyRef, BitStringRef, UintRef};
+        use der::{Reader, Tagged};
+        let mut state = 0x2545_f491_4f6c_dd1d;
+        let mut input = std::vec::Vec::new();
+        let mut accepted = [0usize; 5];
+        for _ in 0..300_000 {
+            random_element(&mut state, &mut input);
+            let element = theirs(&input).and_then(|mut r| {
+                let raw = r.tlv_bytes().ok()?;
+                let any = AnyRef::from_der(raw).ok()?;
+                Some((any.tag(), any.value(), raw))
+            });
+            let read = ours(&input).and_then(|mut r| r.next("x").ok());
+            assert_eq!(
+                read.map(|t| (t.tag, t.value, t.raw)),
+                element,
+                "{input:02x?}"
+            );
+            assert_eq!(
+                ours(&input).and_then(|r| r.peek_tag()),
+                theirs(&input).and_then(|r| r.peek_tag().ok()),
+            );
+            let boolean = ours(&input).and_then(|mut r| r.boolean("x").ok());
+            let der_bool = theirs(&input).and_then(|mut r| bool::decode(&mut r).ok());
+            assert_eq!(boolean, der_bool, "{input:02x?}");
+            let unsigned = ours(&input).and_then(|mut r| r.unsigned("x").ok());
+            let der_uint = theirs(&input).and_then(|mut r| UintRef::decode(&mut r).ok());
+            assert_eq!(unsigned, der_uint.map(|u| u.as_bytes()), "{input:02x?}");
+            let version = unsigned.and_then(|u| match u {
+                [n] => Some(*n),
+                _ => None,
+            });
+            let der_u8 = theirs(&input).and_then(|mut r| u8::decode(&mut r).ok());
+            assert_eq!(version, der_u8, "{input:02x?}");
+            let bits = ours(&input).and_then(|mut r| r.bit_string("x").ok());
+            let der_bits = theirs(&input).and_then(|mut r| BitStringRef::decode(&mut r).ok());
+            assert_eq!(
+                bits,
+                der_bits.map(|b| (b.unused_bits(), b.raw_bytes())),
+                "{input:02x?}"
+            );
+            if let (Some((_, bytes)), Some(b)) = (bits, der_bits) {
+                let mut usage = 0u16;
+                for (n, bit) in b.bits().enumerate().take(16) {
+                    usage |= u16::from(bit) << n;
+                }
+                let value = [&[0x03, bytes.len() as u8 + 1, b.unused_bits()], bytes].concat();
+                assert_eq!(parse_key_usage(&value).ok(), Some(usage), "{input:02x?}");
+            }
+            let oid = ours(&input).and_then(|mut r| r.oid("x").ok());
+            let der_oid = theirs(&input).and_then(|mut r| ObjectIdentifier::decode(&mut r).ok());
+            assert_eq!(oid, der_oid, "{input:02x?}");
+            for (count, value) in accepted.iter_mut().zip([
+                read.is_some(),
+                boolean.is_some(),
+                unsigned.is_some(),
+                bits.is_some(),
+                oid.is_some(),
+            ]) {
+                *count += usize::from(value);
+            }
+        }
+        assert!(accepted.iter().all(|n| *n > 200), "{accepted:?}");
     }
 
     #[test]
