@@ -361,6 +361,7 @@
 //!
 //! [`from_p256_key_pem`]: ClientIdentity::from_p256_key_pem
 
+mod calendar;
 mod client;
 mod connection;
 #[cfg(p256_cm4)]

@@ -8,12 +8,13 @@
 //! every extension the verifier relies on, so later walks over SANs or names cannot meet
 //! malformed data. What the extensions *mean* is decided in `verify.rs` and `name.rs`.
 
-use der::asn1::{GeneralizedTime, ObjectIdentifier, UtcTime};
-use der::{Decode, Tag, TagNumber};
+use der::asn1::ObjectIdentifier;
+use der::{Tag, TagNumber};
 use x509_cert::der::oid::db::{rfc4519, rfc5280};
 
 use core::fmt;
 
+use super::calendar;
 use super::text::DnText;
 
 /// Why bytes could not be read as the DER structure expected: a certificate, a name, an
@@ -419,16 +420,13 @@ impl<'a> Certificate<'a> {
 
 /// Reads a UTCTime or GeneralizedTime as unix seconds.
 fn read_time(r: &mut DerReader<'_>) -> Result<u64, ParseError> {
-    let time = match r.peek_tag() {
-        Some(Tag::UtcTime) => UtcTime::from_der(r.next("UTCTime")?.raw)
-            .map_err(|_| ParseError::new("UTCTime"))?
-            .to_unix_duration(),
-        Some(Tag::GeneralizedTime) => GeneralizedTime::from_der(r.next("GeneralizedTime")?.raw)
-            .map_err(|_| ParseError::new("GeneralizedTime"))?
-            .to_unix_duration(),
+    let what = match r.peek_tag() {
+        Some(Tag::UtcTime) => "UTCTime",
+        Some(Tag::GeneralizedTime) => "GeneralizedTime",
         _ => return Err(ParseError::new("validity time")),
     };
-    Ok(time.as_secs())
+    let time = r.next(what)?;
+    calendar::unix_seconds(time.tag, time.value).ok_or(ParseError::new(what))
 }
 
 /// Parses the contents of the Extensions SEQUENCE.
@@ -944,7 +942,7 @@ mod tests {
     #[test]
     fn reads_what_der_reads() {
         use der::asn1::{AnyRef, BitStringRef, UintRef};
-        use der::{Reader, Tagged};
+        use der::{Decode, Reader, Tagged};
         let mut state = 0x2545_f491_4f6c_dd1d;
         let mut input = std::vec::Vec::new();
         let mut accepted = [0usize; 5];
