@@ -381,8 +381,9 @@ pub(crate) fn verify(
             use p256::ecdsa::signature::hazmat::PrehashVerifier;
             let key = P256VerifyingKey::from_sec1_bytes(point)
                 .map_err(|_| malformed("P-256 public key"))?;
+            let (r, s) = ecdsa_scalars::<32>(signature).ok_or(SignatureError::Invalid)?;
             let signature =
-                p256::ecdsa::Signature::from_der(signature).map_err(|_| SignatureError::Invalid)?;
+                p256::ecdsa::Signature::from_scalars(r, s).map_err(|_| SignatureError::Invalid)?;
             let hashed = HashValue::of(hash, message);
             key.verify_prehash(hashed.as_slice(), &signature)
                 .map_err(|_| SignatureError::Invalid)
@@ -404,6 +405,27 @@ pub(crate) fn verify(
     }
 }
 
+/// The r and s of a DER ECDSA-Sig-Value (RFC 3279 §2.2.3: SEQUENCE { r INTEGER, s INTEGER },
+/// nothing after it), each non-negative in its shortest form and at most `N` bytes, as
+/// big-endian `N`-byte numbers: what the `ecdsa` crate's `Signature::from_der` reads before
+/// `from_scalars` (which refuses zero and values not below the group order).
+fn ecdsa_scalars<const N: usize>(der: &[u8]) -> Option<([u8; N], [u8; N])> {
+    const WHAT: &str = "ECDSA-Sig-Value";
+    let mut outer = DerReader::new(der, WHAT).ok()?;
+    let seq = outer.next_tagged(Tag::Sequence, WHAT).ok()?;
+    outer.finish(WHAT).ok()?;
+    let mut r = DerReader::new(seq.value, WHAT).ok()?;
+    let scalars = (r.unsigned(WHAT).ok()?, r.unsigned(WHAT).ok()?);
+    r.finish(WHAT).ok()?;
+    let padded = |bytes: &[u8]| {
+        let mut out = [0u8; N];
+        out.get_mut(N.checked_sub(bytes.len())?..)?
+            .copy_from_slice(bytes);
+        Some(out)
+    };
+    Some((padded(scalars.0)?, padded(scalars.1)?))
+}
+
 /// A P-384 public key (feature `p384`).
 #[cfg(feature = "p384")]
 fn p384_key(point: &[u8]) -> Result<PublicKey<'_>, SignatureError> {
@@ -423,8 +445,9 @@ fn p384_verify(point: &[u8], hashed: &[u8], signature: &[u8]) -> Result<(), Sign
     use p384::ecdsa::signature::hazmat::PrehashVerifier;
     let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(point)
         .map_err(|_| malformed("P-384 public key"))?;
+    let (r, s) = ecdsa_scalars::<48>(signature).ok_or(SignatureError::Invalid)?;
     let signature =
-        p384::ecdsa::Signature::from_der(signature).map_err(|_| SignatureError::Invalid)?;
+        p384::ecdsa::Signature::from_scalars(r, s).map_err(|_| SignatureError::Invalid)?;
     key.verify_prehash(hashed, &signature)
         .map_err(|_| SignatureError::Invalid)
 }
@@ -573,6 +596,59 @@ pub(crate) fn certificate_verify(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_ecdsa_signatures_as_the_ecdsa_crate_does() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let order = [
+            0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            0xff, 0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2,
+            0xfc, 0x63, 0x25, 0x51,
+        ];
+        let mut accepted = 0;
+        for _ in 0..100_000 {
+            // Two INTEGERs around the edges: zero, leading 0x00/0xFF, 31 to 34 bytes, the
+            // group order and one below it.
+            let mut integer = || -> std::vec::Vec<u8> {
+                let mut v: std::vec::Vec<u8> = match next(6) {
+                    0 => order.to_vec(),
+                    1 => {
+                        let mut o = order.to_vec();
+                        o[31] -= 1;
+                        o
+                    }
+                    2 => std::vec![0],
+                    _ => (0..29 + next(6)).map(|_| next(256) as u8).collect(),
+                };
+                match next(4) {
+                    0 => v.insert(0, 0),
+                    1 => v.insert(0, 0xff),
+                    _ => {}
+                }
+                [std::vec![0x02, v.len() as u8], v].concat()
+            };
+            let body = [integer(), integer()].concat();
+            let mut der = [std::vec![0x30, body.len() as u8], body].concat();
+            match next(8) {
+                0 => der.push(0),
+                1 => der[1] += 1,
+                2 => der[0] = 0x31,
+                _ => {}
+            }
+            let theirs = p256::ecdsa::Signature::from_der(&der).ok();
+            let ours = ecdsa_scalars::<32>(&der)
+                .and_then(|(r, s)| p256::ecdsa::Signature::from_scalars(r, s).ok());
+            assert_eq!(ours, theirs, "{der:02x?}");
+            accepted += usize::from(ours.is_some());
+        }
+        assert!(accepted > 1_000, "{accepted}");
+    }
 
     /// AlgorithmIdentifier { 1.2.840.113549.1.1.`last`, `params` }.
     fn pkcs1_family(last: u8, params: &[u8]) -> heapless::Vec<u8, 96> {
