@@ -369,6 +369,7 @@ mod cortex_m4_p256;
 mod identity;
 mod ip;
 mod name;
+mod oid;
 mod pem;
 mod pin;
 mod provider;

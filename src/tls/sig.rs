@@ -6,8 +6,8 @@
 use der::asn1::ObjectIdentifier;
 use der::Tag;
 use sha2::Digest as _;
-use x509_cert::der::oid::db::{rfc5912, rfc8410};
 
+use super::oid;
 use super::x509::{context, DerReader, ParseError, Tlv};
 
 // ECDSA P-256 verification: the Cortex-M4 assembly on thumbv7em (build.rs), RustCrypto's
@@ -16,9 +16,6 @@ use super::x509::{context, DerReader, ParseError, Tlv};
 use super::cortex_m4_p256::VerifyingKey as P256VerifyingKey;
 #[cfg(not(p256_cm4))]
 use p256::ecdsa::VerifyingKey as P256VerifyingKey;
-
-/// `ecdsa-with-SHA1` (RFC 3279), not in const-oid's database under this name.
-const ECDSA_WITH_SHA_1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.1");
 
 /// A hash function usable in a signature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,9 +139,7 @@ const fn malformed(what: &'static str) -> SignatureError {
 }
 
 /// Reads an AlgorithmIdentifier: its OID and its parameters, if any.
-fn algorithm_identifier<'a>(
-    tlv: Tlv<'a>,
-) -> Result<(ObjectIdentifier, Option<Tlv<'a>>), SignatureError> {
+fn algorithm_identifier<'a>(tlv: Tlv<'a>) -> Result<(&'a [u8], Option<Tlv<'a>>), SignatureError> {
     const WHAT: &str = "AlgorithmIdentifier";
     if tlv.tag != Tag::Sequence {
         return Err(malformed(WHAT));
@@ -161,9 +156,7 @@ fn algorithm_identifier<'a>(
 }
 
 /// Reads an encoded AlgorithmIdentifier from its whole encoding.
-fn algorithm_identifier_der(
-    der: &[u8],
-) -> Result<(ObjectIdentifier, Option<Tlv<'_>>), SignatureError> {
+fn algorithm_identifier_der(der: &[u8]) -> Result<(&[u8], Option<Tlv<'_>>), SignatureError> {
     let mut r = DerReader::new(der, "AlgorithmIdentifier")?;
     let tlv = r.next("AlgorithmIdentifier")?;
     r.finish("AlgorithmIdentifier")?;
@@ -182,10 +175,10 @@ fn hash_algorithm(tlv: Tlv<'_>) -> Result<HashAlg, SignatureError> {
         return Err(malformed("hash algorithm parameters"));
     }
     match oid {
-        rfc5912::ID_SHA_256 => Ok(HashAlg::Sha256),
-        rfc5912::ID_SHA_384 => Ok(HashAlg::Sha384),
-        rfc5912::ID_SHA_512 => Ok(HashAlg::Sha512),
-        rfc5912::ID_SHA_1 => Err(SignatureError::Weak { what: "SHA-1" }),
+        oid::SHA_256 => Ok(HashAlg::Sha256),
+        oid::SHA_384 => Ok(HashAlg::Sha384),
+        oid::SHA_512 => Ok(HashAlg::Sha512),
+        oid::SHA_1 => Err(SignatureError::Weak { what: "SHA-1" }),
         _ => Err(SignatureError::Unsupported {
             what: "hash algorithm",
         }),
@@ -212,17 +205,17 @@ pub(crate) fn signature_algorithm(der: &[u8]) -> Result<SignatureAlgorithm, Sign
     };
     let weak = |what| Err(SignatureError::Weak { what });
     match oid {
-        rfc5912::SHA_256_WITH_RSA_ENCRYPTION => pkcs1(Sha256),
-        rfc5912::SHA_384_WITH_RSA_ENCRYPTION => pkcs1(Sha384),
-        rfc5912::SHA_512_WITH_RSA_ENCRYPTION => pkcs1(Sha512),
-        rfc5912::ID_RSASSA_PSS => pss_parameters(params),
-        rfc5912::ECDSA_WITH_SHA_256 => ecdsa(Sha256),
-        rfc5912::ECDSA_WITH_SHA_384 => ecdsa(Sha384),
-        rfc5912::ECDSA_WITH_SHA_512 => ecdsa(Sha512),
-        rfc5912::SHA_1_WITH_RSA_ENCRYPTION | ECDSA_WITH_SHA_1 => weak("SHA-1 signature"),
-        rfc5912::MD_5_WITH_RSA_ENCRYPTION => weak("MD5 signature"),
-        rfc5912::MD_2_WITH_RSA_ENCRYPTION => weak("MD2 signature"),
-        rfc8410::ID_ED_25519 => Err(SignatureError::Unsupported {
+        oid::SHA256_WITH_RSA => pkcs1(Sha256),
+        oid::SHA384_WITH_RSA => pkcs1(Sha384),
+        oid::SHA512_WITH_RSA => pkcs1(Sha512),
+        oid::RSASSA_PSS => pss_parameters(params),
+        oid::ECDSA_WITH_SHA256 => ecdsa(Sha256),
+        oid::ECDSA_WITH_SHA384 => ecdsa(Sha384),
+        oid::ECDSA_WITH_SHA512 => ecdsa(Sha512),
+        oid::SHA1_WITH_RSA | oid::ECDSA_WITH_SHA1 => weak("SHA-1 signature"),
+        oid::MD5_WITH_RSA => weak("MD5 signature"),
+        oid::MD2_WITH_RSA => weak("MD2 signature"),
+        oid::ED25519 => Err(SignatureError::Unsupported {
             what: "Ed25519 signature",
         }),
         _ => Err(SignatureError::Unsupported {
@@ -253,7 +246,7 @@ fn pss_parameters(params: Option<Tlv<'_>>) -> Result<SignatureAlgorithm, Signatu
     };
     let hash = hash_algorithm(explicit(0)?.ok_or(sha1)?)?;
     let (mgf, mgf_params) = algorithm_identifier(explicit(1)?.ok_or(sha1)?)?;
-    if mgf != rfc5912::ID_MGF_1 {
+    if mgf != oid::MGF1 {
         return Err(SignatureError::Unsupported {
             what: "RSASSA-PSS mask generation function",
         });
@@ -304,24 +297,25 @@ pub(crate) fn public_key(spki: &[u8]) -> Result<PublicKey<'_>, SignatureError> {
     let key = r.octet_bit_string(WHAT, WHAT)?;
     r.finish(WHAT)?;
     match oid {
-        rfc5912::RSA_ENCRYPTION if absent_or_null(params) => rsa_public_key(key),
-        rfc5912::ID_EC_PUBLIC_KEY => {
+        oid::RSA_ENCRYPTION if absent_or_null(params) => rsa_public_key(key),
+        oid::EC_PUBLIC_KEY => {
             let curve = params
                 .filter(|p| p.tag == Tag::ObjectIdentifier)
-                .and_then(|p| ObjectIdentifier::from_bytes(p.value).ok())
+                .filter(|p| ObjectIdentifier::from_bytes(p.value).is_ok())
+                .map(|p| p.value)
                 .ok_or(malformed("EC public key curve"))?;
             match curve {
-                rfc5912::SECP_256_R_1 => Ok(PublicKey::P256(key)),
-                rfc5912::SECP_384_R_1 => p384_key(key),
+                oid::SECP256R1 => Ok(PublicKey::P256(key)),
+                oid::SECP384R1 => p384_key(key),
                 _ => Err(SignatureError::Unsupported {
                     what: "elliptic curve",
                 }),
             }
         }
-        rfc5912::ID_RSASSA_PSS => Err(SignatureError::Unsupported {
+        oid::RSASSA_PSS => Err(SignatureError::Unsupported {
             what: "RSASSA-PSS-only key (id-RSASSA-PSS)",
         }),
-        rfc8410::ID_ED_25519 => Err(SignatureError::Unsupported {
+        oid::ED25519 => Err(SignatureError::Unsupported {
             what: "Ed25519 key",
         }),
         _ => Err(SignatureError::Unsupported {

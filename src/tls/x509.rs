@@ -10,11 +10,11 @@
 
 use der::asn1::ObjectIdentifier;
 use der::{Tag, TagNumber};
-use x509_cert::der::oid::db::{rfc4519, rfc5280};
 
 use core::fmt;
 
 use super::calendar;
+use super::oid;
 use super::text::DnText;
 
 /// Why bytes could not be read as the DER structure expected: a certificate, a name, an
@@ -110,10 +110,12 @@ impl<'a> DerReader<'a> {
         }
     }
 
-    /// The next element as an OBJECT IDENTIFIER.
-    pub(crate) fn oid(&mut self, what: &'static str) -> Result<ObjectIdentifier, ParseError> {
+    /// The next element as an OBJECT IDENTIFIER, checked (`const_oid`'s rules): its DER
+    /// contents, to compare with the constants of `tls/oid.rs`.
+    pub(crate) fn oid(&mut self, what: &'static str) -> Result<&'a [u8], ParseError> {
         let tlv = self.next_tagged(Tag::ObjectIdentifier, what)?;
-        ObjectIdentifier::from_bytes(tlv.value).map_err(|_| ParseError::new(what))
+        ObjectIdentifier::from_bytes(tlv.value).map_err(|_| ParseError::new(what))?;
+        Ok(tlv.value)
     }
 
     /// The next element as a DER BOOLEAN (one byte, 0x00 or 0xFF).
@@ -279,7 +281,7 @@ pub(crate) struct Extensions<'a> {
     /// policyConstraints (not processed): `Some(critical)` when present.
     pub(crate) policy_constraints: Option<bool>,
     /// The first critical extension that is not processed here.
-    pub(crate) unknown_critical: Option<ObjectIdentifier>,
+    pub(crate) unknown_critical: Option<&'a [u8]>,
 }
 
 /// A parsed certificate, borrowing the DER it came from.
@@ -437,9 +439,7 @@ fn parse_extensions(list: &[u8]) -> Result<Extensions<'_>, ParseError> {
     while !r.is_empty() {
         let one = r.next_tagged(Tag::Sequence, "extension")?;
         let mut e = DerReader::new(one.value, "extension")?;
-        let oid_tlv = e.next_tagged(Tag::ObjectIdentifier, "extension id")?;
-        let oid = ObjectIdentifier::from_bytes(oid_tlv.value)
-            .map_err(|_| ParseError::new("extension id"))?;
+        let oid = e.oid("extension id")?;
         let critical = if e.peek_tag() == Some(Tag::Boolean) {
             e.boolean("extension critical flag")?
         } else {
@@ -448,37 +448,37 @@ fn parse_extensions(list: &[u8]) -> Result<Extensions<'_>, ParseError> {
         let value = e.next_tagged(Tag::OctetString, "extension value")?.value;
         e.finish("extension")?;
 
-        if seen.contains(&oid_tlv.value) {
+        if seen.contains(&oid) {
             return Err(ParseError::new("the same extension twice"));
         }
-        seen.push(oid_tlv.value)
+        seen.push(oid)
             .map_err(|_| ParseError::new("too many extensions"))?;
 
-        if oid == rfc5280::ID_CE_BASIC_CONSTRAINTS {
+        if oid == oid::BASIC_CONSTRAINTS {
             ext.basic_constraints = Some(parse_basic_constraints(value)?);
             ext.basic_constraints_critical = critical;
-        } else if oid == rfc5280::ID_CE_KEY_USAGE {
+        } else if oid == oid::KEY_USAGE {
             ext.key_usage = Some(parse_key_usage(value)?);
-        } else if oid == rfc5280::ID_CE_EXT_KEY_USAGE {
+        } else if oid == oid::EXT_KEY_USAGE {
             ext.extended_key_usage = Some(parse_oid_list(value)?);
             ext.extended_key_usage_critical = critical;
-        } else if oid == rfc5280::ID_CE_SUBJECT_ALT_NAME {
+        } else if oid == oid::SUBJECT_ALT_NAME {
             ext.subject_alt_name = Some(parse_general_names(value)?);
             ext.subject_alt_name_critical = critical;
-        } else if oid == rfc5280::ID_CE_NAME_CONSTRAINTS {
+        } else if oid == oid::NAME_CONSTRAINTS {
             ext.name_constraints = Some(parse_name_constraints(value)?);
             ext.name_constraints_critical = critical;
         } else {
             // Read for their structure and for the profile checks; still not "processed" in
             // the sense of RFC 5280 §4.2, so critical ones refuse the certificate below.
-            if oid == rfc5280::ID_PE_AUTHORITY_INFO_ACCESS {
+            if oid == oid::AUTHORITY_INFO_ACCESS {
                 check_authority_info_access(value)?;
-            } else if oid == rfc5280::ID_CE_SUBJECT_KEY_IDENTIFIER {
+            } else if oid == oid::SUBJECT_KEY_IDENTIFIER {
                 ext.subject_key_id =
                     Some(single(value, Tag::OctetString, "subjectKeyIdentifier")?.value);
-            } else if oid == rfc5280::ID_CE_AUTHORITY_KEY_IDENTIFIER {
+            } else if oid == oid::AUTHORITY_KEY_IDENTIFIER {
                 ext.authority_key_id = Some(parse_authority_key_id(value)?);
-            } else if oid == rfc5280::ID_CE_POLICY_CONSTRAINTS {
+            } else if oid == oid::POLICY_CONSTRAINTS {
                 ext.policy_constraints = Some(critical);
             }
             if critical && ext.unknown_critical.is_none() {
@@ -724,7 +724,7 @@ fn name_contents(name: &[u8]) -> &[u8] {
 /// Calls `f(type, value)` for every attribute of a Name's contents, in encoded order.
 fn for_each_attribute<'a>(
     contents: &'a [u8],
-    mut f: impl FnMut(ObjectIdentifier, Tlv<'a>),
+    mut f: impl FnMut(&'a [u8], Tlv<'a>),
 ) -> Result<(), ParseError> {
     const WHAT: &str = "Name";
     let mut rdns = DerReader::new(contents, WHAT)?;
@@ -761,7 +761,7 @@ fn attribute_text(value: Tlv<'_>) -> Option<&str> {
 /// Calls `f` with every commonName of an encoded Name, as text.
 pub(crate) fn for_each_common_name<'a>(name: &'a [u8], mut f: impl FnMut(&'a str)) {
     let _ = for_each_attribute(name_contents(name), |oid, value| {
-        if oid == rfc4519::CN {
+        if oid == oid::CN {
             if let Some(text) = attribute_text(value) {
                 f(text);
             }
@@ -774,26 +774,23 @@ pub(crate) fn for_each_common_name<'a>(name: &'a [u8], mut f: impl FnMut(&'a str
 pub(crate) fn name_has_email_address(name: &[u8]) -> bool {
     let mut found = false;
     let _ = for_each_attribute(name_contents(name), |oid, _| {
-        found |= oid == x509_cert::der::oid::db::rfc3280::EMAIL_ADDRESS;
+        found |= oid == oid::EMAIL_ADDRESS;
     });
     found
 }
 
 /// Short label of a Name attribute type.
-fn attribute_label(oid: ObjectIdentifier) -> Option<&'static str> {
-    const LABELS: [(ObjectIdentifier, &str); 9] = [
-        (rfc4519::CN, "CN"),
-        (rfc4519::O, "O"),
-        (rfc4519::OU, "OU"),
-        (rfc4519::C, "C"),
-        (rfc4519::ST, "ST"),
-        (rfc4519::L, "L"),
-        (rfc4519::DC, "DC"),
-        (rfc4519::SERIAL_NUMBER, "serialNumber"),
-        (
-            x509_cert::der::oid::db::rfc3280::EMAIL_ADDRESS,
-            "emailAddress",
-        ),
+fn attribute_label(oid: &[u8]) -> Option<&'static str> {
+    const LABELS: [(&[u8], &str); 9] = [
+        (oid::CN, "CN"),
+        (oid::O, "O"),
+        (oid::OU, "OU"),
+        (oid::C, "C"),
+        (oid::ST, "ST"),
+        (oid::L, "L"),
+        (oid::DC, "DC"),
+        (oid::SERIAL_NUMBER, "serialNumber"),
+        (oid::EMAIL_ADDRESS, "emailAddress"),
     ];
     LABELS.iter().find(|(o, _)| *o == oid).map(|(_, l)| *l)
 }
@@ -804,11 +801,11 @@ pub(crate) fn dn_text(name: &[u8]) -> DnText {
     use core::fmt::Write;
     let contents = name_contents(name);
     let mut out: heapless::String<256> = heapless::String::new();
-    let mut write = |oid: ObjectIdentifier, value: Tlv<'_>| {
+    let mut write = |oid: &[u8], value: Tlv<'_>| {
         let sep = if out.is_empty() { "" } else { ", " };
         let _ = match attribute_label(oid) {
             Some(label) => write!(out, "{sep}{label}="),
-            None => write!(out, "{sep}{oid}="),
+            None => write!(out, "{sep}{}=", oid::Dotted(oid)),
         };
         match attribute_text(value) {
             Some(text) => {
@@ -822,12 +819,12 @@ pub(crate) fn dn_text(name: &[u8]) -> DnText {
         }
     };
     let _ = for_each_attribute(contents, |oid, v| {
-        if oid == rfc4519::CN {
+        if oid == oid::CN {
             write(oid, v)
         }
     });
     let _ = for_each_attribute(contents, |oid, v| {
-        if oid != rfc4519::CN {
+        if oid != oid::CN {
             write(oid, v)
         }
     });
@@ -992,7 +989,7 @@ mod tests {
             }
             let oid = ours(&input).and_then(|mut r| r.oid("x").ok());
             let der_oid = theirs(&input).and_then(|mut r| ObjectIdentifier::decode(&mut r).ok());
-            assert_eq!(oid, der_oid, "{input:02x?}");
+            assert_eq!(oid, der_oid.as_ref().map(|o| o.as_bytes()), "{input:02x?}");
             for (count, value) in accepted.iter_mut().zip([
                 read.is_some(),
                 boolean.is_some(),
