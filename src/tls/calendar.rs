@@ -7,7 +7,7 @@
 //! that exists in its month); the result from 1970-01-01 00:00:00 to 9999-12-31 23:59:59.
 //! The unit tests compare both directions with `der` on many inputs.
 
-use der::Tag;
+use super::x509::Tag;
 
 /// The last second that can be written: 9999-12-31 23:59:59 UTC.
 const MAX_SECONDS: u64 = 253_402_300_799;
@@ -26,8 +26,8 @@ pub(crate) struct Civil {
 /// The contents of a UTCTime or GeneralizedTime (by `tag`) as unix seconds.
 pub(crate) fn unix_seconds(tag: Tag, contents: &[u8]) -> Option<u64> {
     let (digits, year_digits) = match (tag, contents) {
-        (Tag::UtcTime, [digits @ .., b'Z']) if digits.len() == 12 => (digits, 2),
-        (Tag::GeneralizedTime, [digits @ .., b'Z']) if digits.len() == 14 => (digits, 4),
+        (Tag::UTC_TIME, [digits @ .., b'Z']) if digits.len() == 12 => (digits, 2),
+        (Tag::GENERALIZED_TIME, [digits @ .., b'Z']) if digits.len() == 14 => (digits, 4),
         _ => return None,
     };
     // Two-digit fields: [YY] YY MM DD HH MM SS (the last one unused for a UTCTime).
@@ -127,9 +127,9 @@ mod tests {
     }
 
     fn der_seconds(tag: Tag, contents: &[u8]) -> Option<u64> {
-        let element = [&[tag.octet(), contents.len() as u8], contents].concat();
+        let element = [&[tag.0, contents.len() as u8], contents].concat();
         let duration = match tag {
-            Tag::UtcTime => UtcTime::from_der(&element).ok()?.to_unix_duration(),
+            Tag::UTC_TIME => UtcTime::from_der(&element).ok()?.to_unix_duration(),
             _ => GeneralizedTime::from_der(&element).ok()?.to_unix_duration(),
         };
         Some(duration.as_secs())
@@ -140,9 +140,9 @@ mod tests {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let mut accepted = 0;
         for _ in 0..300_000 {
-            let tag = [Tag::UtcTime, Tag::GeneralizedTime][rng.below(2) as usize];
+            let tag = [Tag::UTC_TIME, Tag::GENERALIZED_TIME][rng.below(2) as usize];
             let mut text = std::string::String::new();
-            if tag == Tag::GeneralizedTime {
+            if tag == Tag::GENERALIZED_TIME {
                 // Years around 1970 and 9999 and in between.
                 let year = [1969, 1970, 2000, 2024, 2100, 9999][rng.below(6) as usize];
                 text += &std::format!("{year:04}");
@@ -170,14 +170,14 @@ mod tests {
             accepted += usize::from(ours.is_some());
         }
         assert!(accepted > 50_000, "{accepted}");
-        assert_eq!(unix_seconds(Tag::UtcTime, b"700101000000Z"), Some(0));
+        assert_eq!(unix_seconds(Tag::UTC_TIME, b"700101000000Z"), Some(0));
         assert_eq!(
-            unix_seconds(Tag::UtcTime, b"491231235959Z"),
+            unix_seconds(Tag::UTC_TIME, b"491231235959Z"),
             Some(2_524_607_999)
         );
-        assert_eq!(unix_seconds(Tag::Utf8String, b"700101000000Z"), None);
+        assert_eq!(unix_seconds(Tag::UTF8_STRING, b"700101000000Z"), None);
         assert_eq!(
-            unix_seconds(Tag::GeneralizedTime, b"99991231235959Z"),
+            unix_seconds(Tag::GENERALIZED_TIME, b"99991231235959Z"),
             Some(MAX_SECONDS)
         );
     }

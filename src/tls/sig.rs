@@ -4,11 +4,10 @@
 //! User documentation: the `tls` module, section "Signature algorithms".
 
 use der::asn1::ObjectIdentifier;
-use der::Tag;
 use sha2::Digest as _;
 
 use super::oid;
-use super::x509::{context, DerReader, ParseError, Tlv};
+use super::x509::{context, DerReader, ParseError, Tag, Tlv};
 
 // ECDSA P-256 verification: the Cortex-M4 assembly on thumbv7em (build.rs), RustCrypto's
 // `p256` elsewhere; the same interface.
@@ -141,7 +140,7 @@ const fn malformed(what: &'static str) -> SignatureError {
 /// Reads an AlgorithmIdentifier: its OID and its parameters, if any.
 fn algorithm_identifier<'a>(tlv: Tlv<'a>) -> Result<(&'a [u8], Option<Tlv<'a>>), SignatureError> {
     const WHAT: &str = "AlgorithmIdentifier";
-    if tlv.tag != Tag::Sequence {
+    if tlv.tag != Tag::SEQUENCE {
         return Err(malformed(WHAT));
     }
     let mut r = DerReader::new(tlv.value, WHAT)?;
@@ -165,7 +164,7 @@ fn algorithm_identifier_der(der: &[u8]) -> Result<(&[u8], Option<Tlv<'_>>), Sign
 
 /// Whether parameters are absent or NULL.
 fn absent_or_null(params: Option<Tlv<'_>>) -> bool {
-    params.is_none_or(|p| p.tag == Tag::Null && p.value.is_empty())
+    params.is_none_or(|p| p.tag == Tag::NULL && p.value.is_empty())
 }
 
 /// The hash of a hash AlgorithmIdentifier (parameters NULL or absent).
@@ -228,7 +227,7 @@ pub(crate) fn signature_algorithm(der: &[u8]) -> Result<SignatureAlgorithm, Sign
 fn pss_parameters(params: Option<Tlv<'_>>) -> Result<SignatureAlgorithm, SignatureError> {
     const WHAT: &str = "RSASSA-PSS parameters";
     let params = params
-        .filter(|p| p.tag == Tag::Sequence)
+        .filter(|p| p.tag == Tag::SEQUENCE)
         .ok_or(malformed(WHAT))?;
     let mut r = DerReader::new(params.value, WHAT)?;
     let mut explicit = |n: u8| -> Result<Option<Tlv<'_>>, SignatureError> {
@@ -258,12 +257,12 @@ fn pss_parameters(params: Option<Tlv<'_>>) -> Result<SignatureAlgorithm, Signatu
         });
     }
     let salt_len = match explicit(2)? {
-        Some(t) if t.tag == Tag::Integer => small_uint(t.value).ok_or(malformed(WHAT))?,
+        Some(t) if t.tag == Tag::INTEGER => small_uint(t.value).ok_or(malformed(WHAT))?,
         Some(_) => return Err(malformed(WHAT)),
         None => 20,
     };
     if let Some(t) = explicit(3)? {
-        if t.tag != Tag::Integer || t.value != [1] {
+        if t.tag != Tag::INTEGER || t.value != [1] {
             return Err(malformed("RSASSA-PSS trailer field"));
         }
     }
@@ -290,7 +289,7 @@ fn small_uint(contents: &[u8]) -> Option<usize> {
 pub(crate) fn public_key(spki: &[u8]) -> Result<PublicKey<'_>, SignatureError> {
     const WHAT: &str = "SubjectPublicKeyInfo";
     let mut outer = DerReader::new(spki, WHAT)?;
-    let seq = outer.next_tagged(Tag::Sequence, WHAT)?;
+    let seq = outer.next_tagged(Tag::SEQUENCE, WHAT)?;
     outer.finish(WHAT)?;
     let mut r = DerReader::new(seq.value, WHAT)?;
     let (oid, params) = algorithm_identifier(r.next(WHAT)?)?;
@@ -300,7 +299,7 @@ pub(crate) fn public_key(spki: &[u8]) -> Result<PublicKey<'_>, SignatureError> {
         oid::RSA_ENCRYPTION if absent_or_null(params) => rsa_public_key(key),
         oid::EC_PUBLIC_KEY => {
             let curve = params
-                .filter(|p| p.tag == Tag::ObjectIdentifier)
+                .filter(|p| p.tag == Tag::OBJECT_IDENTIFIER)
                 .filter(|p| ObjectIdentifier::from_bytes(p.value).is_ok())
                 .map(|p| p.value)
                 .ok_or(malformed("EC public key curve"))?;
@@ -329,7 +328,7 @@ pub(crate) fn public_key(spki: &[u8]) -> Result<PublicKey<'_>, SignatureError> {
 fn rsa_public_key(der: &[u8]) -> Result<PublicKey<'_>, SignatureError> {
     const WHAT: &str = "RSA public key";
     let mut outer = DerReader::new(der, WHAT)?;
-    let seq = outer.next_tagged(Tag::Sequence, WHAT)?;
+    let seq = outer.next_tagged(Tag::SEQUENCE, WHAT)?;
     outer.finish(WHAT)?;
     let mut r = DerReader::new(seq.value, WHAT)?;
     let n = r.unsigned(WHAT)?;
@@ -406,7 +405,7 @@ pub(crate) fn verify(
 fn ecdsa_scalars<const N: usize>(der: &[u8]) -> Option<([u8; N], [u8; N])> {
     const WHAT: &str = "ECDSA-Sig-Value";
     let mut outer = DerReader::new(der, WHAT).ok()?;
-    let seq = outer.next_tagged(Tag::Sequence, WHAT).ok()?;
+    let seq = outer.next_tagged(Tag::SEQUENCE, WHAT).ok()?;
     outer.finish(WHAT).ok()?;
     let mut r = DerReader::new(seq.value, WHAT).ok()?;
     let scalars = (r.unsigned(WHAT).ok()?, r.unsigned(WHAT).ok()?);
