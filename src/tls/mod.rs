@@ -361,12 +361,15 @@
 //!
 //! [`from_p256_key_pem`]: ClientIdentity::from_p256_key_pem
 
+mod calendar;
 mod client;
 mod connection;
 #[cfg(p256_cm4)]
 mod cortex_m4_p256;
 mod identity;
+mod ip;
 mod name;
+mod oid;
 mod pem;
 mod pin;
 mod provider;

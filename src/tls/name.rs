@@ -6,6 +6,7 @@
 
 use core::net::IpAddr;
 
+use super::ip;
 use super::text::{bounded, NameText};
 use super::x509::{
     for_each_common_name, name_has_email_address, subtree_bases, Certificate, GeneralName,
@@ -24,7 +25,7 @@ impl<'a> Reference<'a> {
     /// Classifies and checks an expected server name: `None` when it is neither an IP address
     /// nor a DNS name.
     pub(crate) fn parse(name: &'a str) -> Option<Self> {
-        if let Ok(ip) = name.parse::<IpAddr>() {
+        if let Some(ip) = ip::parse(name) {
             return Some(Self::Ip(ip));
         }
         let dns = name.strip_suffix('.').unwrap_or(name);
@@ -115,7 +116,7 @@ pub(crate) fn is_for_host(
     for_each_common_name(leaf.subject, |cn| {
         matched |= match reference {
             Reference::Dns(r) => dns_matches(cn.as_bytes(), r),
-            Reference::Ip(r) => cn.parse::<IpAddr>() == Ok(r),
+            Reference::Ip(r) => ip::parse(cn) == Some(r),
         };
     });
     matched
@@ -135,9 +136,7 @@ fn looks_like_ip(cn: &str) -> bool {
 /// Whether `text` is the canonical text of `ip`: dotted decimal without leading zeros, or
 /// RFC 5952 (lower case, longest run of zero groups compressed).
 fn is_canonical_ip_text(text: &str, ip: IpAddr) -> bool {
-    use core::fmt::Write;
-    let mut canonical = heapless::String::<48>::new();
-    write!(canonical, "{ip}").is_ok() && canonical == text
+    ip::text(ip) == text
 }
 
 /// Why the server certificate's commonNames contradict it (CA/Browser Forum BR 7.1.4.3), if
@@ -163,8 +162,8 @@ pub(crate) fn common_name_fault(
             return;
         }
         let ip = if looks_like_ip(cn) {
-            match cn.parse::<IpAddr>() {
-                Ok(ip) if is_canonical_ip_text(cn, ip) => Some(ip),
+            match ip::parse(cn) {
+                Some(ip) if is_canonical_ip_text(cn, ip) => Some(ip),
                 _ => {
                     fault = Some("commonName is an IP address not in canonical text");
                     return;
@@ -206,8 +205,8 @@ pub(crate) fn presented_name(leaf: &Certificate<'_>) -> NameText {
         }
         Some(GeneralName::Ip(ip)) => {
             let _ = match ip_from_bytes(ip) {
-                Some(ip) => write!(out, "{ip}"),
-                None => write!(out, "IP?"),
+                Some(ip) => out.push_str(&ip::text(ip)),
+                None => out.push_str("IP?"),
             };
         }
         Some(GeneralName::Other(_)) => {
@@ -403,10 +402,10 @@ pub(crate) fn check_name_constraints(
             if result.is_err() {
                 return;
             }
-            result = match cn.parse::<IpAddr>() {
-                Ok(IpAddr::V4(v4)) => check(ConstrainedName::Ip(&v4.octets())),
-                Ok(IpAddr::V6(v6)) => check(ConstrainedName::Ip(&v6.octets())),
-                Err(_) => check(ConstrainedName::Dns(cn.as_bytes())),
+            result = match ip::parse(cn) {
+                Some(IpAddr::V4(v4)) => check(ConstrainedName::Ip(&v4.octets())),
+                Some(IpAddr::V6(v6)) => check(ConstrainedName::Ip(&v6.octets())),
+                None => check(ConstrainedName::Dns(cn.as_bytes())),
             };
         });
         result?;
@@ -415,16 +414,11 @@ pub(crate) fn check_name_constraints(
 }
 
 fn constrained_name_text(name: ConstrainedName<'_>) -> NameText {
-    use core::fmt::Write;
     match name {
         ConstrainedName::Dns(d) => bounded(core::str::from_utf8(d).unwrap_or("?")),
-        ConstrainedName::Ip(ip) => {
-            let mut out = NameText::new();
-            if let Some(ip) = ip_from_bytes(ip) {
-                let _ = write!(out, "{ip}");
-            }
-            out
-        }
+        ConstrainedName::Ip(ip) => ip_from_bytes(ip)
+            .map(|ip| bounded(&ip::text(ip)))
+            .unwrap_or_default(),
     }
 }
 
@@ -495,10 +489,8 @@ mod tests {
         ] {
             assert!(!looks_like_ip(name), "{name}");
         }
-        let canonical = |text: &str| {
-            text.parse::<IpAddr>()
-                .is_ok_and(|ip| is_canonical_ip_text(text, ip))
-        };
+        let canonical =
+            |text: &str| ip::parse(text).is_some_and(|ip| is_canonical_ip_text(text, ip));
         assert!(canonical("192.168.1.1"));
         assert!(canonical("2001:db8::8a2e:370:7334"));
         assert!(canonical("::ffff:192.0.2.1"));

@@ -3,12 +3,11 @@
 //!
 //! User documentation: the `tls` module, section "Signature algorithms".
 
-use der::asn1::{ObjectIdentifier, UintRef};
-use der::Tag;
+use der::asn1::ObjectIdentifier;
 use sha2::Digest as _;
-use x509_cert::der::oid::db::{rfc5912, rfc8410};
 
-use super::x509::{context, DerReader, ParseError, Tlv};
+use super::oid;
+use super::x509::{context, DerReader, ParseError, Tag, Tlv};
 
 // ECDSA P-256 verification: the Cortex-M4 assembly on thumbv7em (build.rs), RustCrypto's
 // `p256` elsewhere; the same interface.
@@ -16,9 +15,6 @@ use super::x509::{context, DerReader, ParseError, Tlv};
 use super::cortex_m4_p256::VerifyingKey as P256VerifyingKey;
 #[cfg(not(p256_cm4))]
 use p256::ecdsa::VerifyingKey as P256VerifyingKey;
-
-/// `ecdsa-with-SHA1` (RFC 3279), not in const-oid's database under this name.
-const ECDSA_WITH_SHA_1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.1");
 
 /// A hash function usable in a signature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,15 +138,13 @@ const fn malformed(what: &'static str) -> SignatureError {
 }
 
 /// Reads an AlgorithmIdentifier: its OID and its parameters, if any.
-fn algorithm_identifier<'a>(
-    tlv: Tlv<'a>,
-) -> Result<(ObjectIdentifier, Option<Tlv<'a>>), SignatureError> {
+fn algorithm_identifier<'a>(tlv: Tlv<'a>) -> Result<(&'a [u8], Option<Tlv<'a>>), SignatureError> {
     const WHAT: &str = "AlgorithmIdentifier";
-    if tlv.tag != Tag::Sequence {
+    if tlv.tag != Tag::SEQUENCE {
         return Err(malformed(WHAT));
     }
     let mut r = DerReader::new(tlv.value, WHAT)?;
-    let oid = r.decode::<ObjectIdentifier>(WHAT)?;
+    let oid = r.oid(WHAT)?;
     let params = if r.is_empty() {
         None
     } else {
@@ -161,9 +155,7 @@ fn algorithm_identifier<'a>(
 }
 
 /// Reads an encoded AlgorithmIdentifier from its whole encoding.
-fn algorithm_identifier_der(
-    der: &[u8],
-) -> Result<(ObjectIdentifier, Option<Tlv<'_>>), SignatureError> {
+fn algorithm_identifier_der(der: &[u8]) -> Result<(&[u8], Option<Tlv<'_>>), SignatureError> {
     let mut r = DerReader::new(der, "AlgorithmIdentifier")?;
     let tlv = r.next("AlgorithmIdentifier")?;
     r.finish("AlgorithmIdentifier")?;
@@ -172,7 +164,7 @@ fn algorithm_identifier_der(
 
 /// Whether parameters are absent or NULL.
 fn absent_or_null(params: Option<Tlv<'_>>) -> bool {
-    params.is_none_or(|p| p.tag == Tag::Null && p.value.is_empty())
+    params.is_none_or(|p| p.tag == Tag::NULL && p.value.is_empty())
 }
 
 /// The hash of a hash AlgorithmIdentifier (parameters NULL or absent).
@@ -182,10 +174,10 @@ fn hash_algorithm(tlv: Tlv<'_>) -> Result<HashAlg, SignatureError> {
         return Err(malformed("hash algorithm parameters"));
     }
     match oid {
-        rfc5912::ID_SHA_256 => Ok(HashAlg::Sha256),
-        rfc5912::ID_SHA_384 => Ok(HashAlg::Sha384),
-        rfc5912::ID_SHA_512 => Ok(HashAlg::Sha512),
-        rfc5912::ID_SHA_1 => Err(SignatureError::Weak { what: "SHA-1" }),
+        oid::SHA_256 => Ok(HashAlg::Sha256),
+        oid::SHA_384 => Ok(HashAlg::Sha384),
+        oid::SHA_512 => Ok(HashAlg::Sha512),
+        oid::SHA_1 => Err(SignatureError::Weak { what: "SHA-1" }),
         _ => Err(SignatureError::Unsupported {
             what: "hash algorithm",
         }),
@@ -212,17 +204,17 @@ pub(crate) fn signature_algorithm(der: &[u8]) -> Result<SignatureAlgorithm, Sign
     };
     let weak = |what| Err(SignatureError::Weak { what });
     match oid {
-        rfc5912::SHA_256_WITH_RSA_ENCRYPTION => pkcs1(Sha256),
-        rfc5912::SHA_384_WITH_RSA_ENCRYPTION => pkcs1(Sha384),
-        rfc5912::SHA_512_WITH_RSA_ENCRYPTION => pkcs1(Sha512),
-        rfc5912::ID_RSASSA_PSS => pss_parameters(params),
-        rfc5912::ECDSA_WITH_SHA_256 => ecdsa(Sha256),
-        rfc5912::ECDSA_WITH_SHA_384 => ecdsa(Sha384),
-        rfc5912::ECDSA_WITH_SHA_512 => ecdsa(Sha512),
-        rfc5912::SHA_1_WITH_RSA_ENCRYPTION | ECDSA_WITH_SHA_1 => weak("SHA-1 signature"),
-        rfc5912::MD_5_WITH_RSA_ENCRYPTION => weak("MD5 signature"),
-        rfc5912::MD_2_WITH_RSA_ENCRYPTION => weak("MD2 signature"),
-        rfc8410::ID_ED_25519 => Err(SignatureError::Unsupported {
+        oid::SHA256_WITH_RSA => pkcs1(Sha256),
+        oid::SHA384_WITH_RSA => pkcs1(Sha384),
+        oid::SHA512_WITH_RSA => pkcs1(Sha512),
+        oid::RSASSA_PSS => pss_parameters(params),
+        oid::ECDSA_WITH_SHA256 => ecdsa(Sha256),
+        oid::ECDSA_WITH_SHA384 => ecdsa(Sha384),
+        oid::ECDSA_WITH_SHA512 => ecdsa(Sha512),
+        oid::SHA1_WITH_RSA | oid::ECDSA_WITH_SHA1 => weak("SHA-1 signature"),
+        oid::MD5_WITH_RSA => weak("MD5 signature"),
+        oid::MD2_WITH_RSA => weak("MD2 signature"),
+        oid::ED25519 => Err(SignatureError::Unsupported {
             what: "Ed25519 signature",
         }),
         _ => Err(SignatureError::Unsupported {
@@ -235,7 +227,7 @@ pub(crate) fn signature_algorithm(der: &[u8]) -> Result<SignatureAlgorithm, Sign
 fn pss_parameters(params: Option<Tlv<'_>>) -> Result<SignatureAlgorithm, SignatureError> {
     const WHAT: &str = "RSASSA-PSS parameters";
     let params = params
-        .filter(|p| p.tag == Tag::Sequence)
+        .filter(|p| p.tag == Tag::SEQUENCE)
         .ok_or(malformed(WHAT))?;
     let mut r = DerReader::new(params.value, WHAT)?;
     let mut explicit = |n: u8| -> Result<Option<Tlv<'_>>, SignatureError> {
@@ -253,7 +245,7 @@ fn pss_parameters(params: Option<Tlv<'_>>) -> Result<SignatureAlgorithm, Signatu
     };
     let hash = hash_algorithm(explicit(0)?.ok_or(sha1)?)?;
     let (mgf, mgf_params) = algorithm_identifier(explicit(1)?.ok_or(sha1)?)?;
-    if mgf != rfc5912::ID_MGF_1 {
+    if mgf != oid::MGF1 {
         return Err(SignatureError::Unsupported {
             what: "RSASSA-PSS mask generation function",
         });
@@ -265,12 +257,12 @@ fn pss_parameters(params: Option<Tlv<'_>>) -> Result<SignatureAlgorithm, Signatu
         });
     }
     let salt_len = match explicit(2)? {
-        Some(t) if t.tag == Tag::Integer => small_uint(t.value).ok_or(malformed(WHAT))?,
+        Some(t) if t.tag == Tag::INTEGER => small_uint(t.value).ok_or(malformed(WHAT))?,
         Some(_) => return Err(malformed(WHAT)),
         None => 20,
     };
     if let Some(t) = explicit(3)? {
-        if t.tag != Tag::Integer || t.value != [1] {
+        if t.tag != Tag::INTEGER || t.value != [1] {
             return Err(malformed("RSASSA-PSS trailer field"));
         }
     }
@@ -278,10 +270,14 @@ fn pss_parameters(params: Option<Tlv<'_>>) -> Result<SignatureAlgorithm, Signatu
     Ok(SignatureAlgorithm::RsaPss { hash, salt_len })
 }
 
-/// A non-negative INTEGER's contents as a small number (at most 0xFFFF).
+/// A non-negative INTEGER's contents as a small number (at most 0xFFFF); leading zero bytes
+/// are skipped (as `der::asn1::UintRef::new` does).
 fn small_uint(contents: &[u8]) -> Option<usize> {
-    let uint = UintRef::new(contents).ok()?;
-    match uint.as_bytes() {
+    let start = contents
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(contents.len().saturating_sub(1));
+    match contents.get(start..)? {
         [] => Some(0),
         [b] => Some(usize::from(*b)),
         [a, b] => Some(usize::from(*a) << 8 | usize::from(*b)),
@@ -293,34 +289,32 @@ fn small_uint(contents: &[u8]) -> Option<usize> {
 pub(crate) fn public_key(spki: &[u8]) -> Result<PublicKey<'_>, SignatureError> {
     const WHAT: &str = "SubjectPublicKeyInfo";
     let mut outer = DerReader::new(spki, WHAT)?;
-    let seq = outer.next_tagged(Tag::Sequence, WHAT)?;
+    let seq = outer.next_tagged(Tag::SEQUENCE, WHAT)?;
     outer.finish(WHAT)?;
     let mut r = DerReader::new(seq.value, WHAT)?;
     let (oid, params) = algorithm_identifier(r.next(WHAT)?)?;
-    let key = r
-        .decode::<der::asn1::BitStringRef<'_>>(WHAT)?
-        .as_bytes()
-        .ok_or(malformed(WHAT))?;
+    let key = r.octet_bit_string(WHAT, WHAT)?;
     r.finish(WHAT)?;
     match oid {
-        rfc5912::RSA_ENCRYPTION if absent_or_null(params) => rsa_public_key(key),
-        rfc5912::ID_EC_PUBLIC_KEY => {
+        oid::RSA_ENCRYPTION if absent_or_null(params) => rsa_public_key(key),
+        oid::EC_PUBLIC_KEY => {
             let curve = params
-                .filter(|p| p.tag == Tag::ObjectIdentifier)
-                .and_then(|p| ObjectIdentifier::from_bytes(p.value).ok())
+                .filter(|p| p.tag == Tag::OBJECT_IDENTIFIER)
+                .filter(|p| ObjectIdentifier::from_bytes(p.value).is_ok())
+                .map(|p| p.value)
                 .ok_or(malformed("EC public key curve"))?;
             match curve {
-                rfc5912::SECP_256_R_1 => Ok(PublicKey::P256(key)),
-                rfc5912::SECP_384_R_1 => p384_key(key),
+                oid::SECP256R1 => Ok(PublicKey::P256(key)),
+                oid::SECP384R1 => p384_key(key),
                 _ => Err(SignatureError::Unsupported {
                     what: "elliptic curve",
                 }),
             }
         }
-        rfc5912::ID_RSASSA_PSS => Err(SignatureError::Unsupported {
+        oid::RSASSA_PSS => Err(SignatureError::Unsupported {
             what: "RSASSA-PSS-only key (id-RSASSA-PSS)",
         }),
-        rfc8410::ID_ED_25519 => Err(SignatureError::Unsupported {
+        oid::ED25519 => Err(SignatureError::Unsupported {
             what: "Ed25519 key",
         }),
         _ => Err(SignatureError::Unsupported {
@@ -334,11 +328,11 @@ pub(crate) fn public_key(spki: &[u8]) -> Result<PublicKey<'_>, SignatureError> {
 fn rsa_public_key(der: &[u8]) -> Result<PublicKey<'_>, SignatureError> {
     const WHAT: &str = "RSA public key";
     let mut outer = DerReader::new(der, WHAT)?;
-    let seq = outer.next_tagged(Tag::Sequence, WHAT)?;
+    let seq = outer.next_tagged(Tag::SEQUENCE, WHAT)?;
     outer.finish(WHAT)?;
     let mut r = DerReader::new(seq.value, WHAT)?;
-    let n = r.decode::<UintRef<'_>>(WHAT)?.as_bytes();
-    let e = r.decode::<UintRef<'_>>(WHAT)?.as_bytes();
+    let n = r.unsigned(WHAT)?;
+    let e = r.unsigned(WHAT)?;
     r.finish(WHAT)?;
     let top_zeros = n.first().map_or(8, |b| b.leading_zeros() as usize);
     let bits = n.len().saturating_mul(8).saturating_sub(top_zeros);
@@ -380,8 +374,9 @@ pub(crate) fn verify(
             use p256::ecdsa::signature::hazmat::PrehashVerifier;
             let key = P256VerifyingKey::from_sec1_bytes(point)
                 .map_err(|_| malformed("P-256 public key"))?;
+            let (r, s) = ecdsa_scalars::<32>(signature).ok_or(SignatureError::Invalid)?;
             let signature =
-                p256::ecdsa::Signature::from_der(signature).map_err(|_| SignatureError::Invalid)?;
+                p256::ecdsa::Signature::from_scalars(r, s).map_err(|_| SignatureError::Invalid)?;
             let hashed = HashValue::of(hash, message);
             key.verify_prehash(hashed.as_slice(), &signature)
                 .map_err(|_| SignatureError::Invalid)
@@ -403,6 +398,27 @@ pub(crate) fn verify(
     }
 }
 
+/// The r and s of a DER ECDSA-Sig-Value (RFC 3279 §2.2.3: SEQUENCE { r INTEGER, s INTEGER },
+/// nothing after it), each non-negative in its shortest form and at most `N` bytes, as
+/// big-endian `N`-byte numbers: what the `ecdsa` crate's `Signature::from_der` reads before
+/// `from_scalars` (which refuses zero and values not below the group order).
+fn ecdsa_scalars<const N: usize>(der: &[u8]) -> Option<([u8; N], [u8; N])> {
+    const WHAT: &str = "ECDSA-Sig-Value";
+    let mut outer = DerReader::new(der, WHAT).ok()?;
+    let seq = outer.next_tagged(Tag::SEQUENCE, WHAT).ok()?;
+    outer.finish(WHAT).ok()?;
+    let mut r = DerReader::new(seq.value, WHAT).ok()?;
+    let scalars = (r.unsigned(WHAT).ok()?, r.unsigned(WHAT).ok()?);
+    r.finish(WHAT).ok()?;
+    let padded = |bytes: &[u8]| {
+        let mut out = [0u8; N];
+        out.get_mut(N.checked_sub(bytes.len())?..)?
+            .copy_from_slice(bytes);
+        Some(out)
+    };
+    Some((padded(scalars.0)?, padded(scalars.1)?))
+}
+
 /// A P-384 public key (feature `p384`).
 #[cfg(feature = "p384")]
 fn p384_key(point: &[u8]) -> Result<PublicKey<'_>, SignatureError> {
@@ -422,8 +438,9 @@ fn p384_verify(point: &[u8], hashed: &[u8], signature: &[u8]) -> Result<(), Sign
     use p384::ecdsa::signature::hazmat::PrehashVerifier;
     let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(point)
         .map_err(|_| malformed("P-384 public key"))?;
+    let (r, s) = ecdsa_scalars::<48>(signature).ok_or(SignatureError::Invalid)?;
     let signature =
-        p384::ecdsa::Signature::from_der(signature).map_err(|_| SignatureError::Invalid)?;
+        p384::ecdsa::Signature::from_scalars(r, s).map_err(|_| SignatureError::Invalid)?;
     key.verify_prehash(hashed, &signature)
         .map_err(|_| SignatureError::Invalid)
 }
@@ -572,6 +589,59 @@ pub(crate) fn certificate_verify(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_ecdsa_signatures_as_the_ecdsa_crate_does() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let order = [
+            0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            0xff, 0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2,
+            0xfc, 0x63, 0x25, 0x51,
+        ];
+        let mut accepted = 0;
+        for _ in 0..100_000 {
+            // Two INTEGERs around the edges: zero, leading 0x00/0xFF, 31 to 34 bytes, the
+            // group order and one below it.
+            let mut integer = || -> std::vec::Vec<u8> {
+                let mut v: std::vec::Vec<u8> = match next(6) {
+                    0 => order.to_vec(),
+                    1 => {
+                        let mut o = order.to_vec();
+                        o[31] -= 1;
+                        o
+                    }
+                    2 => std::vec![0],
+                    _ => (0..29 + next(6)).map(|_| next(256) as u8).collect(),
+                };
+                match next(4) {
+                    0 => v.insert(0, 0),
+                    1 => v.insert(0, 0xff),
+                    _ => {}
+                }
+                [std::vec![0x02, v.len() as u8], v].concat()
+            };
+            let body = [integer(), integer()].concat();
+            let mut der = [std::vec![0x30, body.len() as u8], body].concat();
+            match next(8) {
+                0 => der.push(0),
+                1 => der[1] += 1,
+                2 => der[0] = 0x31,
+                _ => {}
+            }
+            let theirs = p256::ecdsa::Signature::from_der(&der).ok();
+            let ours = ecdsa_scalars::<32>(&der)
+                .and_then(|(r, s)| p256::ecdsa::Signature::from_scalars(r, s).ok());
+            assert_eq!(ours, theirs, "{der:02x?}");
+            accepted += usize::from(ours.is_some());
+        }
+        assert!(accepted > 1_000, "{accepted}");
+    }
 
     /// AlgorithmIdentifier { 1.2.840.113549.1.1.`last`, `params` }.
     fn pkcs1_family(last: u8, params: &[u8]) -> heapless::Vec<u8, 96> {

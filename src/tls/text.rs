@@ -32,23 +32,18 @@ pub(crate) fn bounded<const N: usize>(s: &str) -> heapless::String<N> {
     out
 }
 
-/// Writes unix seconds as `YYYY-MM-DD HH:MM:SS UTC` (der's calendar conversion).
+/// Writes unix seconds as `YYYY-MM-DD HH:MM:SS UTC` (after year 9999: `unix time N`).
 pub(crate) struct UnixTime(pub u64);
 
 impl fmt::Display for UnixTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match der::DateTime::from_unix_duration(core::time::Duration::from_secs(self.0)) {
-            Ok(t) => write!(
+        match super::calendar::civil(self.0) {
+            Some(t) => write!(
                 f,
                 "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
-                t.year(),
-                t.month(),
-                t.day(),
-                t.hour(),
-                t.minutes(),
-                t.seconds()
+                t.year, t.month, t.day, t.hour, t.minute, t.second
             ),
-            Err(_) => write!(f, "unix time {}", self.0),
+            None => write!(f, "unix time {}", self.0),
         }
     }
 }

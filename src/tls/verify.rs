@@ -7,7 +7,6 @@
 use core::fmt;
 
 use sha2::{Digest, Sha256};
-use x509_cert::der::oid::db::rfc5280;
 
 use super::name::{
     check_name_constraints, common_name_fault, is_for_host, presented_name, Comparisons,
@@ -650,7 +649,7 @@ fn check_critical_extensions(cert: &Certificate<'_>) -> Result<(), VerifyError> 
         Some(oid) => {
             use core::fmt::Write;
             let mut text = heapless::String::<64>::new();
-            let _ = write!(text, "{oid}");
+            let _ = write!(text, "{}", super::oid::Dotted(oid));
             Err(VerifyError::UnknownCriticalExtension {
                 subject: cert.subject_text(),
                 oid: text,
@@ -670,9 +669,9 @@ fn check_extended_key_usage(cert: &Certificate<'_>, strict_leaf: bool) -> Result
     let (mut server_auth, mut any) = (false, false);
     let mut r = DerReader::new(list, "extKeyUsage")?;
     while !r.is_empty() {
-        let oid = r.decode::<der::asn1::ObjectIdentifier>("extKeyUsage")?;
-        server_auth |= oid == rfc5280::ID_KP_SERVER_AUTH;
-        any |= oid == rfc5280::ANY_EXTENDED_KEY_USAGE;
+        let oid = r.oid("extKeyUsage")?;
+        server_auth |= oid == super::oid::SERVER_AUTH;
+        any |= oid == super::oid::ANY_EXTENDED_KEY_USAGE;
     }
     let allowed = if strict_leaf {
         server_auth && !any

@@ -8,12 +8,12 @@
 //! every extension the verifier relies on, so later walks over SANs or names cannot meet
 //! malformed data. What the extensions *mean* is decided in `verify.rs` and `name.rs`.
 
-use der::asn1::{BitStringRef, GeneralizedTime, ObjectIdentifier, UtcTime};
-use der::{Decode, Reader, SliceReader, Tag, TagNumber, Tagged};
-use x509_cert::der::oid::db::{rfc4519, rfc5280};
+use der::asn1::ObjectIdentifier;
 
 use core::fmt;
 
+use super::calendar;
+use super::oid;
 use super::text::DnText;
 
 /// Why bytes could not be read as the DER structure expected: a certificate, a name, an
@@ -41,6 +41,43 @@ impl fmt::Display for ParseError {
 
 impl core::error::Error for ParseError {}
 
+/// A DER identifier octet: one byte, so tag numbers up to 30 only (as `der::Tag::try_from`
+/// reads them, which [`read_tlv`] follows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Tag(pub(crate) u8);
+
+impl Tag {
+    pub(crate) const BOOLEAN: Self = Self(0x01);
+    pub(crate) const INTEGER: Self = Self(0x02);
+    pub(crate) const BIT_STRING: Self = Self(0x03);
+    pub(crate) const OCTET_STRING: Self = Self(0x04);
+    pub(crate) const NULL: Self = Self(0x05);
+    pub(crate) const OBJECT_IDENTIFIER: Self = Self(0x06);
+    pub(crate) const UTF8_STRING: Self = Self(0x0C);
+    pub(crate) const PRINTABLE_STRING: Self = Self(0x13);
+    pub(crate) const IA5_STRING: Self = Self(0x16);
+    pub(crate) const UTC_TIME: Self = Self(0x17);
+    pub(crate) const GENERALIZED_TIME: Self = Self(0x18);
+    pub(crate) const VISIBLE_STRING: Self = Self(0x1A);
+    pub(crate) const SEQUENCE: Self = Self(0x30);
+    pub(crate) const SET: Self = Self(0x31);
+
+    /// The tag of an identifier octet `der` knows: a universal type it names, or an
+    /// application, context-specific or private tag with a number up to 30.
+    fn known(byte: u8) -> Option<Self> {
+        let universal = matches!(
+            byte,
+            0x01..=0x06 | 0x09 | 0x0A | 0x0C | 0x12..=0x18 | 0x1A | 0x1E | 0x30 | 0x31
+        );
+        (byte & 0x1F != 0x1F && (universal || byte >= 0x40)).then_some(Self(byte))
+    }
+
+    /// A context-specific tag's number and whether it is constructed.
+    fn context_number(self) -> Option<(u8, bool)> {
+        (self.0 & 0xC0 == 0x80).then_some((self.0 & 0x1F, self.0 & 0x20 != 0))
+    }
+}
+
 /// One DER element: its tag, its contents, and its whole encoding.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Tlv<'a> {
@@ -53,14 +90,25 @@ pub(crate) struct Tlv<'a> {
 }
 
 /// A cursor over a sequence of DER elements whose errors say what was being read.
-pub(crate) struct DerReader<'a>(SliceReader<'a>);
+///
+/// It reads what `der`'s `SliceReader` reads, without its generic decoding: a tag byte as
+/// `der::Tag::try_from` reads it (no high tag numbers), a definite length in the shortest form
+/// (short form below 128; else one to four bytes, no leading zero byte, at most
+/// 0x0FFF_FFFF), and that many content bytes.
+pub(crate) struct DerReader<'a> {
+    rest: &'a [u8],
+}
+
+/// The largest length `der` reads (`der::Length::MAX`).
+const MAX_LENGTH: usize = 0x0FFF_FFFF;
 
 impl<'a> DerReader<'a> {
     /// Reads the elements of `bytes`.
     pub(crate) fn new(bytes: &'a [u8], what: &'static str) -> Result<Self, ParseError> {
-        SliceReader::new(bytes)
-            .map(Self)
-            .map_err(|_| ParseError::new(what))
+        if bytes.len() > MAX_LENGTH {
+            return Err(ParseError::new(what));
+        }
+        Ok(Self { rest: bytes })
     }
 
     /// Reads the elements of `bytes`, of which there must be at least one (`SIZE (1..MAX)`);
@@ -79,13 +127,9 @@ impl<'a> DerReader<'a> {
 
     /// The next element.
     pub(crate) fn next(&mut self, what: &'static str) -> Result<Tlv<'a>, ParseError> {
-        let raw = self.0.tlv_bytes().map_err(|_| ParseError::new(what))?;
-        let any = der::asn1::AnyRef::from_der(raw).map_err(|_| ParseError::new(what))?;
-        Ok(Tlv {
-            tag: any.tag(),
-            value: any.value(),
-            raw,
-        })
+        let tlv = read_tlv(self.rest).ok_or(ParseError::new(what))?;
+        self.rest = self.rest.get(tlv.raw.len()..).unwrap_or_default();
+        Ok(tlv)
     }
 
     /// The next element, which must have tag `tag`.
@@ -102,19 +146,69 @@ impl<'a> DerReader<'a> {
         }
     }
 
-    /// The next element decoded as `T`.
-    pub(crate) fn decode<T: Decode<'a>>(&mut self, what: &'static str) -> Result<T, ParseError> {
-        T::decode(&mut self.0).map_err(|_| ParseError::new(what))
+    /// The next element as an OBJECT IDENTIFIER, checked (`const_oid`'s rules): its DER
+    /// contents, to compare with the constants of `tls/oid.rs`.
+    pub(crate) fn oid(&mut self, what: &'static str) -> Result<&'a [u8], ParseError> {
+        let tlv = self.next_tagged(Tag::OBJECT_IDENTIFIER, what)?;
+        ObjectIdentifier::from_bytes(tlv.value).map_err(|_| ParseError::new(what))?;
+        Ok(tlv.value)
+    }
+
+    /// The next element as a DER BOOLEAN (one byte, 0x00 or 0xFF).
+    pub(crate) fn boolean(&mut self, what: &'static str) -> Result<bool, ParseError> {
+        match self.next_tagged(Tag::BOOLEAN, what)?.value {
+            [0x00] => Ok(false),
+            [0xFF] => Ok(true),
+            _ => Err(ParseError::new(what)),
+        }
+    }
+
+    /// The next element as a non-negative INTEGER in its shortest form: its magnitude's
+    /// bytes, without the leading zero byte that keeps a high bit positive (`[0]` for zero),
+    /// as `der::asn1::UintRef::as_bytes` gives them.
+    pub(crate) fn unsigned(&mut self, what: &'static str) -> Result<&'a [u8], ParseError> {
+        match self.next_tagged(Tag::INTEGER, what)?.value {
+            [] => Err(ParseError::new(what)),
+            bytes @ [0] => Ok(bytes),
+            [0, next, ..] if *next < 0x80 => Err(ParseError::new(what)),
+            [0, rest @ ..] => Ok(rest),
+            [first, ..] if *first >= 0x80 => Err(ParseError::new(what)),
+            bytes => Ok(bytes),
+        }
+    }
+
+    /// The next element as a BIT STRING: the number of unused bits in its last byte (0 to 7,
+    /// 0 when there are no bytes) and its bytes.
+    pub(crate) fn bit_string(&mut self, what: &'static str) -> Result<(u8, &'a [u8]), ParseError> {
+        match self.next_tagged(Tag::BIT_STRING, what)?.value {
+            [unused, bytes @ ..] if *unused <= 7 && (*unused == 0 || !bytes.is_empty()) => {
+                Ok((*unused, bytes))
+            }
+            _ => Err(ParseError::new(what)),
+        }
+    }
+
+    /// The next element as a BIT STRING of whole bytes; `unaligned` says what is wrong when
+    /// its last byte has unused bits.
+    pub(crate) fn octet_bit_string(
+        &mut self,
+        what: &'static str,
+        unaligned: &'static str,
+    ) -> Result<&'a [u8], ParseError> {
+        match self.bit_string(what)? {
+            (0, bytes) => Ok(bytes),
+            _ => Err(ParseError::new(unaligned)),
+        }
     }
 
     /// The tag of the next element, if there is one.
     pub(crate) fn peek_tag(&self) -> Option<Tag> {
-        self.0.peek_tag().ok()
+        Tag::known(*self.rest.first()?)
     }
 
     /// Whether every element was read.
     pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_finished()
+        self.rest.is_empty()
     }
 
     /// Fails unless every element was read.
@@ -127,12 +221,34 @@ impl<'a> DerReader<'a> {
     }
 }
 
+/// The DER element at the start of `bytes` (see [`DerReader`] for what is accepted).
+fn read_tlv(bytes: &[u8]) -> Option<Tlv<'_>> {
+    let (&first, rest) = bytes.split_first()?;
+    let tag = Tag::known(first)?;
+    let (&initial, rest) = rest.split_first()?;
+    let (length, rest) = match initial {
+        0..=0x7F => (usize::from(initial), rest),
+        0x81..=0x84 => {
+            let count = usize::from(initial - 0x80);
+            let (digits, rest) = rest.split_at_checked(count)?;
+            let length = digits.iter().fold(0usize, |n, d| n << 8 | usize::from(*d));
+            // The shortest form: no leading zero byte, and the long form only from 128.
+            let shortest = digits.first() != Some(&0) && length >= 0x80;
+            if !shortest || length > MAX_LENGTH {
+                return None;
+            }
+            (length, rest)
+        }
+        _ => return None,
+    };
+    let value = rest.get(..length)?;
+    let raw = bytes.get(..bytes.len() - rest.len() + length)?;
+    Some(Tlv { tag, value, raw })
+}
+
 /// A context-specific tag (`[number]`), primitive or constructed.
 pub(crate) const fn context(number: u8, constructed: bool) -> Tag {
-    Tag::ContextSpecific {
-        constructed,
-        number: TagNumber::new(number),
-    }
+    Tag(0x80 | if constructed { 0x20 } else { 0 } | number)
 }
 
 /// keyUsage bits (RFC 5280 §4.2.1.3), as `1 << bit number`.
@@ -198,7 +314,7 @@ pub(crate) struct Extensions<'a> {
     /// policyConstraints (not processed): `Some(critical)` when present.
     pub(crate) policy_constraints: Option<bool>,
     /// The first critical extension that is not processed here.
-    pub(crate) unknown_critical: Option<ObjectIdentifier>,
+    pub(crate) unknown_critical: Option<&'a [u8]>,
 }
 
 /// A parsed certificate, borrowing the DER it came from.
@@ -237,16 +353,13 @@ impl<'a> Certificate<'a> {
     /// Parses one DER certificate; no trailing bytes are allowed.
     pub(crate) fn parse(der: &'a [u8]) -> Result<Self, ParseError> {
         let mut outer = DerReader::new(der, "certificate")?;
-        let cert = outer.next_tagged(Tag::Sequence, "certificate is not a SEQUENCE")?;
+        let cert = outer.next_tagged(Tag::SEQUENCE, "certificate is not a SEQUENCE")?;
         outer.finish("trailing bytes after the certificate")?;
 
         let mut r = DerReader::new(cert.value, "certificate")?;
-        let tbs = r.next_tagged(Tag::Sequence, "tbsCertificate")?;
-        let signature_algorithm = r.next_tagged(Tag::Sequence, "signatureAlgorithm")?.raw;
-        let signature = r
-            .decode::<BitStringRef<'a>>("signature BIT STRING")?
-            .as_bytes()
-            .ok_or(ParseError::new("signature has unused bits"))?;
+        let tbs = r.next_tagged(Tag::SEQUENCE, "tbsCertificate")?;
+        let signature_algorithm = r.next_tagged(Tag::SEQUENCE, "signatureAlgorithm")?.raw;
+        let signature = r.octet_bit_string("signature BIT STRING", "signature has unused bits")?;
         r.finish("trailing fields in the certificate")?;
 
         let mut t = DerReader::new(tbs.value, "tbsCertificate")?;
@@ -254,35 +367,35 @@ impl<'a> Certificate<'a> {
         if t.peek_tag() == Some(context(0, true)) {
             let explicit = t.next("version")?;
             let mut v = DerReader::new(explicit.value, "version")?;
-            version = v
-                .decode::<u8>("version")?
-                .checked_add(1)
-                .ok_or(ParseError::new("version"))?;
+            version = match v.unsigned("version")? {
+                [n] => n.checked_add(1).ok_or(ParseError::new("version"))?,
+                _ => return Err(ParseError::new("version")),
+            };
             v.finish("version")?;
             if !(1..=3).contains(&version) {
                 return Err(ParseError::new("unknown X.509 version"));
             }
         }
-        let serial = t.next_tagged(Tag::Integer, "serialNumber")?.value;
-        let tbs_signature_algorithm = t.next_tagged(Tag::Sequence, "tbs signature algorithm")?.raw;
+        let serial = t.next_tagged(Tag::INTEGER, "serialNumber")?.value;
+        let tbs_signature_algorithm = t.next_tagged(Tag::SEQUENCE, "tbs signature algorithm")?.raw;
         if tbs_signature_algorithm != signature_algorithm {
             return Err(ParseError::new(
                 "signatureAlgorithm differs from tbsCertificate.signature",
             ));
         }
-        let issuer = t.next_tagged(Tag::Sequence, "issuer Name")?;
+        let issuer = t.next_tagged(Tag::SEQUENCE, "issuer Name")?;
         check_name(issuer.value)?;
         if issuer.value.is_empty() {
             return Err(ParseError::new("empty issuer name"));
         }
-        let validity = t.next_tagged(Tag::Sequence, "validity")?;
+        let validity = t.next_tagged(Tag::SEQUENCE, "validity")?;
         let mut v = DerReader::new(validity.value, "validity")?;
         let not_before = read_time(&mut v)?;
         let not_after = read_time(&mut v)?;
         v.finish("validity")?;
-        let subject = t.next_tagged(Tag::Sequence, "subject Name")?;
+        let subject = t.next_tagged(Tag::SEQUENCE, "subject Name")?;
         check_name(subject.value)?;
-        let spki = t.next_tagged(Tag::Sequence, "subjectPublicKeyInfo")?.raw;
+        let spki = t.next_tagged(Tag::SEQUENCE, "subjectPublicKeyInfo")?.raw;
         if version >= 2 {
             for n in [1, 2] {
                 if t.peek_tag() == Some(context(n, false)) {
@@ -294,7 +407,7 @@ impl<'a> Certificate<'a> {
         if version == 3 && t.peek_tag() == Some(context(3, true)) {
             let explicit = t.next("extensions")?;
             let mut e = DerReader::new(explicit.value, "extensions")?;
-            let list = e.next_tagged(Tag::Sequence, "extensions")?;
+            let list = e.next_tagged(Tag::SEQUENCE, "extensions")?;
             e.finish("extensions")?;
             ext = parse_extensions(list.value)?;
         }
@@ -342,14 +455,13 @@ impl<'a> Certificate<'a> {
 
 /// Reads a UTCTime or GeneralizedTime as unix seconds.
 fn read_time(r: &mut DerReader<'_>) -> Result<u64, ParseError> {
-    let time = match r.peek_tag() {
-        Some(Tag::UtcTime) => r.decode::<UtcTime>("UTCTime")?.to_unix_duration(),
-        Some(Tag::GeneralizedTime) => r
-            .decode::<GeneralizedTime>("GeneralizedTime")?
-            .to_unix_duration(),
+    let what = match r.peek_tag() {
+        Some(Tag::UTC_TIME) => "UTCTime",
+        Some(Tag::GENERALIZED_TIME) => "GeneralizedTime",
         _ => return Err(ParseError::new("validity time")),
     };
-    Ok(time.as_secs())
+    let time = r.next(what)?;
+    calendar::unix_seconds(time.tag, time.value).ok_or(ParseError::new(what))
 }
 
 /// Parses the contents of the Extensions SEQUENCE.
@@ -358,50 +470,48 @@ fn parse_extensions(list: &[u8]) -> Result<Extensions<'_>, ParseError> {
     let mut seen: heapless::Vec<&[u8], MAX_EXTENSIONS> = heapless::Vec::new();
     let mut r = DerReader::non_empty(list, "extensions", "empty extensions list")?;
     while !r.is_empty() {
-        let one = r.next_tagged(Tag::Sequence, "extension")?;
+        let one = r.next_tagged(Tag::SEQUENCE, "extension")?;
         let mut e = DerReader::new(one.value, "extension")?;
-        let oid_tlv = e.next_tagged(Tag::ObjectIdentifier, "extension id")?;
-        let oid = ObjectIdentifier::from_bytes(oid_tlv.value)
-            .map_err(|_| ParseError::new("extension id"))?;
-        let critical = if e.peek_tag() == Some(Tag::Boolean) {
-            e.decode::<bool>("extension critical flag")?
+        let oid = e.oid("extension id")?;
+        let critical = if e.peek_tag() == Some(Tag::BOOLEAN) {
+            e.boolean("extension critical flag")?
         } else {
             false
         };
-        let value = e.next_tagged(Tag::OctetString, "extension value")?.value;
+        let value = e.next_tagged(Tag::OCTET_STRING, "extension value")?.value;
         e.finish("extension")?;
 
-        if seen.contains(&oid_tlv.value) {
+        if seen.contains(&oid) {
             return Err(ParseError::new("the same extension twice"));
         }
-        seen.push(oid_tlv.value)
+        seen.push(oid)
             .map_err(|_| ParseError::new("too many extensions"))?;
 
-        if oid == rfc5280::ID_CE_BASIC_CONSTRAINTS {
+        if oid == oid::BASIC_CONSTRAINTS {
             ext.basic_constraints = Some(parse_basic_constraints(value)?);
             ext.basic_constraints_critical = critical;
-        } else if oid == rfc5280::ID_CE_KEY_USAGE {
+        } else if oid == oid::KEY_USAGE {
             ext.key_usage = Some(parse_key_usage(value)?);
-        } else if oid == rfc5280::ID_CE_EXT_KEY_USAGE {
+        } else if oid == oid::EXT_KEY_USAGE {
             ext.extended_key_usage = Some(parse_oid_list(value)?);
             ext.extended_key_usage_critical = critical;
-        } else if oid == rfc5280::ID_CE_SUBJECT_ALT_NAME {
+        } else if oid == oid::SUBJECT_ALT_NAME {
             ext.subject_alt_name = Some(parse_general_names(value)?);
             ext.subject_alt_name_critical = critical;
-        } else if oid == rfc5280::ID_CE_NAME_CONSTRAINTS {
+        } else if oid == oid::NAME_CONSTRAINTS {
             ext.name_constraints = Some(parse_name_constraints(value)?);
             ext.name_constraints_critical = critical;
         } else {
             // Read for their structure and for the profile checks; still not "processed" in
             // the sense of RFC 5280 §4.2, so critical ones refuse the certificate below.
-            if oid == rfc5280::ID_PE_AUTHORITY_INFO_ACCESS {
+            if oid == oid::AUTHORITY_INFO_ACCESS {
                 check_authority_info_access(value)?;
-            } else if oid == rfc5280::ID_CE_SUBJECT_KEY_IDENTIFIER {
+            } else if oid == oid::SUBJECT_KEY_IDENTIFIER {
                 ext.subject_key_id =
-                    Some(single(value, Tag::OctetString, "subjectKeyIdentifier")?.value);
-            } else if oid == rfc5280::ID_CE_AUTHORITY_KEY_IDENTIFIER {
+                    Some(single(value, Tag::OCTET_STRING, "subjectKeyIdentifier")?.value);
+            } else if oid == oid::AUTHORITY_KEY_IDENTIFIER {
                 ext.authority_key_id = Some(parse_authority_key_id(value)?);
-            } else if oid == rfc5280::ID_CE_POLICY_CONSTRAINTS {
+            } else if oid == oid::POLICY_CONSTRAINTS {
                 ext.policy_constraints = Some(critical);
             }
             if critical && ext.unknown_critical.is_none() {
@@ -422,17 +532,15 @@ fn single<'a>(value: &'a [u8], tag: Tag, what: &'static str) -> Result<Tlv<'a>, 
 
 fn parse_basic_constraints(value: &[u8]) -> Result<BasicConstraints, ParseError> {
     const WHAT: &str = "basicConstraints";
-    let seq = single(value, Tag::Sequence, WHAT)?;
+    let seq = single(value, Tag::SEQUENCE, WHAT)?;
     let mut r = DerReader::new(seq.value, WHAT)?;
     let mut ca = false;
-    if r.peek_tag() == Some(Tag::Boolean) {
-        ca = r.decode::<bool>(WHAT)?;
+    if r.peek_tag() == Some(Tag::BOOLEAN) {
+        ca = r.boolean(WHAT)?;
     }
     let mut path_len = None;
-    if r.peek_tag() == Some(Tag::Integer) {
-        let n = r.decode::<der::asn1::UintRef<'_>>(WHAT)?;
-        let bytes = n.as_bytes();
-        path_len = Some(match bytes {
+    if r.peek_tag() == Some(Tag::INTEGER) {
+        path_len = Some(match r.unsigned(WHAT)? {
             [] => 0,
             [b] => *b,
             _ => u8::MAX,
@@ -444,7 +552,7 @@ fn parse_basic_constraints(value: &[u8]) -> Result<BasicConstraints, ParseError>
 
 fn parse_authority_key_id(value: &[u8]) -> Result<AuthorityKeyId<'_>, ParseError> {
     const WHAT: &str = "authorityKeyIdentifier";
-    let seq = single(value, Tag::Sequence, WHAT)?;
+    let seq = single(value, Tag::SEQUENCE, WHAT)?;
     let mut r = DerReader::new(seq.value, WHAT)?;
     let mut aki = AuthorityKeyId {
         key_id: None,
@@ -468,11 +576,15 @@ fn parse_authority_key_id(value: &[u8]) -> Result<AuthorityKeyId<'_>, ParseError
 fn parse_key_usage(value: &[u8]) -> Result<u16, ParseError> {
     const WHAT: &str = "keyUsage";
     let mut r = DerReader::new(value, WHAT)?;
-    let bits = r.decode::<BitStringRef<'_>>(WHAT)?;
+    let (unused, bytes) = r.bit_string(WHAT)?;
     r.finish(WHAT)?;
+    // Bit n is the (7 - n % 8)th bit of byte n / 8; the last byte's unused bits are not bits.
+    let bits = (bytes.len() * 8)
+        .saturating_sub(usize::from(unused))
+        .min(16);
     let mut usage = 0u16;
-    for (n, bit) in bits.bits().enumerate().take(16) {
-        if bit {
+    for n in 0..bits {
+        if bytes.get(n / 8).is_some_and(|b| b & (0x80 >> (n % 8)) != 0) {
             usage |= 1 << n;
         }
     }
@@ -482,17 +594,17 @@ fn parse_key_usage(value: &[u8]) -> Result<u16, ParseError> {
 /// Checks a non-empty SEQUENCE OF OBJECT IDENTIFIER and returns its contents.
 fn parse_oid_list(value: &[u8]) -> Result<&[u8], ParseError> {
     const WHAT: &str = "extKeyUsage";
-    let seq = single(value, Tag::Sequence, WHAT)?;
+    let seq = single(value, Tag::SEQUENCE, WHAT)?;
     let mut r = DerReader::non_empty(seq.value, WHAT, "empty extKeyUsage")?;
     while !r.is_empty() {
-        r.decode::<ObjectIdentifier>(WHAT)?;
+        r.oid(WHAT)?;
     }
     Ok(seq.value)
 }
 
 /// Checks a non-empty GeneralNames and returns its contents.
 fn parse_general_names(value: &[u8]) -> Result<&[u8], ParseError> {
-    let seq = single(value, Tag::Sequence, "subjectAltName")?;
+    let seq = single(value, Tag::SEQUENCE, "subjectAltName")?;
     check_general_names(seq.value)?;
     Ok(seq.value)
 }
@@ -508,21 +620,17 @@ fn check_general_names(contents: &[u8]) -> Result<(), ParseError> {
 
 /// Checks one GeneralName (RFC 5280 §4.2.1.6).
 fn check_general_name(tlv: Tlv<'_>) -> Result<(), ParseError> {
-    let Tag::ContextSpecific {
-        constructed,
-        number,
-    } = tlv.tag
-    else {
+    let Some((number, constructed)) = tlv.tag.context_number() else {
         return Err(ParseError::new("GeneralName tag"));
     };
-    match (number.value(), constructed) {
+    match (number, constructed) {
         // rfc822Name, dNSName, uniformResourceIdentifier: IA5String.
         (1 | 2 | 6, false) if tlv.value.is_ascii() => Ok(()),
         (1 | 2 | 6, false) => Err(ParseError::new("non-ASCII name in a GeneralName")),
         (7, false) if matches!(tlv.value.len(), 4 | 8 | 16 | 32) => Ok(()),
         (7, false) => Err(ParseError::new("iPAddress length")),
         (4, true) => {
-            let name = single(tlv.value, Tag::Sequence, "directoryName")?;
+            let name = single(tlv.value, Tag::SEQUENCE, "directoryName")?;
             check_name(name.value)
         }
         (0 | 3 | 5, true) | (8, false) => Ok(()),
@@ -557,24 +665,18 @@ pub(crate) fn general_names(contents: &[u8]) -> impl Iterator<Item = GeneralName
 
 /// Classifies one (checked) GeneralName.
 pub(crate) fn general_name(tlv: Tlv<'_>) -> GeneralName<'_> {
-    match tlv.tag {
-        Tag::ContextSpecific {
-            constructed: false,
-            number,
-        } if number.value() == 2 => GeneralName::Dns(tlv.value),
-        Tag::ContextSpecific {
-            constructed: false,
-            number,
-        } if number.value() == 7 => GeneralName::Ip(tlv.value),
-        Tag::ContextSpecific { number, .. } => GeneralName::Other(number.value()),
-        _ => GeneralName::Other(u8::MAX),
+    match tlv.tag.context_number() {
+        Some((2, false)) => GeneralName::Dns(tlv.value),
+        Some((7, false)) => GeneralName::Ip(tlv.value),
+        Some((number, _)) => GeneralName::Other(number),
+        None => GeneralName::Other(u8::MAX),
     }
 }
 
 /// Parses nameConstraints; each GeneralSubtree must be a plain `base` (minimum 0, no maximum).
 fn parse_name_constraints(value: &[u8]) -> Result<NameConstraints<'_>, ParseError> {
     const WHAT: &str = "nameConstraints";
-    let seq = single(value, Tag::Sequence, WHAT)?;
+    let seq = single(value, Tag::SEQUENCE, WHAT)?;
     let mut r = DerReader::new(seq.value, WHAT)?;
     let mut nc = NameConstraints::default();
     if r.peek_tag() == Some(context(0, true)) {
@@ -594,7 +696,7 @@ fn check_subtrees(contents: &[u8]) -> Result<&[u8], ParseError> {
     const WHAT: &str = "GeneralSubtrees";
     let mut r = DerReader::non_empty(contents, WHAT, "empty GeneralSubtrees")?;
     while !r.is_empty() {
-        let subtree = r.next_tagged(Tag::Sequence, WHAT)?;
+        let subtree = r.next_tagged(Tag::SEQUENCE, WHAT)?;
         let mut s = DerReader::new(subtree.value, WHAT)?;
         let base = s.next(WHAT)?;
         check_general_name(base)?;
@@ -622,12 +724,12 @@ pub(crate) fn subtree_bases(contents: &[u8]) -> impl Iterator<Item = GeneralName
 /// Checks authorityInfoAccess: a non-empty SEQUENCE OF { OID, GeneralName }.
 fn check_authority_info_access(value: &[u8]) -> Result<(), ParseError> {
     const WHAT: &str = "authorityInfoAccess";
-    let seq = single(value, Tag::Sequence, WHAT)?;
+    let seq = single(value, Tag::SEQUENCE, WHAT)?;
     let mut r = DerReader::non_empty(seq.value, WHAT, "empty authorityInfoAccess")?;
     while !r.is_empty() {
-        let desc = r.next_tagged(Tag::Sequence, WHAT)?;
+        let desc = r.next_tagged(Tag::SEQUENCE, WHAT)?;
         let mut d = DerReader::new(desc.value, WHAT)?;
-        d.decode::<ObjectIdentifier>(WHAT)?;
+        d.oid(WHAT)?;
         check_general_name(d.next(WHAT)?)?;
         d.finish(WHAT)?;
     }
@@ -637,7 +739,7 @@ fn check_authority_info_access(value: &[u8]) -> Result<(), ParseError> {
 /// The contents of an encoded Name (empty when it cannot be read; names are checked at parse).
 fn name_contents(name: &[u8]) -> &[u8] {
     DerReader::new(name, "Name")
-        .and_then(|mut r| r.next_tagged(Tag::Sequence, "Name"))
+        .and_then(|mut r| r.next_tagged(Tag::SEQUENCE, "Name"))
         .map(|t| t.value)
         .unwrap_or(&[])
 }
@@ -645,17 +747,17 @@ fn name_contents(name: &[u8]) -> &[u8] {
 /// Calls `f(type, value)` for every attribute of a Name's contents, in encoded order.
 fn for_each_attribute<'a>(
     contents: &'a [u8],
-    mut f: impl FnMut(ObjectIdentifier, Tlv<'a>),
+    mut f: impl FnMut(&'a [u8], Tlv<'a>),
 ) -> Result<(), ParseError> {
     const WHAT: &str = "Name";
     let mut rdns = DerReader::new(contents, WHAT)?;
     while !rdns.is_empty() {
-        let rdn = rdns.next_tagged(Tag::Set, WHAT)?;
+        let rdn = rdns.next_tagged(Tag::SET, WHAT)?;
         let mut atvs = DerReader::non_empty(rdn.value, WHAT, "empty RelativeDistinguishedName")?;
         while !atvs.is_empty() {
-            let atv = atvs.next_tagged(Tag::Sequence, WHAT)?;
+            let atv = atvs.next_tagged(Tag::SEQUENCE, WHAT)?;
             let mut a = DerReader::new(atv.value, WHAT)?;
-            let oid = a.decode::<ObjectIdentifier>(WHAT)?;
+            let oid = a.oid(WHAT)?;
             let value = a.next(WHAT)?;
             a.finish(WHAT)?;
             f(oid, value);
@@ -672,7 +774,7 @@ fn check_name(contents: &[u8]) -> Result<(), ParseError> {
 /// Text of a directory string value, if it is one of the ASCII-compatible string types.
 fn attribute_text(value: Tlv<'_>) -> Option<&str> {
     match value.tag {
-        Tag::Utf8String | Tag::PrintableString | Tag::Ia5String | Tag::VisibleString => {
+        Tag::UTF8_STRING | Tag::PRINTABLE_STRING | Tag::IA5_STRING | Tag::VISIBLE_STRING => {
             core::str::from_utf8(value.value).ok()
         }
         _ => None,
@@ -682,7 +784,7 @@ fn attribute_text(value: Tlv<'_>) -> Option<&str> {
 /// Calls `f` with every commonName of an encoded Name, as text.
 pub(crate) fn for_each_common_name<'a>(name: &'a [u8], mut f: impl FnMut(&'a str)) {
     let _ = for_each_attribute(name_contents(name), |oid, value| {
-        if oid == rfc4519::CN {
+        if oid == oid::CN {
             if let Some(text) = attribute_text(value) {
                 f(text);
             }
@@ -695,26 +797,23 @@ pub(crate) fn for_each_common_name<'a>(name: &'a [u8], mut f: impl FnMut(&'a str
 pub(crate) fn name_has_email_address(name: &[u8]) -> bool {
     let mut found = false;
     let _ = for_each_attribute(name_contents(name), |oid, _| {
-        found |= oid == x509_cert::der::oid::db::rfc3280::EMAIL_ADDRESS;
+        found |= oid == oid::EMAIL_ADDRESS;
     });
     found
 }
 
 /// Short label of a Name attribute type.
-fn attribute_label(oid: ObjectIdentifier) -> Option<&'static str> {
-    const LABELS: [(ObjectIdentifier, &str); 9] = [
-        (rfc4519::CN, "CN"),
-        (rfc4519::O, "O"),
-        (rfc4519::OU, "OU"),
-        (rfc4519::C, "C"),
-        (rfc4519::ST, "ST"),
-        (rfc4519::L, "L"),
-        (rfc4519::DC, "DC"),
-        (rfc4519::SERIAL_NUMBER, "serialNumber"),
-        (
-            x509_cert::der::oid::db::rfc3280::EMAIL_ADDRESS,
-            "emailAddress",
-        ),
+fn attribute_label(oid: &[u8]) -> Option<&'static str> {
+    const LABELS: [(&[u8], &str); 9] = [
+        (oid::CN, "CN"),
+        (oid::O, "O"),
+        (oid::OU, "OU"),
+        (oid::C, "C"),
+        (oid::ST, "ST"),
+        (oid::L, "L"),
+        (oid::DC, "DC"),
+        (oid::SERIAL_NUMBER, "serialNumber"),
+        (oid::EMAIL_ADDRESS, "emailAddress"),
     ];
     LABELS.iter().find(|(o, _)| *o == oid).map(|(_, l)| *l)
 }
@@ -725,11 +824,11 @@ pub(crate) fn dn_text(name: &[u8]) -> DnText {
     use core::fmt::Write;
     let contents = name_contents(name);
     let mut out: heapless::String<256> = heapless::String::new();
-    let mut write = |oid: ObjectIdentifier, value: Tlv<'_>| {
+    let mut write = |oid: &[u8], value: Tlv<'_>| {
         let sep = if out.is_empty() { "" } else { ", " };
         let _ = match attribute_label(oid) {
             Some(label) => write!(out, "{sep}{label}="),
-            None => write!(out, "{sep}{oid}="),
+            None => write!(out, "{sep}{}=", oid::Dotted(oid)),
         };
         match attribute_text(value) {
             Some(text) => {
@@ -743,12 +842,12 @@ pub(crate) fn dn_text(name: &[u8]) -> DnText {
         }
     };
     let _ = for_each_attribute(contents, |oid, v| {
-        if oid == rfc4519::CN {
+        if oid == oid::CN {
             write(oid, v)
         }
     });
     let _ = for_each_attribute(contents, |oid, v| {
-        if oid != rfc4519::CN {
+        if oid != oid::CN {
             write(oid, v)
         }
     });
@@ -806,6 +905,125 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Random DER-like elements near the rules' edges: known and unknown tags, short, long,
+    /// non-minimal, indefinite and wrong lengths, contents of bytes that matter to INTEGER,
+    /// BOOLEAN, BIT STRING and OID.
+    fn random_element(state: &mut u64, out: &mut std::vec::Vec<u8>) {
+        let mut next = |n: usize| {
+            *state ^= *state << 13;
+            *state ^= *state >> 7;
+            *state ^= *state << 17;
+            (*state % n as u64) as usize
+        };
+        const TAGS: [u8; 12] = [
+            0x01, 0x02, 0x03, 0x06, 0x17, 0x18, 0x30, 0x80, 0xA0, 0x1F, 0x5F, 0xFF,
+        ];
+        const BYTES: [u8; 7] = [0x00, 0x01, 0x07, 0x08, 0x7F, 0x80, 0xFF];
+        out.clear();
+        out.push(if next(8) == 0 {
+            next(256) as u8
+        } else {
+            TAGS[next(TAGS.len())]
+        });
+        let len = next(6);
+        let contents: std::vec::Vec<u8> = (0..len)
+            .map(|_| {
+                if next(4) == 0 {
+                    next(256) as u8
+                } else {
+                    BYTES[next(BYTES.len())]
+                }
+            })
+            .collect();
+        match next(8) {
+            0 => out.extend([0x81, len as u8]),
+            1 => out.extend([0x82, 0, len as u8]),
+            2 => out.push(0x80),
+            3 => out.push((len + 1) as u8),
+            4 => out.extend([0x85, 0, 0, 0, 0, len as u8]),
+            _ => out.push(len as u8),
+        }
+        out.extend(contents);
+        if next(4) == 0 {
+            out.push(0);
+        }
+    }
+
+    fn theirs(input: &[u8]) -> Option<der::SliceReader<'_>> {
+        der::SliceReader::new(input).ok()
+    }
+
+    fn ours(input: &[u8]) -> Option<DerReader<'_>> {
+        DerReader::new(input, "x").ok()
+    }
+
+    #[test]
+    fn reads_what_der_reads() {
+        use der::asn1::{AnyRef, BitStringRef, UintRef};
+        use der::{Decode, Reader, Tagged};
+        let mut state = 0x2545_f491_4f6c_dd1d;
+        let mut input = std::vec::Vec::new();
+        let mut accepted = [0usize; 5];
+        for _ in 0..300_000 {
+            random_element(&mut state, &mut input);
+            let element = theirs(&input).and_then(|mut r| {
+                let raw = r.tlv_bytes().ok()?;
+                let any = AnyRef::from_der(raw).ok()?;
+                Some((Tag(any.tag().octet()), any.value(), raw))
+            });
+            let read = ours(&input).and_then(|mut r| r.next("x").ok());
+            assert_eq!(
+                read.map(|t| (t.tag, t.value, t.raw)),
+                element,
+                "{input:02x?}"
+            );
+            assert_eq!(
+                ours(&input).and_then(|r| r.peek_tag()),
+                theirs(&input).and_then(|r| r.peek_tag().ok().map(|t| Tag(t.octet()))),
+            );
+            let boolean = ours(&input).and_then(|mut r| r.boolean("x").ok());
+            let der_bool = theirs(&input).and_then(|mut r| bool::decode(&mut r).ok());
+            assert_eq!(boolean, der_bool, "{input:02x?}");
+            let unsigned = ours(&input).and_then(|mut r| r.unsigned("x").ok());
+            let der_uint = theirs(&input).and_then(|mut r| UintRef::decode(&mut r).ok());
+            assert_eq!(unsigned, der_uint.map(|u| u.as_bytes()), "{input:02x?}");
+            let version = unsigned.and_then(|u| match u {
+                [n] => Some(*n),
+                _ => None,
+            });
+            let der_u8 = theirs(&input).and_then(|mut r| u8::decode(&mut r).ok());
+            assert_eq!(version, der_u8, "{input:02x?}");
+            let bits = ours(&input).and_then(|mut r| r.bit_string("x").ok());
+            let der_bits = theirs(&input).and_then(|mut r| BitStringRef::decode(&mut r).ok());
+            assert_eq!(
+                bits,
+                der_bits.map(|b| (b.unused_bits(), b.raw_bytes())),
+                "{input:02x?}"
+            );
+            if let (Some((_, bytes)), Some(b)) = (bits, der_bits) {
+                let mut usage = 0u16;
+                for (n, bit) in b.bits().enumerate().take(16) {
+                    usage |= u16::from(bit) << n;
+                }
+                let value = [&[0x03, bytes.len() as u8 + 1, b.unused_bits()], bytes].concat();
+                assert_eq!(parse_key_usage(&value).ok(), Some(usage), "{input:02x?}");
+            }
+            let oid = ours(&input).and_then(|mut r| r.oid("x").ok());
+            let der_oid = theirs(&input).and_then(|mut r| ObjectIdentifier::decode(&mut r).ok());
+            assert_eq!(oid, der_oid.as_ref().map(|o| o.as_bytes()), "{input:02x?}");
+            for (count, value) in accepted.iter_mut().zip([
+                read.is_some(),
+                boolean.is_some(),
+                unsigned.is_some(),
+                bits.is_some(),
+                oid.is_some(),
+            ]) {
+                *count += usize::from(value);
+            }
+        }
+        assert!(accepted.iter().all(|n| *n > 200), "{accepted:?}");
     }
 
     #[test]
