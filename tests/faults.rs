@@ -90,6 +90,7 @@ fn stream_through_random_cuts(qos: QoS, name: &str) {
     );
     let mut storage = Box::new(PubStorage::new());
     let mut conn = Connection::new(storage.buffers());
+    let started = Instant::now();
     let published = publish_all(
         &mut conn,
         proxy.port(),
@@ -107,9 +108,10 @@ fn stream_through_random_cuts(qos: QoS, name: &str) {
         .count();
     let counters = proxy.counters();
     println!(
-        "{name}: {COUNT} messages at {qos:?}; connections cut {cuts}, reset {} ({} with RST); \
+        "{name}: {COUNT} messages at {qos:?} in {:?}; connections cut {cuts}, reset {} ({} with RST); \
          publisher sessions {}, failures {:?}, resent {}; received {} distinct, {} duplicates, \
          {} suppressed QoS 2 re-sends, {} corrupt, at most {} awaiting PUBREL, {} deferred",
+        started.elapsed(),
         fired.len() - cuts,
         counters.resets_with_rst.load(Ordering::Relaxed),
         published.sessions,
