@@ -90,6 +90,7 @@ fn stream_through_random_cuts(qos: QoS, name: &str) {
     );
     let mut storage = Box::new(PubStorage::new());
     let mut conn = Connection::new(storage.buffers());
+    let started = Instant::now();
     let published = publish_all(
         &mut conn,
         proxy.port(),
@@ -107,9 +108,10 @@ fn stream_through_random_cuts(qos: QoS, name: &str) {
         .count();
     let counters = proxy.counters();
     println!(
-        "{name}: {COUNT} messages at {qos:?}; connections cut {cuts}, reset {} ({} with RST); \
+        "{name}: {COUNT} messages at {qos:?} in {:?}; connections cut {cuts}, reset {} ({} with RST); \
          publisher sessions {}, failures {:?}, resent {}; received {} distinct, {} duplicates, \
          {} suppressed QoS 2 re-sends, {} corrupt, at most {} awaiting PUBREL, {} deferred",
+        started.elapsed(),
         fired.len() - cuts,
         counters.resets_with_rst.load(Ordering::Relaxed),
         published.sessions,
@@ -232,6 +234,16 @@ fn client<'c, 'b>(
     conn: &'c mut Connection<'b>,
 ) -> blocking::Client<'c, 'b, TcpTransport, StdClock> {
     blocking::Client::new(dial(port), conn, StdClock::new())
+}
+
+/// Waits (up to 10 s) until `ready()` holds, checking every 10 ms; panics, saying what it
+/// waited for, if it never does.
+fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !ready() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// Waits (up to 10 s) until `done` has seen what it wants among the client's events;
@@ -403,11 +415,9 @@ fn one_byte_at_a_time_both_ways() {
     let took = started.elapsed();
     let transport = c.into_transport();
     // The DISCONNECT too goes through byte by byte: the broker logs a clean disconnect.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !broker.log().contains("Client trickle disconnected.") {
-        assert!(Instant::now() < deadline, "the broker saw no DISCONNECT");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("the broker logs trickle's DISCONNECT", || {
+        broker.log().contains("Client trickle disconnected.")
+    });
     let counters = proxy.counters();
     let to_client = counters.to_client.load(Ordering::Relaxed);
     let writes = counters.writes_to_client.load(Ordering::Relaxed);
@@ -524,13 +534,15 @@ fn a_publish_whose_send_failed_is_resent_not_lost() {
         )
         .expect("the first PUBLISH is written before the reset");
     assert!(first.is_some());
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while proxy.counters().resets_with_rst.load(Ordering::Relaxed) == 0 {
-        assert!(Instant::now() < deadline, "the proxy did not reset");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    // The count comes just before the close: let the RST land.
-    std::thread::sleep(Duration::from_millis(20));
+    // The next write must meet the reset: wait until it has reached the client's socket,
+    // which an RST takes from ESTABLISHED to CLOSED, where it has no peer any more (a FIN
+    // would leave it in CLOSE_WAIT, peer known). The proxy counts the reset as an RST.
+    wait_until("the reset reaches the client", || {
+        c.transport().stream().peer_addr().is_err()
+    });
+    wait_until("the proxy counts its reset", || {
+        proxy.counters().resets_with_rst.load(Ordering::Relaxed) == 1
+    });
     let error = c
         .publish(
             "faults/sendfail",
@@ -557,11 +569,7 @@ fn a_publish_whose_send_failed_is_resent_not_lost() {
         delivered == 2
     });
     c.disconnect().expect("DISCONNECT");
-    let got: Vec<_> = watcher
-        .collect_for(Duration::from_secs(1))
-        .into_iter()
-        .map(|m| m.payload)
-        .collect();
+    let got: Vec<_> = watcher.wait().into_iter().map(|m| m.payload).collect();
     assert_eq!(got, vec![traffic::payload(0), traffic::payload(1)]);
 }
 

@@ -424,8 +424,18 @@ both_drivers! {
             QoS::AtLeastOnce,
             false,
         );
-        // Past the broker's next session sweep (once a second).
-        std::thread::sleep(Duration::from_millis(2_500));
+        // Until the broker's session sweep (once a second) has deleted the session: amqtt
+        // logs it from `Broker._cleanup_session`, which only the sweep and shutdown call.
+        let deleted = "Clearing all subscriptions for session forgotten";
+        let deadline = StdInstant::now() + Duration::from_secs(10);
+        while !broker.log().contains(deleted) {
+            assert!(
+                StdInstant::now() < deadline,
+                "amqtt did not delete the session within 10 s:\n{}",
+                broker.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
 
         let mut device = tls_client(&broker, SERVED, CA).0;
         let connected = call!(device.connect(&options)).unwrap();

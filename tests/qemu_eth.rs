@@ -171,8 +171,14 @@ impl Emulator {
             }
             thread::sleep(Duration::from_millis(10));
         };
-        // The readers end with the pipes, which QEMU closed by exiting.
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(1)) {
+        // The readers end with the pipes, which QEMU closed by exiting: every line is in
+        // once both have ended (the channel disconnects), however far a loaded machine left
+        // them behind the exit. Bounded, in case something else still holds a pipe.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while let Ok(line) = self
+            .lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
             self.output.push(line);
         }
         let output = self.output.join("\n");

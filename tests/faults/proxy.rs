@@ -98,15 +98,18 @@ pub struct Counters {
     pub connections: AtomicUsize,
     /// Connections dropped because the broker refused the proxy's connection.
     pub broker_refused: AtomicUsize,
-    /// Bytes forwarded to the broker.
+    /// Bytes forwarded to the broker, counted before they are written (see [`forward`]):
+    /// whatever the broker answered to is already counted.
     pub to_broker: AtomicUsize,
-    /// Bytes forwarded to the client.
+    /// Bytes forwarded to the client, counted before they are written.
     pub to_client: AtomicUsize,
-    /// Write calls that carried those bytes to the client.
+    /// Write calls that carried those bytes to the client, counted before they are made.
     pub writes_to_client: AtomicUsize,
-    /// Resets that closed with unread data, so the client got an RST.
+    /// Resets that closed with unread data, so the client got an RST; counted once the
+    /// client's socket is closed, so the RST has been sent (see [`Ending`]).
     pub resets_with_rst: AtomicUsize,
-    /// Resets where the client sent nothing more, so the close was a FIN.
+    /// Resets where the client sent nothing more, so the close was a FIN; counted once the
+    /// client's socket is closed.
     pub resets_without_rst: AtomicUsize,
 }
 
@@ -219,11 +222,20 @@ const RESETTING: u8 = 3;
 struct Link {
     number: usize,
     fault: Fault,
+    client: TcpStream,
+    broker: TcpStream,
+    shared: Arc<Shared>,
+    /// Declared after the sockets: it is dropped after they are closed.
+    ending: Ending,
+}
+
+/// Where a link stands, and what its end was. It is the link's last field, so its `Drop`
+/// runs once the link's sockets are closed (the pumps' handles are gone before the link's):
+/// a reset is counted when the RST or FIN has been sent, never before.
+struct Ending {
     state: AtomicU8,
     /// A reset found unread data from the client, so the close is an RST.
     reset_with_unread: AtomicBool,
-    client: TcpStream,
-    broker: TcpStream,
     shared: Arc<Shared>,
 }
 
@@ -233,7 +245,7 @@ impl Link {
     }
 
     fn state(&self) -> u8 {
-        self.state.load(Ordering::Acquire)
+        self.ending.state.load(Ordering::Acquire)
     }
 
     /// The fault's threshold was reached: change state once and record it.
@@ -245,6 +257,7 @@ impl Link {
             Fault::None | Fault::Trickle => return,
         };
         if self
+            .ending
             .state
             .compare_exchange(OPEN, next, Ordering::AcqRel, Ordering::Acquire)
             .is_err()
@@ -263,11 +276,11 @@ impl Link {
     }
 }
 
-impl Drop for Link {
-    /// Both pumps have ended and dropped their handles: the link's are the last, so the
-    /// sockets close right after this. A reset is counted here, as it happens.
+impl Drop for Ending {
+    /// Both pumps have ended and dropped their handles, and the link's sockets, the last,
+    /// have just been closed: a reset is counted here, once it happened.
     fn drop(&mut self) {
-        if self.state() != RESETTING {
+        if *self.state.get_mut() != RESETTING {
             return;
         }
         let counters = &self.shared.counters;
@@ -307,11 +320,14 @@ fn open_link(client: TcpStream, shared: &Arc<Shared>) {
     let link = Arc::new(Link {
         number,
         fault,
-        state: AtomicU8::new(OPEN),
-        reset_with_unread: AtomicBool::new(false),
         client,
         broker,
         shared: Arc::clone(shared),
+        ending: Ending {
+            state: AtomicU8::new(OPEN),
+            reset_with_unread: AtomicBool::new(false),
+            shared: Arc::clone(shared),
+        },
     });
     let up = Arc::clone(&link);
     let down = link;
@@ -375,12 +391,12 @@ fn pump(link: &Link, direction: Direction, mut from: TcpStream, mut to: TcpStrea
         }
         let sent = if trickle {
             buf[..n].iter().try_for_each(|byte| {
-                let sent = write_fully(link, &mut to, std::slice::from_ref(byte), false);
+                let sent = forward(link, direction, &mut to, std::slice::from_ref(byte), false);
                 std::thread::sleep(TRICKLE_PAUSE);
                 sent
             })
         } else {
-            write_fully(link, &mut to, &buf[..n], last)
+            forward(link, direction, &mut to, &buf[..n], last)
         };
         if sent.is_err() {
             if link.state() != OPEN {
@@ -390,37 +406,60 @@ fn pump(link: &Link, direction: Direction, mut from: TcpStream, mut to: TcpStrea
             return close_both(link);
         }
         forwarded += n;
-        let counters = &link.shared.counters;
-        match direction {
-            Direction::ToBroker => counters.to_broker.fetch_add(n, Ordering::Relaxed),
-            Direction::ToClient => {
-                let writes = if trickle { n } else { 1 };
-                counters
-                    .writes_to_client
-                    .fetch_add(writes, Ordering::Relaxed);
-                counters.to_client.fetch_add(n, Ordering::Relaxed)
-            }
-        };
     }
 }
 
-/// Writes all of `bytes` and flushes, giving up when the proxy stops (a peer that reads
-/// nothing must not block the proxy forever) or, unless they are the `last` before the
-/// fault's threshold, when the link leaves [`OPEN`].
-fn write_fully(link: &Link, to: &mut TcpStream, mut bytes: &[u8], last: bool) -> Result<(), ()> {
-    while !bytes.is_empty() {
-        if link.stopping() || (link.state() != OPEN && !last) {
-            return Err(());
+/// Writes `bytes` to `to` in one [`write_fully`], counting them in `direction`'s
+/// [`Counters`] *before* the write: the peer may read them and answer (and the test see the
+/// answer) before the write call returns, and a test that looks at the counters after the
+/// answer must find the bytes that caused it. Bytes a failed write did not take are taken
+/// off again, so once the link is quiet the counters are exact.
+fn forward(
+    link: &Link,
+    direction: Direction,
+    to: &mut TcpStream,
+    bytes: &[u8],
+    last: bool,
+) -> Result<(), ()> {
+    let counters = &link.shared.counters;
+    let (bytes_counter, writes_counter) = match direction {
+        Direction::ToBroker => (&counters.to_broker, None),
+        Direction::ToClient => (&counters.to_client, Some(&counters.writes_to_client)),
+    };
+    bytes_counter.fetch_add(bytes.len(), Ordering::Relaxed);
+    if let Some(writes) = writes_counter {
+        writes.fetch_add(1, Ordering::Relaxed);
+    }
+    let written = write_fully(link, to, bytes, last);
+    if written < bytes.len() {
+        bytes_counter.fetch_sub(bytes.len() - written, Ordering::Relaxed);
+        if let (Some(writes), 0) = (writes_counter, written) {
+            writes.fetch_sub(1, Ordering::Relaxed);
         }
-        match to.write(bytes) {
-            Ok(0) => return Err(()),
-            Ok(n) => bytes = &bytes[n..],
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(_) => return Err(()),
-        }
+        return Err(());
     }
     to.flush().map_err(|_| ())
+}
+
+/// Writes as much of `bytes` as it can and returns how many it wrote: all of them, or fewer
+/// when the peer fails, when the proxy stops (a peer that reads nothing must not block the
+/// proxy forever) or, unless they are the `last` before the fault's threshold, when the link
+/// leaves [`OPEN`].
+fn write_fully(link: &Link, to: &mut TcpStream, bytes: &[u8], last: bool) -> usize {
+    let mut written = 0;
+    while written < bytes.len() {
+        if link.stopping() || (link.state() != OPEN && !last) {
+            break;
+        }
+        match to.write(&bytes[written..]) {
+            Ok(0) => break,
+            Ok(n) => written += n,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    written
 }
 
 /// A read or write failed: close both sockets, both ways.
@@ -445,8 +484,8 @@ fn drain(link: &Link, from: &mut TcpStream) {
 
 /// After a reset fired: wait (bounded) until the client's socket holds unread data, so that
 /// closing it sends RST. The socket closes when the last of its handles (this pump's, the
-/// other pump's, the link's) is dropped, and none reads it any more: the link's `Drop`, which
-/// runs last, counts the reset.
+/// other pump's, the link's) is dropped, and none reads it any more: the link's [`Ending`],
+/// dropped after its sockets, counts the reset.
 fn finish_reset(link: &Link, from: &TcpStream) {
     let deadline = Instant::now() + RESET_WAIT;
     let mut probe = [0u8; 1];
@@ -461,6 +500,8 @@ fn finish_reset(link: &Link, from: &TcpStream) {
             Err(_) => break false,
         }
     };
-    link.reset_with_unread.store(unread, Ordering::Release);
+    link.ending
+        .reset_with_unread
+        .store(unread, Ordering::Release);
     let _ = link.broker.shutdown(Shutdown::Both);
 }
