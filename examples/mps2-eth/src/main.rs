@@ -26,6 +26,7 @@ mod heap;
 #[path = "../../qemu-mps2/src/host.rs"]
 mod host;
 mod mqtt;
+mod rng;
 #[path = "../../qemu-mps2/src/stack.rs"]
 mod stack;
 

@@ -1,0 +1,50 @@
+//! The random generator TLS draws from (the ECDHE key share, the ClientHello random): AES-128
+//! in counter mode, keyed with a 32-byte seed (16 bytes of key, 16 of initial counter), as
+//! NIST SP 800-90A's CTR_DRBG produces its output (without its reseeding, as ChaCha20Rng,
+//! which this replaces, has none either: one seed per run, from the host).
+//!
+//! Why not ChaCha20Rng: the image already has AES-128 (TLS_AES_128_GCM_SHA256) and its
+//! counter mode (GCM), so this costs a few hundred bytes where ChaCha20's block function and
+//! its buffering cost about 2.7 KB (docs in Cargo.toml).
+
+use aes::Aes128;
+use ctr::cipher::{KeyIvInit, StreamCipher};
+use rand_core::{CryptoRng, Error, RngCore, SeedableRng};
+
+/// AES-128-CTR keystream as a cryptographic random generator.
+pub struct CtrRng(ctr::Ctr128BE<Aes128>);
+
+impl SeedableRng for CtrRng {
+    type Seed = [u8; 32];
+
+    fn from_seed(seed: [u8; 32]) -> Self {
+        let (key, counter) = seed.split_at(16);
+        let (mut key_block, mut counter_block) = ([0u8; 16], [0u8; 16]);
+        key_block.copy_from_slice(key);
+        counter_block.copy_from_slice(counter);
+        CtrRng(ctr::Ctr128BE::new(&key_block.into(), &counter_block.into()))
+    }
+}
+
+impl RngCore for CtrRng {
+    fn next_u32(&mut self) -> u32 {
+        rand_core::impls::next_u32_via_fill(self)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        rand_core::impls::next_u64_via_fill(self)
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        dest.fill(0);
+        // The 128-bit counter runs out after 2^132 bytes: never within a run.
+        self.0.apply_keystream(dest);
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+impl CryptoRng for CtrRng {}
