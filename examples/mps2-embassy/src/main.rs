@@ -40,6 +40,8 @@ mod host; // semihosting: command line, host time, random seed (emulator only)
 mod idle;
 mod mqtt;
 mod net;
+#[path = "../../mps2-eth/src/rng.rs"]
+mod rng; // the TLS random generator, shared with examples/mps2-eth
 mod stack;
 mod time_driver;
 
@@ -52,7 +54,6 @@ use embassy_net::tcp::ConnectError;
 use embassy_time::Instant;
 use embedded_mqtts::tls::{self, FlushPolicy, Pin};
 use firmware_net::claim::ClaimOnce;
-use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
 use args::{Args, BadArgument};
@@ -166,7 +167,7 @@ async fn run(spawner: Spawner, progress: &mut mqtt::Progress) -> Result<(), Fail
     let buffer = COMMAND_LINE.claim().expect("the command line is read once");
     let args = Args::parse(host::command_line(buffer)).map_err(Failure::Args)?;
     // Emulator only: the seed comes from the host (see host.rs).
-    let mut rng = ChaCha20Rng::from_seed(host::random_seed().map_err(Failure::Entropy)?);
+    let mut rng = rng::CtrRng::from_seed(host::random_seed().map_err(Failure::Entropy)?);
     say!("pinned CA: {}", env!("BROKER_CA_SOURCE"));
     let stack = net::start(spawner, rng.next_u64())
         .await
