@@ -54,6 +54,7 @@ use embassy_net::tcp::ConnectError;
 use embassy_time::Instant;
 use embedded_mqtts::tls::{self, FlushPolicy, Pin};
 use firmware_net::claim::ClaimOnce;
+use firmware_net::lan9118;
 use rand_core::{RngCore, SeedableRng};
 
 use args::{Args, BadArgument};
@@ -209,6 +210,26 @@ fn exit(passed: bool) -> ! {
     loop {
         cortex_m::asm::wfi();
     }
+}
+
+/// The device-interrupt part of the vector table: entries 0 to the LAN9118's line
+/// ([`lan9118::MPS2_AN386_IRQ`], 13), the only interrupt this firmware enables, each
+/// [`DefaultHandler`] (which asks [`net::on_interrupt`]). cortex-m-rt's generic table has 240
+/// entries (960 bytes of flash); this one 56.
+// SAFETY: the one `__INTERRUPTS` of the image (cortex-m-rt's `device` feature leaves it to the
+// firmware), in the section its linker script puts after the exception vectors.
+#[unsafe(link_section = ".vector_table.interrupts")]
+#[unsafe(no_mangle)]
+static __INTERRUPTS: [unsafe extern "C" fn(); INTERRUPTS] = [default_handler; INTERRUPTS];
+
+/// Entries of [`__INTERRUPTS`].
+const INTERRUPTS: usize = lan9118::MPS2_AN386_IRQ as usize + 1;
+
+// SAFETY: `DefaultHandler` is defined below (cortex-m-rt's `#[exception]` exports it under
+// that name); it is only put in the vector table, never called from Rust.
+unsafe extern "C" {
+    #[link_name = "DefaultHandler"]
+    fn default_handler();
 }
 
 #[exception]
