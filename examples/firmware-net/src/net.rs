@@ -93,8 +93,10 @@ pub struct Settings {
 /// TCP receive buffer (also the largest window advertised). The TLS layer asks the broker for
 /// records of at most 4 KiB and reads them as they come, so one record's worth is enough.
 pub const TCP_RX_SIZE: usize = 4096;
-/// TCP send buffer: the largest TLS record the firmwares send is about 1.2 KB.
-pub const TCP_TX_SIZE: usize = 2048;
+/// TCP send buffer: one MSS (1,460 bytes on Ethernet) and a little more. The largest TLS record
+/// the firmwares send is 1,157 bytes (a 1 KiB MQTT packet, `write_buffer_for`), so a record
+/// fits whole; `write` waits for acknowledgements when the previous one is still unacknowledged.
+pub const TCP_TX_SIZE: usize = 1536;
 /// A connection whose sent data stays unacknowledged this long is reset.
 pub const TCP_TIMEOUT_MS: u64 = 20_000;
 const LINK_CHECK_INTERVAL_MS: u64 = 1000;
