@@ -1,5 +1,5 @@
-//! Puts the board's `memory.x` (the one of `../qemu-mps2`: same board) where cortex-m-rt's
-//! linker script finds it, and the pinned CA as DER at `$OUT_DIR/broker-ca.der`: the file
+//! Puts the board's `memory.x` (the one of `../qemu-mps2`: same board) and an empty `device.x`
+//! where cortex-m-rt's linker script finds them, and the pinned CA as DER at `$OUT_DIR/broker-ca.der`: the file
 //! named by `BROKER_CA` at build time (DER or PEM, relative to this folder), else
 //! `../../certs/rsa-root.der`. For an ECDSA-only image:
 //! `BROKER_CA=../../certs/p256-root.der cargo build --release --no-default-features`.
@@ -17,6 +17,11 @@ fn main() {
         include_bytes!("../qemu-mps2/memory.x"),
     )
     .expect("write memory.x");
+    // cortex-m-rt's `device` feature makes its linker script include `device.x`, where a
+    // device crate would name its interrupt handlers; this firmware names none (its one
+    // entry is cortex-m-rt's `DefaultHandler`: `__INTERRUPTS` in src/main.rs).
+    fs::write(out.join("device.x"), "/* no device interrupt handlers */\n")
+        .expect("write device.x");
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed=../qemu-mps2/memory.x");
     println!("cargo:rerun-if-changed=../firmware-net/build-support/broker_ca.rs");

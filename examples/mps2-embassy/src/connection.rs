@@ -13,12 +13,12 @@ use embedded_mqtts::tls::{
 };
 use embedded_mqtts::{ConnectOptions, Connection, Error};
 use firmware_net::claim::ClaimOnce;
-use rand_chacha::ChaCha20Rng;
 
 use crate::args::Args;
 use crate::clock::EmbassyClock;
 use crate::idle::{Socket, SocketIdle};
 use crate::mqtt::{Download, MQTT_TX, MqttStorage, Progress, STALL, Session};
+use crate::rng::CtrRng;
 use crate::{Failure, PINS, host, net};
 
 /// TCP buffers: the receive side holds a whole TLS record of [`FRAGMENT`] bytes.
@@ -74,7 +74,7 @@ static MQTT: ClaimOnce<MqttStorage> = ClaimOnce::new(MqttStorage::new());
 pub struct Broker<'a> {
     pub stack: Stack<'static>,
     pub args: Args<'a>,
-    pub rng: ChaCha20Rng,
+    pub rng: CtrRng,
 }
 
 /// Connects until the run is complete, a failure is final (see [`Failure::is_final`]), or

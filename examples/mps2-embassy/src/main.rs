@@ -40,6 +40,8 @@ mod host; // semihosting: command line, host time, random seed (emulator only)
 mod idle;
 mod mqtt;
 mod net;
+#[path = "../../mps2-eth/src/rng.rs"]
+mod rng; // the TLS random generator, shared with examples/mps2-eth
 mod stack;
 mod time_driver;
 
@@ -52,7 +54,7 @@ use embassy_net::tcp::ConnectError;
 use embassy_time::Instant;
 use embedded_mqtts::tls::{self, FlushPolicy, Pin};
 use firmware_net::claim::ClaimOnce;
-use rand_chacha::ChaCha20Rng;
+use firmware_net::lan9118;
 use rand_core::{RngCore, SeedableRng};
 
 use args::{Args, BadArgument};
@@ -166,7 +168,7 @@ async fn run(spawner: Spawner, progress: &mut mqtt::Progress) -> Result<(), Fail
     let buffer = COMMAND_LINE.claim().expect("the command line is read once");
     let args = Args::parse(host::command_line(buffer)).map_err(Failure::Args)?;
     // Emulator only: the seed comes from the host (see host.rs).
-    let mut rng = ChaCha20Rng::from_seed(host::random_seed().map_err(Failure::Entropy)?);
+    let mut rng = rng::CtrRng::from_seed(host::random_seed().map_err(Failure::Entropy)?);
     say!("pinned CA: {}", env!("BROKER_CA_SOURCE"));
     let stack = net::start(spawner, rng.next_u64())
         .await
@@ -208,6 +210,26 @@ fn exit(passed: bool) -> ! {
     loop {
         cortex_m::asm::wfi();
     }
+}
+
+/// The device-interrupt part of the vector table: entries 0 to the LAN9118's line
+/// ([`lan9118::MPS2_AN386_IRQ`], 13), the only interrupt this firmware enables, each
+/// [`DefaultHandler`] (which asks [`net::on_interrupt`]). cortex-m-rt's generic table has 240
+/// entries (960 bytes of flash); this one 56.
+// SAFETY: the one `__INTERRUPTS` of the image (cortex-m-rt's `device` feature leaves it to the
+// firmware), in the section its linker script puts after the exception vectors.
+#[unsafe(link_section = ".vector_table.interrupts")]
+#[unsafe(no_mangle)]
+static __INTERRUPTS: [unsafe extern "C" fn(); INTERRUPTS] = [default_handler; INTERRUPTS];
+
+/// Entries of [`__INTERRUPTS`].
+const INTERRUPTS: usize = lan9118::MPS2_AN386_IRQ as usize + 1;
+
+// SAFETY: `DefaultHandler` is defined below (cortex-m-rt's `#[exception]` exports it under
+// that name); it is only put in the vector table, never called from Rust.
+unsafe extern "C" {
+    #[link_name = "DefaultHandler"]
+    fn default_handler();
 }
 
 #[exception]

@@ -18,7 +18,7 @@ impl QosPlan {
     pub fn of(self, index: u32) -> QoS {
         match self {
             QosPlan::Every(qos) => qos,
-            QosPlan::Alternate if index % 2 == 0 => QoS::AtLeastOnce,
+            QosPlan::Alternate if index.is_multiple_of(2) => QoS::AtLeastOnce,
             QosPlan::Alternate => QoS::ExactlyOnce,
         }
     }

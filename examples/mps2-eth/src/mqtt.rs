@@ -29,7 +29,6 @@ use firmware_net::claim::ClaimOnce;
 use firmware_net::lan9118;
 use firmware_net::lan9118::smoltcp::Lan9118Device;
 use firmware_net::net::{self, TcpStream};
-use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use sha2::{Digest, Sha256};
 use smoltcp::wire::Ipv4Address;
@@ -37,6 +36,7 @@ use smoltcp::wire::Ipv4Address;
 use crate::args::Args;
 use crate::clock::Uptime;
 use crate::host::{self, HostError};
+use crate::rng::CtrRng;
 use crate::Network;
 
 /// The host, as QEMU's user-mode network shows it to the guest.
@@ -220,7 +220,7 @@ pub fn run(
     // what the broker has not acknowledged on one is sent again on the next.
     let mut conn = Connection::new(mqtt.buffers());
     // Emulator only: the seed comes from the host (see host.rs).
-    let mut rng = ChaCha20Rng::from_seed(host::random_seed()?);
+    let mut rng = CtrRng::from_seed(host::random_seed()?);
     let deadline_ms = uptime.millis() + u64::from(args.timeout_secs) * 1000;
     loop {
         progress.connections += 1;
@@ -262,7 +262,7 @@ fn connection(
     net: Network,
     uptime: Uptime,
     args: &Args<'_>,
-    rng: &mut ChaCha20Rng,
+    rng: &mut CtrRng,
     link: Link<'_, '_>,
     progress: &mut Progress,
     deadline_ms: u64,
@@ -300,7 +300,7 @@ fn open<'s, 'c>(
     socket: &'s TlsSocket<Tcp>,
     link: Link<'c, 's>,
     args: &Args<'_>,
-    rng: &mut ChaCha20Rng,
+    rng: &mut CtrRng,
     uptime: Uptime,
 ) -> Result<(Mqtt<'s, 'c>, Connected), Ended> {
     // Emulator only: the time comes from the host (see host.rs).
