@@ -8,8 +8,6 @@
 //! every extension the verifier relies on, so later walks over SANs or names cannot meet
 //! malformed data. What the extensions *mean* is decided in `verify.rs` and `name.rs`.
 
-use der::asn1::ObjectIdentifier;
-
 use core::fmt;
 
 use super::calendar;
@@ -150,7 +148,9 @@ impl<'a> DerReader<'a> {
     /// contents, to compare with the constants of `tls/oid.rs`.
     pub(crate) fn oid(&mut self, what: &'static str) -> Result<&'a [u8], ParseError> {
         let tlv = self.next_tagged(Tag::OBJECT_IDENTIFIER, what)?;
-        ObjectIdentifier::from_bytes(tlv.value).map_err(|_| ParseError::new(what))?;
+        if !oid::is_valid(tlv.value) {
+            return Err(ParseError::new(what));
+        }
         Ok(tlv.value)
     }
 
@@ -862,6 +862,7 @@ pub(crate) fn dn_text(name: &[u8]) -> DnText {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use der::asn1::ObjectIdentifier;
 
     // `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -subj /CN=t/O=Org
     //  -addext subjectAltName=DNS:a.example,IP:10.0.0.1 -days 1`
