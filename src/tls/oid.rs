@@ -10,11 +10,59 @@ pub(crate) struct Dotted<'a>(pub(crate) &'a [u8]);
 
 impl core::fmt::Display for Dotted<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match der::asn1::ObjectIdentifier::from_bytes(self.0) {
-            Ok(oid) => oid.fmt(f),
-            Err(_) => f.write_str("?"),
+        let Some(arcs) = arcs(self.0) else {
+            return f.write_str("?");
+        };
+        for (i, arc) in arcs.iter().enumerate() {
+            if i > 0 {
+                f.write_str(".")?;
+            }
+            write!(f, "{arc}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The most arcs an OID of [`MAX_LEN`] bytes has: two in its first byte, one per other byte.
+const MAX_ARCS: usize = MAX_LEN + 1;
+
+/// The longest OID contents accepted (`const_oid`'s `ObjectIdentifier::MAX_SIZE`).
+const MAX_LEN: usize = 39;
+
+/// Whether `contents` is an OBJECT IDENTIFIER's DER contents as `const_oid` reads them
+/// (`ObjectIdentifier::from_bytes`): see [`arcs`].
+pub(crate) fn is_valid(contents: &[u8]) -> bool {
+    arcs(contents).is_some()
+}
+
+/// The arcs of OID contents, read as `const_oid` 0.9 reads them: 3 to 39 bytes; a first byte
+/// below 120 (arcs `byte / 40` and `byte % 40`); then base-128 arcs, the last byte of each
+/// without the top bit, a fifth byte (and after) only below 0x10 (so an arc fits 32 bits), no
+/// arc cut off at the end. Like `const_oid`, a leading 0x80 (a non-minimal arc) is read.
+fn arcs(contents: &[u8]) -> Option<heapless::Vec<u32, MAX_ARCS>> {
+    if !(3..=MAX_LEN).contains(&contents.len()) {
+        return None;
+    }
+    let (&first, rest) = contents.split_first()?;
+    if first >= 120 {
+        return None;
+    }
+    let mut arcs = heapless::Vec::new();
+    arcs.push(u32::from(first / 40)).ok()?;
+    arcs.push(u32::from(first % 40)).ok()?;
+    let (mut value, mut bytes) = (0u32, 0usize);
+    for &byte in rest {
+        bytes += 1;
+        if bytes > 4 && byte & 0xF0 != 0 {
+            return None;
+        }
+        value = value << 7 | u32::from(byte & 0x7F);
+        if byte & 0x80 == 0 {
+            arcs.push(value).ok()?;
+            (value, bytes) = (0, 0);
         }
     }
+    (bytes == 0).then_some(arcs)
 }
 
 // Extensions (RFC 5280 §4.2).
@@ -148,6 +196,8 @@ pub(crate) const ED25519: &[u8] = &[0x2b, 0x65, 0x70];
 
 #[cfg(test)]
 mod tests {
+    use std::string::ToString;
+
     use der::asn1::ObjectIdentifier;
     use x509_cert::der::oid::db::{rfc3280, rfc4519, rfc5280, rfc5912, rfc8410};
 
@@ -214,5 +264,51 @@ mod tests {
         for (bytes, oid) in all {
             assert_eq!(*bytes, oid.as_bytes(), "{oid}");
         }
+    }
+
+    /// Validity and dotted text are `const_oid`'s for generated contents: all lengths from 0
+    /// to 45, bytes drawn mostly from the edges (0x00, 0x0F, 0x10, 0x7F, 0x80, 0x8F, 0xFF,
+    /// 119, 120).
+    #[test]
+    fn reads_oids_as_const_oid_does() {
+        const EDGES: [u8; 9] = [0x00, 0x0F, 0x10, 0x7F, 0x80, 0x8F, 0xFF, 119, 120];
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let (mut valid, mut invalid) = (0, 0);
+        for i in 0..300_000u32 {
+            let len = (i % 46) as usize;
+            let bytes: std::vec::Vec<u8> = (0..len)
+                .map(|_| {
+                    let r = next();
+                    match r % 4 {
+                        0 => EDGES[(r >> 8) as usize % EDGES.len()],
+                        1 => (r >> 8) as u8 & 0x7F,
+                        _ => (r >> 8) as u8,
+                    }
+                })
+                .collect();
+            let theirs = ObjectIdentifier::from_bytes(&bytes);
+            assert_eq!(super::is_valid(&bytes), theirs.is_ok(), "{bytes:02x?}");
+            let text = super::Dotted(&bytes).to_string();
+            match theirs {
+                Ok(oid) => {
+                    valid += 1;
+                    assert_eq!(text, oid.to_string(), "{bytes:02x?}");
+                }
+                Err(_) => {
+                    invalid += 1;
+                    assert_eq!(text, "?");
+                }
+            }
+        }
+        assert!(
+            valid > 10_000 && invalid > 10_000,
+            "{valid} valid, {invalid} not"
+        );
     }
 }

@@ -1,9 +1,10 @@
 //! embedded-tls's errors and alerts in words, without their `Debug`.
 //!
-//! The texts are the variant names (what `{:?}` printed, so logs and tests read the same), but
-//! written from one `&'static str` per variant: formatting them with `Debug` linked the
-//! derived `Debug` of every enum nested in `TlsError` and core's debug builders into the
-//! firmware (about 2 KiB of code and name tables on the Cortex-M4, `scripts/footprint.sh`).
+//! The texts are the variant names (what `{:?}` printed, so logs and tests read the same),
+//! cut from one string of names per enum (a `match` to `&'static str` loads a pointer and a
+//! length per arm): formatting them with `Debug` linked the derived `Debug` of every enum
+//! nested in `TlsError` and core's debug builders into the firmware (about 2 KiB of code and
+//! name tables on the Cortex-M4, `scripts/footprint.sh`).
 
 use core::fmt;
 
@@ -12,38 +13,31 @@ use embedded_tls::TlsError;
 
 use crate::error::io_kind_name;
 
+/// One name per alert that embedded-tls knows, in the order of [`ALERT_CODES`], each ended by
+/// a space: one string instead of a `(pointer, length)` load per `match` arm.
+const ALERT_NAMES: &str = "CloseNotify UnexpectedMessage BadRecordMac RecordOverflow \
+    HandshakeFailure BadCertificate UnsupportedCertificate CertificateRevoked \
+    CertificateExpired CertificateUnknown IllegalParameter UnknownCa AccessDenied DecodeError \
+    DecryptError ProtocolVersion InsufficientSecurity InternalError InappropriateFallback \
+    UserCanceled MissingExtension UnsupportedExtension UnrecognizedName \
+    BadCertificateStatusResponse UnknownPskIdentity CertificateRequired NoApplicationProtocol ";
+
+/// The code point (RFC 8446 §6) of each name in [`ALERT_NAMES`].
+const ALERT_CODES: [u8; 27] = [
+    0, 10, 20, 22, 40, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 70, 71, 80, 86, 90, 109, 110, 112,
+    113, 115, 116, 120,
+];
+
+/// The `index`th name of `names`, a list of names each ended by a space (`?` past its end).
+fn nth_name(names: &'static str, index: usize) -> &'static str {
+    names.split_terminator(' ').nth(index).unwrap_or("?")
+}
+
 /// The name of an alert (RFC 8446 §6) as embedded-tls spells it, e.g. `BadCertificate`.
 pub(crate) fn alert_name(description: AlertDescription) -> &'static str {
-    use AlertDescription as A;
-    match description {
-        A::CloseNotify => "CloseNotify",
-        A::UnexpectedMessage => "UnexpectedMessage",
-        A::BadRecordMac => "BadRecordMac",
-        A::RecordOverflow => "RecordOverflow",
-        A::HandshakeFailure => "HandshakeFailure",
-        A::BadCertificate => "BadCertificate",
-        A::UnsupportedCertificate => "UnsupportedCertificate",
-        A::CertificateRevoked => "CertificateRevoked",
-        A::CertificateExpired => "CertificateExpired",
-        A::CertificateUnknown => "CertificateUnknown",
-        A::IllegalParameter => "IllegalParameter",
-        A::UnknownCa => "UnknownCa",
-        A::AccessDenied => "AccessDenied",
-        A::DecodeError => "DecodeError",
-        A::DecryptError => "DecryptError",
-        A::ProtocolVersion => "ProtocolVersion",
-        A::InsufficientSecurity => "InsufficientSecurity",
-        A::InternalError => "InternalError",
-        A::InappropriateFallback => "InappropriateFallback",
-        A::UserCanceled => "UserCanceled",
-        A::MissingExtension => "MissingExtension",
-        A::UnsupportedExtension => "UnsupportedExtension",
-        A::UnrecognizedName => "UnrecognizedName",
-        A::BadCertificateStatusResponse => "BadCertificateStatusResponse",
-        A::UnknownPskIdentity => "UnknownPskIdentity",
-        A::CertificateRequired => "CertificateRequired",
-        A::NoApplicationProtocol => "NoApplicationProtocol",
-    }
+    let code = description as u8;
+    let index = ALERT_CODES.iter().position(|c| *c == code);
+    index.map_or("?", |index| nth_name(ALERT_NAMES, index))
 }
 
 /// `Warning` or `Fatal`.
@@ -54,6 +48,17 @@ pub(crate) fn level_name(level: AlertLevel) -> &'static str {
     }
 }
 
+/// The names of [`TlsError`]'s variants without fields, in the order of the `match` in
+/// [`TlsErrorText`]'s `Display`, each ended by a space.
+const ERROR_NAMES: &str = "ConnectionClosed Unimplemented MissingHandshake IoError \
+    InternalError InvalidRecord UnknownContentType InvalidNonceLength InvalidTicketLength \
+    UnknownExtensionType InsufficientSpace InvalidHandshake InvalidCipherSuite \
+    InvalidSignatureScheme InvalidSignature InvalidExtensionsLength InvalidSessionIdLength \
+    InvalidSupportedVersions InvalidApplicationData InvalidKeyShare InvalidCertificate \
+    InvalidCertificateEntry InvalidCertificateRequest InvalidPrivateKey \
+    UnableToInitializeCryptoEngine OutOfMemory CryptoError EncodeError DecodeError \
+    InvalidKeyUpdate ";
+
 /// A [`TlsError`] as its `Debug` text: the variant's name, with its fields in parentheses
 /// (`AbortHandshake(Fatal, BadCertificate)`, `ParseError(InvalidData)`, `Io(TimedOut)`).
 pub(crate) struct TlsErrorText<'e>(pub(crate) &'e TlsError);
@@ -61,7 +66,7 @@ pub(crate) struct TlsErrorText<'e>(pub(crate) &'e TlsError);
 impl fmt::Display for TlsErrorText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use TlsError as E;
-        let name = match self.0 {
+        let index = match self.0 {
             E::HandshakeAborted(level, description) | E::AbortHandshake(level, description) => {
                 let name = if matches!(self.0, E::HandshakeAborted(..)) {
                     "HandshakeAborted"
@@ -82,38 +87,38 @@ impl fmt::Display for TlsErrorText<'_> {
             E::UnexpectedHandshakeMessage(message) => {
                 return write!(f, "UnexpectedHandshakeMessage({message:?})")
             }
-            E::ConnectionClosed => "ConnectionClosed",
-            E::Unimplemented => "Unimplemented",
-            E::MissingHandshake => "MissingHandshake",
-            E::IoError => "IoError",
-            E::InternalError => "InternalError",
-            E::InvalidRecord => "InvalidRecord",
-            E::UnknownContentType => "UnknownContentType",
-            E::InvalidNonceLength => "InvalidNonceLength",
-            E::InvalidTicketLength => "InvalidTicketLength",
-            E::UnknownExtensionType => "UnknownExtensionType",
-            E::InsufficientSpace => "InsufficientSpace",
-            E::InvalidHandshake => "InvalidHandshake",
-            E::InvalidCipherSuite => "InvalidCipherSuite",
-            E::InvalidSignatureScheme => "InvalidSignatureScheme",
-            E::InvalidSignature => "InvalidSignature",
-            E::InvalidExtensionsLength => "InvalidExtensionsLength",
-            E::InvalidSessionIdLength => "InvalidSessionIdLength",
-            E::InvalidSupportedVersions => "InvalidSupportedVersions",
-            E::InvalidApplicationData => "InvalidApplicationData",
-            E::InvalidKeyShare => "InvalidKeyShare",
-            E::InvalidCertificate => "InvalidCertificate",
-            E::InvalidCertificateEntry => "InvalidCertificateEntry",
-            E::InvalidCertificateRequest => "InvalidCertificateRequest",
-            E::InvalidPrivateKey => "InvalidPrivateKey",
-            E::UnableToInitializeCryptoEngine => "UnableToInitializeCryptoEngine",
-            E::OutOfMemory => "OutOfMemory",
-            E::CryptoError => "CryptoError",
-            E::EncodeError => "EncodeError",
-            E::DecodeError => "DecodeError",
-            E::InvalidKeyUpdate => "InvalidKeyUpdate",
+            E::ConnectionClosed => 0,
+            E::Unimplemented => 1,
+            E::MissingHandshake => 2,
+            E::IoError => 3,
+            E::InternalError => 4,
+            E::InvalidRecord => 5,
+            E::UnknownContentType => 6,
+            E::InvalidNonceLength => 7,
+            E::InvalidTicketLength => 8,
+            E::UnknownExtensionType => 9,
+            E::InsufficientSpace => 10,
+            E::InvalidHandshake => 11,
+            E::InvalidCipherSuite => 12,
+            E::InvalidSignatureScheme => 13,
+            E::InvalidSignature => 14,
+            E::InvalidExtensionsLength => 15,
+            E::InvalidSessionIdLength => 16,
+            E::InvalidSupportedVersions => 17,
+            E::InvalidApplicationData => 18,
+            E::InvalidKeyShare => 19,
+            E::InvalidCertificate => 20,
+            E::InvalidCertificateEntry => 21,
+            E::InvalidCertificateRequest => 22,
+            E::InvalidPrivateKey => 23,
+            E::UnableToInitializeCryptoEngine => 24,
+            E::OutOfMemory => 25,
+            E::CryptoError => 26,
+            E::EncodeError => 27,
+            E::DecodeError => 28,
+            E::InvalidKeyUpdate => 29,
         };
-        f.write_str(name)
+        f.write_str(nth_name(ERROR_NAMES, index))
     }
 }
 
@@ -168,9 +173,34 @@ mod tests {
         }
         let errors = [
             TlsError::ConnectionClosed,
+            TlsError::Unimplemented,
+            TlsError::MissingHandshake,
+            TlsError::IoError,
             TlsError::InternalError,
+            TlsError::InvalidRecord,
+            TlsError::UnknownContentType,
+            TlsError::InvalidNonceLength,
+            TlsError::InvalidTicketLength,
+            TlsError::UnknownExtensionType,
+            TlsError::InsufficientSpace,
+            TlsError::InvalidHandshake,
+            TlsError::InvalidCipherSuite,
+            TlsError::InvalidSignatureScheme,
             TlsError::InvalidSignature,
+            TlsError::InvalidExtensionsLength,
+            TlsError::InvalidSessionIdLength,
+            TlsError::InvalidSupportedVersions,
+            TlsError::InvalidApplicationData,
+            TlsError::InvalidKeyShare,
+            TlsError::InvalidCertificate,
+            TlsError::InvalidCertificateEntry,
+            TlsError::InvalidCertificateRequest,
+            TlsError::InvalidPrivateKey,
             TlsError::UnableToInitializeCryptoEngine,
+            TlsError::OutOfMemory,
+            TlsError::CryptoError,
+            TlsError::EncodeError,
+            TlsError::DecodeError,
             TlsError::InvalidKeyUpdate,
             TlsError::Io(ErrorKind::TimedOut),
             TlsError::AbortHandshake(AlertLevel::Fatal, AlertDescription::BadCertificate),

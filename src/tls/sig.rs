@@ -3,7 +3,6 @@
 //!
 //! User documentation: the `tls` module, section "Signature algorithms".
 
-use der::asn1::ObjectIdentifier;
 use sha2::Digest as _;
 
 use super::oid;
@@ -300,7 +299,7 @@ pub(crate) fn public_key(spki: &[u8]) -> Result<PublicKey<'_>, SignatureError> {
         oid::EC_PUBLIC_KEY => {
             let curve = params
                 .filter(|p| p.tag == Tag::OBJECT_IDENTIFIER)
-                .filter(|p| ObjectIdentifier::from_bytes(p.value).is_ok())
+                .filter(|p| oid::is_valid(p.value))
                 .map(|p| p.value)
                 .ok_or(malformed("EC public key curve"))?;
             match curve {

@@ -17,10 +17,17 @@ pub type NameText = heapless::String<64>;
 /// does not fit.
 pub(crate) fn bounded<const N: usize>(s: &str) -> heapless::String<N> {
     let mut out = heapless::String::new();
+    fill(out.as_mut_view(), s);
+    out
+}
+
+/// [`bounded`]'s work on an empty string of any capacity: one copy of the code for
+/// [`DnText`] and [`NameText`].
+fn fill(out: &mut heapless::string::StringView, s: &str) {
     if out.push_str(s).is_ok() {
-        return out;
+        return;
     }
-    let keep = N.saturating_sub(3);
+    let keep = out.capacity().saturating_sub(3);
     for c in s.chars() {
         if out.len() + c.len_utf8() > keep {
             break;
@@ -29,7 +36,6 @@ pub(crate) fn bounded<const N: usize>(s: &str) -> heapless::String<N> {
         let _ = out.push(c);
     }
     let _ = out.push_str("...");
-    out
 }
 
 /// Writes unix seconds as `YYYY-MM-DD HH:MM:SS UTC` (after year 9999: `unix time N`).
