@@ -18,8 +18,13 @@ pub fn build_firmware(folder: &str, binary: &str) -> PathBuf {
 }
 
 /// As [`build_firmware`], with build-time variables `env` (such as `QEMU_MPS2_CA`), in the
-/// target directory `target/<variant>` of the folder so that it does not rebuild the default
-/// one back and forth.
+/// target directory `target/firmware/<folder>-<variant>` of this crate so that it does not
+/// rebuild the default one back and forth.
+///
+/// The variant's directory is never inside the folder's own `target`: cargo creates a missing
+/// target directory by renaming a fresh temporary one into place, and a build of the default
+/// firmware starting at the same moment (tests run in parallel) would replace a `target` that
+/// a nested variant's cargo had just created its own temporary directory in.
 pub fn build_firmware_variant(
     folder: &str,
     binary: &str,
@@ -35,7 +40,10 @@ pub fn build_firmware_variant(
         .join("examples")
         .join(folder);
     let target_dir = match variant {
-        Some(variant) => dir.join("target").join(variant),
+        Some(variant) => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("target")
+            .join("firmware")
+            .join(format!("{folder}-{variant}")),
         None => dir.join("target"),
     };
     let mut build = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
