@@ -32,10 +32,15 @@ pub use firmware_net::Counters;
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 
-/// Receive descriptors (and 1536-byte buffers).
-pub const RX_COUNT: usize = 8;
-/// Transmit descriptors (and 1536-byte buffers).
-pub const TX_COUNT: usize = 4;
+/// Receive descriptors (and 1536-byte buffers). Four frames hold more than the 4 KiB receive
+/// window the one TCP socket advertises (`firmware_net::net::TCP_RX_SIZE`: at most three
+/// full segments in flight) plus an ARP or ICMP frame; a burst beyond that is dropped by the
+/// MAC and TCP sends it again. Each buffer is 1.5 KiB of RAM (8 were 6 KiB more).
+pub const RX_COUNT: usize = 4;
+/// Transmit descriptors (and 1536-byte buffers). The socket's send buffer is one segment
+/// (`firmware_net::net::TCP_TX_SIZE`), so two frames in the ring (a segment and an ACK or ARP
+/// reply) is all the stack can have queued; a full ring makes smoltcp wait for the next poll.
+pub const TX_COUNT: usize = 2;
 /// Size of each DMA buffer.
 pub const BUFFER_SIZE: usize = 1536;
 /// Largest frame the MAC accepts, FCS included.
