@@ -367,7 +367,7 @@ impl<'b> Connection<'b> {
     /// They count as sent once returned: if writing them fails, call [`Connection::fail`].
     pub fn poll_transmit(&mut self, now: Instant) -> Result<Option<&[u8]>, Error> {
         if let Some(error) = self.session.broken() {
-            return Err(error.clone());
+            return Err(*error);
         }
         if self.queued == 0 || self.session.resend_pending() {
             // Split borrows: the session's bytes, or the queue below.
@@ -423,7 +423,7 @@ impl<'b> Connection<'b> {
     /// taking the head of a PUBLISH larger than the receive buffer.
     fn next(&mut self, now: Instant) -> Result<Next, Error> {
         if let Some(error) = self.session.broken() {
-            return Err(error.clone());
+            return Err(*error);
         }
         loop {
             if let Some(stream) = &mut self.stream {

@@ -415,9 +415,9 @@ impl<'b> Session<'b> {
     /// In-flight messages are kept for the next connection.
     pub fn fail(&mut self, error: Error) -> Error {
         if let Phase::Broken(first) = &self.phase {
-            return first.clone();
+            return *first;
         }
-        self.phase = Phase::Broken(error.clone());
+        self.phase = Phase::Broken(error);
         self.ping_deadline = None;
         error
     }
@@ -425,7 +425,7 @@ impl<'b> Session<'b> {
     fn check_usable(&self) -> Result<(), Error> {
         match &self.phase {
             Phase::Connected => Ok(()),
-            Phase::Broken(e) => Err(e.clone()),
+            Phase::Broken(e) => Err(*e),
             Phase::Idle | Phase::AwaitConnack { .. } => Err(Error::NotConnected),
         }
     }
@@ -637,7 +637,7 @@ impl<'b> Session<'b> {
     pub fn poll_transmit(&mut self, now: Instant) -> Result<Option<&[u8]>, Error> {
         match &self.phase {
             Phase::Idle | Phase::AwaitConnack { .. } => return Ok(None),
-            Phase::Broken(e) => return Err(e.clone()),
+            Phase::Broken(e) => return Err(*e),
             Phase::Connected => {}
         }
         if self.outbound.resend_pending() {
@@ -692,7 +692,7 @@ impl<'b> Session<'b> {
             }
         }
         let overdue = match &self.phase {
-            Phase::Broken(e) => return Err(e.clone()),
+            Phase::Broken(e) => return Err(*e),
             Phase::Idle => return Ok(()),
             Phase::AwaitConnack { deadline, .. } => {
                 now.reached(*deadline).then_some(Timeout::Connack {
@@ -722,7 +722,7 @@ impl<'b> Session<'b> {
         out: &mut [u8],
     ) -> Result<(Event<'f>, usize), Error> {
         if let Phase::Broken(e) = &self.phase {
-            return Err(e.clone());
+            return Err(*e);
         }
         let packet = packet::decode(frame).map_err(|e| self.fail(Error::Decode(e)))?;
         self.last_received = now;
@@ -939,7 +939,7 @@ impl<'b> Session<'b> {
         head: &PublishHead<'_>,
     ) -> Result<Admission, Error> {
         if let Phase::Broken(e) = &self.phase {
-            return Err(e.clone());
+            return Err(*e);
         }
         if self.is_awaiting_connack() {
             return Err(self.fail(Error::Violation(Violation::BeforeConnack)));
