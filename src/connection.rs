@@ -129,6 +129,7 @@ impl<'b> Inbox<'b> {
     }
 
     /// Drop `n` bytes from the front.
+    #[inline(never)]
     fn drop_front(&mut self, n: usize) {
         let n = n.min(self.filled);
         if let Some(kept) = self.buf.get_mut(..self.filled) {

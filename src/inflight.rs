@@ -135,6 +135,7 @@ impl<'b> InFlight<'b> {
     }
 
     /// The slots in use (`used` never passes the end).
+    #[inline(never)]
     fn live(&self) -> &[Slot] {
         self.slots.get(..self.used).unwrap_or_default()
     }
