@@ -129,6 +129,7 @@ impl<'b> Inbox<'b> {
     }
 
     /// Drop `n` bytes from the front.
+    #[inline(never)]
     fn drop_front(&mut self, n: usize) {
         let n = n.min(self.filled);
         if let Some(kept) = self.buf.get_mut(..self.filled) {
@@ -367,7 +368,7 @@ impl<'b> Connection<'b> {
     /// They count as sent once returned: if writing them fails, call [`Connection::fail`].
     pub fn poll_transmit(&mut self, now: Instant) -> Result<Option<&[u8]>, Error> {
         if let Some(error) = self.session.broken() {
-            return Err(error.clone());
+            return Err(*error);
         }
         if self.queued == 0 || self.session.resend_pending() {
             // Split borrows: the session's bytes, or the queue below.
@@ -423,7 +424,7 @@ impl<'b> Connection<'b> {
     /// taking the head of a PUBLISH larger than the receive buffer.
     fn next(&mut self, now: Instant) -> Result<Next, Error> {
         if let Some(error) = self.session.broken() {
-            return Err(error.clone());
+            return Err(*error);
         }
         loop {
             if let Some(stream) = &mut self.stream {

@@ -52,7 +52,7 @@ pub enum Violation {
 }
 
 /// Everything that can go wrong in the client.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Error {
     /// The broker refused the connection with this CONNACK return code.

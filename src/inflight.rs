@@ -40,36 +40,47 @@ pub enum Request {
 // goes to `.bss` (no flash for initial values).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
-enum Entry {
+enum Kind {
     Free,
-    Message(Awaiting),
-    Request(Request),
+    Puback,
+    Pubrec,
+    Pubcomp,
+    Subscribe,
+    Unsubscribe,
 }
 
 /// One message or request in flight: the storage unit of a connection's in-flight window
 /// (see [`Buffers`](crate::Buffers)). Opaque; start with [`Slot::EMPTY`].
 #[derive(Clone, Copy, Debug)]
 pub struct Slot {
-    /// 0: free.
     pid: u16,
-    entry: Entry,
-    /// Length of the encoded PUBLISH in the store (0 for requests, and once past PUBREC).
-    len: usize,
+    kind: Kind,
     /// Still to be sent again on this connection (set when a session resumes).
     resend: bool,
+    /// A message: the length of its encoded PUBLISH in the store (0 once past PUBREC). A
+    /// SUBSCRIBE: its number of filters.
+    len: usize,
 }
 
 impl Slot {
     /// A free slot.
     pub const EMPTY: Slot = Slot {
         pid: 0,
-        entry: Entry::Free,
-        len: 0,
+        kind: Kind::Free,
         resend: false,
+        len: 0,
     };
 
-    fn is_free(&self) -> bool {
-        self.pid == 0
+    /// Bytes of the store this slot's message takes.
+    fn stored(&self) -> usize {
+        match self.kind {
+            Kind::Subscribe | Kind::Unsubscribe => 0,
+            _ => self.len,
+        }
+    }
+
+    fn is_message(&self) -> bool {
+        matches!(self.kind, Kind::Puback | Kind::Pubrec | Kind::Pubcomp)
     }
 }
 
@@ -104,6 +115,8 @@ pub enum Resend<'a> {
 #[derive(Debug)]
 pub struct InFlight<'b> {
     slots: &'b mut [Slot],
+    /// Slots in use, from the start.
+    used: usize,
     bytes: &'b mut [u8],
     /// Bytes of `bytes` in use, from the start.
     filled: usize,
@@ -115,24 +128,25 @@ impl<'b> InFlight<'b> {
         slots.fill(Slot::EMPTY);
         InFlight {
             slots,
+            used: 0,
             bytes,
             filled: 0,
         }
     }
 
-    fn live(&self) -> impl Iterator<Item = &Slot> + '_ {
-        self.slots.iter().take_while(|s| !s.is_free())
+    /// The slots in use (`used` never passes the end).
+    #[inline(never)]
+    fn live(&self) -> &[Slot] {
+        self.slots.get(..self.used).unwrap_or_default()
     }
 
     fn position(&self, pid: u16) -> Option<usize> {
-        self.live().position(|s| s.pid == pid)
+        self.live().iter().position(|s| s.pid == pid)
     }
 
     /// Number of messages in flight (requests not counted).
     pub fn len(&self) -> usize {
-        self.live()
-            .filter(|s| matches!(s.entry, Entry::Message(_)))
-            .count()
+        self.live().iter().filter(|s| s.is_message()).count()
     }
 
     /// Whether `pid` is in use by a message or request in flight.
@@ -142,9 +156,11 @@ impl<'b> InFlight<'b> {
 
     /// The stage of the message with packet id `pid`.
     pub fn stage(&self, pid: u16) -> Option<Awaiting> {
-        match self.live().find(|s| s.pid == pid)?.entry {
-            Entry::Message(stage) => Some(stage),
-            Entry::Request(_) | Entry::Free => None,
+        match self.live().iter().find(|s| s.pid == pid)?.kind {
+            Kind::Puback => Some(Awaiting::Puback),
+            Kind::Pubrec => Some(Awaiting::Pubrec),
+            Kind::Pubcomp => Some(Awaiting::Pubcomp),
+            Kind::Subscribe | Kind::Unsubscribe | Kind::Free => None,
         }
     }
 
@@ -155,7 +171,7 @@ impl<'b> InFlight<'b> {
 
     /// Whether a message of `len` encoded bytes could be taken now.
     pub fn check_room(&self, len: usize) -> Result<(), Full> {
-        if self.live().count() >= self.slots.len() {
+        if self.used >= self.slots.len() {
             return Err(Full::Window {
                 slots: self.slots.len(),
             });
@@ -170,15 +186,15 @@ impl<'b> InFlight<'b> {
     fn push(&mut self, slot: Slot, encoded: &[u8]) -> Result<(), Full> {
         self.check_room(encoded.len())?;
         let end = self.filled + encoded.len();
-        let index = self.live().count();
         match (
             self.bytes.get_mut(self.filled..end),
-            self.slots.get_mut(index),
+            self.slots.get_mut(self.used),
         ) {
             (Some(dst), Some(free)) => {
                 dst.copy_from_slice(encoded);
                 *free = slot;
                 self.filled = end;
+                self.used += 1;
                 Ok(())
             }
             // check_room said both fit.
@@ -190,29 +206,38 @@ impl<'b> InFlight<'b> {
 
     /// Take a freshly sent PUBLISH (`encoded`, as sent) with packet id `pid`.
     pub fn insert(&mut self, pid: u16, stage: Awaiting, encoded: &[u8]) -> Result<(), Full> {
+        let kind = match stage {
+            Awaiting::Puback => Kind::Puback,
+            Awaiting::Pubrec => Kind::Pubrec,
+            Awaiting::Pubcomp => Kind::Pubcomp,
+        };
         let slot = Slot {
             pid,
-            entry: Entry::Message(stage),
-            len: encoded.len(),
+            kind,
             resend: false,
+            len: encoded.len(),
         };
         self.push(slot, encoded)
     }
 
     /// Take a request with packet id `pid` that awaits its answer.
     pub fn insert_request(&mut self, pid: u16, request: Request) -> Result<(), Full> {
+        let (kind, len) = match request {
+            Request::Subscribe { filters } => (Kind::Subscribe, filters),
+            Request::Unsubscribe => (Kind::Unsubscribe, 0),
+        };
         let slot = Slot {
             pid,
-            entry: Entry::Request(request),
-            len: 0,
+            kind,
             resend: false,
+            len,
         };
         self.push(slot, &[])
     }
 
     /// Byte offset of slot `index` in the store.
     fn offset(&self, index: usize) -> usize {
-        self.live().take(index).map(|s| s.len).sum()
+        self.live().iter().take(index).map(Slot::stored).sum()
     }
 
     /// Drop the stored bytes of slot `index`, keeping the slot.
@@ -221,7 +246,10 @@ impl<'b> InFlight<'b> {
         let Some(slot) = self.slots.get_mut(index) else {
             return;
         };
-        let removed = core::mem::take(&mut slot.len);
+        let removed = slot.stored();
+        if slot.is_message() {
+            slot.len = 0;
+        }
         if let Some(tail) = self.bytes.get_mut(start..self.filled) {
             if removed <= tail.len() {
                 tail.copy_within(removed.., 0);
@@ -233,10 +261,11 @@ impl<'b> InFlight<'b> {
     /// Remove slot `index` and its bytes; the later slots move down.
     fn remove(&mut self, index: usize) {
         self.drop_bytes(index);
-        if let Some(tail) = self.slots.get_mut(index..) {
+        if let Some(tail) = self.slots.get_mut(index..self.used) {
             tail.rotate_left(1);
             if let Some(last) = tail.last_mut() {
                 *last = Slot::EMPTY;
+                self.used -= 1;
             }
         }
     }
@@ -253,8 +282,17 @@ impl<'b> InFlight<'b> {
     /// The answer to request `pid` came: forget the request and return it.
     pub fn take_request(&mut self, pid: u16) -> Option<Request> {
         let index = self.position(pid)?;
-        let Entry::Request(request) = self.slots.get(index)?.entry else {
-            return None;
+        let request = match self.live().get(index)? {
+            Slot {
+                kind: Kind::Subscribe,
+                len,
+                ..
+            } => Request::Subscribe { filters: *len },
+            Slot {
+                kind: Kind::Unsubscribe,
+                ..
+            } => Request::Unsubscribe,
+            _ => return None,
         };
         self.remove(index);
         Some(request)
@@ -267,7 +305,7 @@ impl<'b> InFlight<'b> {
         };
         self.drop_bytes(index);
         if let Some(slot) = self.slots.get_mut(index) {
-            slot.entry = Entry::Message(Awaiting::Pubcomp);
+            slot.kind = Kind::Pubcomp;
             slot.resend = false;
         }
         true
@@ -277,48 +315,44 @@ impl<'b> InFlight<'b> {
     /// (the broker forgot them with the old connection).
     pub fn mark_all_for_resend(&mut self) {
         self.forget_requests();
-        for slot in self.slots.iter_mut().take_while(|s| !s.is_free()) {
+        let used = self.used;
+        for slot in self.slots.iter_mut().take(used) {
             slot.resend = true;
         }
     }
 
     /// Drop the requests still awaiting an answer (a new connection starts).
     pub fn forget_requests(&mut self) {
-        loop {
-            let request = self
-                .live()
-                .position(|s| matches!(s.entry, Entry::Request(_)));
-            match request {
-                Some(index) => self.remove(index),
-                None => break,
-            }
+        while let Some(index) = self.live().iter().position(|s| !s.is_message()) {
+            self.remove(index);
         }
     }
 
     /// Whether anything is still waiting to be sent again.
     pub fn resend_pending(&self) -> bool {
-        self.live().any(|s| s.resend)
+        self.live().iter().any(|s| s.resend)
     }
 
     /// The next message to send again, marked as sent.
     pub fn next_resend(&mut self) -> Option<Resend<'_>> {
-        let index = self.live().position(|s| s.resend)?;
+        let index = self.live().iter().position(|s| s.resend)?;
         let start = self.offset(index);
         let slot = self.slots.get_mut(index)?;
         slot.resend = false;
-        match slot.entry {
-            Entry::Message(Awaiting::Pubcomp) => Some(Resend::Pubrel(slot.pid)),
-            Entry::Message(Awaiting::Puback | Awaiting::Pubrec) => {
+        match slot.kind {
+            Kind::Pubcomp => Some(Resend::Pubrel(slot.pid)),
+            Kind::Puback | Kind::Pubrec => {
                 let end = start + slot.len;
                 self.bytes.get_mut(start..end).map(Resend::Publish)
             }
-            Entry::Request(_) | Entry::Free => None,
+            Kind::Subscribe | Kind::Unsubscribe | Kind::Free => None,
         }
     }
 
     /// Forget everything (a clean session starts).
     pub fn clear(&mut self) {
         self.slots.fill(Slot::EMPTY);
+        self.used = 0;
         self.filled = 0;
     }
 }

@@ -537,10 +537,17 @@ pub fn decode(packet: &[u8]) -> Result<Inbound<'_>, DecodeError> {
             }
         }
         PUBLISH => Inbound::Publish(decode_publish(first, body)?),
-        PUBACK => Inbound::Puback(split_pid(packet_type, body)?.0),
-        PUBREC => Inbound::Pubrec(split_pid(packet_type, body)?.0),
-        PUBREL => Inbound::Pubrel(split_pid(packet_type, body)?.0),
-        PUBCOMP => Inbound::Pubcomp(split_pid(packet_type, body)?.0),
+        // One packet id read for the five packets that are only that.
+        PUBACK | PUBREC | PUBREL | PUBCOMP | UNSUBACK => {
+            let (pid, _) = split_pid(packet_type, body)?;
+            match packet_type {
+                PUBACK => Inbound::Puback(pid),
+                PUBREC => Inbound::Pubrec(pid),
+                PUBREL => Inbound::Pubrel(pid),
+                PUBCOMP => Inbound::Pubcomp(pid),
+                _ => Inbound::Unsuback(pid),
+            }
+        }
         SUBACK => {
             let (pid, return_codes) = split_pid(packet_type, body)?;
             let invalid = return_codes
@@ -551,7 +558,6 @@ pub fn decode(packet: &[u8]) -> Result<Inbound<'_>, DecodeError> {
             }
             Inbound::Suback { pid, return_codes }
         }
-        UNSUBACK => Inbound::Unsuback(split_pid(packet_type, body)?.0),
         PINGRESP => Inbound::Pingresp,
         _ => return Err(DecodeError::ForbiddenType { packet_type }),
     })

@@ -92,19 +92,16 @@ pub fn validate_name(name: &str) -> Result<(), TopicError> {
 /// must also be last.
 pub fn validate_filter(filter: &str) -> Result<(), TopicError> {
     validate_len(filter)?;
-    let bytes = filter.as_bytes();
     let (mut nul, mut misplaced) = (false, false);
+    // Each byte with the one before it (a '/' before the first): a wildcard must follow a '/'
+    // and be followed by one (or the end), and nothing may follow '#'.
     let mut previous = b'/';
-    for (i, &byte) in bytes.iter().enumerate() {
-        match byte {
-            0 => nul = true,
-            b'+' | b'#' => {
-                let next = bytes.get(i + 1).copied();
-                let alone = previous == b'/' && matches!(next, None | Some(b'/'));
-                misplaced |= !alone || (byte == b'#' && next.is_some());
-            }
-            _ => {}
-        }
+    for &byte in filter.as_bytes() {
+        nul |= byte == 0;
+        let wildcard = byte == b'+' || byte == b'#';
+        misplaced |= (wildcard && previous != b'/')
+            || (previous == b'+' && byte != b'/')
+            || previous == b'#';
         previous = byte;
     }
     if nul {
@@ -208,6 +205,32 @@ mod tests {
         }
         assert_eq!(validate_filter(""), Err(TopicError::Empty));
         assert_eq!(validate_filter("a/\0/#"), Err(TopicError::NulChar));
+    }
+
+    #[test]
+    fn wildcard_placement_agrees_with_the_rule_by_levels() {
+        // Every filter of up to 6 bytes over 'a', '/', '+', '#', against §4.7.1 read level by
+        // level: a level with a wildcard is exactly "+" or "#", and "#" is the last level.
+        let alphabet = [b'a', b'/', b'+', b'#'];
+        for len in 1..=6u32 {
+            for n in 0..4usize.pow(len) {
+                let filter: std::string::String = (0..len)
+                    .map(|i| char::from(alphabet[n / 4usize.pow(i) % 4]))
+                    .collect();
+                let levels: std::vec::Vec<&str> = filter.split('/').collect();
+                let placed = levels.iter().enumerate().all(|(i, level)| {
+                    !level.contains(['+', '#'])
+                        || *level == "+"
+                        || (*level == "#" && i == levels.len() - 1)
+                });
+                let expected = if placed {
+                    Ok(())
+                } else {
+                    Err(TopicError::MisplacedWildcard)
+                };
+                assert_eq!(validate_filter(&filter), expected, "{filter}");
+            }
+        }
     }
 
     #[test]

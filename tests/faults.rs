@@ -314,10 +314,7 @@ fn a_broken_handshake_is_a_clean_error_and_the_next_attempt_succeeds() {
         // Sticky: the session says so, and every call answers the same.
         assert_eq!(c.connection().session().broken(), Some(&error));
         assert!(!c.connection().session().is_connected());
-        assert_eq!(
-            c.publish("x", b"", QoS::AtMostOnce, false),
-            Err(error.clone())
-        );
+        assert_eq!(c.publish("x", b"", QoS::AtMostOnce, false), Err(error));
         assert_eq!(c.poll().map(|e| e.is_some()), Err(error));
         drop(c.into_transport());
     }

@@ -92,23 +92,40 @@ where
         qos: QoS,
         retain: bool,
     ) -> Result<Option<u16>, Error> {
-        let publish = |c: &mut Connection<'b>, now| c.publish(now, topic, payload, qos, retain);
-        self.run(publish).await
+        let mut pid = None;
+        self.run(&mut |c, now| {
+            pid = c.publish(now, topic, payload, qos, retain)?;
+            Ok(())
+        })
+        .await?;
+        Ok(pid)
     }
 
     /// Subscribe to `filters`; returns the packet id its [`Event::Subscribed`] will carry.
     pub async fn subscribe(&mut self, filters: &[(&str, QoS)]) -> Result<u16, Error> {
-        self.run(|c, now| c.subscribe(now, filters)).await
+        let mut pid = 0;
+        self.run(&mut |c, now| {
+            pid = c.subscribe(now, filters)?;
+            Ok(())
+        })
+        .await?;
+        Ok(pid)
     }
 
     /// Unsubscribe from `filters`; returns the packet id its [`Event::Unsubscribed`] will carry.
     pub async fn unsubscribe(&mut self, filters: &[&str]) -> Result<u16, Error> {
-        self.run(|c, now| c.unsubscribe(now, filters)).await
+        let mut pid = 0;
+        self.run(&mut |c, now| {
+            pid = c.unsubscribe(now, filters)?;
+            Ok(())
+        })
+        .await?;
+        Ok(pid)
     }
 
     /// Send DISCONNECT. The transport stays open; close it yourself.
     pub async fn disconnect(&mut self) -> Result<(), Error> {
-        self.run(|c, _| c.disconnect()).await
+        self.run(&mut |c, _| c.disconnect()).await
     }
 
     /// One step without waiting: send what is due, read what the transport has, and return
@@ -154,16 +171,17 @@ where
         self.conn.poll_event(now)
     }
 
-    /// Send what is due, apply `op` to the connection, and send what that made due.
-    async fn run<R>(
+    /// Send what is due, apply `op` to the connection, and send what that made due. One body
+    /// (one future) for every operation, as in the blocking client: `op` is called through a
+    /// pointer and keeps its result in its closure.
+    async fn run(
         &mut self,
-        op: impl FnOnce(&mut Connection<'b>, Instant) -> Result<R, Error>,
-    ) -> Result<R, Error> {
+        op: &mut (dyn FnMut(&mut Connection<'b>, Instant) -> Result<(), Error> + Send),
+    ) -> Result<(), Error> {
         let now = self.clock.now();
         self.send_due(now).await?;
-        let result = op(self.conn, now)?;
-        self.send_due(now).await?;
-        Ok(result)
+        op(self.conn, now)?;
+        self.send_due(now).await
     }
 
     /// Write and flush everything the connection wants sent.

@@ -59,22 +59,37 @@ impl<'c, 'b, T: Read + Write + ReadReady, C: Clock> Client<'c, 'b, T, C> {
         qos: QoS,
         retain: bool,
     ) -> Result<Option<u16>, Error> {
-        self.run(|c, now| c.publish(now, topic, payload, qos, retain))
+        let mut pid = None;
+        self.run(&mut |c, now| {
+            pid = c.publish(now, topic, payload, qos, retain)?;
+            Ok(())
+        })?;
+        Ok(pid)
     }
 
     /// Subscribe to `filters`; returns the packet id its [`Event::Subscribed`] will carry.
     pub fn subscribe(&mut self, filters: &[(&str, QoS)]) -> Result<u16, Error> {
-        self.run(|c, now| c.subscribe(now, filters))
+        let mut pid = 0;
+        self.run(&mut |c, now| {
+            pid = c.subscribe(now, filters)?;
+            Ok(())
+        })?;
+        Ok(pid)
     }
 
     /// Unsubscribe from `filters`; returns the packet id its [`Event::Unsubscribed`] will carry.
     pub fn unsubscribe(&mut self, filters: &[&str]) -> Result<u16, Error> {
-        self.run(|c, now| c.unsubscribe(now, filters))
+        let mut pid = 0;
+        self.run(&mut |c, now| {
+            pid = c.unsubscribe(now, filters)?;
+            Ok(())
+        })?;
+        Ok(pid)
     }
 
     /// Send DISCONNECT. The transport stays open; close it yourself.
     pub fn disconnect(&mut self) -> Result<(), Error> {
-        self.run(|c, _| c.disconnect())
+        self.run(&mut |c, _| c.disconnect())
     }
 
     /// One step without waiting: send what is due, read what the transport has, and return
@@ -104,16 +119,16 @@ impl<'c, 'b, T: Read + Write + ReadReady, C: Clock> Client<'c, 'b, T, C> {
         self.conn.poll_event(now)
     }
 
-    /// Apply `op` to the connection between two sends of what is due.
-    fn run<R>(
+    /// Apply `op` to the connection between two sends of what is due. One body for every
+    /// operation (`op` is called through a pointer, its result kept by the caller's closure).
+    fn run(
         &mut self,
-        op: impl FnOnce(&mut Connection<'b>, Instant) -> Result<R, Error>,
-    ) -> Result<R, Error> {
+        op: &mut dyn FnMut(&mut Connection<'b>, Instant) -> Result<(), Error>,
+    ) -> Result<(), Error> {
         let now = self.clock.now();
         self.send_due(now)?;
-        let result = op(self.conn, now)?;
-        self.send_due(now)?;
-        Ok(result)
+        op(self.conn, now)?;
+        self.send_due(now)
     }
 
     /// Write and flush everything the connection wants sent.

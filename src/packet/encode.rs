@@ -188,8 +188,16 @@ fn check_text(field: &'static str, text: &str) -> Result<(), EncodeError> {
 }
 
 /// A cursor that writes one packet into an output buffer, for the packets encoded here.
+///
+/// [`Writer::start`] checks that the whole packet fits, and the encoders check every field
+/// (string lengths at most 65,535) before writing, so the `put`s cannot fail and return
+/// nothing: one small copy each. Should the length arithmetic here ever be wrong, a `put`
+/// that does not fit writes nothing and [`Writer::finish`] refuses the packet
+/// ([`EncodeError::BufferTooSmall`]) rather than return a malformed one.
 struct Writer<'a> {
     out: &'a mut [u8],
+    /// Bytes of the packet so far: past the end of `out` once one did not fit (nothing is
+    /// written from there on).
     pos: usize,
 }
 
@@ -204,53 +212,53 @@ impl<'a> Writer<'a> {
             });
         }
         let mut writer = Writer { out, pos: 0 };
-        writer.put(&[first])?;
-        writer.put_remaining_len(remaining)?;
+        writer.put(&[first]);
+        writer.put_remaining_len(remaining);
         Ok(writer)
     }
 
-    fn put(&mut self, bytes: &[u8]) -> Result<(), EncodeError> {
-        let available = self.out.len();
+    // Not inlined: one copy routine for the dozen fields, not a bounds check and a copy each.
+    #[inline(never)]
+    fn put(&mut self, bytes: &[u8]) {
         let end = self.pos.saturating_add(bytes.len());
-        let dest = self
-            .out
-            .get_mut(self.pos..end)
-            .ok_or(EncodeError::BufferTooSmall {
-                needed: end,
-                available,
-            })?;
-        dest.copy_from_slice(bytes);
+        if let Some(dest) = self.out.get_mut(self.pos..end) {
+            dest.copy_from_slice(bytes);
+        }
         self.pos = end;
-        Ok(())
     }
 
     /// Writes the variable-length integer of §2.2.3: seven bits a byte, least significant
     /// first, high bit set on every byte but the last.
-    fn put_remaining_len(&mut self, mut remaining: usize) -> Result<(), EncodeError> {
+    fn put_remaining_len(&mut self, mut remaining: usize) {
         loop {
             let byte = (remaining % 128) as u8;
             remaining /= 128;
             if remaining == 0 {
                 return self.put(&[byte]);
             }
-            self.put(&[byte | 0x80])?;
+            self.put(&[byte | 0x80]);
         }
     }
 
     /// Writes a field with a 16-bit length prefix: binary data, or a UTF-8 string's bytes
-    /// (§1.5.3).
-    fn put_prefixed(&mut self, field: &'static str, bytes: &[u8]) -> Result<(), EncodeError> {
-        let len = u16::try_from(bytes.len()).map_err(|_| EncodeError::StringTooLong {
-            field,
-            len: bytes.len(),
-        })?;
-        self.put(&len.to_be_bytes())?;
+    /// (§1.5.3), whose length the encoder has checked (a longer one makes `finish` fail).
+    fn put_prefixed(&mut self, bytes: &[u8]) {
+        match u16::try_from(bytes.len()) {
+            Ok(len) => self.put(&len.to_be_bytes()),
+            Err(_) => self.pos = usize::MAX,
+        }
         self.put(bytes)
     }
 
-    /// Writes a length-prefixed UTF-8 string (§1.5.3).
-    fn put_str(&mut self, field: &'static str, text: &str) -> Result<(), EncodeError> {
-        self.put_prefixed(field, text.as_bytes())
+    /// The packet's length, once every `put` fitted.
+    fn finish(self) -> Result<usize, EncodeError> {
+        if self.pos > self.out.len() {
+            return Err(EncodeError::BufferTooSmall {
+                needed: self.pos,
+                available: self.out.len(),
+            });
+        }
+        Ok(self.pos)
     }
 }
 
@@ -301,21 +309,21 @@ pub fn encode_connect(c: &Connect<'_>, out: &mut [u8]) -> Result<usize, EncodeEr
     }
     flags |= u8::from(c.password.is_some()) << 6 | u8::from(c.username.is_some()) << 7;
     let mut writer = Writer::start(out, CONNECT_HEADER, remaining)?;
-    writer.put(&PROTOCOL_NAME_AND_LEVEL)?;
-    writer.put(&[flags])?;
-    writer.put(&c.keep_alive.to_be_bytes())?;
-    writer.put_str("client id", c.client_id)?;
+    writer.put(&PROTOCOL_NAME_AND_LEVEL);
+    writer.put(&[flags]);
+    writer.put(&c.keep_alive.to_be_bytes());
+    writer.put_prefixed(c.client_id.as_bytes());
     if let Some(will) = &c.will {
-        writer.put_str("will topic", will.topic)?;
-        writer.put_prefixed("will payload", will.payload)?;
+        writer.put_prefixed(will.topic.as_bytes());
+        writer.put_prefixed(will.payload);
     }
     if let Some(username) = c.username {
-        writer.put_str("user name", username)?;
+        writer.put_prefixed(username.as_bytes());
     }
     if let Some(password) = c.password {
-        writer.put_prefixed("password", password)?;
+        writer.put_prefixed(password);
     }
-    Ok(writer.pos)
+    writer.finish()
 }
 
 /// Remaining length of a PUBLISH.
@@ -352,12 +360,12 @@ pub fn encode_publish(p: &Publish<'_>, out: &mut [u8]) -> Result<usize, EncodeEr
     let first = PUBLISH << 4 | u8::from(p.dup) << 3 | (p.qos as u8) << 1 | u8::from(p.retain);
     let remaining = publish_remaining(p.topic.len(), p.payload.len(), p.qos);
     let mut writer = Writer::start(out, first, remaining)?;
-    writer.put_str("topic name", p.topic)?;
+    writer.put_prefixed(p.topic.as_bytes());
     if let Some(pid) = pid {
-        writer.put(&pid.to_be_bytes())?;
+        writer.put(&pid.to_be_bytes());
     }
-    writer.put(p.payload)?;
-    Ok(writer.pos)
+    writer.put(p.payload);
+    writer.finish()
 }
 
 /// Sets the DUP flag on an already-encoded PUBLISH at QoS 1 or 2, for a resend
@@ -394,12 +402,12 @@ pub fn encode_subscribe(
 ) -> Result<usize, EncodeError> {
     let remaining = filters_remaining(pid, filters.iter().map(|(filter, _)| *filter), 1)?;
     let mut writer = Writer::start(out, SUBSCRIBE_HEADER, remaining)?;
-    writer.put(&pid.to_be_bytes())?;
+    writer.put(&pid.to_be_bytes());
     for &(filter, qos) in filters {
-        writer.put_str("topic filter", filter)?;
-        writer.put(&[qos as u8])?;
+        writer.put_prefixed(filter.as_bytes());
+        writer.put(&[qos as u8]);
     }
-    Ok(writer.pos)
+    writer.finish()
 }
 
 /// Encodes an UNSUBSCRIBE of any number (at least one) of filters.
@@ -410,11 +418,11 @@ pub fn encode_unsubscribe(
 ) -> Result<usize, EncodeError> {
     let remaining = filters_remaining(pid, filters.iter().copied(), 0)?;
     let mut writer = Writer::start(out, UNSUBSCRIBE_HEADER, remaining)?;
-    writer.put(&pid.to_be_bytes())?;
+    writer.put(&pid.to_be_bytes());
     for filter in filters {
-        writer.put_str("topic filter", filter)?;
+        writer.put_prefixed(filter.as_bytes());
     }
-    Ok(writer.pos)
+    writer.finish()
 }
 
 /// Checks the packet id and filters of a SUBSCRIBE or UNSUBSCRIBE, and returns its remaining

@@ -321,10 +321,10 @@ fn keep_alive_pings_when_idle_and_declares_a_silent_broker_dead() {
     assert_eq!(transmit(&mut s, t(23_000)), Ok(None));
     assert_eq!(s.check_timeouts(t(23_000)), Ok(()));
     let dead = Error::Timeout(Timeout::Pingresp { waited_ms: 3_000 });
-    assert_eq!(s.check_timeouts(t(23_001)), Err(dead.clone()));
+    assert_eq!(s.check_timeouts(t(23_001)), Err(dead));
     assert!(s.broken().is_some());
     // Sticky.
-    assert_eq!(transmit(&mut s, t(23_002)), Err(dead.clone()));
+    assert_eq!(transmit(&mut s, t(23_002)), Err(dead));
     assert_eq!(
         s.handle(t(23_002), &[0xd0, 0x00], &mut out).map(|_| ()),
         Err(dead)
@@ -635,7 +635,7 @@ fn a_qos2_message_beyond_the_limit_is_deferred_until_the_others_are_released() {
         max: 1,
         deferred: 1,
     };
-    assert_eq!(s.check_timeouts(t(5)), Err(ended.clone()));
+    assert_eq!(s.check_timeouts(t(5)), Err(ended));
     assert_eq!(s.broken(), Some(&ended));
     // The session resumes and the broker sends 2 again (DUP): delivered once.
     s.connect(t(6), &options, &mut out).unwrap();

@@ -44,12 +44,50 @@ fn remaining_length_writer_matches_spec_table() {
             out: &mut out,
             pos: 0,
         };
-        writer.put_remaining_len(value).unwrap();
-        let pos = writer.pos;
+        writer.put_remaining_len(value);
+        let pos = writer.finish().unwrap();
         assert_eq!(&out[..pos], bytes, "{value}");
         assert_eq!(packet_len(value), Ok(1 + bytes.len() + value));
     }
     assert_eq!(packet_len(MAX_REMAINING_LEN + 1), Err(EncodeError::TooLong));
+}
+
+#[test]
+fn a_writer_refuses_a_packet_whose_fields_did_not_fit() {
+    // The encoders size the packet first, so this is the guard against their arithmetic:
+    // a field that does not fit is not written, and the packet is refused, not cut short.
+    let mut out = [0u8; 4];
+    let mut writer = Writer {
+        out: &mut out,
+        pos: 0,
+    };
+    writer.put(b"abc");
+    writer.put(b"de");
+    writer.put(b"f");
+    let err = EncodeError::BufferTooSmall {
+        needed: 6,
+        available: 4,
+    };
+    assert_eq!(writer.finish(), Err(err));
+    assert_eq!(out, *b"abc\0");
+    let long = vec![0u8; 65_536];
+    let mut out = vec![0u8; 70_000];
+    let mut writer = Writer {
+        out: &mut out,
+        pos: 0,
+    };
+    writer.put_prefixed(&long);
+    assert!(
+        writer.finish().is_err(),
+        "a field longer than its 16-bit prefix"
+    );
+    let mut writer = Writer {
+        out: &mut out,
+        pos: 0,
+    };
+    writer.put_prefixed(b"ok");
+    assert_eq!(writer.finish(), Ok(4));
+    assert_eq!(out[..4], *b"\0\x02ok");
 }
 
 #[test]
