@@ -34,6 +34,7 @@ impl<'b> CryptoBuffer<'b> {
         }
     }
 
+    #[inline(never)]
     pub fn push(&mut self, b: u8) -> Result<(), TlsError> {
         if self.space() > 0 {
             self.buf[self.offset + self.len] = b;
@@ -45,11 +46,13 @@ impl<'b> CryptoBuffer<'b> {
         }
     }
 
+    #[inline(never)]
     pub fn push_u16(&mut self, num: u16) -> Result<(), TlsError> {
         let data = num.to_be_bytes();
         self.extend_from_slice(&data)
     }
 
+    #[inline(never)]
     pub fn push_u24(&mut self, num: u32) -> Result<(), TlsError> {
         let data = num.to_be_bytes();
         self.extend_from_slice(&[data[1], data[2], data[3]])
@@ -60,6 +63,7 @@ impl<'b> CryptoBuffer<'b> {
         self.extend_from_slice(&data)
     }
 
+    #[inline(never)]
     fn set(&mut self, idx: usize, val: u8) -> Result<(), TlsError> {
         if idx < self.len {
             self.buf[self.offset + idx] = val;
@@ -96,6 +100,7 @@ impl<'b> CryptoBuffer<'b> {
         &self.buf[self.offset..self.offset + self.len]
     }
 
+    #[inline(never)]
     fn extend_internal(&mut self, other: &[u8]) -> Result<(), TlsError> {
         if self.space() < other.len() {
             error!(

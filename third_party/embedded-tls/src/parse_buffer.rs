@@ -47,6 +47,7 @@ impl<'b> ParseBuffer<'b> {
         self.buffer
     }
 
+    #[inline(never)]
     pub fn slice(&mut self, len: usize) -> Result<ParseBuffer<'b>, ParseError> {
         if self.pos + len <= self.buffer.len() {
             let slice = ParseBuffer::new(&self.buffer[self.pos..self.pos + len]);
@@ -57,6 +58,7 @@ impl<'b> ParseBuffer<'b> {
         }
     }
 
+    #[inline(never)]
     pub fn read_u8(&mut self) -> Result<u8, ParseError> {
         if self.pos < self.buffer.len() {
             let value = self.buffer[self.pos];
@@ -67,6 +69,7 @@ impl<'b> ParseBuffer<'b> {
         }
     }
 
+    #[inline(never)]
     pub fn read_u16(&mut self) -> Result<u16, ParseError> {
         //info!("pos={} len={}", self.pos, self.buffer.len());
         if self.pos + 2 <= self.buffer.len() {
@@ -78,6 +81,7 @@ impl<'b> ParseBuffer<'b> {
         }
     }
 
+    #[inline(never)]
     pub fn read_u24(&mut self) -> Result<u32, ParseError> {
         if self.pos + 3 <= self.buffer.len() {
             let value = u32::from_be_bytes([
@@ -108,6 +112,7 @@ impl<'b> ParseBuffer<'b> {
         }
     }
 
+    #[inline(never)]
     pub fn fill(&mut self, dest: &mut [u8]) -> Result<(), ParseError> {
         if self.pos + dest.len() <= self.buffer.len() {
             dest.copy_from_slice(&self.buffer[self.pos..self.pos + dest.len()]);

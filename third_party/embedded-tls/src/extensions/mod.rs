@@ -38,43 +38,70 @@ pub enum ExtensionType {
 }
 
 impl ExtensionType {
+    /// Every extension type, for [`ExtensionType::parse`] (the discriminant is the code point).
+    const ALL: [Self; 23] = [
+        Self::ServerName,
+        Self::MaxFragmentLength,
+        Self::StatusRequest,
+        Self::SupportedGroups,
+        Self::SignatureAlgorithms,
+        Self::UseSrtp,
+        Self::Heartbeat,
+        Self::ApplicationLayerProtocolNegotiation,
+        Self::SignedCertificateTimestamp,
+        Self::ClientCertificateType,
+        Self::ServerCertificateType,
+        Self::Padding,
+        Self::CompressCertificate,
+        Self::PreSharedKey,
+        Self::EarlyData,
+        Self::SupportedVersions,
+        Self::Cookie,
+        Self::PskKeyExchangeModes,
+        Self::CertificateAuthorities,
+        Self::OidFilters,
+        Self::PostHandshakeAuth,
+        Self::SignatureAlgorithmsCert,
+        Self::KeyShare,
+    ];
+
     pub fn parse(buf: &mut ParseBuffer) -> Result<Self, ParseError> {
-        match buf.read_u16()? {
-            v if v == Self::ServerName as u16 => Ok(Self::ServerName),
-            v if v == Self::MaxFragmentLength as u16 => Ok(Self::MaxFragmentLength),
-            v if v == Self::StatusRequest as u16 => Ok(Self::StatusRequest),
-            v if v == Self::SupportedGroups as u16 => Ok(Self::SupportedGroups),
-            v if v == Self::SignatureAlgorithms as u16 => Ok(Self::SignatureAlgorithms),
-            v if v == Self::UseSrtp as u16 => Ok(Self::UseSrtp),
-            v if v == Self::Heartbeat as u16 => Ok(Self::Heartbeat),
-            v if v == Self::ApplicationLayerProtocolNegotiation as u16 => {
-                Ok(Self::ApplicationLayerProtocolNegotiation)
-            }
-            v if v == Self::SignedCertificateTimestamp as u16 => {
-                Ok(Self::SignedCertificateTimestamp)
-            }
-            v if v == Self::ClientCertificateType as u16 => Ok(Self::ClientCertificateType),
-            v if v == Self::ServerCertificateType as u16 => Ok(Self::ServerCertificateType),
-            v if v == Self::Padding as u16 => Ok(Self::Padding),
-            v if v == Self::CompressCertificate as u16 => Ok(Self::CompressCertificate),
-            v if v == Self::PreSharedKey as u16 => Ok(Self::PreSharedKey),
-            v if v == Self::EarlyData as u16 => Ok(Self::EarlyData),
-            v if v == Self::SupportedVersions as u16 => Ok(Self::SupportedVersions),
-            v if v == Self::Cookie as u16 => Ok(Self::Cookie),
-            v if v == Self::PskKeyExchangeModes as u16 => Ok(Self::PskKeyExchangeModes),
-            v if v == Self::CertificateAuthorities as u16 => Ok(Self::CertificateAuthorities),
-            v if v == Self::OidFilters as u16 => Ok(Self::OidFilters),
-            v if v == Self::PostHandshakeAuth as u16 => Ok(Self::PostHandshakeAuth),
-            v if v == Self::SignatureAlgorithmsCert as u16 => Ok(Self::SignatureAlgorithmsCert),
-            v if v == Self::KeyShare as u16 => Ok(Self::KeyShare),
-            other => {
-                warn!("Read unknown ExtensionType: {}", other);
-                Err(ParseError::InvalidData)
-            }
-        }
+        let code_point = buf.read_u16()?;
+        Self::ALL
+            .into_iter()
+            .find(|extension_type| *extension_type as u16 == code_point)
+            .ok_or_else(|| {
+                warn!("Read unknown ExtensionType: {}", code_point);
+                ParseError::InvalidData
+            })
     }
 
     pub fn encode(self, buf: &mut CryptoBuffer) -> Result<(), TlsError> {
         buf.push_u16(self as u16).map_err(|_| TlsError::EncodeError)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_extension_type_parses_from_its_code_point() {
+        for (i, extension_type) in ExtensionType::ALL.into_iter().enumerate() {
+            // No type twice (the table is in the order of the code points).
+            assert!(
+                ExtensionType::ALL[..i]
+                    .iter()
+                    .all(|t| *t as u16 != extension_type as u16)
+            );
+            let code = (extension_type as u16).to_be_bytes();
+            assert_eq!(
+                ExtensionType::parse(&mut ParseBuffer::new(&code)).ok(),
+                Some(extension_type)
+            );
+        }
+        for unknown in [[0x00, 0x02], [0x00, 0x34], [0xff, 0x01]] {
+            assert!(ExtensionType::parse(&mut ParseBuffer::new(&unknown)).is_err());
+        }
     }
 }
