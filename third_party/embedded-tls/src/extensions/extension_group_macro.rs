@@ -18,9 +18,7 @@ macro_rules! extension_group {
             }
 
             pub fn encode(&self, buf: &mut crate::buffer::CryptoBuffer) -> Result<(), crate::TlsError> {
-                self.extension_type().encode(buf)?;
-
-                buf.with_u16_length(|buf| match self {
+                self.extension_type().encode_with(buf, &|buf| match self {
                     $(Self::$extension(ext_data) => ext_data.encode(buf)),+
                 })
             }

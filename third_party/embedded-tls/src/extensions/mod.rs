@@ -79,6 +79,20 @@ impl ExtensionType {
     pub fn encode(self, buf: &mut CryptoBuffer) -> Result<(), TlsError> {
         buf.push_u16(self as u16).map_err(|_| TlsError::EncodeError)
     }
+
+    /// An extension of this type: the type, then `data` preceded by its length in two bytes
+    /// (RFC 8446 §4.2). A message encodes each extension it sends with this, rather than
+    /// through the `enum` of every extension the message may carry (whose `encode` is a copy
+    /// of every extension's encoder).
+    #[inline(never)]
+    pub(crate) fn encode_with(
+        self,
+        buf: &mut CryptoBuffer,
+        data: &dyn Fn(&mut CryptoBuffer) -> Result<(), TlsError>,
+    ) -> Result<(), TlsError> {
+        self.encode(buf)?;
+        buf.with_u16_length(data)
+    }
 }
 
 #[cfg(test)]

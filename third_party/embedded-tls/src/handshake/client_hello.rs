@@ -8,6 +8,7 @@ use typenum::Unsigned;
 use crate::TlsError;
 use crate::config::{TlsCipherSuite, TlsConfig};
 use crate::ecdhe::EphemeralKeyPair;
+use crate::extensions::ExtensionType;
 use crate::extensions::extension_data::alpn::AlpnProtocolNameList;
 use crate::extensions::extension_data::key_share::{KeyShareClientHello, KeyShareEntry};
 use crate::extensions::extension_data::pre_shared_key::PreSharedKeyClientHello;
@@ -18,7 +19,6 @@ use crate::extensions::extension_data::server_name::ServerNameList;
 use crate::extensions::extension_data::signature_algorithms::SignatureAlgorithms;
 use crate::extensions::extension_data::supported_groups::{NamedGroup, SupportedGroups};
 use crate::extensions::extension_data::supported_versions::{SupportedVersionsClientHello, TLS13};
-use crate::extensions::messages::ClientHelloExtension;
 use crate::handshake::{LEGACY_VERSION, Random};
 use crate::key_schedule::{HashOutputSize, WriteKeySchedule};
 use crate::{CryptoProvider, buffer::CryptoBuffer};
@@ -82,49 +82,62 @@ where
             // Implementations of this specification MUST send this extension in the
             // ClientHello containing all versions of TLS which they are prepared to
             // negotiate
-            ClientHelloExtension::SupportedVersions(SupportedVersionsClientHello {
-                versions: Vec::from_slice(&[TLS13]).unwrap(),
-            })
-            .encode(buf)?;
+            ExtensionType::SupportedVersions.encode_with(buf, &|buf| {
+                SupportedVersionsClientHello::<1> {
+                    versions: Vec::from_slice(&[TLS13]).unwrap(),
+                }
+                .encode(buf)
+            })?;
 
-            ClientHelloExtension::SignatureAlgorithms(SignatureAlgorithms {
-                supported_signature_algorithms: self.config.signature_schemes.clone(),
-            })
-            .encode(buf)?;
+            ExtensionType::SignatureAlgorithms.encode_with(buf, &|buf| {
+                SignatureAlgorithms {
+                    supported_signature_algorithms: self.config.signature_schemes.clone(),
+                }
+                .encode(buf)
+            })?;
 
             if let Some(max_fragment_length) = self.config.max_fragment_length {
-                ClientHelloExtension::MaxFragmentLength(max_fragment_length).encode(buf)?;
+                ExtensionType::MaxFragmentLength
+                    .encode_with(buf, &|buf| max_fragment_length.encode(buf))?;
             }
 
-            ClientHelloExtension::SupportedGroups(SupportedGroups {
-                supported_groups: self.config.named_groups.clone(),
-            })
-            .encode(buf)?;
+            ExtensionType::SupportedGroups.encode_with(buf, &|buf| {
+                SupportedGroups {
+                    supported_groups: self.config.named_groups.clone(),
+                }
+                .encode(buf)
+            })?;
 
-            ClientHelloExtension::PskKeyExchangeModes(PskKeyExchangeModes {
-                modes: Vec::from_slice(&[PskKeyExchangeMode::PskDheKe]).unwrap(),
-            })
-            .encode(buf)?;
+            ExtensionType::PskKeyExchangeModes.encode_with(buf, &|buf| {
+                PskKeyExchangeModes::<1> {
+                    modes: Vec::from_slice(&[PskKeyExchangeMode::PskDheKe]).unwrap(),
+                }
+                .encode(buf)
+            })?;
 
-            ClientHelloExtension::KeyShare(KeyShareClientHello {
-                client_shares: Vec::from_slice(&[KeyShareEntry {
-                    group: NamedGroup::Secp256r1,
-                    opaque: public_key,
-                }])
-                .unwrap(),
-            })
-            .encode(buf)?;
+            ExtensionType::KeyShare.encode_with(buf, &|buf| {
+                KeyShareClientHello::<1> {
+                    client_shares: Vec::from_slice(&[KeyShareEntry {
+                        group: NamedGroup::Secp256r1,
+                        opaque: public_key,
+                    }])
+                    .unwrap(),
+                }
+                .encode(buf)
+            })?;
 
             if let Some(server_name) = self.config.server_name {
-                ClientHelloExtension::ServerName(ServerNameList::single(server_name))
-                    .encode(buf)?;
+                ExtensionType::ServerName
+                    .encode_with(buf, &|buf| ServerNameList::single(server_name).encode(buf))?;
             }
 
             if let Some(alpn_protocols) = self.config.alpn_protocols {
-                ClientHelloExtension::ApplicationLayerProtocolNegotiation(AlpnProtocolNameList {
-                    protocols: alpn_protocols,
-                })
-                .encode(buf)?;
+                ExtensionType::ApplicationLayerProtocolNegotiation.encode_with(buf, &|buf| {
+                    AlpnProtocolNameList {
+                        protocols: alpn_protocols,
+                    }
+                    .encode(buf)
+                })?;
             }
 
             // Section 4.2
@@ -133,11 +146,13 @@ where
             // "pre_shared_key" which MUST be the last extension in
             // the ClientHello.
             if let Some((_, identities)) = &self.config.psk {
-                ClientHelloExtension::PreSharedKey(PreSharedKeyClientHello {
-                    identities: identities.clone(),
-                    hash_size: <CipherSuite::Hash as OutputSizeUser>::output_size(),
-                })
-                .encode(buf)?;
+                ExtensionType::PreSharedKey.encode_with(buf, &|buf| {
+                    PreSharedKeyClientHello::<4> {
+                        identities: identities.clone(),
+                        hash_size: <CipherSuite::Hash as OutputSizeUser>::output_size(),
+                    }
+                    .encode(buf)
+                })?;
             }
 
             Ok(())
