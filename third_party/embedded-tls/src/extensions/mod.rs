@@ -95,6 +95,55 @@ impl ExtensionType {
     }
 }
 
+/// Reads one extension (RFC 8446 §4.2): its type, `None` when this crate does not know it
+/// (the caller ignores it), and its data, after a two-byte length. A truncated type, length
+/// or data is `DecodeError`.
+#[inline(never)]
+pub(crate) fn read_extension<'a>(
+    buf: &mut ParseBuffer<'a>,
+) -> Result<(Option<ExtensionType>, ParseBuffer<'a>), TlsError> {
+    let extension_type = ExtensionType::parse(buf);
+    let data_len = buf.read_u16().map_err(|_| TlsError::DecodeError)? as usize;
+    let data = buf.slice(data_len).map_err(|_| TlsError::DecodeError)?;
+
+    match extension_type {
+        Ok(extension_type) => Ok((Some(extension_type), data)),
+        Err(ParseError::InvalidData) => Ok((None, data)),
+        Err(err) => {
+            warn!("Failed to read extension type: {:?}", err);
+            Err(TlsError::DecodeError)
+        }
+    }
+}
+
+/// Checks a list of extensions (a two-byte length, then the extensions) that the client does
+/// not use: `check` parses the data of each extension this crate knows (and refuses a type not
+/// allowed in the message), unknown ones are skipped, and more than `max` known ones are
+/// `DecodeError`, as when they are stored in a vector of `max`.
+#[inline(never)]
+pub(crate) fn check_extensions<'a>(
+    buf: &mut ParseBuffer<'a>,
+    max: usize,
+    check: fn(ExtensionType, &mut ParseBuffer<'a>) -> Result<(), TlsError>,
+) -> Result<(), TlsError> {
+    let extensions_len = buf
+        .read_u16()
+        .map_err(|_| TlsError::InvalidExtensionsLength)?;
+    let mut ext_buf = buf.slice(extensions_len as usize)?;
+
+    let mut known = 0;
+    while !ext_buf.is_empty() {
+        if let (Some(extension_type), mut data) = read_extension(&mut ext_buf)? {
+            check(extension_type, &mut data)?;
+            known += 1;
+            if known > max {
+                return Err(TlsError::DecodeError);
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +165,46 @@ mod tests {
         }
         for unknown in [[0x00, 0x02], [0x00, 0x34], [0xff, 0x01]] {
             assert!(ExtensionType::parse(&mut ParseBuffer::new(&unknown)).is_err());
+        }
+    }
+
+    /// `check_vector` refuses and accepts exactly what `parse_vector` (which stores the
+    /// extensions) does, with the same error.
+    fn check_matches_parse(list: &[u8]) -> Result<(), TlsError> {
+        use crate::extensions::messages::EncryptedExtensionsExtension;
+        let checked = EncryptedExtensionsExtension::check_vector::<2>(&mut ParseBuffer::new(list));
+        let parsed = EncryptedExtensionsExtension::parse_vector::<2>(&mut ParseBuffer::new(list));
+        assert_eq!(
+            format!("{:?}", checked),
+            format!("{:?}", parsed.map(|_| ())),
+            "{list:02x?}"
+        );
+        checked
+    }
+
+    #[test]
+    fn extensions_checked_without_storing_them() {
+        // max_fragment_length (4096) and an unknown type 0x1234, skipped.
+        assert!(check_matches_parse(&[0, 11, 0, 1, 0, 1, 4, 0x12, 0x34, 0, 2, 9, 9]).is_ok());
+        assert!(check_matches_parse(&[0, 0]).is_ok());
+        // key_share is known but not allowed in EncryptedExtensions: illegal_parameter.
+        assert!(matches!(
+            check_matches_parse(&[0, 4, 0, 51, 0, 0]),
+            Err(TlsError::AbortHandshake(_, _))
+        ));
+        // A bad max_fragment_length value.
+        assert!(matches!(
+            check_matches_parse(&[0, 5, 0, 1, 0, 1, 9]),
+            Err(TlsError::DecodeError)
+        ));
+        // Three known extensions where two fit.
+        assert!(matches!(
+            check_matches_parse(&[0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+            Err(TlsError::DecodeError)
+        ));
+        // Truncated: the type, the data, the list.
+        for list in [&[0, 1, 0][..], &[0, 5, 0, 1, 0, 2, 4], &[0, 9, 0, 1]] {
+            assert!(check_matches_parse(list).is_err());
         }
     }
 }
