@@ -26,10 +26,14 @@ use crate::content_types::ContentType;
 use crate::parse_buffer::ParseBuffer;
 use aes_gcm::aead::{AeadCore, AeadInPlace, KeyInit};
 
+/// Decrypts `record` if it is encrypted and hands `cb` what it carries, each handshake message
+/// of it in turn. `cb` is a trait object: one copy of this serves the handshake and the reads
+/// after it.
+#[inline(never)]
 pub(crate) fn decrypt_record<CipherSuite>(
     key_schedule: &mut ReadKeySchedule<CipherSuite>,
     record: ServerRecord<'_, CipherSuite>,
-    mut cb: impl FnMut(
+    cb: &mut dyn FnMut(
         &mut ReadKeySchedule<CipherSuite>,
         ServerRecord<'_, CipherSuite>,
     ) -> Result<(), TlsError>,
@@ -472,61 +476,65 @@ where
     Provider: CryptoProvider,
 {
     let mut state = State::ServerVerify;
-    decrypt_record(key_schedule.read_state(), record, |key_schedule, record| {
-        match record {
-            ServerRecord::Handshake(server_handshake) => {
-                // Before anything of the message is used: a Finished with no Certificate or
-                // CertificateVerify before it is refused here, before the client's Finished.
-                handshake.server_flight = handshake
-                    .server_flight
-                    .next(server_handshake.handshake_type(), psk)?;
-                match server_handshake {
-                    ServerHandshake::EncryptedExtensions(_) => {}
-                    ServerHandshake::Certificate(certificate) => {
-                        let transcript = key_schedule.transcript_hash();
-                        if let Ok(verifier) = crypto_provider.verifier() {
-                            verifier.verify_certificate(transcript, certificate)?;
-                            debug!("Certificate verified!");
-                        } else {
-                            debug!("Certificate verification skipped due to no verifier!");
+    decrypt_record(
+        key_schedule.read_state(),
+        record,
+        &mut |key_schedule, record| {
+            match record {
+                ServerRecord::Handshake(server_handshake) => {
+                    // Before anything of the message is used: a Finished with no Certificate or
+                    // CertificateVerify before it is refused here, before the client's Finished.
+                    handshake.server_flight = handshake
+                        .server_flight
+                        .next(server_handshake.handshake_type(), psk)?;
+                    match server_handshake {
+                        ServerHandshake::EncryptedExtensions(_) => {}
+                        ServerHandshake::Certificate(certificate) => {
+                            let transcript = key_schedule.transcript_hash();
+                            if let Ok(verifier) = crypto_provider.verifier() {
+                                verifier.verify_certificate(transcript, certificate)?;
+                                debug!("Certificate verified!");
+                            } else {
+                                debug!("Certificate verification skipped due to no verifier!");
+                            }
                         }
-                    }
-                    ServerHandshake::CertificateVerify(verify) => {
-                        if let Ok(verifier) = crypto_provider.verifier() {
-                            verifier.verify_signature(verify)?;
-                            debug!("Signature verified!");
-                        } else {
-                            debug!("Signature verification skipped due to no verifier!");
+                        ServerHandshake::CertificateVerify(verify) => {
+                            if let Ok(verifier) = crypto_provider.verifier() {
+                                verifier.verify_signature(verify)?;
+                                debug!("Signature verified!");
+                            } else {
+                                debug!("Signature verification skipped due to no verifier!");
+                            }
                         }
-                    }
-                    ServerHandshake::CertificateRequest(request) => {
-                        handshake.certificate_request.replace(request.try_into()?);
-                    }
-                    ServerHandshake::Finished(finished) => {
-                        if !key_schedule.verify_server_finished(&finished)? {
-                            warn!("Server signature verification failed");
-                            return Err(TlsError::InvalidSignature);
+                        ServerHandshake::CertificateRequest(request) => {
+                            handshake.certificate_request.replace(request.try_into()?);
                         }
+                        ServerHandshake::Finished(finished) => {
+                            if !key_schedule.verify_server_finished(&finished)? {
+                                warn!("Server signature verification failed");
+                                return Err(TlsError::InvalidSignature);
+                            }
 
-                        // trace!("server verified {}", verified);
-                        state = if handshake.certificate_request.is_some() {
-                            State::ClientCert
-                        } else {
-                            handshake
-                                .traffic_hash
-                                .replace(key_schedule.transcript_hash().clone());
-                            State::ClientFinished
-                        };
+                            // trace!("server verified {}", verified);
+                            state = if handshake.certificate_request.is_some() {
+                                State::ClientCert
+                            } else {
+                                handshake
+                                    .traffic_hash
+                                    .replace(key_schedule.transcript_hash().clone());
+                                State::ClientFinished
+                            };
+                        }
+                        _ => return Err(TlsError::InvalidHandshake),
                     }
-                    _ => return Err(TlsError::InvalidHandshake),
                 }
+                ServerRecord::ChangeCipherSpec(_) => {}
+                _ => return Err(TlsError::InvalidRecord),
             }
-            ServerRecord::ChangeCipherSpec(_) => {}
-            _ => return Err(TlsError::InvalidRecord),
-        }
 
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     Ok(state)
 }
 
