@@ -253,7 +253,11 @@ impl<'a> State {
         }
     }
 
+    /// One step of the handshake. Not inlined into its caller's loop: a step is large, and
+    /// one copy of it in the caller's frame made the compiler keep dozens of addresses of that
+    /// frame live across the loop (code to spill and reload them).
     #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
     pub fn process_blocking<'v, Transport, Provider>(
         self,
         transport: &mut Transport,
