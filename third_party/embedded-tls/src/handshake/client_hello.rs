@@ -1,7 +1,6 @@
 use core::marker::PhantomData;
 
 use digest::{Digest, OutputSizeUser};
-use heapless::Vec;
 use p256::elliptic_curve::rand_core::RngCore;
 use typenum::Unsigned;
 
@@ -10,15 +9,13 @@ use crate::config::{TlsCipherSuite, TlsConfig};
 use crate::ecdhe::EphemeralKeyPair;
 use crate::extensions::ExtensionType;
 use crate::extensions::extension_data::alpn::AlpnProtocolNameList;
-use crate::extensions::extension_data::key_share::{KeyShareClientHello, KeyShareEntry};
+use crate::extensions::extension_data::key_share::KeyShareEntry;
 use crate::extensions::extension_data::pre_shared_key::PreSharedKeyClientHello;
-use crate::extensions::extension_data::psk_key_exchange_modes::{
-    PskKeyExchangeMode, PskKeyExchangeModes,
-};
+use crate::extensions::extension_data::psk_key_exchange_modes::PskKeyExchangeMode;
 use crate::extensions::extension_data::server_name::ServerNameList;
-use crate::extensions::extension_data::signature_algorithms::SignatureAlgorithms;
-use crate::extensions::extension_data::supported_groups::{NamedGroup, SupportedGroups};
-use crate::extensions::extension_data::supported_versions::{SupportedVersionsClientHello, TLS13};
+use crate::extensions::extension_data::signature_algorithms::SignatureScheme;
+use crate::extensions::extension_data::supported_groups::NamedGroup;
+use crate::extensions::extension_data::supported_versions::{ProtocolVersion, TLS13};
 use crate::handshake::{LEGACY_VERSION, Random};
 use crate::key_schedule::{HashOutputSize, WriteKeySchedule};
 use crate::{CryptoProvider, buffer::CryptoBuffer};
@@ -82,18 +79,11 @@ where
             // Implementations of this specification MUST send this extension in the
             // ClientHello containing all versions of TLS which they are prepared to
             // negotiate
-            ExtensionType::SupportedVersions.encode_with(buf, &|buf| {
-                SupportedVersionsClientHello::<1> {
-                    versions: Vec::from_slice(&[TLS13]).unwrap(),
-                }
-                .encode(buf)
-            })?;
+            ExtensionType::SupportedVersions
+                .encode_with(buf, &|buf| ProtocolVersion::encode_list(&[TLS13], buf))?;
 
             ExtensionType::SignatureAlgorithms.encode_with(buf, &|buf| {
-                SignatureAlgorithms {
-                    supported_signature_algorithms: self.config.signature_schemes.clone(),
-                }
-                .encode(buf)
+                SignatureScheme::encode_list(&self.config.signature_schemes, buf)
             })?;
 
             if let Some(max_fragment_length) = self.config.max_fragment_length {
@@ -102,28 +92,19 @@ where
             }
 
             ExtensionType::SupportedGroups.encode_with(buf, &|buf| {
-                SupportedGroups {
-                    supported_groups: self.config.named_groups.clone(),
-                }
-                .encode(buf)
+                NamedGroup::encode_list(&self.config.named_groups, buf)
             })?;
 
             ExtensionType::PskKeyExchangeModes.encode_with(buf, &|buf| {
-                PskKeyExchangeModes::<1> {
-                    modes: Vec::from_slice(&[PskKeyExchangeMode::PskDheKe]).unwrap(),
-                }
-                .encode(buf)
+                PskKeyExchangeMode::encode_list(&[PskKeyExchangeMode::PskDheKe], buf)
             })?;
 
             ExtensionType::KeyShare.encode_with(buf, &|buf| {
-                KeyShareClientHello::<1> {
-                    client_shares: Vec::from_slice(&[KeyShareEntry {
-                        group: NamedGroup::Secp256r1,
-                        opaque: public_key,
-                    }])
-                    .unwrap(),
-                }
-                .encode(buf)
+                let share = KeyShareEntry {
+                    group: NamedGroup::Secp256r1,
+                    opaque: public_key,
+                };
+                KeyShareEntry::encode_list(&[share], buf)
             })?;
 
             if let Some(server_name) = self.config.server_name {

@@ -95,6 +95,19 @@ impl SignatureScheme {
             .ok_or(ParseError::InvalidData)
     }
 
+    /// The extension data of `signature_algorithms` (RFC 8446 §4.2.3): the schemes' code
+    /// points after their length in two bytes. From a slice, so that the ClientHello encodes
+    /// the config's schemes without copying them into a [`SignatureAlgorithms`].
+    pub(crate) fn encode_list(schemes: &[Self], buf: &mut CryptoBuffer) -> Result<(), TlsError> {
+        buf.with_u16_length(|buf| {
+            for &a in schemes {
+                buf.push_u16(a.as_u16())
+                    .map_err(|_| TlsError::EncodeError)?;
+            }
+            Ok(())
+        })
+    }
+
     #[must_use]
     pub fn as_u16(self) -> u16 {
         match self {
@@ -152,13 +165,7 @@ impl<const N: usize> SignatureAlgorithms<N> {
     }
 
     pub fn encode(&self, buf: &mut CryptoBuffer) -> Result<(), TlsError> {
-        buf.with_u16_length(|buf| {
-            for &a in &self.supported_signature_algorithms {
-                buf.push_u16(a.as_u16())
-                    .map_err(|_| TlsError::EncodeError)?;
-            }
-            Ok(())
-        })
+        SignatureScheme::encode_list(&self.supported_signature_algorithms, buf)
     }
 }
 

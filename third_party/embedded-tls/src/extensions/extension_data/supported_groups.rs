@@ -79,6 +79,18 @@ impl NamedGroup {
         buf.push_u16(self.as_u16())
             .map_err(|_| TlsError::EncodeError)
     }
+
+    /// The extension data of `supported_groups` (RFC 8446 §4.2.7): the groups' code points
+    /// after their length in two bytes. From a slice, so that the ClientHello encodes the
+    /// config's groups without copying them into a [`SupportedGroups`].
+    pub(crate) fn encode_list(groups: &[Self], buf: &mut CryptoBuffer) -> Result<(), TlsError> {
+        buf.with_u16_length(|buf| {
+            for g in groups {
+                g.encode(buf)?;
+            }
+            Ok(())
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -97,12 +109,7 @@ impl<const N: usize> SupportedGroups<N> {
     }
 
     pub fn encode(&self, buf: &mut CryptoBuffer) -> Result<(), TlsError> {
-        buf.with_u16_length(|buf| {
-            for g in &self.supported_groups {
-                g.encode(buf)?;
-            }
-            Ok(())
-        })
+        NamedGroup::encode_list(&self.supported_groups, buf)
     }
 }
 
