@@ -180,3 +180,112 @@ where
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RustCryptoP256;
+    use crate::config::Aes128GcmSha256;
+    use crate::extensions::extension_data::key_share::KeyShareClientHello;
+    use crate::extensions::extension_data::max_fragment_length::MaxFragmentLength;
+    use crate::extensions::extension_data::psk_key_exchange_modes::PskKeyExchangeModes;
+    use crate::extensions::extension_data::signature_algorithms::SignatureAlgorithms;
+    use crate::extensions::extension_data::supported_groups::SupportedGroups;
+    use crate::extensions::extension_data::supported_versions::SupportedVersionsClientHello;
+    use crate::extensions::messages::ClientHelloExtension;
+    use heapless::Vec;
+
+    /// The extensions as 0.19.0 encoded them: each a `ClientHelloExtension` and its `encode`.
+    fn extensions_through_the_enum(hello: &ClientHello<Aes128GcmSha256>) -> std::vec::Vec<u8> {
+        let config = hello.config;
+        let mut all: std::vec::Vec<ClientHelloExtension> = vec![
+            ClientHelloExtension::SupportedVersions(SupportedVersionsClientHello {
+                versions: Vec::from_slice(&[TLS13]).unwrap(),
+            }),
+            ClientHelloExtension::SignatureAlgorithms(SignatureAlgorithms {
+                supported_signature_algorithms: config.signature_schemes.clone(),
+            }),
+        ];
+        if let Some(max_fragment_length) = config.max_fragment_length {
+            all.push(ClientHelloExtension::MaxFragmentLength(max_fragment_length));
+        }
+        all.push(ClientHelloExtension::SupportedGroups(SupportedGroups {
+            supported_groups: config.named_groups.clone(),
+        }));
+        all.push(ClientHelloExtension::PskKeyExchangeModes(
+            PskKeyExchangeModes {
+                modes: Vec::from_slice(&[PskKeyExchangeMode::PskDheKe]).unwrap(),
+            },
+        ));
+        all.push(ClientHelloExtension::KeyShare(KeyShareClientHello {
+            client_shares: Vec::from_slice(&[KeyShareEntry {
+                group: NamedGroup::Secp256r1,
+                opaque: hello.secret.public_key(),
+            }])
+            .unwrap(),
+        }));
+        if let Some(server_name) = config.server_name {
+            all.push(ClientHelloExtension::ServerName(ServerNameList::single(
+                server_name,
+            )));
+        }
+        if let Some(protocols) = config.alpn_protocols {
+            all.push(ClientHelloExtension::ApplicationLayerProtocolNegotiation(
+                AlpnProtocolNameList { protocols },
+            ));
+        }
+        if let Some((_, identities)) = &config.psk {
+            all.push(ClientHelloExtension::PreSharedKey(
+                PreSharedKeyClientHello {
+                    identities: identities.clone(),
+                    hash_size: 32,
+                },
+            ));
+        }
+        let mut bytes = [0; 1024];
+        let mut buf = CryptoBuffer::wrap(&mut bytes);
+        buf.with_u16_length(|buf| {
+            for extension in &all {
+                extension.encode(buf)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        buf.as_slice().to_vec()
+    }
+
+    #[test]
+    fn the_client_hello_is_encoded_as_through_the_extension_enum() {
+        let alpn: &[&[u8]] = &[b"mqtt", b"x-other"];
+        let configs = [
+            TlsConfig::new(),
+            TlsConfig::new()
+                .with_server_name("broker.example")
+                .with_max_fragment_length(MaxFragmentLength::Bits12)
+                .with_alpn(alpn)
+                .enable_rsa_signatures(),
+            TlsConfig::new()
+                .with_signature_schemes(&[SignatureScheme::EcdsaSecp256r1Sha256])
+                .with_psk(&[7; 32], &[b"one", b"two"]),
+        ];
+        for config in &configs {
+            let hello = ClientHello::<Aes128GcmSha256> {
+                config,
+                random: [5; 32],
+                cipher_suite: PhantomData,
+                secret: EphemeralKeyPair::generate::<RustCryptoP256>(&mut rand::rngs::OsRng),
+            };
+            let mut bytes = [0; 1024];
+            let mut buf = CryptoBuffer::wrap(&mut bytes);
+            hello.encode(&mut buf).unwrap();
+            let encoded = buf.as_slice();
+
+            // legacy_version, random, empty session id, one cipher suite, one compression
+            // method: 2 + 32 + 1 + 4 + 2 bytes before the extensions.
+            assert_eq!(encoded[..2], [0x03, 0x03]);
+            assert_eq!(encoded[2..34], [5; 32]);
+            assert_eq!(encoded[34..41], [0, 0, 2, 0x13, 0x01, 1, 0]);
+            assert_eq!(encoded[41..], extensions_through_the_enum(&hello)[..]);
+        }
+    }
+}
