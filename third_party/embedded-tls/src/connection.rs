@@ -46,16 +46,7 @@ where
         data: mut app_data,
     }) = record
     {
-        let server_key = key_schedule.get_key()?;
-        let nonce = key_schedule.get_nonce()?;
-
-        let crypto = <CipherSuite::Cipher as KeyInit>::new(server_key);
-        crypto
-            .decrypt_in_place(&nonce, header.data(), &mut app_data)
-            .map_err(|_| TlsError::CryptoError)?;
-        // The record is authenticated: it has used its sequence number, whatever it carries
-        // (and a KeyUpdate in it starts the next keys at 0).
-        key_schedule.increment_counter();
+        open_record(key_schedule, header.data(), &mut app_data)?;
 
         let padding = app_data
             .as_slice()
@@ -108,6 +99,32 @@ where
         trace!("Not decrypting: content_type = {:?}", record.content_type());
         cb(key_schedule, record)?;
     }
+    Ok(())
+}
+
+/// Decrypts and authenticates a record's data in place under the read keys. Not inlined: the
+/// cipher's state (its round keys) lives in this function's frame only, not in that of
+/// [`decrypt_record`] while its callback runs (the certificate's verification, the deepest
+/// stack of the handshake).
+#[inline(never)]
+fn open_record<CipherSuite>(
+    key_schedule: &mut ReadKeySchedule<CipherSuite>,
+    header: &[u8; 5],
+    data: &mut CryptoBuffer<'_>,
+) -> Result<(), TlsError>
+where
+    CipherSuite: TlsCipherSuite,
+{
+    let server_key = key_schedule.get_key()?;
+    let nonce = key_schedule.get_nonce()?;
+
+    let crypto = <CipherSuite::Cipher as KeyInit>::new(server_key);
+    crypto
+        .decrypt_in_place(&nonce, header, data)
+        .map_err(|_| TlsError::CryptoError)?;
+    // The record is authenticated: it has used its sequence number, whatever it carries
+    // (and a KeyUpdate in it starts the next keys at 0).
+    key_schedule.increment_counter();
     Ok(())
 }
 
@@ -255,7 +272,11 @@ impl<'a> State {
 
     /// One step of the handshake. Not inlined into its caller's loop: a step is large, and
     /// one copy of it in the caller's frame made the compiler keep dozens of addresses of that
-    /// frame live across the loop (code to spill and reload them).
+    /// frame live across the loop (code to spill and reload them). The steps that write a
+    /// message (`client_hello`, `client_cert`, `client_cert_verify`, `client_finished`) are
+    /// not inlined either: their large locals (the key share's generation, the record being
+    /// encoded) stay out of this frame, which lies under the verification of the server's
+    /// certificate, the deepest stack of the handshake.
     #[allow(clippy::too_many_arguments)]
     #[inline(never)]
     pub fn process_blocking<'v, Transport, Provider>(
@@ -418,6 +439,7 @@ where
     Ok(())
 }
 
+#[inline(never)]
 fn client_hello<'r, Provider>(
     key_schedule: &mut KeySchedule<Provider::CipherSuite>,
     config: &TlsConfig,
@@ -542,6 +564,7 @@ where
     Ok(state)
 }
 
+#[inline(never)]
 fn client_cert<'r, Provider>(
     handshake: &mut Handshake<Provider::CipherSuite>,
     key_schedule: &mut KeySchedule<Provider::CipherSuite>,
@@ -581,6 +604,7 @@ where
         .map(|slice| (next_state, slice))
 }
 
+#[inline(never)]
 fn client_cert_verify<'r, Provider>(
     key_schedule: &mut KeySchedule<Provider::CipherSuite>,
     crypto_provider: &mut Provider,
@@ -641,6 +665,7 @@ where
         .map(|slice| (result, slice))
 }
 
+#[inline(never)]
 fn client_finished<'r, CipherSuite>(
     key_schedule: &mut KeySchedule<CipherSuite>,
     buffer: &'r mut WriteBuffer,
