@@ -205,6 +205,7 @@ where
         Ok(())
     }
 
+    #[inline(never)]
     pub fn increment_counter(&mut self) {
         self.counter = unwrap!(self.counter.checked_add(1));
     }
