@@ -26,6 +26,10 @@ use crate::content_types::ContentType;
 use crate::parse_buffer::ParseBuffer;
 use aes_gcm::aead::{AeadCore, AeadInPlace, KeyInit};
 
+/// What [`decrypt_record`] hands each message of a record to.
+pub(crate) type RecordHandler<'h, CipherSuite> = dyn FnMut(&mut ReadKeySchedule<CipherSuite>, ServerRecord<'_, CipherSuite>) -> Result<(), TlsError>
+    + 'h;
+
 /// Decrypts `record` if it is encrypted and hands `cb` what it carries, each handshake message
 /// of it in turn. `cb` is a trait object: one copy of this serves the handshake and the reads
 /// after it.
@@ -33,10 +37,7 @@ use aes_gcm::aead::{AeadCore, AeadInPlace, KeyInit};
 pub(crate) fn decrypt_record<CipherSuite>(
     key_schedule: &mut ReadKeySchedule<CipherSuite>,
     record: ServerRecord<'_, CipherSuite>,
-    cb: &mut dyn FnMut(
-        &mut ReadKeySchedule<CipherSuite>,
-        ServerRecord<'_, CipherSuite>,
-    ) -> Result<(), TlsError>,
+    cb: &mut RecordHandler<'_, CipherSuite>,
 ) -> Result<(), TlsError>
 where
     CipherSuite: TlsCipherSuite,
@@ -46,7 +47,7 @@ where
         data: mut app_data,
     }) = record
     {
-        open_record(key_schedule, header.data(), &mut app_data)?;
+        open_record(key_schedule, *header.data(), &mut app_data)?;
 
         let padding = app_data
             .as_slice()
@@ -109,7 +110,7 @@ where
 #[inline(never)]
 fn open_record<CipherSuite>(
     key_schedule: &mut ReadKeySchedule<CipherSuite>,
-    header: &[u8; 5],
+    header: [u8; 5],
     data: &mut CryptoBuffer<'_>,
 ) -> Result<(), TlsError>
 where
@@ -120,7 +121,7 @@ where
 
     let crypto = <CipherSuite::Cipher as KeyInit>::new(server_key);
     crypto
-        .decrypt_in_place(&nonce, header, data)
+        .decrypt_in_place(&nonce, &header, data)
         .map_err(|_| TlsError::CryptoError)?;
     // The record is authenticated: it has used its sequence number, whatever it carries
     // (and a KeyUpdate in it starts the next keys at 0).

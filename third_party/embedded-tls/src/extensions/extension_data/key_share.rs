@@ -78,8 +78,8 @@ impl<'a> KeyShareEntry<'a> {
         })
     }
 
-    /// The ClientHello's `key_share` data (RFC 8446 §4.2.8): the shares after their length in
-    /// two bytes. From a slice, so that a ClientHello needs no vector.
+    /// The `ClientHello`'s `key_share` data (RFC 8446 §4.2.8): the shares after their length in
+    /// two bytes. From a slice, so that a `ClientHello` needs no vector.
     pub(crate) fn encode_list(shares: &[Self], buf: &mut CryptoBuffer) -> Result<(), TlsError> {
         buf.with_u16_length(|buf| {
             for client_share in shares {

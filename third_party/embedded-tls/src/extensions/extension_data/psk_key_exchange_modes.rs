@@ -28,7 +28,7 @@ impl PskKeyExchangeMode {
     }
 
     /// The `psk_key_exchange_modes` data (RFC 8446 §4.2.9): the modes after their length in
-    /// one byte. From a slice, so that a ClientHello needs no vector.
+    /// one byte. From a slice, so that a `ClientHello` needs no vector.
     pub(crate) fn encode_list(modes: &[Self], buf: &mut CryptoBuffer) -> Result<(), TlsError> {
         buf.with_u8_length(|buf| {
             for mode in modes {

@@ -96,7 +96,7 @@ impl SignatureScheme {
     }
 
     /// The extension data of `signature_algorithms` (RFC 8446 §4.2.3): the schemes' code
-    /// points after their length in two bytes. From a slice, so that the ClientHello encodes
+    /// points after their length in two bytes. From a slice, so that the `ClientHello` encodes
     /// the config's schemes without copying them into a [`SignatureAlgorithms`].
     pub(crate) fn encode_list(schemes: &[Self], buf: &mut CryptoBuffer) -> Result<(), TlsError> {
         buf.with_u16_length(|buf| {

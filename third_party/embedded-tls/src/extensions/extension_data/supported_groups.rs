@@ -81,7 +81,7 @@ impl NamedGroup {
     }
 
     /// The extension data of `supported_groups` (RFC 8446 §4.2.7): the groups' code points
-    /// after their length in two bytes. From a slice, so that the ClientHello encodes the
+    /// after their length in two bytes. From a slice, so that the `ClientHello` encodes the
     /// config's groups without copying them into a [`SupportedGroups`].
     pub(crate) fn encode_list(groups: &[Self], buf: &mut CryptoBuffer) -> Result<(), TlsError> {
         buf.with_u16_length(|buf| {

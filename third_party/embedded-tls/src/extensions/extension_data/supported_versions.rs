@@ -18,8 +18,8 @@ impl ProtocolVersion {
         buf.read_u16().map(Self)
     }
 
-    /// The ClientHello's `supported_versions` data (RFC 8446 §4.2.1): the versions after
-    /// their length in one byte. From a slice, so that a ClientHello needs no vector.
+    /// The `ClientHello`'s `supported_versions` data (RFC 8446 §4.2.1): the versions after
+    /// their length in one byte. From a slice, so that a `ClientHello` needs no vector.
     pub(crate) fn encode_list(versions: &[Self], buf: &mut CryptoBuffer) -> Result<(), TlsError> {
         buf.with_u8_length(|buf| {
             for v in versions {
