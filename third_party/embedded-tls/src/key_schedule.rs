@@ -48,9 +48,13 @@ where
         context_type: ContextType<CipherSuite>,
     ) -> Result<GenericArray<u8, N>, TlsError> {
         let mut okm = GenericArray::default();
-        let context = match &context_type {
+        let hash;
+        let context = match context_type {
             ContextType::None => None,
-            ContextType::Hash(context) => Some(context.as_slice()),
+            ContextType::Hash(context) => {
+                hash = context;
+                Some(hash.as_slice())
+            }
         };
         self.expand_label(label, context, &mut okm)?;
         Ok(okm)
