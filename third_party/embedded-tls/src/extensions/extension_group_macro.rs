@@ -32,7 +32,7 @@ macro_rules! extension_group {
             }
 
             /// The data of an extension of type `ext_type` in this message.
-            fn parse_data(
+            pub(crate) fn parse_data(
                 ext_type: crate::extensions::ExtensionType,
                 ext_data: &mut crate::parse_buffer::ParseBuffer$(<$lt>)?,
             ) -> Result<Self, crate::TlsError> {
@@ -68,7 +68,7 @@ macro_rules! extension_group {
             pub fn check_vector<const N: usize>(
                 buf: &mut crate::parse_buffer::ParseBuffer$(<$lt>)?,
             ) -> Result<(), crate::TlsError> {
-                crate::extensions::check_extensions(buf, N, |ext_type, ext_data| {
+                crate::extensions::check_extensions(buf, N, &mut |ext_type, ext_data| {
                     Self::parse_data(ext_type, ext_data).map(|_| ())
                 })
             }

@@ -116,15 +116,15 @@ pub(crate) fn read_extension<'a>(
     }
 }
 
-/// Checks a list of extensions (a two-byte length, then the extensions) that the client does
-/// not use: `check` parses the data of each extension this crate knows (and refuses a type not
-/// allowed in the message), unknown ones are skipped, and more than `max` known ones are
-/// `DecodeError`, as when they are stored in a vector of `max`.
+/// Goes through a list of extensions (a two-byte length, then the extensions): `check` parses
+/// the data of each extension this crate knows (and refuses a type not allowed in the
+/// message, and may keep what it needs), unknown ones are skipped, and more than `max` known
+/// ones are `DecodeError`, as when they are stored in a vector of `max`.
 #[inline(never)]
 pub(crate) fn check_extensions<'a>(
     buf: &mut ParseBuffer<'a>,
     max: usize,
-    check: fn(ExtensionType, &mut ParseBuffer<'a>) -> Result<(), TlsError>,
+    check: &mut dyn FnMut(ExtensionType, &mut ParseBuffer<'a>) -> Result<(), TlsError>,
 ) -> Result<(), TlsError> {
     let extensions_len = buf
         .read_u16()
