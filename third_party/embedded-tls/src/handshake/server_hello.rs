@@ -85,7 +85,7 @@ impl<'a> ServerHello<'a> {
 mod tests {
     use super::*;
 
-    /// A ServerHello body (TLS_AES_128_GCM_SHA256, empty session id) with these extensions.
+    /// A `ServerHello` body (`TLS_AES_128_GCM_SHA256`, empty session id) with these extensions.
     fn server_hello(extensions: &[u8]) -> std::vec::Vec<u8> {
         let mut body = vec![0x03, 0x03];
         body.extend_from_slice(&[9; 32]);
