@@ -34,22 +34,18 @@ impl<'b> CryptoBuffer<'b> {
         }
     }
 
+    #[inline(never)]
     pub fn push(&mut self, b: u8) -> Result<(), TlsError> {
-        if self.space() > 0 {
-            self.buf[self.offset + self.len] = b;
-            self.len += 1;
-            Ok(())
-        } else {
-            error!("Failed to push byte");
-            Err(TlsError::InsufficientSpace)
-        }
+        self.extend_internal(&[b])
     }
 
+    #[inline(never)]
     pub fn push_u16(&mut self, num: u16) -> Result<(), TlsError> {
         let data = num.to_be_bytes();
         self.extend_from_slice(&data)
     }
 
+    #[inline(never)]
     pub fn push_u24(&mut self, num: u32) -> Result<(), TlsError> {
         let data = num.to_be_bytes();
         self.extend_from_slice(&[data[1], data[2], data[3]])
@@ -60,6 +56,7 @@ impl<'b> CryptoBuffer<'b> {
         self.extend_from_slice(&data)
     }
 
+    #[inline(never)]
     fn set(&mut self, idx: usize, val: u8) -> Result<(), TlsError> {
         if idx < self.len {
             self.buf[self.offset + idx] = val;
@@ -96,24 +93,24 @@ impl<'b> CryptoBuffer<'b> {
         &self.buf[self.offset..self.offset + self.len]
     }
 
+    #[inline(never)]
     fn extend_internal(&mut self, other: &[u8]) -> Result<(), TlsError> {
-        if self.space() < other.len() {
-            error!(
-                "Failed to extend buffer. Space: {} required: {}",
-                self.space(),
-                other.len()
-            );
-            Err(TlsError::InsufficientSpace)
-        } else {
-            let start = self.offset + self.len;
-            self.buf[start..start + other.len()].clone_from_slice(other);
-            self.len += other.len();
-            Ok(())
-        }
-    }
-
-    fn space(&self) -> usize {
-        self.capacity() - (self.offset + self.len)
+        let start = self.offset + self.len;
+        let space = self.buf.len().saturating_sub(start);
+        let dest = start
+            .checked_add(other.len())
+            .and_then(|end| self.buf.get_mut(start..end))
+            .ok_or_else(|| {
+                error!(
+                    "Failed to extend buffer. Space: {} required: {}",
+                    space,
+                    other.len()
+                );
+                TlsError::InsufficientSpace
+            })?;
+        dest.copy_from_slice(other);
+        self.len += other.len();
+        Ok(())
     }
 
     pub fn extend_from_slice(&mut self, other: &[u8]) -> Result<(), TlsError> {
@@ -258,6 +255,18 @@ mod test {
 
         let decoded = u32::from_be_bytes([0, buf1[0], buf1[1], buf1[2]]);
         assert_eq!(1027, decoded);
+    }
+
+    #[test]
+    fn full_buffer_refuses_and_keeps_its_bytes() {
+        let mut buf = [0; 3];
+        let mut c = CryptoBuffer::wrap(&mut buf);
+        c.push_u16(0x0102).unwrap();
+        assert!(c.push_u16(0x0304).is_err());
+        assert!(c.extend_from_slice(&[5, 6]).is_err());
+        c.push(3).unwrap();
+        assert!(c.push(4).is_err());
+        assert_eq!(&[1, 2, 3], c.as_slice());
     }
 
     #[test]

@@ -26,13 +26,18 @@ use crate::content_types::ContentType;
 use crate::parse_buffer::ParseBuffer;
 use aes_gcm::aead::{AeadCore, AeadInPlace, KeyInit};
 
+/// What [`decrypt_record`] hands each message of a record to.
+pub(crate) type RecordHandler<'h, CipherSuite> = dyn FnMut(&mut ReadKeySchedule<CipherSuite>, ServerRecord<'_, CipherSuite>) -> Result<(), TlsError>
+    + 'h;
+
+/// Decrypts `record` if it is encrypted and hands `cb` what it carries, each handshake message
+/// of it in turn. `cb` is a trait object: one copy of this serves the handshake and the reads
+/// after it.
+#[inline(never)]
 pub(crate) fn decrypt_record<CipherSuite>(
     key_schedule: &mut ReadKeySchedule<CipherSuite>,
     record: ServerRecord<'_, CipherSuite>,
-    mut cb: impl FnMut(
-        &mut ReadKeySchedule<CipherSuite>,
-        ServerRecord<'_, CipherSuite>,
-    ) -> Result<(), TlsError>,
+    cb: &mut RecordHandler<'_, CipherSuite>,
 ) -> Result<(), TlsError>
 where
     CipherSuite: TlsCipherSuite,
@@ -42,16 +47,7 @@ where
         data: mut app_data,
     }) = record
     {
-        let server_key = key_schedule.get_key()?;
-        let nonce = key_schedule.get_nonce()?;
-
-        let crypto = <CipherSuite::Cipher as KeyInit>::new(server_key);
-        crypto
-            .decrypt_in_place(&nonce, header.data(), &mut app_data)
-            .map_err(|_| TlsError::CryptoError)?;
-        // The record is authenticated: it has used its sequence number, whatever it carries
-        // (and a KeyUpdate in it starts the next keys at 0).
-        key_schedule.increment_counter();
+        open_record(key_schedule, *header.data(), &mut app_data)?;
 
         let padding = app_data
             .as_slice()
@@ -104,6 +100,32 @@ where
         trace!("Not decrypting: content_type = {:?}", record.content_type());
         cb(key_schedule, record)?;
     }
+    Ok(())
+}
+
+/// Decrypts and authenticates a record's data in place under the read keys. Not inlined: the
+/// cipher's state (its round keys) lives in this function's frame only, not in that of
+/// [`decrypt_record`] while its callback runs (the certificate's verification, the deepest
+/// stack of the handshake).
+#[inline(never)]
+fn open_record<CipherSuite>(
+    key_schedule: &mut ReadKeySchedule<CipherSuite>,
+    header: [u8; 5],
+    data: &mut CryptoBuffer<'_>,
+) -> Result<(), TlsError>
+where
+    CipherSuite: TlsCipherSuite,
+{
+    let server_key = key_schedule.get_key()?;
+    let nonce = key_schedule.get_nonce()?;
+
+    let crypto = <CipherSuite::Cipher as KeyInit>::new(server_key);
+    crypto
+        .decrypt_in_place(&nonce, &header, data)
+        .map_err(|_| TlsError::CryptoError)?;
+    // The record is authenticated: it has used its sequence number, whatever it carries
+    // (and a KeyUpdate in it starts the next keys at 0).
+    key_schedule.increment_counter();
     Ok(())
 }
 
@@ -249,7 +271,15 @@ impl<'a> State {
         }
     }
 
+    /// One step of the handshake. Not inlined into its caller's loop: a step is large, and
+    /// one copy of it in the caller's frame made the compiler keep dozens of addresses of that
+    /// frame live across the loop (code to spill and reload them). The steps that write a
+    /// message (`client_hello`, `client_cert`, `client_cert_verify`, `client_finished`) are
+    /// not inlined either: their large locals (the key share's generation, the record being
+    /// encoded) stay out of this frame, which lies under the verification of the server's
+    /// certificate, the deepest stack of the handshake.
     #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
     pub fn process_blocking<'v, Transport, Provider>(
         self,
         transport: &mut Transport,
@@ -410,6 +440,7 @@ where
     Ok(())
 }
 
+#[inline(never)]
 fn client_hello<'r, Provider>(
     key_schedule: &mut KeySchedule<Provider::CipherSuite>,
     config: &TlsConfig,
@@ -472,64 +503,69 @@ where
     Provider: CryptoProvider,
 {
     let mut state = State::ServerVerify;
-    decrypt_record(key_schedule.read_state(), record, |key_schedule, record| {
-        match record {
-            ServerRecord::Handshake(server_handshake) => {
-                // Before anything of the message is used: a Finished with no Certificate or
-                // CertificateVerify before it is refused here, before the client's Finished.
-                handshake.server_flight = handshake
-                    .server_flight
-                    .next(server_handshake.handshake_type(), psk)?;
-                match server_handshake {
-                    ServerHandshake::EncryptedExtensions(_) => {}
-                    ServerHandshake::Certificate(certificate) => {
-                        let transcript = key_schedule.transcript_hash();
-                        if let Ok(verifier) = crypto_provider.verifier() {
-                            verifier.verify_certificate(transcript, certificate)?;
-                            debug!("Certificate verified!");
-                        } else {
-                            debug!("Certificate verification skipped due to no verifier!");
+    decrypt_record(
+        key_schedule.read_state(),
+        record,
+        &mut |key_schedule, record| {
+            match record {
+                ServerRecord::Handshake(server_handshake) => {
+                    // Before anything of the message is used: a Finished with no Certificate or
+                    // CertificateVerify before it is refused here, before the client's Finished.
+                    handshake.server_flight = handshake
+                        .server_flight
+                        .next(server_handshake.handshake_type(), psk)?;
+                    match server_handshake {
+                        ServerHandshake::EncryptedExtensions(_) => {}
+                        ServerHandshake::Certificate(certificate) => {
+                            let transcript = key_schedule.transcript_hash();
+                            if let Ok(verifier) = crypto_provider.verifier() {
+                                verifier.verify_certificate(transcript, certificate)?;
+                                debug!("Certificate verified!");
+                            } else {
+                                debug!("Certificate verification skipped due to no verifier!");
+                            }
                         }
-                    }
-                    ServerHandshake::CertificateVerify(verify) => {
-                        if let Ok(verifier) = crypto_provider.verifier() {
-                            verifier.verify_signature(verify)?;
-                            debug!("Signature verified!");
-                        } else {
-                            debug!("Signature verification skipped due to no verifier!");
+                        ServerHandshake::CertificateVerify(verify) => {
+                            if let Ok(verifier) = crypto_provider.verifier() {
+                                verifier.verify_signature(verify)?;
+                                debug!("Signature verified!");
+                            } else {
+                                debug!("Signature verification skipped due to no verifier!");
+                            }
                         }
-                    }
-                    ServerHandshake::CertificateRequest(request) => {
-                        handshake.certificate_request.replace(request.try_into()?);
-                    }
-                    ServerHandshake::Finished(finished) => {
-                        if !key_schedule.verify_server_finished(&finished)? {
-                            warn!("Server signature verification failed");
-                            return Err(TlsError::InvalidSignature);
+                        ServerHandshake::CertificateRequest(request) => {
+                            handshake.certificate_request.replace(request.try_into()?);
                         }
+                        ServerHandshake::Finished(finished) => {
+                            if !key_schedule.verify_server_finished(&finished)? {
+                                warn!("Server signature verification failed");
+                                return Err(TlsError::InvalidSignature);
+                            }
 
-                        // trace!("server verified {}", verified);
-                        state = if handshake.certificate_request.is_some() {
-                            State::ClientCert
-                        } else {
-                            handshake
-                                .traffic_hash
-                                .replace(key_schedule.transcript_hash().clone());
-                            State::ClientFinished
-                        };
+                            // trace!("server verified {}", verified);
+                            state = if handshake.certificate_request.is_some() {
+                                State::ClientCert
+                            } else {
+                                handshake
+                                    .traffic_hash
+                                    .replace(key_schedule.transcript_hash().clone());
+                                State::ClientFinished
+                            };
+                        }
+                        _ => return Err(TlsError::InvalidHandshake),
                     }
-                    _ => return Err(TlsError::InvalidHandshake),
                 }
+                ServerRecord::ChangeCipherSpec(_) => {}
+                _ => return Err(TlsError::InvalidRecord),
             }
-            ServerRecord::ChangeCipherSpec(_) => {}
-            _ => return Err(TlsError::InvalidRecord),
-        }
 
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     Ok(state)
 }
 
+#[inline(never)]
 fn client_cert<'r, Provider>(
     handshake: &mut Handshake<Provider::CipherSuite>,
     key_schedule: &mut KeySchedule<Provider::CipherSuite>,
@@ -569,6 +605,7 @@ where
         .map(|slice| (next_state, slice))
 }
 
+#[inline(never)]
 fn client_cert_verify<'r, Provider>(
     key_schedule: &mut KeySchedule<Provider::CipherSuite>,
     crypto_provider: &mut Provider,
@@ -629,6 +666,7 @@ where
         .map(|slice| (result, slice))
 }
 
+#[inline(never)]
 fn client_finished<'r, CipherSuite>(
     key_schedule: &mut KeySchedule<CipherSuite>,
     buffer: &'r mut WriteBuffer,

@@ -47,11 +47,34 @@ where
         label: &[u8],
         context_type: ContextType<CipherSuite>,
     ) -> Result<GenericArray<u8, N>, TlsError> {
+        let mut okm = GenericArray::default();
+        let hash;
+        let context = match context_type {
+            ContextType::None => None,
+            ContextType::Hash(context) => {
+                hash = context;
+                Some(hash.as_slice())
+            }
+        };
+        self.expand_label(label, context, &mut okm)?;
+        Ok(okm)
+    }
+
+    /// HKDF-Expand-Label (RFC 8446 §7.1) into `okm`, whose length is the label's `Length`;
+    /// `context` `None` for an empty one. Not generic over the output's length: the key, the
+    /// IV and the secrets share this one copy.
+    #[inline(never)]
+    fn expand_label(
+        &self,
+        label: &[u8],
+        context: Option<&[u8]>,
+        okm: &mut [u8],
+    ) -> Result<(), TlsError> {
         //info!("make label {:?} {}", label, len);
         // Max label buffer: hash_output (up to 48 for SHA-384) + 12 (longest label) + 10 (overhead) = 70
         let mut hkdf_label = heapless::Vec::<u8, 70>::new();
         hkdf_label
-            .extend_from_slice(&N::to_u16().to_be_bytes())
+            .extend_from_slice(&(okm.len() as u16).to_be_bytes())
             .map_err(|_| TlsError::InternalError)?;
 
         let label_len = 6 + label.len() as u8;
@@ -65,27 +88,26 @@ where
             .extend_from_slice(label)
             .map_err(|_| TlsError::InternalError)?;
 
-        match context_type {
-            ContextType::None => {
+        match context {
+            None => {
                 hkdf_label.push(0).map_err(|_| TlsError::InternalError)?;
             }
-            ContextType::Hash(context) => {
+            Some(context) => {
                 hkdf_label
                     .extend_from_slice(&(context.len() as u8).to_be_bytes())
                     .map_err(|_| TlsError::InternalError)?;
                 hkdf_label
-                    .extend_from_slice(&context)
+                    .extend_from_slice(context)
                     .map_err(|_| TlsError::InternalError)?;
             }
         }
 
-        let mut okm = GenericArray::default();
         //info!("label {:x?}", label);
         self.as_ref()?
-            .expand(&hkdf_label, &mut okm)
+            .expand(&hkdf_label, okm)
             .map_err(|_| TlsError::CryptoError)?;
         //info!("expand {:x?}", okm);
-        Ok(okm)
+        Ok(())
     }
 }
 
@@ -205,6 +227,7 @@ where
         Ok(())
     }
 
+    #[inline(never)]
     pub fn increment_counter(&mut self) {
         self.counter = unwrap!(self.counter.checked_add(1));
     }

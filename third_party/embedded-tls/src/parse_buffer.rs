@@ -47,76 +47,50 @@ impl<'b> ParseBuffer<'b> {
         self.buffer
     }
 
+    /// The next `len` bytes, consumed; `InsufficientBytes` (nothing consumed) when fewer are
+    /// left. Every read below goes through this one bounds check.
+    #[inline(never)]
+    fn take(&mut self, len: usize) -> Result<&'b [u8], ParseError> {
+        let bytes = self
+            .pos
+            .checked_add(len)
+            .and_then(|end| self.buffer.get(self.pos..end))
+            .ok_or(ParseError::InsufficientBytes)?;
+        self.pos += len;
+        Ok(bytes)
+    }
+
+    /// The next `len` bytes (at most 4) as a big-endian number.
+    fn read_be(&mut self, len: usize) -> Result<u32, ParseError> {
+        Ok(self
+            .take(len)?
+            .iter()
+            .fold(0, |value, byte| (value << 8) | u32::from(*byte)))
+    }
+
     pub fn slice(&mut self, len: usize) -> Result<ParseBuffer<'b>, ParseError> {
-        if self.pos + len <= self.buffer.len() {
-            let slice = ParseBuffer::new(&self.buffer[self.pos..self.pos + len]);
-            self.pos += len;
-            Ok(slice)
-        } else {
-            Err(ParseError::InsufficientBytes)
-        }
+        self.take(len).map(ParseBuffer::new)
     }
 
     pub fn read_u8(&mut self) -> Result<u8, ParseError> {
-        if self.pos < self.buffer.len() {
-            let value = self.buffer[self.pos];
-            self.pos += 1;
-            Ok(value)
-        } else {
-            Err(ParseError::InsufficientBytes)
-        }
+        self.read_be(1).map(|value| value as u8)
     }
 
     pub fn read_u16(&mut self) -> Result<u16, ParseError> {
-        //info!("pos={} len={}", self.pos, self.buffer.len());
-        if self.pos + 2 <= self.buffer.len() {
-            let value = u16::from_be_bytes([self.buffer[self.pos], self.buffer[self.pos + 1]]);
-            self.pos += 2;
-            Ok(value)
-        } else {
-            Err(ParseError::InsufficientBytes)
-        }
+        self.read_be(2).map(|value| value as u16)
     }
 
     pub fn read_u24(&mut self) -> Result<u32, ParseError> {
-        if self.pos + 3 <= self.buffer.len() {
-            let value = u32::from_be_bytes([
-                0,
-                self.buffer[self.pos],
-                self.buffer[self.pos + 1],
-                self.buffer[self.pos + 2],
-            ]);
-            self.pos += 3;
-            Ok(value)
-        } else {
-            Err(ParseError::InsufficientBytes)
-        }
+        self.read_be(3)
     }
 
     pub fn read_u32(&mut self) -> Result<u32, ParseError> {
-        if self.pos + 4 <= self.buffer.len() {
-            let value = u32::from_be_bytes([
-                self.buffer[self.pos],
-                self.buffer[self.pos + 1],
-                self.buffer[self.pos + 2],
-                self.buffer[self.pos + 3],
-            ]);
-            self.pos += 4;
-            Ok(value)
-        } else {
-            Err(ParseError::InsufficientBytes)
-        }
+        self.read_be(4)
     }
 
     pub fn fill(&mut self, dest: &mut [u8]) -> Result<(), ParseError> {
-        if self.pos + dest.len() <= self.buffer.len() {
-            dest.copy_from_slice(&self.buffer[self.pos..self.pos + dest.len()]);
-            self.pos += dest.len();
-            // info!("Copied {} bytes", dest.len());
-            Ok(())
-        } else {
-            Err(ParseError::InsufficientBytes)
-        }
+        dest.copy_from_slice(self.take(dest.len())?);
+        Ok(())
     }
 
     pub fn copy<const N: usize>(
@@ -169,5 +143,43 @@ impl<'b> ParseBuffer<'b> {
 impl From<ParseError> for TlsError {
     fn from(e: ParseError) -> Self {
         TlsError::ParseError(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn big_endian_reads_and_their_bounds() {
+        let data = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+        let mut buf = ParseBuffer::new(&data);
+        assert_eq!(buf.read_u8().ok(), Some(1));
+        assert_eq!(buf.read_u16().ok(), Some(0x0203));
+        assert_eq!(buf.read_u24().ok(), Some(0x04_0506));
+        assert_eq!(buf.read_u32().ok(), Some(0x0708_090a));
+        assert_eq!(buf.remaining(), 1);
+
+        // Too few bytes left: refused, nothing consumed.
+        assert!(matches!(buf.read_u16(), Err(ParseError::InsufficientBytes)));
+        assert!(matches!(buf.read_u32(), Err(ParseError::InsufficientBytes)));
+        assert!(matches!(buf.slice(2), Err(ParseError::InsufficientBytes)));
+        let mut two = [0; 2];
+        assert!(matches!(
+            buf.fill(&mut two),
+            Err(ParseError::InsufficientBytes)
+        ));
+        assert!(matches!(
+            buf.slice(usize::MAX),
+            Err(ParseError::InsufficientBytes)
+        ));
+        assert_eq!(buf.remaining(), 1);
+
+        let mut one = [0; 1];
+        buf.fill(&mut one).unwrap();
+        assert_eq!(one, [11]);
+        assert!(buf.is_empty());
+        assert!(buf.slice(0).is_ok_and(|s| s.is_empty()));
+        assert!(matches!(buf.read_u8(), Err(ParseError::InsufficientBytes)));
     }
 }

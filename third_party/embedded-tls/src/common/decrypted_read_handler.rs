@@ -32,7 +32,7 @@ impl DecryptedReadHandler<'_> {
                 handshake.handshake_type(),
             ));
         }
-        decrypt_record(key_schedule, record, |key_schedule, record| {
+        decrypt_record(key_schedule, record, &mut |key_schedule, record| {
             self.handle(key_schedule, record)
         })
     }

@@ -18,32 +18,29 @@ macro_rules! extension_group {
             }
 
             pub fn encode(&self, buf: &mut crate::buffer::CryptoBuffer) -> Result<(), crate::TlsError> {
-                self.extension_type().encode(buf)?;
-
-                buf.with_u16_length(|buf| match self {
+                self.extension_type().encode_with(buf, &|buf| match self {
                     $(Self::$extension(ext_data) => ext_data.encode(buf)),+
                 })
             }
 
             pub fn parse(buf: &mut crate::parse_buffer::ParseBuffer$(<$lt>)?) -> Result<Self, crate::TlsError> {
                 // Consume extension data even if we don't recognize the extension
-                let extension_type = crate::extensions::ExtensionType::parse(buf);
-                let data_len = buf.read_u16().map_err(|_| crate::TlsError::DecodeError)? as usize;
-                let mut ext_data = buf.slice(data_len).map_err(|_| crate::TlsError::DecodeError)?;
+                match crate::extensions::read_extension(buf)? {
+                    (Some(ext_type), mut ext_data) => Self::parse_data(ext_type, &mut ext_data),
+                    (None, _) => Err(crate::TlsError::UnknownExtensionType),
+                }
+            }
 
-                let ext_type = extension_type.map_err(|err| {
-                    warn!("Failed to read extension type: {:?}", err);
-                    match err {
-                        crate::parse_buffer::ParseError::InvalidData => crate::TlsError::UnknownExtensionType,
-                        _ => crate::TlsError::DecodeError,
-                    }
-                })?;
-
+            /// The data of an extension of type `ext_type` in this message.
+            pub(crate) fn parse_data(
+                ext_type: crate::extensions::ExtensionType,
+                ext_data: &mut crate::parse_buffer::ParseBuffer$(<$lt>)?,
+            ) -> Result<Self, crate::TlsError> {
                 debug!("Read extension type {:?}", ext_type);
-                trace!("Extension data length: {}", data_len);
+                trace!("Extension data length: {}", ext_data.remaining());
 
                 match ext_type {
-                    $(crate::extensions::ExtensionType::$extension => Ok(Self::$extension(<$extension_data>::parse(&mut ext_data).map_err(|err| {
+                    $(crate::extensions::ExtensionType::$extension => Ok(Self::$extension(<$extension_data>::parse(ext_data).map_err(|err| {
                         warn!("Failed to parse extension data: {:?}", err);
                         crate::TlsError::DecodeError
                     })?)),)+
@@ -62,6 +59,18 @@ macro_rules! extension_group {
                         ))
                     }
                 }
+            }
+
+            /// Checks the extensions of a message whose extensions are not used: the same
+            /// checks as [`Self::parse_vector`] (each known one parsed, at most `N` known ones),
+            /// without storing them, in one loop shared by every message
+            /// ([`crate::extensions::check_extensions`]).
+            pub fn check_vector<const N: usize>(
+                buf: &mut crate::parse_buffer::ParseBuffer$(<$lt>)?,
+            ) -> Result<(), crate::TlsError> {
+                crate::extensions::check_extensions(buf, N, &mut |ext_type, ext_data| {
+                    Self::parse_data(ext_type, ext_data).map(|_| ())
+                })
             }
 
             pub fn parse_vector<const N: usize>(

@@ -80,7 +80,7 @@ impl<'a> CertificateEntryRef<'a> {
         let entry = CertificateEntryRef::X509(cert.as_slice());
 
         // Validate extensions
-        CertificateExtension::parse_vector::<2>(buf)?;
+        CertificateExtension::check_vector::<2>(buf)?;
 
         Ok(entry)
     }

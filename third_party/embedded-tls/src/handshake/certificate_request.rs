@@ -1,6 +1,6 @@
+use crate::TlsError;
 use crate::extensions::messages::CertificateRequestExtension;
 use crate::parse_buffer::ParseBuffer;
-use crate::{TlsError, unused};
 use heapless::Vec;
 
 #[derive(Debug)]
@@ -19,9 +19,8 @@ impl<'a> CertificateRequestRef<'a> {
             .map_err(|_| TlsError::InvalidCertificateRequest)?;
 
         // Validate extensions
-        let extensions = CertificateRequestExtension::parse_vector::<6>(buf)?;
+        CertificateRequestExtension::check_vector::<6>(buf)?;
 
-        unused(extensions);
         Ok(Self {
             request_context: request_context.as_slice(),
         })

@@ -13,7 +13,7 @@ pub struct EncryptedExtensions<'a> {
 
 impl<'a> EncryptedExtensions<'a> {
     pub fn parse(buf: &mut ParseBuffer<'a>) -> Result<EncryptedExtensions<'a>, TlsError> {
-        EncryptedExtensionsExtension::parse_vector::<16>(buf)?;
+        EncryptedExtensionsExtension::check_vector::<16>(buf)?;
         Ok(EncryptedExtensions { _todo: PhantomData })
     }
 }

@@ -25,9 +25,9 @@ impl<'a> NewSessionTicket<'a> {
             .slice(ticket_length as usize)
             .map_err(|_| TlsError::InvalidTicketLength)?;
 
-        let extensions = NewSessionTicketExtension::parse_vector::<1>(buf)?;
+        NewSessionTicketExtension::check_vector::<1>(buf)?;
 
-        unused((lifetime, age_add, nonce, ticket, extensions));
+        unused((lifetime, age_add, nonce, ticket));
         Ok(Self { _todo: PhantomData })
     }
 }

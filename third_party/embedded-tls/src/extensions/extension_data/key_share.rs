@@ -35,12 +35,7 @@ impl<'a, const N: usize> KeyShareClientHello<'a, N> {
     }
 
     pub fn encode(&self, buf: &mut CryptoBuffer) -> Result<(), TlsError> {
-        buf.with_u16_length(|buf| {
-            for client_share in &self.client_shares {
-                client_share.encode(buf)?;
-            }
-            Ok(())
-        })
+        KeyShareEntry::encode_list(&self.client_shares, buf)
     }
 }
 
@@ -80,6 +75,17 @@ impl<'a> KeyShareEntry<'a> {
         Ok(Self {
             group,
             opaque: opaque.as_slice(),
+        })
+    }
+
+    /// The `ClientHello`'s `key_share` data (RFC 8446 §4.2.8): the shares after their length in
+    /// two bytes. From a slice, so that a `ClientHello` needs no vector.
+    pub(crate) fn encode_list(shares: &[Self], buf: &mut CryptoBuffer) -> Result<(), TlsError> {
+        buf.with_u16_length(|buf| {
+            for client_share in shares {
+                client_share.encode(buf)?;
+            }
+            Ok(())
         })
     }
 

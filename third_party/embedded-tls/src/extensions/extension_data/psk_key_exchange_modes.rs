@@ -26,6 +26,17 @@ impl PskKeyExchangeMode {
     fn encode(self, buf: &mut CryptoBuffer) -> Result<(), TlsError> {
         buf.push(self as u8).map_err(|_| TlsError::EncodeError)
     }
+
+    /// The `psk_key_exchange_modes` data (RFC 8446 §4.2.9): the modes after their length in
+    /// one byte. From a slice, so that a `ClientHello` needs no vector.
+    pub(crate) fn encode_list(modes: &[Self], buf: &mut CryptoBuffer) -> Result<(), TlsError> {
+        buf.with_u8_length(|buf| {
+            for mode in modes {
+                mode.encode(buf)?;
+            }
+            Ok(())
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -43,11 +54,6 @@ impl<const N: usize> PskKeyExchangeModes<N> {
     }
 
     pub fn encode(&self, buf: &mut CryptoBuffer) -> Result<(), TlsError> {
-        buf.with_u8_length(|buf| {
-            for mode in &self.modes {
-                mode.encode(buf)?;
-            }
-            Ok(())
-        })
+        PskKeyExchangeMode::encode_list(&self.modes, buf)
     }
 }

@@ -30,26 +30,29 @@ pub enum NamedGroup {
 }
 
 impl NamedGroup {
+    /// Every group, for [`NamedGroup::parse`] (the code points are in [`NamedGroup::as_u16`]).
+    const ALL: [Self; 13] = [
+        Self::Secp256r1,
+        Self::Secp384r1,
+        Self::Secp521r1,
+        Self::X25519,
+        Self::X448,
+        Self::Ffdhe2048,
+        Self::Ffdhe3072,
+        Self::Ffdhe4096,
+        Self::Ffdhe6144,
+        Self::Ffdhe8192,
+        Self::X25519MLKEM768,
+        Self::SecP256r1MLKEM768,
+        Self::SecP384r1MLKEM1024,
+    ];
+
     pub fn parse(buf: &mut ParseBuffer) -> Result<Self, ParseError> {
-        match buf.read_u16()? {
-            0x0017 => Ok(Self::Secp256r1),
-            0x0018 => Ok(Self::Secp384r1),
-            0x0019 => Ok(Self::Secp521r1),
-            0x001D => Ok(Self::X25519),
-            0x001E => Ok(Self::X448),
-
-            0x0100 => Ok(Self::Ffdhe2048),
-            0x0101 => Ok(Self::Ffdhe3072),
-            0x0102 => Ok(Self::Ffdhe4096),
-            0x0103 => Ok(Self::Ffdhe6144),
-            0x0104 => Ok(Self::Ffdhe8192),
-
-            0x11EB => Ok(Self::SecP256r1MLKEM768),
-            0x11EC => Ok(Self::X25519MLKEM768),
-            0x11ED => Ok(Self::SecP384r1MLKEM1024),
-
-            _ => Err(ParseError::InvalidData),
-        }
+        let code_point = buf.read_u16()?;
+        Self::ALL
+            .into_iter()
+            .find(|group| group.as_u16() == code_point)
+            .ok_or(ParseError::InvalidData)
     }
 
     pub fn as_u16(self) -> u16 {
@@ -76,6 +79,18 @@ impl NamedGroup {
         buf.push_u16(self.as_u16())
             .map_err(|_| TlsError::EncodeError)
     }
+
+    /// The extension data of `supported_groups` (RFC 8446 §4.2.7): the groups' code points
+    /// after their length in two bytes. From a slice, so that the `ClientHello` encodes the
+    /// config's groups without copying them into a [`SupportedGroups`].
+    pub(crate) fn encode_list(groups: &[Self], buf: &mut CryptoBuffer) -> Result<(), TlsError> {
+        buf.with_u16_length(|buf| {
+            for g in groups {
+                g.encode(buf)?;
+            }
+            Ok(())
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -94,11 +109,26 @@ impl<const N: usize> SupportedGroups<N> {
     }
 
     pub fn encode(&self, buf: &mut CryptoBuffer) -> Result<(), TlsError> {
-        buf.with_u16_length(|buf| {
-            for g in &self.supported_groups {
-                g.encode(buf)?;
-            }
-            Ok(())
-        })
+        NamedGroup::encode_list(&self.supported_groups, buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_group_parses_from_its_code_point() {
+        for (i, group) in NamedGroup::ALL.into_iter().enumerate() {
+            assert_eq!(group as usize, i);
+            let code = group.as_u16().to_be_bytes();
+            assert_eq!(
+                NamedGroup::parse(&mut ParseBuffer::new(&code)).ok(),
+                Some(group)
+            );
+        }
+        for unknown in [[0x00, 0x16], [0x01, 0x05], [0x11, 0xee]] {
+            assert!(NamedGroup::parse(&mut ParseBuffer::new(&unknown)).is_err());
+        }
     }
 }

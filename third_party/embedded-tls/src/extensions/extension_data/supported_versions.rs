@@ -17,6 +17,17 @@ impl ProtocolVersion {
     pub fn parse(buf: &mut ParseBuffer) -> Result<Self, ParseError> {
         buf.read_u16().map(Self)
     }
+
+    /// The `ClientHello`'s `supported_versions` data (RFC 8446 §4.2.1): the versions after
+    /// their length in one byte. From a slice, so that a `ClientHello` needs no vector.
+    pub(crate) fn encode_list(versions: &[Self], buf: &mut CryptoBuffer) -> Result<(), TlsError> {
+        buf.with_u8_length(|buf| {
+            for v in versions {
+                v.encode(buf)?;
+            }
+            Ok(())
+        })
+    }
 }
 
 pub const TLS13: ProtocolVersion = ProtocolVersion(0x0304);
@@ -37,12 +48,7 @@ impl<const N: usize> SupportedVersionsClientHello<N> {
     }
 
     pub fn encode(&self, buf: &mut CryptoBuffer) -> Result<(), TlsError> {
-        buf.with_u8_length(|buf| {
-            for v in &self.versions {
-                v.encode(buf)?;
-            }
-            Ok(())
-        })
+        ProtocolVersion::encode_list(&self.versions, buf)
     }
 }
 
