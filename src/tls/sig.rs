@@ -3,8 +3,6 @@
 //!
 //! User documentation: the `tls` module, section "Signature algorithms".
 
-use sha2::Digest as _;
-
 use super::oid;
 use super::x509::{context, DerReader, ParseError, Tag, Tlv};
 
@@ -28,7 +26,7 @@ pub(crate) enum HashAlg {
 
 impl HashAlg {
     /// Output length in bytes.
-    const fn len(self) -> usize {
+    pub(crate) const fn len(self) -> usize {
         match self {
             Self::Sha256 => 32,
             Self::Sha384 => 48,
@@ -38,32 +36,42 @@ impl HashAlg {
 }
 
 /// A hash value of up to 64 bytes.
-struct HashValue {
+pub(crate) struct HashValue {
     bytes: [u8; 64],
     len: usize,
 }
 
 impl HashValue {
     fn of(alg: HashAlg, message: &[u8]) -> Self {
-        let mut bytes = [0u8; 64];
-        let mut copy = |digest: &[u8]| {
-            for (o, d) in bytes.iter_mut().zip(digest) {
-                *o = *d;
-            }
-        };
-        match alg {
-            HashAlg::Sha256 => copy(&sha2::Sha256::digest(message)),
-            HashAlg::Sha384 => copy(&sha2::Sha384::digest(message)),
-            HashAlg::Sha512 => copy(&sha2::Sha512::digest(message)),
-        }
-        Self {
-            bytes,
-            len: alg.len(),
-        }
+        digest(alg, &[message])
     }
 
-    fn as_slice(&self) -> &[u8] {
+    /// The hash value's bytes.
+    pub(crate) fn as_slice(&self) -> &[u8] {
         self.bytes.get(..self.len).unwrap_or(&[])
+    }
+}
+
+/// The hash with `alg` of the concatenation of `parts`.
+pub(crate) fn digest(alg: HashAlg, parts: &[&[u8]]) -> HashValue {
+    fn run<D: sha2::Digest>(parts: &[&[u8]], out: &mut [u8]) {
+        let mut hasher = D::new();
+        for part in parts {
+            hasher.update(part);
+        }
+        for (o, d) in out.iter_mut().zip(hasher.finalize()) {
+            *o = d;
+        }
+    }
+    let mut bytes = [0u8; 64];
+    match alg {
+        HashAlg::Sha256 => run::<sha2::Sha256>(parts, &mut bytes),
+        HashAlg::Sha384 => run::<sha2::Sha384>(parts, &mut bytes),
+        HashAlg::Sha512 => run::<sha2::Sha512>(parts, &mut bytes),
+    }
+    HashValue {
+        bytes,
+        len: alg.len(),
     }
 }
 
@@ -444,6 +452,7 @@ fn p384_verify(point: &[u8], hashed: &[u8], signature: &[u8]) -> Result<(), Sign
         .map_err(|_| SignatureError::Invalid)
 }
 
+/// Checks an RSA signature over a message hash (`rsassa`, on the stack).
 #[cfg(feature = "rsa")]
 fn rsa_verify(
     n: &[u8],
@@ -452,31 +461,16 @@ fn rsa_verify(
     hashed: &[u8],
     signature: &[u8],
 ) -> Result<(), SignatureError> {
-    use rsa::{BigUint, Pkcs1v15Sign, Pss, RsaPublicKey};
-    use sha2::{Sha256, Sha384, Sha512};
-    let key = RsaPublicKey::new(BigUint::from_bytes_be(n), BigUint::from_bytes_be(e))
-        .map_err(|_| malformed("RSA public key"))?;
-    let result = match alg {
-        SignatureAlgorithm::RsaPkcs1(HashAlg::Sha256) => {
-            key.verify(Pkcs1v15Sign::new::<Sha256>(), hashed, signature)
-        }
-        SignatureAlgorithm::RsaPkcs1(HashAlg::Sha384) => {
-            key.verify(Pkcs1v15Sign::new::<Sha384>(), hashed, signature)
-        }
-        SignatureAlgorithm::RsaPkcs1(HashAlg::Sha512) => {
-            key.verify(Pkcs1v15Sign::new::<Sha512>(), hashed, signature)
-        }
-        SignatureAlgorithm::RsaPss { hash, salt_len } => {
-            let pss = match hash {
-                HashAlg::Sha256 => Pss::new_with_salt::<Sha256>(salt_len),
-                HashAlg::Sha384 => Pss::new_with_salt::<Sha384>(salt_len),
-                HashAlg::Sha512 => Pss::new_with_salt::<Sha512>(salt_len),
-            };
-            key.verify(pss, hashed, signature)
-        }
+    use super::rsassa::{Padding, RsaRefusal};
+    let (hash, padding) = match alg {
+        SignatureAlgorithm::RsaPkcs1(hash) => (hash, Padding::Pkcs1v15),
+        SignatureAlgorithm::RsaPss { hash, salt_len } => (hash, Padding::Pss { salt_len }),
         SignatureAlgorithm::Ecdsa(_) => return Err(SignatureError::Invalid),
     };
-    result.map_err(|_| SignatureError::Invalid)
+    super::rsassa::verify(n, e, hash, padding, hashed, signature).map_err(|refusal| match refusal {
+        RsaRefusal::Key(what) => malformed(what),
+        RsaRefusal::Invalid => SignatureError::Invalid,
+    })
 }
 
 #[cfg(not(feature = "rsa"))]
