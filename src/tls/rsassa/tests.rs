@@ -17,7 +17,9 @@ fn keys() -> [(&'static str, RsaPrivateKey); 4] {
     [
         (
             "RSA-2048",
-            key(include_bytes!("../../../tests/data/rsassa/rsa-2048.pk8.der")),
+            key(include_bytes!(
+                "../../../tests/data/rsassa/rsa-2048.pk8.der"
+            )),
         ),
         (
             "RSA-2048, e = 3",
@@ -27,11 +29,15 @@ fn keys() -> [(&'static str, RsaPrivateKey); 4] {
         ),
         (
             "RSA-3072",
-            key(include_bytes!("../../../tests/data/rsassa/rsa-3072.pk8.der")),
+            key(include_bytes!(
+                "../../../tests/data/rsassa/rsa-3072.pk8.der"
+            )),
         ),
         (
             "RSA-4096",
-            key(include_bytes!("../../../tests/data/rsassa/rsa-4096.pk8.der")),
+            key(include_bytes!(
+                "../../../tests/data/rsassa/rsa-4096.pk8.der"
+            )),
         ),
     ]
 }
@@ -215,7 +221,9 @@ fn refuses_keys_as_the_rsa_crate_does() {
     let n = key.n().to_bytes_be();
     let hash = HashAlg::Sha256;
     let good = hashed(hash, b"key checks");
-    let signature = key.sign(Pkcs1v15Sign::new::<sha2::Sha256>(), &good).unwrap();
+    let signature = key
+        .sign(Pkcs1v15Sign::new::<sha2::Sha256>(), &good)
+        .unwrap();
     let mut even_n = n.clone();
     *even_n.last_mut().unwrap() ^= 1;
     let mut too_long = std::vec![0x80];
@@ -247,7 +255,14 @@ fn refuses_keys_as_the_rsa_crate_does() {
     }
     // A small modulus with an exponent above it.
     assert!(matches!(
-        verify(&[0x01, 0x01], &[1, 0, 1], hash, Padding::Pkcs1v15, &good, &[1, 0]),
+        verify(
+            &[0x01, 0x01],
+            &[1, 0, 1],
+            hash,
+            Padding::Pkcs1v15,
+            &good,
+            &[1, 0]
+        ),
         Err(RsaRefusal::Key(_))
     ));
 }
