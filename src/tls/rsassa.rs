@@ -15,7 +15,7 @@
 use crypto_bigint::modular::montgomery_reduction;
 use crypto_bigint::{Limb, Uint, Word, U2048, U3072, U4096};
 
-use super::sig::{digest, HashAlg};
+use super::sig::{HashAlg, HashValue};
 
 /// The largest modulus checked, in bytes (4096 bits, as the `rsa` crate's `MAX_SIZE`).
 const MAX_MODULUS_BYTES: usize = 512;
@@ -331,7 +331,7 @@ fn pss_check(
         return Err(RsaRefusal::Invalid);
     }
     // Steps 7 to 9: DB = maskedDB xor MGF1(H), its top bits cleared.
-    mgf1_xor(hash, h, db);
+    mgf1_xor(hash, h, db)?;
     if let Some(first) = db.first_mut() {
         *first &= top_mask;
     }
@@ -343,8 +343,8 @@ fn pss_check(
     if *one != 0x01 || ps.iter().any(|b| *b != 0) {
         return Err(RsaRefusal::Invalid);
     }
-    // Steps 12 to 14: H = Hash(0x00 × 8 || mHash || salt).
-    let expected = digest(hash, &[&[0u8; 8], hashed, salt]);
+    // Steps 12 to 14: H = Hash(M'), M' = 0x00 × 8 || mHash || salt.
+    let expected = hash_of_parts(hash, &[hashed, salt], 8)?;
     if expected.as_slice() == &h[..] {
         Ok(())
     } else {
@@ -353,13 +353,31 @@ fn pss_check(
 }
 
 /// `out` ^= MGF1(`seed`) with `hash` (RFC 8017 §B.2.1).
-fn mgf1_xor(hash: HashAlg, seed: &[u8], out: &mut [u8]) {
+fn mgf1_xor(hash: HashAlg, seed: &[u8], out: &mut [u8]) -> Result<(), RsaRefusal> {
     for (counter, chunk) in (0u32..).zip(out.chunks_mut(hash.len())) {
-        let mask = digest(hash, &[seed, &counter.to_be_bytes()]);
+        let mask = hash_of_parts(hash, &[seed, &counter.to_be_bytes()], 0)?;
         for (o, m) in chunk.iter_mut().zip(mask.as_slice()) {
             *o ^= m;
         }
     }
+    Ok(())
+}
+
+/// The hash of `zeros` zero bytes followed by `parts`, concatenated in a buffer on the stack
+/// (M' of PSS is at most 8 + 64 + 510 bytes): the one-shot hash the verifier already has.
+fn hash_of_parts(hash: HashAlg, parts: &[&[u8]], zeros: usize) -> Result<HashValue, RsaRefusal> {
+    let mut buffer = [0u8; 8 + 64 + MAX_MODULUS_BYTES];
+    let mut len = zeros;
+    for part in parts {
+        let end = len.checked_add(part.len()).ok_or(RsaRefusal::Invalid)?;
+        buffer
+            .get_mut(len..end)
+            .ok_or(RsaRefusal::Invalid)?
+            .copy_from_slice(part);
+        len = end;
+    }
+    let message = buffer.get(..len).ok_or(RsaRefusal::Invalid)?;
+    Ok(HashValue::of(hash, message))
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 //!
 //! User documentation: the `tls` module, section "Signature algorithms".
 
+use sha2::Digest as _;
+
 use super::oid;
 use super::x509::{context, DerReader, ParseError, Tag, Tlv};
 
@@ -42,36 +44,28 @@ pub(crate) struct HashValue {
 }
 
 impl HashValue {
-    fn of(alg: HashAlg, message: &[u8]) -> Self {
-        digest(alg, &[message])
+    /// The hash of `message` with `alg`.
+    pub(crate) fn of(alg: HashAlg, message: &[u8]) -> Self {
+        let mut bytes = [0u8; 64];
+        let mut copy = |digest: &[u8]| {
+            for (o, d) in bytes.iter_mut().zip(digest) {
+                *o = *d;
+            }
+        };
+        match alg {
+            HashAlg::Sha256 => copy(&sha2::Sha256::digest(message)),
+            HashAlg::Sha384 => copy(&sha2::Sha384::digest(message)),
+            HashAlg::Sha512 => copy(&sha2::Sha512::digest(message)),
+        }
+        Self {
+            bytes,
+            len: alg.len(),
+        }
     }
 
     /// The hash value's bytes.
     pub(crate) fn as_slice(&self) -> &[u8] {
         self.bytes.get(..self.len).unwrap_or(&[])
-    }
-}
-
-/// The hash with `alg` of the concatenation of `parts`.
-pub(crate) fn digest(alg: HashAlg, parts: &[&[u8]]) -> HashValue {
-    fn run<D: sha2::Digest>(parts: &[&[u8]], out: &mut [u8]) {
-        let mut hasher = D::new();
-        for part in parts {
-            hasher.update(part);
-        }
-        for (o, d) in out.iter_mut().zip(hasher.finalize()) {
-            *o = d;
-        }
-    }
-    let mut bytes = [0u8; 64];
-    match alg {
-        HashAlg::Sha256 => run::<sha2::Sha256>(parts, &mut bytes),
-        HashAlg::Sha384 => run::<sha2::Sha384>(parts, &mut bytes),
-        HashAlg::Sha512 => run::<sha2::Sha512>(parts, &mut bytes),
-    }
-    HashValue {
-        bytes,
-        len: alg.len(),
     }
 }
 

@@ -43,7 +43,7 @@ fn keys() -> [(&'static str, RsaPrivateKey); 4] {
 }
 
 fn hashed(hash: HashAlg, message: &[u8]) -> Vec<u8> {
-    digest(hash, &[message]).as_slice().to_vec()
+    HashValue::of(hash, message).as_slice().to_vec()
 }
 
 /// The `rsa` crate's verdict on the same question.
