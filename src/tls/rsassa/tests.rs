@@ -323,9 +323,10 @@ struct Tally {
 }
 
 /// One Wycheproof case, in the groups this verifier covers (SHA-256/384/512, MGF1 with the
-/// message hash): ours must be the expected result, and equal the `rsa` crate's verdict;
-/// "acceptable" cases are judged as the `rsa` crate judges them (counted both ways). A key
-/// above 4096 bits must be refused as a key.
+/// message hash): ours must be the expected result; "acceptable" cases must be judged as the
+/// `rsa` crate judges them (counted both ways). A key above 4096 bits must be refused as a key.
+/// (Asking the `rsa` crate about every case too would double the time of a debug test run;
+/// the differential test above does that on random and tampered inputs.)
 #[allow(clippy::too_many_arguments)]
 fn wycheproof_check(
     tally: &mut Tally,
@@ -345,7 +346,6 @@ fn wycheproof_check(
         tally.large_key_refused += 1;
         return;
     }
-    let theirs = agree(what, n, e, hash, padding, &hashed, signature);
     match expected {
         wycheproof::TestResult::Valid => {
             assert!(ours.is_ok(), "{what}: valid, ours {ours:?}");
@@ -355,8 +355,13 @@ fn wycheproof_check(
             assert!(ours.is_err(), "{what}: invalid, accepted");
             tally.invalid += 1;
         }
-        wycheproof::TestResult::Acceptable if theirs => tally.acceptable_accepted += 1,
-        wycheproof::TestResult::Acceptable => tally.acceptable_refused += 1,
+        wycheproof::TestResult::Acceptable => {
+            if agree(what, n, e, hash, padding, &hashed, signature) {
+                tally.acceptable_accepted += 1;
+            } else {
+                tally.acceptable_refused += 1;
+            }
+        }
     }
 }
 
