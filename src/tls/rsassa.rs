@@ -54,6 +54,10 @@ pub(crate) enum RsaRefusal {
 /// `n` and `e` are the modulus and public exponent, big-endian (leading zero bytes are
 /// ignored). The key is refused as the `rsa` crate's `RsaPublicKey::new` does: modulus odd and
 /// at most 4096 bits, exponent odd, 3 ≤ e ≤ 2^33 − 1 and below the modulus.
+///
+/// Never inlined, so that its buffer is on the stack only while RSA is checked (inlined into
+/// `sig::verify`, it cost the P-256 handshake 328 bytes of stack).
+#[inline(never)]
 pub(crate) fn verify(
     n: &[u8],
     e: &[u8],
