@@ -12,9 +12,6 @@
 //! signature representative not below the modulus is refused, as RFC 8017 §5.2.2 step 1
 //! requires (the `rsa` crate checks it for PKCS#1 v1.5 only and reduces it for PSS).
 
-use crypto_bigint::modular::montgomery_reduction;
-use crypto_bigint::{Limb, Uint, Word, U2048, U3072, U4096};
-
 use super::sig::{HashAlg, HashValue};
 
 /// The largest modulus checked, in bytes (4096 bits, as the `rsa` crate's `MAX_SIZE`).
@@ -87,13 +84,7 @@ pub(crate) fn verify(
     }
     let mut em = [0u8; MAX_MODULUS_BYTES];
     let em = em.get_mut(..k).ok_or(RsaRefusal::Invalid)?;
-    if k <= 256 {
-        public_operation::<{ U2048::LIMBS }>(n, exponent, signature, em)?;
-    } else if k <= 384 {
-        public_operation::<{ U3072::LIMBS }>(n, exponent, signature, em)?;
-    } else {
-        public_operation::<{ U4096::LIMBS }>(n, exponent, signature, em)?;
-    }
+    public_operation(n, exponent, signature, em)?;
     let modulus_bits = k * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
     match padding {
         Padding::Pkcs1v15 => pkcs1v15_check(hash, hashed, em),
@@ -130,118 +121,205 @@ fn u64_from_be(bytes: &[u8]) -> Option<u64> {
     Some(bytes.iter().fold(0, |acc, b| acc << 8 | u64::from(*b)))
 }
 
-/// `em` = `signature`^`exponent` mod `n` (RSAVP1), big-endian in `em.len()` bytes, with `n`
-/// in `LIMBS` limbs. Refuses a signature that is not below `n` and a modulus that is even.
+/// Limbs of the largest modulus.
+const MAX_LIMBS: usize = MAX_MODULUS_BYTES / 4;
+
+/// `em` = `signature`^`exponent` mod `n` (RSAVP1), big-endian in `em.len()` bytes. Refuses a
+/// signature that is not below `n` and a modulus that is even.
 ///
-/// Never inlined: its integers (up to 4 × 512 bytes, and the products' frames below it) are on
-/// the stack only while an RSA signature is checked, not in every caller of `sig::verify`.
+/// Never inlined: its integers (4 × 512 bytes for RSA-4096) are on the stack only while an
+/// RSA signature is checked, not in every caller of `sig::verify`.
 #[inline(never)]
-fn public_operation<const LIMBS: usize>(
+fn public_operation(
     n: &[u8],
     exponent: u64,
     signature: &[u8],
     em: &mut [u8],
 ) -> Result<(), RsaRefusal> {
-    let modulus = uint_from_be::<LIMBS>(n).ok_or(RsaRefusal::Invalid)?;
-    let s = uint_from_be::<LIMBS>(signature).ok_or(RsaRefusal::Invalid)?;
-    if s >= modulus {
+    let mut modulus = [0u32; MAX_LIMBS];
+    let len = limbs_from_be(n, &mut modulus).ok_or(RsaRefusal::Invalid)?;
+    let modulus = modulus.get(..len).ok_or(RsaRefusal::Invalid)?;
+    let field = Montgomery::new(modulus).ok_or(RsaRefusal::Key("RSA modulus that is even"))?;
+    let mut buffers = [[0u32; MAX_LIMBS]; 3];
+    let [s, base, x] = buffers
+        .each_mut()
+        .map(|b| b.get_mut(..len).unwrap_or(&mut []));
+    limbs_from_be(signature, s).ok_or(RsaRefusal::Invalid)?;
+    if !is_below(s, 0, modulus) {
         return Err(RsaRefusal::Invalid);
     }
-    let field = Montgomery::new(modulus).ok_or(RsaRefusal::Key("RSA modulus that is even"))?;
-    let base = field.mul(&s, &field.r_squared());
+    // base = s·R mod n; x = base.
+    field.r_squared(x);
+    field.mul(base, s, x);
+    x.copy_from_slice(base);
     // Left to right: the top bit of the exponent is the starting `base`.
     let top = u64::BITS - exponent.leading_zeros();
-    let mut x = base;
     for bit in (0..top.saturating_sub(1)).rev() {
-        x = field.square(&x);
+        s.copy_from_slice(x);
+        field.mul(x, s, s);
         if exponent >> bit & 1 == 1 {
-            x = field.mul(&x, &base);
+            s.copy_from_slice(x);
+            field.mul(x, s, base);
         }
     }
-    be_from_uint(&field.retrieve(&x), em)
+    // Out of the Montgomery form: x·1·R⁻¹.
+    s.fill(0);
+    if let Some(one) = s.first_mut() {
+        *one = 1;
+    }
+    field.mul(base, x, s);
+    be_from_limbs(base, em)
 }
 
-/// Montgomery arithmetic modulo an odd `modulus` below R = 2^(`LIMBS` × word bits), on
-/// crypto-bigint's products and `montgomery_reduction`. Its `DynResidueParams` would do the
-/// same, but builds R² mod n by a bit-serial division of a 2 × `LIMBS`-limb number, which costs
-/// more than the whole exponentiation (see `r_squared`).
-struct Montgomery<const LIMBS: usize> {
-    modulus: Uint<LIMBS>,
-    /// −modulus⁻¹ mod 2^(word bits).
-    neg_inv: Limb,
+/// Montgomery multiplication modulo an odd `modulus` of 32-bit little-endian limbs, with
+/// R = 2^(32 × limbs): operands and results are slices of the modulus's length, on the caller's
+/// stack, so the frames stay small.
+struct Montgomery<'a> {
+    modulus: &'a [u32],
+    /// −modulus⁻¹ mod 2^32.
+    neg_inv: u32,
 }
 
-impl<const LIMBS: usize> Montgomery<LIMBS> {
-    /// `None` unless `modulus` is odd and above 1.
-    fn new(modulus: Uint<LIMBS>) -> Option<Self> {
-        let low = modulus.as_words().first().copied()?;
-        if low % 2 == 0 || modulus.bits_vartime() < 2 {
+impl<'a> Montgomery<'a> {
+    /// `None` unless `modulus` is odd.
+    fn new(modulus: &'a [u32]) -> Option<Self> {
+        let low = *modulus.first()?;
+        if low % 2 == 0 {
             return None;
         }
-        let inv = Uint::<1>::from_words([low]).inv_mod2k_vartime(Limb::BITS);
-        let neg_inv = Limb(Word::MIN.wrapping_sub(inv.as_words().first().copied()?));
-        Some(Self { modulus, neg_inv })
+        // Newton's iteration: each step doubles the correct low bits of low⁻¹ (3 from `low`).
+        let mut inv = low;
+        for _ in 0..4 {
+            inv = inv.wrapping_mul(2u32.wrapping_sub(low.wrapping_mul(inv)));
+        }
+        Some(Self {
+            modulus,
+            neg_inv: inv.wrapping_neg(),
+        })
     }
 
-    /// a·b·R⁻¹ mod n.
-    fn mul(&self, a: &Uint<LIMBS>, b: &Uint<LIMBS>) -> Uint<LIMBS> {
-        montgomery_reduction(&a.mul_wide(b), &self.modulus, self.neg_inv)
+    /// `out` = a·b·R⁻¹ mod n, for a, b < n (CIOS: Koç, Acar and Kaliski, "Analyzing and
+    /// comparing Montgomery multiplication algorithms", 1996). `out` must not be `a` or `b`.
+    fn mul(&self, out: &mut [u32], a: &[u32], b: &[u32]) {
+        // out holds t's low limbs; `high` and `top` its two extra limbs.
+        out.fill(0);
+        let mut high = 0u32;
+        for b_i in b {
+            // t += a·b_i
+            let mut carry = 0u64;
+            for (t, a_j) in out.iter_mut().zip(a) {
+                let v = u64::from(*t) + u64::from(*a_j) * u64::from(*b_i) + carry;
+                *t = v as u32;
+                carry = v >> 32;
+            }
+            let v = u64::from(high) + carry;
+            high = v as u32;
+            let top = (v >> 32) as u32;
+            // t = (t + m·n) / 2^32, with m making the low limb zero.
+            let Some((t_0, rest)) = out.split_first_mut() else {
+                return;
+            };
+            let Some((n_0, n_rest)) = self.modulus.split_first() else {
+                return;
+            };
+            let m = t_0.wrapping_mul(self.neg_inv);
+            let mut carry = (u64::from(*t_0) + u64::from(m) * u64::from(*n_0)) >> 32;
+            let mut previous = t_0;
+            for (t, n_j) in rest.iter_mut().zip(n_rest) {
+                let v = u64::from(*t) + u64::from(m) * u64::from(*n_j) + carry;
+                *previous = v as u32;
+                carry = v >> 32;
+                previous = t;
+            }
+            let v = u64::from(high) + carry;
+            *previous = v as u32;
+            high = top.wrapping_add((v >> 32) as u32);
+        }
+        if !is_below(out, high, self.modulus) {
+            subtract(out, self.modulus);
+        }
     }
 
-    /// a²·R⁻¹ mod n, as a product: crypto-bigint's `square_wide` halves the multiplications
-    /// but its frame is 5.6 KB for 4096 bits (measured on the RSA handshake of
-    /// `scripts/handshake-cost.sh`: 17.0 M instructions and 33.0 KB of stack with it, 21.8 M
-    /// and 29.4 KB without; the stack is what the 64 KiB RAM budget of the boards needs).
-    fn square(&self, a: &Uint<LIMBS>) -> Uint<LIMBS> {
-        self.mul(a, a)
-    }
-
-    /// a·R⁻¹ mod n: out of the Montgomery form.
-    fn retrieve(&self, a: &Uint<LIMBS>) -> Uint<LIMBS> {
-        montgomery_reduction(&(*a, Uint::ZERO), &self.modulus, self.neg_inv)
-    }
-
-    /// R² mod n, the factor into the Montgomery form. With R = 2^W and W = c·2^j (c odd):
-    /// 2^(W + c) mod n = Mont(2^c) by doubling 2^(bits(n) − 1) < n, then j Montgomery squarings
-    /// give Mont(2^(c·2^j)) = Mont(R) = R² mod n. A few doublings and log2(W) squarings for a
-    /// modulus that fills its limbs.
-    fn r_squared(&self) -> Uint<LIMBS> {
-        let w = LIMBS * Limb::BITS;
+    /// `out` = R² mod n, the factor into the Montgomery form. With R = 2^W and W = c·2^j
+    /// (c odd): 2^(W + c) mod n = Mont(2^c) by doubling 2^(bits(n) − 1) < n, then j Montgomery
+    /// squarings give Mont(2^(c·2^j)) = Mont(R) = R² mod n. A few doublings and log2(W)
+    /// squarings for a modulus that fills its limbs.
+    fn r_squared(&self, out: &mut [u32]) {
+        let w = self.modulus.len() * 32;
         let j = w.trailing_zeros();
         let c = w >> j;
-        let top = self.modulus.bits_vartime() - 1;
-        let mut x = Uint::ONE.shl_vartime(top);
-        for _ in top..w + c {
-            x = x.add_mod(&x, &self.modulus);
+        let top_limb = self.modulus.last().copied().unwrap_or(0);
+        let bits = w - top_limb.leading_zeros() as usize;
+        // 2^(bits − 1)
+        out.fill(0);
+        if let Some(limb) = out.last_mut() {
+            *limb = 1 << (31 - top_limb.leading_zeros().min(31));
         }
+        for _ in bits - 1..w + c {
+            // out = 2·out mod n
+            let mut carry = 0u32;
+            for limb in out.iter_mut() {
+                let next = *limb >> 31;
+                *limb = *limb << 1 | carry;
+                carry = next;
+            }
+            if !is_below(out, carry, self.modulus) {
+                subtract(out, self.modulus);
+            }
+        }
+        let mut scratch = [0u32; MAX_LIMBS];
+        let scratch = scratch.get_mut(..out.len()).unwrap_or(&mut []);
         for _ in 0..j {
-            x = self.square(&x);
+            scratch.copy_from_slice(out);
+            self.mul(out, scratch, scratch);
         }
-        x
     }
 }
 
-/// A big-endian number as a `LIMBS`-limb integer; `None` if it does not fit.
-fn uint_from_be<const LIMBS: usize>(bytes: &[u8]) -> Option<Uint<LIMBS>> {
-    let mut words: [Word; LIMBS] = [0; LIMBS];
-    for (i, b) in bytes.iter().rev().enumerate() {
-        let word = words.get_mut(i / Limb::BYTES)?;
-        *word |= Word::from(*b) << (8 * (i % Limb::BYTES));
+/// Whether `high`·2^(32 × limbs) + `x` is below `n` (as long as `x`).
+fn is_below(x: &[u32], high: u32, n: &[u32]) -> bool {
+    if high != 0 {
+        return false;
     }
-    Some(Uint::from_words(words))
+    for (x, n) in x.iter().rev().zip(n.iter().rev()) {
+        if x != n {
+            return x < n;
+        }
+    }
+    false
+}
+
+/// `x` −= `n`, modulo 2^(32 × limbs) (the borrow out of the top limb is dropped: it cancels the
+/// high limb of a caller's value that was not below `n`).
+fn subtract(x: &mut [u32], n: &[u32]) {
+    let mut borrow = 0u64;
+    for (x, n) in x.iter_mut().zip(n) {
+        let v = u64::from(*x)
+            .wrapping_sub(u64::from(*n))
+            .wrapping_sub(borrow);
+        *x = v as u32;
+        borrow = v >> 63;
+    }
+}
+
+/// A big-endian number into little-endian limbs; its length in limbs (at least 1), or `None`
+/// if it does not fit.
+fn limbs_from_be(bytes: &[u8], limbs: &mut [u32]) -> Option<usize> {
+    limbs.fill(0);
+    for (i, b) in bytes.iter().rev().enumerate() {
+        let limb = limbs.get_mut(i / 4)?;
+        *limb |= u32::from(*b) << (8 * (i % 4));
+    }
+    Some(bytes.len().div_ceil(4).max(1))
 }
 
 /// Writes `x` big-endian into all of `out`; refused if `x` does not fit.
-fn be_from_uint<const LIMBS: usize>(x: &Uint<LIMBS>, out: &mut [u8]) -> Result<(), RsaRefusal> {
-    let mut bytes = x
-        .as_words()
-        .iter()
-        .flat_map(|w| w.to_le_bytes())
-        .chain(core::iter::repeat(0));
+fn be_from_limbs(x: &[u32], out: &mut [u8]) -> Result<(), RsaRefusal> {
+    let mut bytes = x.iter().flat_map(|w| w.to_le_bytes());
     for o in out.iter_mut().rev() {
         *o = bytes.next().unwrap_or(0);
     }
-    if bytes.take(LIMBS * Limb::BYTES).any(|b| b != 0) {
+    if bytes.any(|b| b != 0) {
         return Err(RsaRefusal::Invalid);
     }
     Ok(())
