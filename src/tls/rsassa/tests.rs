@@ -429,3 +429,48 @@ fn wycheproof_pss_vectors() {
     std::println!("Wycheproof RSASSA-PSS: {tally:?}");
     assert!(tally.valid > 50 && tally.invalid > 100, "{tally:?}");
 }
+
+/// RSAVP1 against num-bigint-dig's `modpow` (the `rsa` crate's integers) on random odd moduli
+/// of every length up to 64 bytes and some up to 512: limb counts that are not a power of two
+/// (R² mod n with c ≠ 1), moduli with few top bits, exponents from 3 to 2^33 − 1.
+#[test]
+fn the_public_operation_agrees_with_modpow() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(8017);
+    let lengths = (1..=64).chain([65, 127, 200, 256, 257, 384, 385, 511, 512]);
+    let mut checked = 0;
+    for len in lengths {
+        let mut n: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
+        n[0] = n[0].max(1) >> rng.gen_range(0..8);
+        n[0] = n[0].max(1);
+        n[len - 1] |= 1;
+        let big_n = BigUint::from_bytes_be(&n);
+        let exponent = match rng.gen_range(0..3) {
+            0 => 3,
+            1 => 65537,
+            _ => rng.gen_range(3..=MAX_EXPONENT) | 1,
+        };
+        for _ in 0..3 {
+            let s =
+                BigUint::from_bytes_be(&(0..len).map(|_| rng.gen()).collect::<Vec<u8>>()) % &big_n;
+            let mut signature = std::vec![0u8; len];
+            let bytes = s.to_bytes_be();
+            signature[len - bytes.len()..].copy_from_slice(&bytes);
+            let mut em = std::vec![0u8; len];
+            public_operation(&n, exponent, &signature, &mut em).unwrap();
+            let expected = s.modpow(&BigUint::from(exponent), &big_n);
+            assert_eq!(
+                BigUint::from_bytes_be(&em),
+                expected,
+                "n {n:02x?} e {exponent}"
+            );
+            checked += 1;
+        }
+        // The modulus itself and anything above it are refused.
+        let mut em = std::vec![0u8; len];
+        assert_eq!(
+            public_operation(&n, exponent, &n, &mut em),
+            Err(RsaRefusal::Invalid)
+        );
+    }
+    assert_eq!(checked, 3 * 73);
+}
