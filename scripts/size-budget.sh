@@ -14,11 +14,13 @@
 #
 # Figures, per image:
 #   flash      = text + data (the initial values of .data are stored in flash)
-#   static_ram = data + bss (bss includes the heap's arena and every static buffer)
-#   ram        = data + bss - heap arena + heap peak + stack peak: what the run really used,
-#                the heap counted by its high-water mark (the firmware's `heap_size=` and
-#                `heap_peak=`) and the stack by painting (`stack_peak=`); only for the images
-#                that run under QEMU here (mps2-eth, its P-256 build, mps2-embassy).
+#   static_ram = data + bss (every static buffer)
+#   ram        = data + bss + stack peak: what the run really used, the stack measured by
+#                painting (the firmware's `stack_peak=`); only for the images that run under
+#                QEMU here (mps2-eth, its P-256 build, mps2-embassy).
+# No image has a heap (since 2026-12-07: RSA is verified on the stack): their global allocator
+# has no memory (examples/qemu-mps2/src/no_heap.rs), so an allocation would end the run with a
+# panic, and a run that passes allocated nothing. There is no heap column to measure.
 # The run: TLS 1.3 handshake with the image's CA pinned (RSA chain, or P-256 for the P-256
 # build), CONNECT, one QoS 1 and one QoS 2 PUBLISH, each acknowledged (`count=2 qos=1+2`).
 #
@@ -141,7 +143,7 @@ figure() { sed -n "s/.*[ :]$1=\([0-9]*\).*/\1/p" <<<"$2"; }
 
 if [ "$static_only" = 0 ]; then start_broker; fi
 
-printf '%-14s %7s %6s %6s %7s %10s %9s %10s %7s\n' image text data bss flash static_ram heap_peak stack_peak ram
+printf '%-14s %7s %6s %6s %7s %10s %10s %7s\n' image text data bss flash static_ram stack_peak ram
 failed=0
 declare -A measured figures
 for entry in "${IMAGES[@]}"; do
@@ -150,19 +152,17 @@ for entry in "${IMAGES[@]}"; do
     read -r text data bss _ < <(arm-none-eabi-size "$work/$name" | tail -1)
     flash=$((text + data))
     static_ram=$((data + bss))
-    ram="-" heap_peak="-" stack_peak="-"
+    ram="-" stack_peak="-"
     if [ "$static_only" = 0 ] && [ -n "$cert" ]; then
         line=$(run_image "$name" "$cert") || {
             failed=1
             continue
         }
-        heap_peak=$(figure heap_peak "$line")
-        heap_size=$(figure heap_size "$line")
         stack_peak=$(figure stack_peak "$line")
-        ram=$((static_ram - heap_size + heap_peak + stack_peak))
+        ram=$((static_ram + stack_peak))
     fi
-    printf '%-14s %7s %6s %6s %7s %10s %9s %10s %7s\n' "$name" "$text" "$data" "$bss" \
-        "$flash" "$static_ram" "$heap_peak" "$stack_peak" "$ram"
+    printf '%-14s %7s %6s %6s %7s %10s %10s %7s\n' "$name" "$text" "$data" "$bss" \
+        "$flash" "$static_ram" "$stack_peak" "$ram"
     measured[$name]="$flash $static_ram $ram"
     figures[$name]="$flash $static_ram $ram"
 done

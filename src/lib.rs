@@ -10,9 +10,8 @@
 //!   socket, a UART, a TLS stream, or a `std` TCP stream ([`host::TcpTransport`], feature
 //!   `std`). Any other runtime can drive a [`Connection`] itself.
 //! - **No heap for MQTT.** The buffers are yours: slices sized at run time ([`Buffers`]), or
-//!   arrays sized by const generics ([`Storage`]) in a `static` or on a stack. The `rsa`
-//!   feature (on by default) uses the `rsa` crate, which needs an allocator; ECDSA P-256
-//!   needs none.
+//!   arrays sized by const generics ([`Storage`]) in a `static` or on a stack. No heap at all:
+//!   RSA (feature `rsa`, on by default) is verified on the stack, like ECDSA.
 //! - **Honest failures.** Every failure is an [`Error`] variant (over TLS, a
 //!   [`tls::ClientError`]) that says what happened, with its facts (`Display` is one line). A
 //!   message larger than the receive buffer is not lost: it comes as
@@ -114,7 +113,7 @@
 //!
 //! # Features
 //!
-//! - `rsa` (default): RSA certificates and signatures; needs `alloc`.
+//! - `rsa` (default): RSA certificates and signatures (PKCS#1 v1.5 and PSS), on the stack.
 //! - `std`: host transport and clock, and the examples.
 //! - `defmt`: `defmt::Format` on errors and events.
 // Errors carry their facts inline (names, hashes) because there is no heap to box them in;
@@ -139,9 +138,6 @@
 
 #[cfg(any(test, feature = "std"))]
 extern crate std;
-
-#[cfg(feature = "rsa")]
-extern crate alloc;
 
 pub mod client;
 mod connection;

@@ -374,6 +374,8 @@ mod pem;
 mod pin;
 mod provider;
 mod reason;
+#[cfg(feature = "rsa")]
+mod rsassa;
 mod sig;
 mod summary;
 mod text;

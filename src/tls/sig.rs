@@ -28,7 +28,7 @@ pub(crate) enum HashAlg {
 
 impl HashAlg {
     /// Output length in bytes.
-    const fn len(self) -> usize {
+    pub(crate) const fn len(self) -> usize {
         match self {
             Self::Sha256 => 32,
             Self::Sha384 => 48,
@@ -38,13 +38,14 @@ impl HashAlg {
 }
 
 /// A hash value of up to 64 bytes.
-struct HashValue {
+pub(crate) struct HashValue {
     bytes: [u8; 64],
     len: usize,
 }
 
 impl HashValue {
-    fn of(alg: HashAlg, message: &[u8]) -> Self {
+    /// The hash of `message` with `alg`.
+    pub(crate) fn of(alg: HashAlg, message: &[u8]) -> Self {
         let mut bytes = [0u8; 64];
         let mut copy = |digest: &[u8]| {
             for (o, d) in bytes.iter_mut().zip(digest) {
@@ -62,7 +63,8 @@ impl HashValue {
         }
     }
 
-    fn as_slice(&self) -> &[u8] {
+    /// The hash value's bytes.
+    pub(crate) fn as_slice(&self) -> &[u8] {
         self.bytes.get(..self.len).unwrap_or(&[])
     }
 }
@@ -444,6 +446,7 @@ fn p384_verify(point: &[u8], hashed: &[u8], signature: &[u8]) -> Result<(), Sign
         .map_err(|_| SignatureError::Invalid)
 }
 
+/// Checks an RSA signature over a message hash (`rsassa`, on the stack).
 #[cfg(feature = "rsa")]
 fn rsa_verify(
     n: &[u8],
@@ -452,31 +455,16 @@ fn rsa_verify(
     hashed: &[u8],
     signature: &[u8],
 ) -> Result<(), SignatureError> {
-    use rsa::{BigUint, Pkcs1v15Sign, Pss, RsaPublicKey};
-    use sha2::{Sha256, Sha384, Sha512};
-    let key = RsaPublicKey::new(BigUint::from_bytes_be(n), BigUint::from_bytes_be(e))
-        .map_err(|_| malformed("RSA public key"))?;
-    let result = match alg {
-        SignatureAlgorithm::RsaPkcs1(HashAlg::Sha256) => {
-            key.verify(Pkcs1v15Sign::new::<Sha256>(), hashed, signature)
-        }
-        SignatureAlgorithm::RsaPkcs1(HashAlg::Sha384) => {
-            key.verify(Pkcs1v15Sign::new::<Sha384>(), hashed, signature)
-        }
-        SignatureAlgorithm::RsaPkcs1(HashAlg::Sha512) => {
-            key.verify(Pkcs1v15Sign::new::<Sha512>(), hashed, signature)
-        }
-        SignatureAlgorithm::RsaPss { hash, salt_len } => {
-            let pss = match hash {
-                HashAlg::Sha256 => Pss::new_with_salt::<Sha256>(salt_len),
-                HashAlg::Sha384 => Pss::new_with_salt::<Sha384>(salt_len),
-                HashAlg::Sha512 => Pss::new_with_salt::<Sha512>(salt_len),
-            };
-            key.verify(pss, hashed, signature)
-        }
+    use super::rsassa::{Padding, RsaRefusal};
+    let (hash, padding) = match alg {
+        SignatureAlgorithm::RsaPkcs1(hash) => (hash, Padding::Pkcs1v15),
+        SignatureAlgorithm::RsaPss { hash, salt_len } => (hash, Padding::Pss { salt_len }),
         SignatureAlgorithm::Ecdsa(_) => return Err(SignatureError::Invalid),
     };
-    result.map_err(|_| SignatureError::Invalid)
+    super::rsassa::verify(n, e, hash, padding, hashed, signature).map_err(|refusal| match refusal {
+        RsaRefusal::Key(what) => malformed(what),
+        RsaRefusal::Invalid => SignatureError::Invalid,
+    })
 }
 
 #[cfg(not(feature = "rsa"))]

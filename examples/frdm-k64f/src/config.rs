@@ -45,12 +45,6 @@ pub const STATIC_GATEWAY: Option<Ipv4Address> = Some(Ipv4Address::new(192, 168, 
 /// MAC address; `None` derives a locally administered one from the MCU's unique id.
 pub const MAC_ADDRESS: Option<[u8; 6]> = None;
 
-/// Heap for RSA during the TLS handshake. Measured on QEMU's Cortex-M4 with the same library
-/// and handshake (RSA-4096 root `certs/rsa-root`, RSA-2048 intermediate and leaf, Mosquitto
-/// 2.0): peak 22,164 bytes in use; 23 KiB fails with this allocator's fragmentation, 24 KiB
-/// passes. `status` shows the peak and any failed allocation: re-measure for another chain.
-pub const HEAP_SIZE: usize = 24 * 1024;
-
 // smoltcp refuses (panics on) a multicast MAC address or a non-unicast interface address:
 // check the settings above when compiling.
 const _: () = {

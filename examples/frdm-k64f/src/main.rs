@@ -2,7 +2,7 @@
 //! `secToDate`, `mqtt ...`) over UART0, with the network below the MQTT client running.
 //!
 //! Start-up: `__pre_init` (assembly, before RAM is set up) switches the watchdog off; then
-//! stack painting, heap, clocks and pins, the uptime counter, the console, RTC, RNGA and the
+//! stack painting, the allocator without memory, clocks and pins, the uptime counter, the console, RTC, RNGA and the
 //! network. Nothing runs in interrupts; two loops poll everything:
 //!
 //! - without a broker connection, `main`'s loop polls the network and the console;
@@ -15,14 +15,13 @@
 #![no_main]
 
 use core::fmt::Write as _;
-use core::mem::MaybeUninit;
 use cortex_m_rt::{entry, exception, ExceptionFrame};
 use frdm_k64f_mqtts::board::{self, ClockSource, Clocks, Led};
 use frdm_k64f_mqtts::calendar::{Date, DateTime, TimeOfDay};
 use frdm_k64f_mqtts::console::{self, Command, Edit, LineEditor, MqttCommand};
-use frdm_k64f_mqtts::heap::MeasuredHeap;
 use frdm_k64f_mqtts::mqtt::{Mqtt, MqttError};
 use frdm_k64f_mqtts::net::{self, NetEvent, NetHandle};
+use frdm_k64f_mqtts::no_heap::NoHeap;
 use frdm_k64f_mqtts::regs::wdog;
 use frdm_k64f_mqtts::{config, enet, ksz8081, rng, rtc, stack, uart, uptime};
 
@@ -65,22 +64,13 @@ core::arch::global_asm!(
 #[link_section = ".flash_config"]
 static FLASH_CONFIG: [u8; 16] = board::FLASH_CONFIGURATION;
 
-/// The heap, for RSA during the TLS handshake only; it records its peak use.
+/// No heap: nothing allocates, RSA included (the library verifies it on the stack).
 #[global_allocator]
-static HEAP: MeasuredHeap = MeasuredHeap::empty();
-
-fn init_heap() {
-    #[link_section = ".uninit.HEAP"]
-    static mut HEAP_MEMORY: [MaybeUninit<u8>; config::HEAP_SIZE] =
-        [MaybeUninit::uninit(); config::HEAP_SIZE];
-    // SAFETY: runs once, before anything allocates; nothing else uses `HEAP_MEMORY`.
-    unsafe { HEAP.init(&raw mut HEAP_MEMORY as usize, config::HEAP_SIZE) }
-}
+static ALLOCATOR: NoHeap = NoHeap;
 
 #[entry]
 fn main() -> ! {
     stack::paint();
-    init_heap();
     let clocks = board::init();
     uptime::start(&clocks);
     let mut console = uart::Uart0::new(&clocks, config::CONSOLE_BAUD);
@@ -241,7 +231,7 @@ impl Firmware {
             Ok(socket) => socket,
             Err(error) => return self.report(&error),
         };
-        let mut link = match mqtt.connect(&socket, &mut self.rng, &HEAP, out) {
+        let mut link = match mqtt.connect(&socket, &mut self.rng, out) {
             Ok(link) => link,
             Err(error) => return self.report(&error),
         };
@@ -446,11 +436,9 @@ impl Firmware {
                 let _ = out.write_str("not set\r\n");
             }
         }
-        let heap = HEAP.usage();
         let _ = write!(
             out,
-            "  random    : RNGA, {} words read{}\r\n  heap      : {} used, peak {} of {} bytes, \
-             {} failed allocations\r\n  stack     : peak {} of {} bytes\r\n  \
+            "  random    : RNGA, {} words read{}\r\n  stack     : peak {} of {} bytes\r\n  \
              console   : {} receive errors\r\nNetwork\r\n",
             self.rng.words_read(),
             if self.rng.has_failed() {
@@ -458,10 +446,6 @@ impl Firmware {
             } else {
                 ""
             },
-            heap.used,
-            heap.peak,
-            heap.size,
-            heap.failures,
             stack::peak_bytes(),
             stack::size_bytes(),
             out.line_errors(),

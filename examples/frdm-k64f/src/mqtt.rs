@@ -28,7 +28,6 @@
 use crate::calendar::DateTime;
 use crate::claim::ClaimOnce;
 use crate::config;
-use crate::heap::MeasuredHeap;
 use crate::net::{ConnectError, NetHandle, TcpStream};
 use crate::rng::{RngError, Rnga};
 use crate::uptime;
@@ -156,7 +155,6 @@ struct Stats {
     received: u32,
     pongs: u32,
     handshake_ms: u64,
-    handshake_heap_peak: usize,
     broker_key: Option<[u8; 32]>,
     last_error: Option<MqttError>,
 }
@@ -187,11 +185,7 @@ impl Stats {
             TLS_WRITE,
         );
         if self.connections > 0 {
-            let _ = write!(
-                out,
-                "; last handshake {} ms, heap peak {} bytes",
-                self.handshake_ms, self.handshake_heap_peak
-            );
+            let _ = write!(out, "; last handshake {} ms", self.handshake_ms);
         }
         let _ = out.write_str("\r\n");
         if let Some(key) = &self.broker_key {
@@ -245,13 +239,11 @@ impl Mqtt {
     }
 
     /// `mqtt connect`, step 2: TLS handshake over `socket` with the broker verified against
-    /// the pin, then CONNECT/CONNACK. `heap` is the global allocator, measured around the
-    /// handshake.
+    /// the pin, then CONNECT/CONNACK.
     pub fn connect<'c>(
         &'c mut self,
         socket: &'c BrokerSocket,
         rng: &mut Rnga,
-        heap: &MeasuredHeap,
         out: &mut dyn Write,
     ) -> Result<Link<'c>, MqttError> {
         let Mqtt {
@@ -259,7 +251,7 @@ impl Mqtt {
             buffers,
             stats,
         } = self;
-        match start(socket, conn, buffers, stats, rng, heap, out) {
+        match start(socket, conn, buffers, stats, rng, out) {
             Ok(client) => Ok(Link {
                 client,
                 stats,
@@ -336,7 +328,6 @@ fn start<'c>(
     buffers: &'c mut TlsBuffers,
     stats: &mut Stats,
     rng: &mut Rnga,
-    heap: &MeasuredHeap,
     out: &mut dyn Write,
 ) -> Result<Client<'c>, MqttError> {
     let cas = [BROKER_CA_DER];
@@ -354,7 +345,6 @@ fn start<'c>(
         BROKER_CA_DER.len(),
         UnixTime(socket.unix_now)
     );
-    heap.reset_peak();
     let started = uptime::millis();
     let handshake = TlsStream::connect(
         &socket.socket,
@@ -364,18 +354,15 @@ fn start<'c>(
         &mut provider,
     );
     stats.handshake_ms = uptime::millis().saturating_sub(started);
-    stats.handshake_heap_peak = heap.recent_peak();
     let _ = write!(
         out,
-        "TLS handshake {} after {} ms (heap peak {} of {} bytes)\r\n",
+        "TLS handshake {} after {} ms\r\n",
         if handshake.is_ok() {
             "completed"
         } else {
             "failed"
         },
         stats.handshake_ms,
-        stats.handshake_heap_peak,
-        heap.usage().size
     );
     let stream = handshake.map_err(MqttError::Tls)?;
     let verified = stream.verified();
