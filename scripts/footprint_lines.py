@@ -51,9 +51,10 @@ def sections(elf):
 
 
 def references(elf, secs):
-    """[(from address, to address)] of the absolute addresses the linker wrote into .text and
-    .rodata: literal-pool words and MOVW/MOVT pairs, from the relocations kept by linking with
-    `--emit-relocs`. Empty when the ELF has none."""
+    """[(from address, to address)] of the absolute addresses the linker wrote into .text,
+    .rodata and the other code sections (p256-cm4's `.p256-cortex-m4`): literal-pool words and
+    MOVW/MOVT pairs, from the relocations kept by linking with `--emit-relocs`. Empty when the
+    ELF has none."""
     image = open(elf, "rb").read()
 
     def word(address, section):
@@ -61,30 +62,39 @@ def references(elf, secs):
         at = offset + address - start
         return int.from_bytes(image[at:at + 4], "little")
 
-    def thumb_imm16(address):
-        first, second = word(address, ".text") & 0xFFFF, word(address, ".text") >> 16
+    def thumb_imm16(address, section):
+        first, second = word(address, section) & 0xFFFF, word(address, section) >> 16
         return ((first & 0xF) << 12) | (((first >> 10) & 1) << 11) | (((second >> 12) & 7) << 8) | (second & 0xFF), (second >> 8) & 0xF
+
+    # A literal-pool word belongs to the instruction that loads it (`ldr rN, [pc, #k]`), not
+    # to the line row the pool happens to sit after: the pool of a function holds the
+    # addresses its inlined callees use too.
+    loader = {}
+    for line in run("arm-none-eabi-objdump", "-d", "--no-show-raw-insn", elf).splitlines():
+        m = re.match(r"^\s*([0-9a-f]+):\s+ldr\S*\s.*\[pc, #-?\d+\]\s+@ \(?([0-9a-f]+) <", line)
+        if m:
+            loader.setdefault(int(m.group(2), 16), int(m.group(1), 16))
 
     refs, movw = [], {}
     section = None
     for line in run("arm-none-eabi-readelf", "-rW", elf).splitlines():
-        m = re.match(r"^Relocation section '\.rel(\.\w+)'", line)
+        m = re.match(r"^Relocation section '\.rel(\.[\w.-]+)'", line)
         if m:
             section = m.group(1)
             continue
-        if section not in (".text", ".rodata"):
+        if section not in secs or section.startswith(".debug") or section == ".vector_table":
             continue
         parts = line.split()
         if len(parts) < 3 or not re.fullmatch(r"[0-9a-f]{8}", parts[0]):
             continue
         at, kind = int(parts[0], 16), parts[2]
         if kind == "R_ARM_ABS32":
-            refs.append((at, word(at, section)))
+            refs.append((loader.get(at, at), word(at, section)))
         elif kind == "R_ARM_THM_MOVW_ABS_NC":
-            low, register = thumb_imm16(at)
+            low, register = thumb_imm16(at, section)
             movw[register] = (at, low)
         elif kind == "R_ARM_THM_MOVT_ABS":
-            high, register = thumb_imm16(at)
+            high, register = thumb_imm16(at, section)
             if register in movw:
                 at_movw, low = movw.pop(register)
                 refs.append((at_movw, (high << 16) | low))
@@ -115,8 +125,9 @@ def crate_and_module(path):
     if m and (path.startswith("/rustc/") or path.startswith("library/")):
         name = m.group(1).replace("-", "_")
         return ("compiler_builtins" if name.startswith("compiler_builtins") else name), None
-    if "/third_party/embedded-tls/" in path:
-        return "embedded_tls", None
+    m = re.search(r"/third_party/([A-Za-z0-9_\-]+)/", path)
+    if m:  # the forks kept in the repository count as the crates they are
+        return m.group(1).replace("-", "_"), None
     m = re.search(r"/examples/([A-Za-z0-9_\-]+)/", path)
     if m:
         folder = m.group(1)
@@ -273,12 +284,22 @@ def attribute_rodata(elf, secs, symbols, row_owner):
     pieces = list(zip(bounds, bounds[1:]))
     starts = [a for a, _ in pieces]
     piece_of = lambda address: bisect.bisect_right(starts, address) - 1
+    row_owner = sorted(row_owner)  # line sequences come per unit, not in address order
     row_starts = [r[0] for r in row_owner]
 
     def text_owner(address):
         i = bisect.bisect_right(row_starts, address) - 1
         if i >= 0 and row_owner[i][0] <= address < row_owner[i][1]:
             return row_owner[i][2]
+        return ("(code without line info)", None)
+
+    code_symbols = sorted((a, a + size, name) for a, size, kind, name in symbols if kind in "tT" and size)
+    code_starts = [a for a, _e, _n in code_symbols]
+
+    def symbol_owner(address):
+        i = bisect.bisect_right(code_starts, address) - 1
+        if i >= 0 and code_symbols[i][0] <= address < code_symbols[i][1]:
+            return path_of_symbol(code_symbols[i][2])
         return ("(code without line info)", None)
 
     owners = [defaultdict(float) for _ in pieces]
@@ -291,6 +312,8 @@ def attribute_rodata(elf, secs, symbols, row_owner):
             owners[piece_of(target)][text_owner(source)] += 1
         elif ro_start <= source < ro_end:
             from_rodata[piece_of(target)].add(piece_of(source))
+        else:  # another code section (assembly without line information): its symbol's crate
+            owners[piece_of(target)][symbol_owner(source)] += 1
     for _ in range(8):  # tables of tables: a few levels
         for target, sources in from_rodata.items():
             if owners[target]:
