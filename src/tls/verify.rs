@@ -881,7 +881,19 @@ fn verify_path(
         best: None,
     };
     let mut used = heapless::Vec::new();
-    search.extend(leaf, 1, &mut used, 0)
+    match search.extend(leaf, 1, &mut used, 0)? {
+        Found::Path => Ok(()),
+        Found::Nothing => Err(search.best.map_or(VerifyError::PathTooLong, |(_, e)| e)),
+    }
+}
+
+/// How a branch of the path search ended when no limit stopped it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Found {
+    /// A path to a pinned CA passed every check.
+    Path,
+    /// No path passed; the reason is the deepest error noted ([`PathSearch::best`]).
+    Nothing,
 }
 
 /// State of one depth-first path search.
@@ -941,6 +953,7 @@ const fn budget_spent() -> VerifyError {
 
 impl<'p> PathSearch<'p, '_> {
     /// Remembers `error` met at `depth` if it is the deepest so far.
+    #[inline(never)]
     fn note(&mut self, depth: usize, error: VerifyError) {
         if self.best.as_ref().is_none_or(|(d, _)| depth > *d) {
             self.best = Some((depth, error));
@@ -950,13 +963,17 @@ impl<'p> PathSearch<'p, '_> {
     /// Finds an issuer for `child` (the `depth`-th certificate of the path), which has
     /// `below` non-self-issued intermediates under it, and continues up to a pinned CA. The
     /// intermediates of the path so far are `used` (indices into the pool, bottom up).
+    ///
+    /// # Errors
+    /// Only a spent budget ([`ends_search`]), which ends the whole search; every other
+    /// refusal is noted ([`note`](Self::note)) and the branch ends with [`Found::Nothing`].
     fn extend(
         &mut self,
         child: &Certificate<'_>,
         depth: usize,
         used: &mut heapless::Vec<usize, MAX_PATH_LEN>,
         below: usize,
-    ) -> Result<(), VerifyError> {
+    ) -> Result<Found, VerifyError> {
         let mut candidates = false;
         for der in self.anchors {
             let Ok(ca) = Certificate::parse(der) else {
@@ -972,7 +989,7 @@ impl<'p> PathSearch<'p, '_> {
                 .link(&ca, child, below, true)
                 .and_then(|()| self.check_path_name_constraints(&ca, used));
             match result {
-                Ok(()) => return Ok(()),
+                Ok(()) => return Ok(Found::Path),
                 Err(e) if ends_search(&e) => return Err(e),
                 Err(e) => self.note(depth, e),
             }
@@ -1014,12 +1031,10 @@ impl<'p> PathSearch<'p, '_> {
                 self.note(depth, e);
                 continue;
             }
-            let result = self.extend(&ca, depth + 1, used, intermediates);
+            let found = self.extend(&ca, depth + 1, used, intermediates)?;
             used.pop();
-            match result {
-                Ok(()) => return Ok(()),
-                Err(e) if ends_search(&e) => return Err(e),
-                Err(_) => {}
+            if found == Found::Path {
+                return Ok(Found::Path);
             }
         }
         if !candidates {
@@ -1030,10 +1045,7 @@ impl<'p> PathSearch<'p, '_> {
                 },
             );
         }
-        Err(self
-            .best
-            .as_ref()
-            .map_or(VerifyError::PathTooLong, |(_, e)| e.clone()))
+        Ok(Found::Nothing)
     }
 
     /// Applies the name constraints of every CA of a complete path (the pinned `anchor`, then
