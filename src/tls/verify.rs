@@ -667,7 +667,7 @@ fn check_extended_key_usage(cert: &Certificate<'_>, strict_leaf: bool) -> Result
         return Ok(());
     };
     let (mut server_auth, mut any) = (false, false);
-    let mut r = DerReader::new(list, "extKeyUsage")?;
+    let mut r = DerReader::within(list);
     while !r.is_empty() {
         let oid = r.oid("extKeyUsage")?;
         server_auth |= oid == super::oid::SERVER_AUTH;

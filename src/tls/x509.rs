@@ -109,14 +109,16 @@ impl<'a> DerReader<'a> {
         Ok(Self { rest: bytes })
     }
 
-    /// Reads the elements of `bytes`, of which there must be at least one (`SIZE (1..MAX)`);
-    /// `empty` says what is wrong otherwise.
-    pub(crate) fn non_empty(
-        bytes: &'a [u8],
-        what: &'static str,
-        empty: &'static str,
-    ) -> Result<Self, ParseError> {
-        let r = Self::new(bytes, what)?;
+    /// Reads the elements of `contents`, the contents of an element a reader read (so never
+    /// longer than [`new`](Self::new) allows: no check, no error to pass on).
+    pub(crate) fn within(contents: &'a [u8]) -> Self {
+        Self { rest: contents }
+    }
+
+    /// [`within`](Self::within) for contents that must hold at least one element
+    /// (`SIZE (1..MAX)`); `empty` says what is wrong otherwise.
+    pub(crate) fn non_empty(contents: &'a [u8], empty: &'static str) -> Result<Self, ParseError> {
+        let r = Self::within(contents);
         if r.is_empty() {
             return Err(ParseError::new(empty));
         }
@@ -356,17 +358,17 @@ impl<'a> Certificate<'a> {
         let cert = outer.next_tagged(Tag::SEQUENCE, "certificate is not a SEQUENCE")?;
         outer.finish("trailing bytes after the certificate")?;
 
-        let mut r = DerReader::new(cert.value, "certificate")?;
+        let mut r = DerReader::within(cert.value);
         let tbs = r.next_tagged(Tag::SEQUENCE, "tbsCertificate")?;
         let signature_algorithm = r.next_tagged(Tag::SEQUENCE, "signatureAlgorithm")?.raw;
         let signature = r.octet_bit_string("signature BIT STRING", "signature has unused bits")?;
         r.finish("trailing fields in the certificate")?;
 
-        let mut t = DerReader::new(tbs.value, "tbsCertificate")?;
+        let mut t = DerReader::within(tbs.value);
         let mut version = 1;
         if t.peek_tag() == Some(context(0, true)) {
             let explicit = t.next("version")?;
-            let mut v = DerReader::new(explicit.value, "version")?;
+            let mut v = DerReader::within(explicit.value);
             version = match v.unsigned("version")? {
                 [n] => n.checked_add(1).ok_or(ParseError::new("version"))?,
                 _ => return Err(ParseError::new("version")),
@@ -389,7 +391,7 @@ impl<'a> Certificate<'a> {
             return Err(ParseError::new("empty issuer name"));
         }
         let validity = t.next_tagged(Tag::SEQUENCE, "validity")?;
-        let mut v = DerReader::new(validity.value, "validity")?;
+        let mut v = DerReader::within(validity.value);
         let not_before = read_time(&mut v)?;
         let not_after = read_time(&mut v)?;
         v.finish("validity")?;
@@ -406,7 +408,7 @@ impl<'a> Certificate<'a> {
         let mut ext = Extensions::default();
         if version == 3 && t.peek_tag() == Some(context(3, true)) {
             let explicit = t.next("extensions")?;
-            let mut e = DerReader::new(explicit.value, "extensions")?;
+            let mut e = DerReader::within(explicit.value);
             let list = e.next_tagged(Tag::SEQUENCE, "extensions")?;
             e.finish("extensions")?;
             ext = parse_extensions(list.value)?;
@@ -468,10 +470,10 @@ fn read_time(r: &mut DerReader<'_>) -> Result<u64, ParseError> {
 fn parse_extensions(list: &[u8]) -> Result<Extensions<'_>, ParseError> {
     let mut ext = Extensions::default();
     let mut seen: heapless::Vec<&[u8], MAX_EXTENSIONS> = heapless::Vec::new();
-    let mut r = DerReader::non_empty(list, "extensions", "empty extensions list")?;
+    let mut r = DerReader::non_empty(list, "empty extensions list")?;
     while !r.is_empty() {
         let one = r.next_tagged(Tag::SEQUENCE, "extension")?;
-        let mut e = DerReader::new(one.value, "extension")?;
+        let mut e = DerReader::within(one.value);
         let oid = e.oid("extension id")?;
         let critical = if e.peek_tag() == Some(Tag::BOOLEAN) {
             e.boolean("extension critical flag")?
@@ -524,7 +526,7 @@ fn parse_extensions(list: &[u8]) -> Result<Extensions<'_>, ParseError> {
 
 /// The single element of an extension value, which must have tag `tag`.
 fn single<'a>(value: &'a [u8], tag: Tag, what: &'static str) -> Result<Tlv<'a>, ParseError> {
-    let mut r = DerReader::new(value, what)?;
+    let mut r = DerReader::within(value);
     let tlv = r.next_tagged(tag, what)?;
     r.finish(what)?;
     Ok(tlv)
@@ -533,7 +535,7 @@ fn single<'a>(value: &'a [u8], tag: Tag, what: &'static str) -> Result<Tlv<'a>, 
 fn parse_basic_constraints(value: &[u8]) -> Result<BasicConstraints, ParseError> {
     const WHAT: &str = "basicConstraints";
     let seq = single(value, Tag::SEQUENCE, WHAT)?;
-    let mut r = DerReader::new(seq.value, WHAT)?;
+    let mut r = DerReader::within(seq.value);
     let mut ca = false;
     if r.peek_tag() == Some(Tag::BOOLEAN) {
         ca = r.boolean(WHAT)?;
@@ -553,7 +555,7 @@ fn parse_basic_constraints(value: &[u8]) -> Result<BasicConstraints, ParseError>
 fn parse_authority_key_id(value: &[u8]) -> Result<AuthorityKeyId<'_>, ParseError> {
     const WHAT: &str = "authorityKeyIdentifier";
     let seq = single(value, Tag::SEQUENCE, WHAT)?;
-    let mut r = DerReader::new(seq.value, WHAT)?;
+    let mut r = DerReader::within(seq.value);
     let mut aki = AuthorityKeyId {
         key_id: None,
         names_issuer: false,
@@ -575,7 +577,7 @@ fn parse_authority_key_id(value: &[u8]) -> Result<AuthorityKeyId<'_>, ParseError
 
 fn parse_key_usage(value: &[u8]) -> Result<u16, ParseError> {
     const WHAT: &str = "keyUsage";
-    let mut r = DerReader::new(value, WHAT)?;
+    let mut r = DerReader::within(value);
     let (unused, bytes) = r.bit_string(WHAT)?;
     r.finish(WHAT)?;
     // Bit n is the (7 - n % 8)th bit of byte n / 8; the last byte's unused bits are not bits.
@@ -595,7 +597,7 @@ fn parse_key_usage(value: &[u8]) -> Result<u16, ParseError> {
 fn parse_oid_list(value: &[u8]) -> Result<&[u8], ParseError> {
     const WHAT: &str = "extKeyUsage";
     let seq = single(value, Tag::SEQUENCE, WHAT)?;
-    let mut r = DerReader::non_empty(seq.value, WHAT, "empty extKeyUsage")?;
+    let mut r = DerReader::non_empty(seq.value, "empty extKeyUsage")?;
     while !r.is_empty() {
         r.oid(WHAT)?;
     }
@@ -611,7 +613,7 @@ fn parse_general_names(value: &[u8]) -> Result<&[u8], ParseError> {
 
 /// Checks the contents of a non-empty GeneralNames.
 fn check_general_names(contents: &[u8]) -> Result<(), ParseError> {
-    let mut r = DerReader::non_empty(contents, "GeneralNames", "empty GeneralNames")?;
+    let mut r = DerReader::non_empty(contents, "empty GeneralNames")?;
     while !r.is_empty() {
         check_general_name(r.next("GeneralName")?)?;
     }
@@ -651,11 +653,8 @@ pub(crate) enum GeneralName<'a> {
 
 /// Iterates over the elements of DER contents (stops at the first that cannot be read).
 pub(crate) fn elements(contents: &[u8]) -> impl Iterator<Item = Tlv<'_>> {
-    let mut r = DerReader::new(contents, "elements").ok();
-    core::iter::from_fn(move || {
-        let reader = r.as_mut().filter(|r| !r.is_empty())?;
-        reader.next("element").ok()
-    })
+    let mut r = DerReader::within(contents);
+    core::iter::from_fn(move || r.next("element").ok())
 }
 
 /// Iterates over the contents of a GeneralNames that was checked at parse time.
@@ -677,7 +676,7 @@ pub(crate) fn general_name(tlv: Tlv<'_>) -> GeneralName<'_> {
 fn parse_name_constraints(value: &[u8]) -> Result<NameConstraints<'_>, ParseError> {
     const WHAT: &str = "nameConstraints";
     let seq = single(value, Tag::SEQUENCE, WHAT)?;
-    let mut r = DerReader::new(seq.value, WHAT)?;
+    let mut r = DerReader::within(seq.value);
     let mut nc = NameConstraints::default();
     if r.peek_tag() == Some(context(0, true)) {
         nc.permitted = Some(check_subtrees(r.next(WHAT)?.value)?);
@@ -694,10 +693,10 @@ fn parse_name_constraints(value: &[u8]) -> Result<NameConstraints<'_>, ParseErro
 
 fn check_subtrees(contents: &[u8]) -> Result<&[u8], ParseError> {
     const WHAT: &str = "GeneralSubtrees";
-    let mut r = DerReader::non_empty(contents, WHAT, "empty GeneralSubtrees")?;
+    let mut r = DerReader::non_empty(contents, "empty GeneralSubtrees")?;
     while !r.is_empty() {
         let subtree = r.next_tagged(Tag::SEQUENCE, WHAT)?;
-        let mut s = DerReader::new(subtree.value, WHAT)?;
+        let mut s = DerReader::within(subtree.value);
         let base = s.next(WHAT)?;
         check_general_name(base)?;
         s.finish("GeneralSubtree minimum/maximum")?;
@@ -725,10 +724,10 @@ pub(crate) fn subtree_bases(contents: &[u8]) -> impl Iterator<Item = GeneralName
 fn check_authority_info_access(value: &[u8]) -> Result<(), ParseError> {
     const WHAT: &str = "authorityInfoAccess";
     let seq = single(value, Tag::SEQUENCE, WHAT)?;
-    let mut r = DerReader::non_empty(seq.value, WHAT, "empty authorityInfoAccess")?;
+    let mut r = DerReader::non_empty(seq.value, "empty authorityInfoAccess")?;
     while !r.is_empty() {
         let desc = r.next_tagged(Tag::SEQUENCE, WHAT)?;
-        let mut d = DerReader::new(desc.value, WHAT)?;
+        let mut d = DerReader::within(desc.value);
         d.oid(WHAT)?;
         check_general_name(d.next(WHAT)?)?;
         d.finish(WHAT)?;
@@ -738,8 +737,8 @@ fn check_authority_info_access(value: &[u8]) -> Result<(), ParseError> {
 
 /// The contents of an encoded Name (empty when it cannot be read; names are checked at parse).
 fn name_contents(name: &[u8]) -> &[u8] {
-    DerReader::new(name, "Name")
-        .and_then(|mut r| r.next_tagged(Tag::SEQUENCE, "Name"))
+    DerReader::within(name)
+        .next_tagged(Tag::SEQUENCE, "Name")
         .map(|t| t.value)
         .unwrap_or(&[])
 }
@@ -752,13 +751,13 @@ fn for_each_attribute<'a>(
     f: &mut dyn FnMut(&'a [u8], Tlv<'a>),
 ) -> Result<(), ParseError> {
     const WHAT: &str = "Name";
-    let mut rdns = DerReader::new(contents, WHAT)?;
+    let mut rdns = DerReader::within(contents);
     while !rdns.is_empty() {
         let rdn = rdns.next_tagged(Tag::SET, WHAT)?;
-        let mut atvs = DerReader::non_empty(rdn.value, WHAT, "empty RelativeDistinguishedName")?;
+        let mut atvs = DerReader::non_empty(rdn.value, "empty RelativeDistinguishedName")?;
         while !atvs.is_empty() {
             let atv = atvs.next_tagged(Tag::SEQUENCE, WHAT)?;
-            let mut a = DerReader::new(atv.value, WHAT)?;
+            let mut a = DerReader::within(atv.value);
             let oid = a.oid(WHAT)?;
             let value = a.next(WHAT)?;
             a.finish(WHAT)?;
