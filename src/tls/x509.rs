@@ -208,6 +208,12 @@ impl<'a> DerReader<'a> {
         Tag::known(*self.rest.first()?)
     }
 
+    /// Whether the next element has tag `tag`, one [`peek_tag`](Self::peek_tag) knows (all the
+    /// `Tag` constants and [`context`] tags are): `peek_tag() == Some(tag)` from one byte.
+    pub(crate) fn peeks(&self, tag: Tag) -> bool {
+        self.rest.first() == Some(&tag.0)
+    }
+
     /// Whether every element was read.
     pub(crate) fn is_empty(&self) -> bool {
         self.rest.is_empty()
@@ -366,7 +372,7 @@ impl<'a> Certificate<'a> {
 
         let mut t = DerReader::within(tbs.value);
         let mut version = 1;
-        if t.peek_tag() == Some(context(0, true)) {
+        if t.peeks(context(0, true)) {
             let explicit = t.next("version")?;
             let mut v = DerReader::within(explicit.value);
             version = match v.unsigned("version")? {
@@ -400,13 +406,13 @@ impl<'a> Certificate<'a> {
         let spki = t.next_tagged(Tag::SEQUENCE, "subjectPublicKeyInfo")?.raw;
         if version >= 2 {
             for n in [1, 2] {
-                if t.peek_tag() == Some(context(n, false)) {
+                if t.peeks(context(n, false)) {
                     t.next("unique identifier")?;
                 }
             }
         }
         let mut ext = Extensions::default();
-        if version == 3 && t.peek_tag() == Some(context(3, true)) {
+        if version == 3 && t.peeks(context(3, true)) {
             let explicit = t.next("extensions")?;
             let mut e = DerReader::within(explicit.value);
             let list = e.next_tagged(Tag::SEQUENCE, "extensions")?;
@@ -457,10 +463,12 @@ impl<'a> Certificate<'a> {
 
 /// Reads a UTCTime or GeneralizedTime as unix seconds.
 fn read_time(r: &mut DerReader<'_>) -> Result<u64, ParseError> {
-    let what = match r.peek_tag() {
-        Some(Tag::UTC_TIME) => "UTCTime",
-        Some(Tag::GENERALIZED_TIME) => "GeneralizedTime",
-        _ => return Err(ParseError::new("validity time")),
+    let what = if r.peeks(Tag::UTC_TIME) {
+        "UTCTime"
+    } else if r.peeks(Tag::GENERALIZED_TIME) {
+        "GeneralizedTime"
+    } else {
+        return Err(ParseError::new("validity time"));
     };
     let time = r.next(what)?;
     calendar::unix_seconds(time.tag, time.value).ok_or(ParseError::new(what))
@@ -475,7 +483,7 @@ fn parse_extensions(list: &[u8]) -> Result<Extensions<'_>, ParseError> {
         let one = r.next_tagged(Tag::SEQUENCE, "extension")?;
         let mut e = DerReader::within(one.value);
         let oid = e.oid("extension id")?;
-        let critical = if e.peek_tag() == Some(Tag::BOOLEAN) {
+        let critical = if e.peeks(Tag::BOOLEAN) {
             e.boolean("extension critical flag")?
         } else {
             false
@@ -537,11 +545,11 @@ fn parse_basic_constraints(value: &[u8]) -> Result<BasicConstraints, ParseError>
     let seq = single(value, Tag::SEQUENCE, WHAT)?;
     let mut r = DerReader::within(seq.value);
     let mut ca = false;
-    if r.peek_tag() == Some(Tag::BOOLEAN) {
+    if r.peeks(Tag::BOOLEAN) {
         ca = r.boolean(WHAT)?;
     }
     let mut path_len = None;
-    if r.peek_tag() == Some(Tag::INTEGER) {
+    if r.peeks(Tag::INTEGER) {
         path_len = Some(match r.unsigned(WHAT)? {
             [] => 0,
             [b] => *b,
@@ -560,14 +568,14 @@ fn parse_authority_key_id(value: &[u8]) -> Result<AuthorityKeyId<'_>, ParseError
         key_id: None,
         names_issuer: false,
     };
-    if r.peek_tag() == Some(context(0, false)) {
+    if r.peeks(context(0, false)) {
         aki.key_id = Some(r.next(WHAT)?.value);
     }
-    if r.peek_tag() == Some(context(1, true)) {
+    if r.peeks(context(1, true)) {
         check_general_names(r.next(WHAT)?.value)?;
         aki.names_issuer = true;
     }
-    if r.peek_tag() == Some(context(2, false)) {
+    if r.peeks(context(2, false)) {
         r.next(WHAT)?;
         aki.names_issuer = true;
     }
@@ -678,10 +686,10 @@ fn parse_name_constraints(value: &[u8]) -> Result<NameConstraints<'_>, ParseErro
     let seq = single(value, Tag::SEQUENCE, WHAT)?;
     let mut r = DerReader::within(seq.value);
     let mut nc = NameConstraints::default();
-    if r.peek_tag() == Some(context(0, true)) {
+    if r.peeks(context(0, true)) {
         nc.permitted = Some(check_subtrees(r.next(WHAT)?.value)?);
     }
-    if r.peek_tag() == Some(context(1, true)) {
+    if r.peeks(context(1, true)) {
         nc.excluded = Some(check_subtrees(r.next(WHAT)?.value)?);
     }
     r.finish(WHAT)?;
@@ -959,6 +967,29 @@ mod tests {
 
     fn ours(input: &[u8]) -> Option<DerReader<'_>> {
         DerReader::new(input, "x").ok()
+    }
+
+    #[test]
+    fn peeks_answers_as_peek_tag_for_the_tags_compared() {
+        let mut tags = std::vec![
+            Tag::BOOLEAN,
+            Tag::INTEGER,
+            Tag::UTC_TIME,
+            Tag::GENERALIZED_TIME,
+        ];
+        tags.extend((0..=30).flat_map(|n| [context(n, false), context(n, true)]));
+        for first in 0..=u8::MAX {
+            let bytes = [first, 0];
+            let r = DerReader::within(&bytes);
+            for tag in &tags {
+                assert_eq!(
+                    r.peeks(*tag),
+                    r.peek_tag() == Some(*tag),
+                    "{first:02x} {tag:?}"
+                );
+            }
+            assert!(!DerReader::within(&[]).peeks(Tag(first)));
+        }
     }
 
     #[test]
