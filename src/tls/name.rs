@@ -218,9 +218,11 @@ pub(crate) fn presented_name(leaf: &Certificate<'_>) -> NameText {
                 first = first.or(Some(cn));
             });
             let mut text: heapless::String<80> = heapless::String::new();
+            // Through the view: one copy of heapless's `fmt::Write` for every capacity.
+            let view = text.as_mut_view();
             let _ = match first {
-                Some(cn) => write!(text, "no SAN, CN={cn}"),
-                None => write!(text, "no SAN"),
+                Some(cn) => write!(view, "no SAN, CN={cn}"),
+                None => write!(view, "no SAN"),
             };
             out = bounded(&text);
         }

@@ -649,7 +649,7 @@ fn check_critical_extensions(cert: &Certificate<'_>) -> Result<(), VerifyError> 
         Some(oid) => {
             use core::fmt::Write;
             let mut text = heapless::String::<64>::new();
-            let _ = write!(text, "{}", super::oid::Dotted(oid));
+            let _ = write!(text.as_mut_view(), "{}", super::oid::Dotted(oid));
             Err(VerifyError::UnknownCriticalExtension {
                 subject: cert.subject_text(),
                 oid: text,

@@ -832,7 +832,9 @@ fn attribute_label(oid: &[u8]) -> Option<&'static str> {
 pub(crate) fn dn_text(name: &[u8]) -> DnText {
     use core::fmt::Write;
     let contents = name_contents(name);
-    let mut out: heapless::String<256> = heapless::String::new();
+    let mut buffer: heapless::String<256> = heapless::String::new();
+    // Through the view: one copy of heapless's `fmt::Write` for every capacity.
+    let out = buffer.as_mut_view();
     let mut write = |oid: &[u8], value: Tlv<'_>| {
         let sep = if out.is_empty() { "" } else { ", " };
         let _ = match attribute_label(oid) {
@@ -863,7 +865,7 @@ pub(crate) fn dn_text(name: &[u8]) -> DnText {
     if out.is_empty() {
         return super::text::bounded("(empty name)");
     }
-    super::text::bounded(&out)
+    super::text::bounded(out)
 }
 
 #[cfg(test)]
