@@ -761,10 +761,8 @@ fn check_profile(cert: &Certificate<'_>, role: Role) -> Result<(), VerifyError> 
             }
             // RFC 5280 §4.2.1.10 gives DNS constraints as host names; a leading period is the
             // URI and email form (OpenSSL reads it as "below the domain").
-            let mut bases = [nc.permitted, nc.excluded]
-                .into_iter()
-                .flatten()
-                .flat_map(subtree_bases);
+            let mut bases = subtree_bases(nc.permitted.unwrap_or_default())
+                .chain(subtree_bases(nc.excluded.unwrap_or_default()));
             if bases.any(|b| matches!(b, GeneralName::Dns([b'.', ..]))) {
                 return violation("dNSName constraint with a leading period");
             }

@@ -448,11 +448,8 @@ impl<'a> Certificate<'a> {
     }
 
     /// The subjectAltName entries, in order (none without the extension).
-    pub(crate) fn alt_names(&self) -> impl Iterator<Item = GeneralName<'a>> {
-        self.ext
-            .subject_alt_name
-            .into_iter()
-            .flat_map(general_names)
+    pub(crate) fn alt_names(&self) -> GeneralNames<'a> {
+        general_names(self.ext.subject_alt_name.unwrap_or_default())
     }
 
     /// The subject as readable text.
@@ -659,15 +656,39 @@ pub(crate) enum GeneralName<'a> {
     Other(u8),
 }
 
-/// Iterates over the elements of DER contents (stops at the first that cannot be read).
-pub(crate) fn elements(contents: &[u8]) -> impl Iterator<Item = Tlv<'_>> {
-    let mut r = DerReader::within(contents);
-    core::iter::from_fn(move || r.next("element").ok())
+/// Iterates over the contents of a GeneralNames that was checked at parse time.
+pub(crate) fn general_names(contents: &[u8]) -> GeneralNames<'_> {
+    GeneralNames {
+        r: DerReader::within(contents),
+        subtrees: false,
+    }
 }
 
-/// Iterates over the contents of a GeneralNames that was checked at parse time.
-pub(crate) fn general_names(contents: &[u8]) -> impl Iterator<Item = GeneralName<'_>> {
-    elements(contents).map(general_name)
+/// The names of checked GeneralNames ([`general_names`]) or the bases of checked
+/// GeneralSubtrees ([`subtree_bases`]): one iterator type for both, so that the walks over
+/// names and constraints share their code.
+pub(crate) struct GeneralNames<'a> {
+    r: DerReader<'a>,
+    /// Each element is a GeneralSubtree, whose first element is the name.
+    subtrees: bool,
+}
+
+impl<'a> Iterator for GeneralNames<'a> {
+    type Item = GeneralName<'a>;
+
+    /// The next name; the walk ends at the first element that cannot be read (none, after
+    /// the parse's checks), and skips a subtree without a base.
+    fn next(&mut self) -> Option<GeneralName<'a>> {
+        loop {
+            let element = self.r.next("element").ok()?;
+            if !self.subtrees {
+                return Some(general_name(element));
+            }
+            if let Ok(base) = DerReader::within(element.value).next("element") {
+                return Some(general_name(base));
+            }
+        }
+    }
 }
 
 /// Classifies one (checked) GeneralName.
@@ -722,10 +743,11 @@ fn check_subtrees(contents: &[u8]) -> Result<&[u8], ParseError> {
 }
 
 /// Iterates over the bases of checked GeneralSubtrees.
-pub(crate) fn subtree_bases(contents: &[u8]) -> impl Iterator<Item = GeneralName<'_>> {
-    elements(contents)
-        .filter_map(|subtree| elements(subtree.value).next())
-        .map(general_name)
+pub(crate) fn subtree_bases(contents: &[u8]) -> GeneralNames<'_> {
+    GeneralNames {
+        r: DerReader::within(contents),
+        subtrees: true,
+    }
 }
 
 /// Checks authorityInfoAccess: a non-empty SEQUENCE OF { OID, GeneralName }.
