@@ -697,6 +697,16 @@ enum Role {
     Pinned,
 }
 
+/// The refusal of `cert` for a keyUsage that forbids its use (`what`). Out of line, as
+/// [`profile_violation`].
+#[inline(never)]
+fn key_usage_refusal(cert: &Certificate<'_>, what: &'static str) -> VerifyError {
+    VerifyError::KeyUsage {
+        subject: cert.subject_text(),
+        what,
+    }
+}
+
 /// The refusal of `cert` for breaking the profile rule `what`. Out of line: a dozen rules
 /// share one copy of the subject's text into the error.
 #[inline(never)]
@@ -800,16 +810,16 @@ fn check_leaf(
     public_key(leaf.spki)?;
     if let Some(usage) = leaf.ext.key_usage {
         if usage & key_usage::KEY_CERT_SIGN != 0 {
-            return Err(VerifyError::KeyUsage {
-                subject: leaf.subject_text(),
-                what: "a server certificate must not have keyCertSign",
-            });
+            return Err(key_usage_refusal(
+                leaf,
+                "a server certificate must not have keyCertSign",
+            ));
         }
         if usage & key_usage::DIGITAL_SIGNATURE == 0 {
-            return Err(VerifyError::KeyUsage {
-                subject: leaf.subject_text(),
-                what: "digitalSignature missing (a TLS 1.3 server signs the handshake)",
-            });
+            return Err(key_usage_refusal(
+                leaf,
+                "digitalSignature missing (a TLS 1.3 server signs the handshake)",
+            ));
         }
     }
     check_extended_key_usage(leaf, !options.legacy_profile)?;
@@ -1120,10 +1130,7 @@ impl<'p> PathSearch<'p, '_> {
             .key_usage
             .is_some_and(|u| u & key_usage::KEY_CERT_SIGN == 0)
         {
-            return Err(VerifyError::KeyUsage {
-                subject: ca.subject_text(),
-                what: "an issuer needs keyCertSign",
-            });
+            return Err(key_usage_refusal(ca, "an issuer needs keyCertSign"));
         }
         if let Some(path_len) = ca.ext.basic_constraints.and_then(|bc| bc.path_len) {
             if below > usize::from(path_len) {
