@@ -815,12 +815,21 @@ fn attribute_text(value: Tlv<'_>) -> Option<&str> {
 /// Calls `f` with every commonName of an encoded Name, as text.
 pub(crate) fn for_each_common_name<'a>(name: &'a [u8], mut f: impl FnMut(&'a str)) {
     let _ = for_each_attribute(name_contents(name), &mut |oid, value| {
-        if oid == oid::CN {
-            if let Some(text) = attribute_text(value) {
-                f(text);
-            }
+        if let Some(text) = common_name_text(oid, value) {
+            f(text);
         }
     });
+}
+
+/// The text of an attribute if it is a commonName. Out of line: [`for_each_common_name`] is
+/// generic, and its callers share this part.
+#[inline(never)]
+fn common_name_text<'a>(oid: &[u8], value: Tlv<'a>) -> Option<&'a str> {
+    if oid == oid::CN {
+        attribute_text(value)
+    } else {
+        None
+    }
 }
 
 /// Whether an encoded Name has an emailAddress attribute (which rfc822Name constraints cover,
