@@ -883,16 +883,14 @@ pub(crate) fn dn_text(name: &[u8]) -> DnText {
             }
         }
     };
-    let _ = for_each_attribute(contents, &mut |oid, v| {
-        if oid == oid::CN {
-            write(oid, v)
-        }
-    });
-    let _ = for_each_attribute(contents, &mut |oid, v| {
-        if oid != oid::CN {
-            write(oid, v)
-        }
-    });
+    // The commonNames first, then the others: two walks with one closure.
+    for common_names in [true, false] {
+        let _ = for_each_attribute(contents, &mut |oid, v| {
+            if (oid == oid::CN) == common_names {
+                write(oid, v)
+            }
+        });
+    }
     if out.is_empty() {
         return super::text::bounded("(empty name)");
     }
