@@ -363,11 +363,13 @@ pub(crate) fn check_name_constraints(
     };
     let permitted = nc.permitted.unwrap_or(&[]);
     let excluded = nc.excluded.unwrap_or(&[]);
-    for base in subtree_bases(permitted).chain(subtree_bases(excluded)) {
-        budget.spend()?;
-        if let GeneralName::Other(tag) = base {
-            if has_name_kind(leaf, tag) {
-                return Err(ConstraintFailure::UnsupportedKind);
+    for subtrees in [permitted, excluded] {
+        for base in subtree_bases(subtrees) {
+            budget.spend()?;
+            if let GeneralName::Other(tag) = base {
+                if has_name_kind(leaf, tag) {
+                    return Err(ConstraintFailure::UnsupportedKind);
+                }
             }
         }
     }

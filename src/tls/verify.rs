@@ -771,10 +771,11 @@ fn check_profile(cert: &Certificate<'_>, role: Role) -> Result<(), VerifyError> 
             }
             // RFC 5280 §4.2.1.10 gives DNS constraints as host names; a leading period is the
             // URI and email form (OpenSSL reads it as "below the domain").
-            let mut bases = subtree_bases(nc.permitted.unwrap_or_default())
-                .chain(subtree_bases(nc.excluded.unwrap_or_default()));
-            if bases.any(|b| matches!(b, GeneralName::Dns([b'.', ..]))) {
-                return violation("dNSName constraint with a leading period");
+            for subtrees in [nc.permitted, nc.excluded] {
+                let mut bases = subtree_bases(subtrees.unwrap_or_default());
+                if bases.any(|b| matches!(b, GeneralName::Dns([b'.', ..]))) {
+                    return violation("dNSName constraint with a leading period");
+                }
             }
         }
         if cert.ext.policy_constraints == Some(false) {
