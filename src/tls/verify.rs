@@ -721,68 +721,72 @@ fn profile_violation(cert: &Certificate<'_>, what: &'static str) -> VerifyError 
 /// CA/Browser Forum set for the CA that issued `cert` and, for a CA, for `cert` itself. X.509
 /// v1 certificates have no extensions and are exempt from the extension rules.
 fn check_profile(cert: &Certificate<'_>, role: Role) -> Result<(), VerifyError> {
-    let violation = |what| Err(profile_violation(cert, what));
+    profile_fault(cert, role).map_or(Ok(()), |what| Err(profile_violation(cert, what)))
+}
+
+/// The rule of [`check_profile`] that `cert` breaks, if any.
+fn profile_fault(cert: &Certificate<'_>, role: Role) -> Option<&'static str> {
     // A positive INTEGER of at most 20 octets (a leading zero octet keeps it positive). Not
     // asked of a pinned CA: roots in use break it (Starfield Root G2's serial is 0).
     let magnitude = cert.serial.strip_prefix(&[0]).unwrap_or(cert.serial);
     let negative = cert.serial.first().is_some_and(|b| b & 0x80 != 0);
     if role != Role::Pinned && (negative || magnitude.is_empty() || magnitude.len() > 20) {
-        return violation("serial number is not a positive number of at most 20 octets");
+        return Some("serial number is not a positive number of at most 20 octets");
     }
     if cert.version != 3 {
-        return Ok(());
+        return None;
     }
     let root = role == Role::Pinned && cert.is_self_issued();
     if root && cert.ext.extended_key_usage.is_some() {
-        return violation("extendedKeyUsage in a root CA certificate");
+        return Some("extendedKeyUsage in a root CA certificate");
     }
     match cert.ext.authority_key_id {
         // A root names no authority; a pinned cross-signed CA must name its issuer's key too.
-        None if !cert.is_self_issued() => return violation("no authorityKeyIdentifier"),
+        None if !cert.is_self_issued() => return Some("no authorityKeyIdentifier"),
         None => {}
         Some(aki) if aki.key_id.is_none() => {
-            return violation("authorityKeyIdentifier without keyIdentifier")
+            return Some("authorityKeyIdentifier without keyIdentifier")
         }
         // A root names no authority other than itself.
         Some(aki) if role == Role::Pinned && cert.is_self_issued() => {
             if aki.names_issuer {
-                return violation("authorityCertIssuer in a self-signed CA certificate");
+                return Some("authorityCertIssuer in a self-signed CA certificate");
             }
             if cert
                 .ext
                 .subject_key_id
                 .is_some_and(|ski| Some(ski) != aki.key_id)
             {
-                return violation("authorityKeyIdentifier differs from subjectKeyIdentifier");
+                return Some("authorityKeyIdentifier differs from subjectKeyIdentifier");
             }
         }
         Some(_) => {}
     }
     if role != Role::Leaf {
         if cert.ext.subject_key_id.is_none() {
-            return violation("CA certificate without subjectKeyIdentifier");
+            return Some("CA certificate without subjectKeyIdentifier");
         }
         if !cert.ext.basic_constraints_critical {
-            return violation("CA certificate with a non-critical basicConstraints");
+            return Some("CA certificate with a non-critical basicConstraints");
         }
         if let Some(nc) = cert.ext.name_constraints {
             if !cert.ext.name_constraints_critical {
-                return violation("nameConstraints not marked critical");
+                return Some("nameConstraints not marked critical");
             }
             // RFC 5280 §4.2.1.10 gives DNS constraints as host names; a leading period is the
             // URI and email form (OpenSSL reads it as "below the domain").
             for subtrees in [nc.permitted, nc.excluded] {
                 let mut bases = subtree_bases(subtrees.unwrap_or_default());
                 if bases.any(|b| matches!(b, GeneralName::Dns([b'.', ..]))) {
-                    return violation("dNSName constraint with a leading period");
+                    return Some("dNSName constraint with a leading period");
                 }
             }
         }
         if cert.ext.policy_constraints == Some(false) {
-            return violation("policyConstraints not marked critical");
+            return Some("policyConstraints not marked critical");
         }
     }
-    Ok(())
+    None
 }
 
 /// The checks on the server certificate itself under a CA pin.
