@@ -9,8 +9,8 @@ use core::fmt;
 use sha2::{Digest, Sha256};
 
 use super::name::{
-    check_name_constraints, common_name_fault, is_for_host, presented_name, Comparisons,
-    ConstraintFailure, Reference, NAME_CONSTRAINT_BUDGET,
+    check_name_constraints, common_name_fault, is_for_host, presented_name, BudgetSpent,
+    Comparisons, ConstraintFailure, Reference, NAME_CONSTRAINT_BUDGET,
 };
 use super::pin::Pin;
 use super::sig::{certificate_verify, public_key, verify_signed_data, SignatureError};
@@ -834,30 +834,39 @@ fn check_leaf(
         ));
     }
     if !options.legacy_profile {
-        check_profile(leaf, Role::Leaf)?;
-        if !leaf.subject_is_empty() && leaf.ext.subject_alt_name_critical {
-            return Err(profile(
-                "critical subjectAltName next to a non-empty subject",
-            ));
-        }
-        // CA/Browser Forum 7.1.2.7.6 and 7.1.2.7.10, for v3 certificates: v1 ones cannot
-        // carry the extension.
-        if leaf.version == 3 {
-            if leaf.ext.extended_key_usage.is_none() {
-                return Err(profile(
-                    "no extendedKeyUsage (serverAuth) in a v3 server certificate",
-                ));
-            }
-            if leaf.ext.extended_key_usage_critical {
-                return Err(profile("critical extendedKeyUsage in a server certificate"));
-            }
-        }
-        let fault = common_name_fault(leaf, comparisons).map_err(|_| budget_spent())?;
+        let fault = leaf_profile_fault(leaf, comparisons).map_err(|_| budget_spent())?;
         if let Some(what) = fault {
             return Err(profile(what));
         }
     }
     check_validity(leaf, time)
+}
+
+/// The rule of the certificate profile the server certificate breaks, if any: those of
+/// [`check_profile`], then the server certificate's own.
+fn leaf_profile_fault(
+    leaf: &Certificate<'_>,
+    comparisons: &mut Comparisons,
+) -> Result<Option<&'static str>, BudgetSpent> {
+    if let Some(what) = profile_fault(leaf, Role::Leaf) {
+        return Ok(Some(what));
+    }
+    if !leaf.subject_is_empty() && leaf.ext.subject_alt_name_critical {
+        return Ok(Some("critical subjectAltName next to a non-empty subject"));
+    }
+    // CA/Browser Forum 7.1.2.7.6 and 7.1.2.7.10, for v3 certificates: v1 ones cannot carry
+    // the extension.
+    if leaf.version == 3 {
+        if leaf.ext.extended_key_usage.is_none() {
+            return Ok(Some(
+                "no extendedKeyUsage (serverAuth) in a v3 server certificate",
+            ));
+        }
+        if leaf.ext.extended_key_usage_critical {
+            return Ok(Some("critical extendedKeyUsage in a server certificate"));
+        }
+    }
+    common_name_fault(leaf, comparisons)
 }
 
 /// Validates the path from `leaf` to one of `cas`.
