@@ -486,7 +486,7 @@ impl<S: embedded_io_async::Write> embedded_io_async::Write for Shared<'_, S> {
 
 /// Turn a failed handshake into the most precise error: the verifier's refusal if it made
 /// one (embedded-tls itself reports only the alert it sent for it).
-fn handshake_error<R, I>(provider: &PinnedProvider<'_, R, I>, error: TlsError) -> ConnectError
+fn handshake_error<R, I>(provider: &mut PinnedProvider<'_, R, I>, error: TlsError) -> ConnectError
 where
     R: rand_core::CryptoRngCore,
     I: MaybeClientIdentity,
@@ -501,7 +501,7 @@ where
                 HandshakeType::Finished | HandshakeType::CertificateVerify
             )
     );
-    match provider.verifier_outcome() {
+    match provider.take_verifier_outcome() {
         Err(refusal) if verifier_spoke => return ConnectError::Verify(refusal),
         // The handshake broke before the verifier saw everything: the TLS error is the news.
         Ok(_) | Err(VerifyError::MissingCertificate | VerifyError::MissingCertificateVerify) => {}
@@ -678,7 +678,9 @@ where
         if let Err(e) = conn.open(TlsContext::new(&config, &mut *provider)) {
             return Err(handshake_error(provider, e));
         }
-        let verified = provider.verifier_outcome().map_err(ConnectError::Verify)?;
+        let verified = provider
+            .take_verifier_outcome()
+            .map_err(ConnectError::Verify)?;
         let client_auth = client_auth_after_open(provider)?;
         Ok(TlsStream {
             conn,
@@ -753,7 +755,9 @@ where
         if let Err(e) = conn.open(TlsContext::new(&config, &mut *provider)).await {
             return Err(handshake_error(provider, e));
         }
-        let verified = provider.verifier_outcome().map_err(ConnectError::Verify)?;
+        let verified = provider
+            .take_verifier_outcome()
+            .map_err(ConnectError::Verify)?;
         let client_auth = client_auth_after_open(provider)?;
         Ok(AsyncTlsStream {
             conn,

@@ -218,9 +218,11 @@ pub(crate) fn presented_name(leaf: &Certificate<'_>) -> NameText {
                 first = first.or(Some(cn));
             });
             let mut text: heapless::String<80> = heapless::String::new();
+            // Through the view: one copy of heapless's `fmt::Write` for every capacity.
+            let view = text.as_mut_view();
             let _ = match first {
-                Some(cn) => write!(text, "no SAN, CN={cn}"),
-                None => write!(text, "no SAN"),
+                Some(cn) => write!(view, "no SAN, CN={cn}"),
+                None => write!(view, "no SAN"),
             };
             out = bounded(&text);
         }
@@ -361,11 +363,13 @@ pub(crate) fn check_name_constraints(
     };
     let permitted = nc.permitted.unwrap_or(&[]);
     let excluded = nc.excluded.unwrap_or(&[]);
-    for base in subtree_bases(permitted).chain(subtree_bases(excluded)) {
-        budget.spend()?;
-        if let GeneralName::Other(tag) = base {
-            if has_name_kind(leaf, tag) {
-                return Err(ConstraintFailure::UnsupportedKind);
+    for subtrees in [permitted, excluded] {
+        for base in subtree_bases(subtrees) {
+            budget.spend()?;
+            if let GeneralName::Other(tag) = base {
+                if has_name_kind(leaf, tag) {
+                    return Err(ConstraintFailure::UnsupportedKind);
+                }
             }
         }
     }

@@ -208,6 +208,20 @@ impl<'a> PinnedVerifier<'a> {
         }
     }
 
+    /// [`outcome`](Self::outcome) by value, without a copy (a `VerifyError` and a
+    /// `ServerVerified` hold up to ~350 bytes of text, and their `Clone` cost 650 B of flash):
+    /// the verifier forgets it, as at the start of a handshake. Out of line: the connect
+    /// functions share one copy.
+    #[inline(never)]
+    pub(crate) fn take_outcome(&mut self) -> Result<ServerVerified, VerifyError> {
+        match core::mem::replace(&mut self.stage, Stage::Start) {
+            Stage::Verified(v) => Ok(v),
+            Stage::Failed(e) => Err(e),
+            Stage::Start => Err(VerifyError::MissingCertificate),
+            Stage::ChainVerified { .. } => Err(VerifyError::MissingCertificateVerify),
+        }
+    }
+
     /// Forgets the previous handshake's result. The server name is kept, and so is a time set
     /// for the coming handshake.
     pub fn start_handshake(&mut self) {
@@ -437,11 +451,23 @@ impl<'a, R: CryptoRngCore, I: MaybeClientIdentity> PinnedProvider<'a, R, I> {
     }
 
     /// The verification result of the last handshake: see [`PinnedVerifier::outcome`].
+    /// [`TlsStream::connect`](super::TlsStream::connect) and
+    /// [`AsyncTlsStream::connect`](super::AsyncTlsStream::connect) hand it over to their
+    /// result ([`TlsStream::verified`](super::TlsStream::verified) or
+    /// [`ConnectError::Verify`](super::ConnectError::Verify)) and leave the provider as at the
+    /// start of a handshake, so after them this is [`VerifyError::MissingCertificate`]; ask it
+    /// when you drive embedded-tls's `open()` yourself.
     ///
     /// # Errors
     /// As [`PinnedVerifier::outcome`].
     pub fn verifier_outcome(&self) -> Result<ServerVerified, VerifyError> {
         self.verifier.outcome()
+    }
+
+    /// The verification result of the last handshake, handed over to the caller: see
+    /// [`PinnedVerifier::take_outcome`]. The connect functions put it in their result.
+    pub(crate) fn take_verifier_outcome(&mut self) -> Result<ServerVerified, VerifyError> {
+        self.verifier.take_outcome()
     }
 
     /// What became of client authentication in the last handshake.
@@ -509,5 +535,22 @@ impl<R: CryptoRngCore, I: MaybeClientIdentity> CryptoProvider for PinnedProvider
             outcome: &mut self.client_auth,
         };
         Ok((signer, SignatureScheme::EcdsaSecp256r1Sha256))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_taken_outcome_is_handed_over_once() {
+        let mut verifier = PinnedVerifier::new(&[]);
+        // No validity time was set: the Certificate is refused.
+        let refused =
+            verifier.verify_certificate(&Sha256::new(), CertificateRef::with_context(&[]));
+        assert!(refused.is_err());
+        assert_eq!(verifier.outcome(), Err(VerifyError::NoValidityTime));
+        assert_eq!(verifier.take_outcome(), Err(VerifyError::NoValidityTime));
+        assert_eq!(verifier.outcome(), Err(VerifyError::MissingCertificate));
     }
 }

@@ -9,8 +9,8 @@ use core::fmt;
 use sha2::{Digest, Sha256};
 
 use super::name::{
-    check_name_constraints, common_name_fault, is_for_host, presented_name, Comparisons,
-    ConstraintFailure, Reference, NAME_CONSTRAINT_BUDGET,
+    check_name_constraints, common_name_fault, is_for_host, presented_name, BudgetSpent,
+    Comparisons, ConstraintFailure, Reference, NAME_CONSTRAINT_BUDGET,
 };
 use super::pin::Pin;
 use super::sig::{certificate_verify, public_key, verify_signed_data, SignatureError};
@@ -649,7 +649,7 @@ fn check_critical_extensions(cert: &Certificate<'_>) -> Result<(), VerifyError> 
         Some(oid) => {
             use core::fmt::Write;
             let mut text = heapless::String::<64>::new();
-            let _ = write!(text, "{}", super::oid::Dotted(oid));
+            let _ = write!(text.as_mut_view(), "{}", super::oid::Dotted(oid));
             Err(VerifyError::UnknownCriticalExtension {
                 subject: cert.subject_text(),
                 oid: text,
@@ -667,7 +667,7 @@ fn check_extended_key_usage(cert: &Certificate<'_>, strict_leaf: bool) -> Result
         return Ok(());
     };
     let (mut server_auth, mut any) = (false, false);
-    let mut r = DerReader::new(list, "extKeyUsage")?;
+    let mut r = DerReader::within(list);
     while !r.is_empty() {
         let oid = r.oid("extKeyUsage")?;
         server_auth |= oid == super::oid::SERVER_AUTH;
@@ -697,78 +697,96 @@ enum Role {
     Pinned,
 }
 
+/// The refusal of `cert` for a keyUsage that forbids its use (`what`). Out of line, as
+/// [`profile_violation`].
+#[inline(never)]
+fn key_usage_refusal(cert: &Certificate<'_>, what: &'static str) -> VerifyError {
+    VerifyError::KeyUsage {
+        subject: cert.subject_text(),
+        what,
+    }
+}
+
+/// The refusal of `cert` for breaking the profile rule `what`. Out of line: a dozen rules
+/// share one copy of the subject's text into the error.
+#[inline(never)]
+fn profile_violation(cert: &Certificate<'_>, what: &'static str) -> VerifyError {
+    VerifyError::ProfileViolation {
+        subject: cert.subject_text(),
+        what,
+    }
+}
+
 /// The rules RFC 5280 (§4.1.2.2, §4.2.1.1, §4.2.1.2, §4.2.1.9, §4.2.1.10, §4.2.1.11) and the
 /// CA/Browser Forum set for the CA that issued `cert` and, for a CA, for `cert` itself. X.509
 /// v1 certificates have no extensions and are exempt from the extension rules.
 fn check_profile(cert: &Certificate<'_>, role: Role) -> Result<(), VerifyError> {
-    let violation = |what| {
-        Err(VerifyError::ProfileViolation {
-            subject: cert.subject_text(),
-            what,
-        })
-    };
+    profile_fault(cert, role).map_or(Ok(()), |what| Err(profile_violation(cert, what)))
+}
+
+/// The rule of [`check_profile`] that `cert` breaks, if any.
+fn profile_fault(cert: &Certificate<'_>, role: Role) -> Option<&'static str> {
     // A positive INTEGER of at most 20 octets (a leading zero octet keeps it positive). Not
     // asked of a pinned CA: roots in use break it (Starfield Root G2's serial is 0).
     let magnitude = cert.serial.strip_prefix(&[0]).unwrap_or(cert.serial);
     let negative = cert.serial.first().is_some_and(|b| b & 0x80 != 0);
     if role != Role::Pinned && (negative || magnitude.is_empty() || magnitude.len() > 20) {
-        return violation("serial number is not a positive number of at most 20 octets");
+        return Some("serial number is not a positive number of at most 20 octets");
     }
     if cert.version != 3 {
-        return Ok(());
+        return None;
     }
     let root = role == Role::Pinned && cert.is_self_issued();
     if root && cert.ext.extended_key_usage.is_some() {
-        return violation("extendedKeyUsage in a root CA certificate");
+        return Some("extendedKeyUsage in a root CA certificate");
     }
     match cert.ext.authority_key_id {
         // A root names no authority; a pinned cross-signed CA must name its issuer's key too.
-        None if !cert.is_self_issued() => return violation("no authorityKeyIdentifier"),
+        None if !cert.is_self_issued() => return Some("no authorityKeyIdentifier"),
         None => {}
         Some(aki) if aki.key_id.is_none() => {
-            return violation("authorityKeyIdentifier without keyIdentifier")
+            return Some("authorityKeyIdentifier without keyIdentifier")
         }
         // A root names no authority other than itself.
         Some(aki) if role == Role::Pinned && cert.is_self_issued() => {
             if aki.names_issuer {
-                return violation("authorityCertIssuer in a self-signed CA certificate");
+                return Some("authorityCertIssuer in a self-signed CA certificate");
             }
             if cert
                 .ext
                 .subject_key_id
                 .is_some_and(|ski| Some(ski) != aki.key_id)
             {
-                return violation("authorityKeyIdentifier differs from subjectKeyIdentifier");
+                return Some("authorityKeyIdentifier differs from subjectKeyIdentifier");
             }
         }
         Some(_) => {}
     }
     if role != Role::Leaf {
         if cert.ext.subject_key_id.is_none() {
-            return violation("CA certificate without subjectKeyIdentifier");
+            return Some("CA certificate without subjectKeyIdentifier");
         }
         if !cert.ext.basic_constraints_critical {
-            return violation("CA certificate with a non-critical basicConstraints");
+            return Some("CA certificate with a non-critical basicConstraints");
         }
         if let Some(nc) = cert.ext.name_constraints {
             if !cert.ext.name_constraints_critical {
-                return violation("nameConstraints not marked critical");
+                return Some("nameConstraints not marked critical");
             }
             // RFC 5280 §4.2.1.10 gives DNS constraints as host names; a leading period is the
             // URI and email form (OpenSSL reads it as "below the domain").
-            let mut bases = [nc.permitted, nc.excluded]
-                .into_iter()
-                .flatten()
-                .flat_map(subtree_bases);
-            if bases.any(|b| matches!(b, GeneralName::Dns([b'.', ..]))) {
-                return violation("dNSName constraint with a leading period");
+            for subtrees in [nc.permitted, nc.excluded] {
+                let mut bases = subtree_bases(subtrees.unwrap_or_default());
+                if bases.any(|b| matches!(b, GeneralName::Dns([b'.', ..]))) {
+                    return Some("dNSName constraint with a leading period");
+                }
             }
         }
         if cert.ext.policy_constraints == Some(false) {
-            return violation("policyConstraints not marked critical");
+            return Some("policyConstraints not marked critical");
         }
     }
-    Ok(())
+    None
 }
 
 /// The checks on the server certificate itself under a CA pin.
@@ -787,10 +805,7 @@ fn check_leaf(
             subject: leaf.subject_text(),
         });
     }
-    let profile = |what| VerifyError::ProfileViolation {
-        subject: leaf.subject_text(),
-        what,
-    };
+    let profile = |what| profile_violation(leaf, what);
     if leaf.ext.name_constraints.is_some() {
         return Err(profile("nameConstraints in a server certificate"));
     }
@@ -800,16 +815,16 @@ fn check_leaf(
     public_key(leaf.spki)?;
     if let Some(usage) = leaf.ext.key_usage {
         if usage & key_usage::KEY_CERT_SIGN != 0 {
-            return Err(VerifyError::KeyUsage {
-                subject: leaf.subject_text(),
-                what: "a server certificate must not have keyCertSign",
-            });
+            return Err(key_usage_refusal(
+                leaf,
+                "a server certificate must not have keyCertSign",
+            ));
         }
         if usage & key_usage::DIGITAL_SIGNATURE == 0 {
-            return Err(VerifyError::KeyUsage {
-                subject: leaf.subject_text(),
-                what: "digitalSignature missing (a TLS 1.3 server signs the handshake)",
-            });
+            return Err(key_usage_refusal(
+                leaf,
+                "digitalSignature missing (a TLS 1.3 server signs the handshake)",
+            ));
         }
     }
     check_extended_key_usage(leaf, !options.legacy_profile)?;
@@ -819,30 +834,39 @@ fn check_leaf(
         ));
     }
     if !options.legacy_profile {
-        check_profile(leaf, Role::Leaf)?;
-        if !leaf.subject_is_empty() && leaf.ext.subject_alt_name_critical {
-            return Err(profile(
-                "critical subjectAltName next to a non-empty subject",
-            ));
-        }
-        // CA/Browser Forum 7.1.2.7.6 and 7.1.2.7.10, for v3 certificates: v1 ones cannot
-        // carry the extension.
-        if leaf.version == 3 {
-            if leaf.ext.extended_key_usage.is_none() {
-                return Err(profile(
-                    "no extendedKeyUsage (serverAuth) in a v3 server certificate",
-                ));
-            }
-            if leaf.ext.extended_key_usage_critical {
-                return Err(profile("critical extendedKeyUsage in a server certificate"));
-            }
-        }
-        let fault = common_name_fault(leaf, comparisons).map_err(|_| budget_spent())?;
+        let fault = leaf_profile_fault(leaf, comparisons).map_err(|_| budget_spent())?;
         if let Some(what) = fault {
             return Err(profile(what));
         }
     }
     check_validity(leaf, time)
+}
+
+/// The rule of the certificate profile the server certificate breaks, if any: those of
+/// [`check_profile`], then the server certificate's own.
+fn leaf_profile_fault(
+    leaf: &Certificate<'_>,
+    comparisons: &mut Comparisons,
+) -> Result<Option<&'static str>, BudgetSpent> {
+    if let Some(what) = profile_fault(leaf, Role::Leaf) {
+        return Ok(Some(what));
+    }
+    if !leaf.subject_is_empty() && leaf.ext.subject_alt_name_critical {
+        return Ok(Some("critical subjectAltName next to a non-empty subject"));
+    }
+    // CA/Browser Forum 7.1.2.7.6 and 7.1.2.7.10, for v3 certificates: v1 ones cannot carry
+    // the extension.
+    if leaf.version == 3 {
+        if leaf.ext.extended_key_usage.is_none() {
+            return Ok(Some(
+                "no extendedKeyUsage (serverAuth) in a v3 server certificate",
+            ));
+        }
+        if leaf.ext.extended_key_usage_critical {
+            return Ok(Some("critical extendedKeyUsage in a server certificate"));
+        }
+    }
+    common_name_fault(leaf, comparisons)
 }
 
 /// Validates the path from `leaf` to one of `cas`.
@@ -881,7 +905,19 @@ fn verify_path(
         best: None,
     };
     let mut used = heapless::Vec::new();
-    search.extend(leaf, 1, &mut used, 0)
+    match search.extend(leaf, 1, &mut used, 0)? {
+        Found::Path => Ok(()),
+        Found::Nothing => Err(search.best.map_or(VerifyError::PathTooLong, |(_, e)| e)),
+    }
+}
+
+/// How a branch of the path search ended when no limit stopped it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Found {
+    /// A path to a pinned CA passed every check.
+    Path,
+    /// No path passed; the reason is the deepest error noted ([`PathSearch::best`]).
+    Nothing,
 }
 
 /// State of one depth-first path search.
@@ -941,6 +977,7 @@ const fn budget_spent() -> VerifyError {
 
 impl<'p> PathSearch<'p, '_> {
     /// Remembers `error` met at `depth` if it is the deepest so far.
+    #[inline(never)]
     fn note(&mut self, depth: usize, error: VerifyError) {
         if self.best.as_ref().is_none_or(|(d, _)| depth > *d) {
             self.best = Some((depth, error));
@@ -950,13 +987,17 @@ impl<'p> PathSearch<'p, '_> {
     /// Finds an issuer for `child` (the `depth`-th certificate of the path), which has
     /// `below` non-self-issued intermediates under it, and continues up to a pinned CA. The
     /// intermediates of the path so far are `used` (indices into the pool, bottom up).
+    ///
+    /// # Errors
+    /// Only a spent budget ([`ends_search`]), which ends the whole search; every other
+    /// refusal is noted ([`note`](Self::note)) and the branch ends with [`Found::Nothing`].
     fn extend(
         &mut self,
         child: &Certificate<'_>,
         depth: usize,
         used: &mut heapless::Vec<usize, MAX_PATH_LEN>,
         below: usize,
-    ) -> Result<(), VerifyError> {
+    ) -> Result<Found, VerifyError> {
         let mut candidates = false;
         for der in self.anchors {
             let Ok(ca) = Certificate::parse(der) else {
@@ -972,7 +1013,7 @@ impl<'p> PathSearch<'p, '_> {
                 .link(&ca, child, below, true)
                 .and_then(|()| self.check_path_name_constraints(&ca, used));
             match result {
-                Ok(()) => return Ok(()),
+                Ok(()) => return Ok(Found::Path),
                 Err(e) if ends_search(&e) => return Err(e),
                 Err(e) => self.note(depth, e),
             }
@@ -1014,12 +1055,10 @@ impl<'p> PathSearch<'p, '_> {
                 self.note(depth, e);
                 continue;
             }
-            let result = self.extend(&ca, depth + 1, used, intermediates);
+            let found = self.extend(&ca, depth + 1, used, intermediates)?;
             used.pop();
-            match result {
-                Ok(()) => return Ok(()),
-                Err(e) if ends_search(&e) => return Err(e),
-                Err(_) => {}
+            if found == Found::Path {
+                return Ok(Found::Path);
             }
         }
         if !candidates {
@@ -1030,10 +1069,7 @@ impl<'p> PathSearch<'p, '_> {
                 },
             );
         }
-        Err(self
-            .best
-            .as_ref()
-            .map_or(VerifyError::PathTooLong, |(_, e)| e.clone()))
+        Ok(Found::Nothing)
     }
 
     /// Applies the name constraints of every CA of a complete path (the pinned `anchor`, then
@@ -1108,10 +1144,7 @@ impl<'p> PathSearch<'p, '_> {
             .key_usage
             .is_some_and(|u| u & key_usage::KEY_CERT_SIGN == 0)
         {
-            return Err(VerifyError::KeyUsage {
-                subject: ca.subject_text(),
-                what: "an issuer needs keyCertSign",
-            });
+            return Err(key_usage_refusal(ca, "an issuer needs keyCertSign"));
         }
         if let Some(path_len) = ca.ext.basic_constraints.and_then(|bc| bc.path_len) {
             if below > usize::from(path_len) {

@@ -109,14 +109,16 @@ impl<'a> DerReader<'a> {
         Ok(Self { rest: bytes })
     }
 
-    /// Reads the elements of `bytes`, of which there must be at least one (`SIZE (1..MAX)`);
-    /// `empty` says what is wrong otherwise.
-    pub(crate) fn non_empty(
-        bytes: &'a [u8],
-        what: &'static str,
-        empty: &'static str,
-    ) -> Result<Self, ParseError> {
-        let r = Self::new(bytes, what)?;
+    /// Reads the elements of `contents`, the contents of an element a reader read (so never
+    /// longer than [`new`](Self::new) allows: no check, no error to pass on).
+    pub(crate) fn within(contents: &'a [u8]) -> Self {
+        Self { rest: contents }
+    }
+
+    /// [`within`](Self::within) for contents that must hold at least one element
+    /// (`SIZE (1..MAX)`); `empty` says what is wrong otherwise.
+    pub(crate) fn non_empty(contents: &'a [u8], empty: &'static str) -> Result<Self, ParseError> {
+        let r = Self::within(contents);
         if r.is_empty() {
             return Err(ParseError::new(empty));
         }
@@ -204,6 +206,12 @@ impl<'a> DerReader<'a> {
     /// The tag of the next element, if there is one.
     pub(crate) fn peek_tag(&self) -> Option<Tag> {
         Tag::known(*self.rest.first()?)
+    }
+
+    /// Whether the next element has tag `tag`, one [`peek_tag`](Self::peek_tag) knows (all the
+    /// `Tag` constants and [`context`] tags are): `peek_tag() == Some(tag)` from one byte.
+    pub(crate) fn peeks(&self, tag: Tag) -> bool {
+        self.rest.first() == Some(&tag.0)
     }
 
     /// Whether every element was read.
@@ -356,17 +364,17 @@ impl<'a> Certificate<'a> {
         let cert = outer.next_tagged(Tag::SEQUENCE, "certificate is not a SEQUENCE")?;
         outer.finish("trailing bytes after the certificate")?;
 
-        let mut r = DerReader::new(cert.value, "certificate")?;
+        let mut r = DerReader::within(cert.value);
         let tbs = r.next_tagged(Tag::SEQUENCE, "tbsCertificate")?;
         let signature_algorithm = r.next_tagged(Tag::SEQUENCE, "signatureAlgorithm")?.raw;
         let signature = r.octet_bit_string("signature BIT STRING", "signature has unused bits")?;
         r.finish("trailing fields in the certificate")?;
 
-        let mut t = DerReader::new(tbs.value, "tbsCertificate")?;
+        let mut t = DerReader::within(tbs.value);
         let mut version = 1;
-        if t.peek_tag() == Some(context(0, true)) {
+        if t.peeks(context(0, true)) {
             let explicit = t.next("version")?;
-            let mut v = DerReader::new(explicit.value, "version")?;
+            let mut v = DerReader::within(explicit.value);
             version = match v.unsigned("version")? {
                 [n] => n.checked_add(1).ok_or(ParseError::new("version"))?,
                 _ => return Err(ParseError::new("version")),
@@ -389,7 +397,7 @@ impl<'a> Certificate<'a> {
             return Err(ParseError::new("empty issuer name"));
         }
         let validity = t.next_tagged(Tag::SEQUENCE, "validity")?;
-        let mut v = DerReader::new(validity.value, "validity")?;
+        let mut v = DerReader::within(validity.value);
         let not_before = read_time(&mut v)?;
         let not_after = read_time(&mut v)?;
         v.finish("validity")?;
@@ -398,15 +406,15 @@ impl<'a> Certificate<'a> {
         let spki = t.next_tagged(Tag::SEQUENCE, "subjectPublicKeyInfo")?.raw;
         if version >= 2 {
             for n in [1, 2] {
-                if t.peek_tag() == Some(context(n, false)) {
+                if t.peeks(context(n, false)) {
                     t.next("unique identifier")?;
                 }
             }
         }
         let mut ext = Extensions::default();
-        if version == 3 && t.peek_tag() == Some(context(3, true)) {
+        if version == 3 && t.peeks(context(3, true)) {
             let explicit = t.next("extensions")?;
-            let mut e = DerReader::new(explicit.value, "extensions")?;
+            let mut e = DerReader::within(explicit.value);
             let list = e.next_tagged(Tag::SEQUENCE, "extensions")?;
             e.finish("extensions")?;
             ext = parse_extensions(list.value)?;
@@ -440,11 +448,8 @@ impl<'a> Certificate<'a> {
     }
 
     /// The subjectAltName entries, in order (none without the extension).
-    pub(crate) fn alt_names(&self) -> impl Iterator<Item = GeneralName<'a>> {
-        self.ext
-            .subject_alt_name
-            .into_iter()
-            .flat_map(general_names)
+    pub(crate) fn alt_names(&self) -> GeneralNames<'a> {
+        general_names(self.ext.subject_alt_name.unwrap_or_default())
     }
 
     /// The subject as readable text.
@@ -455,10 +460,12 @@ impl<'a> Certificate<'a> {
 
 /// Reads a UTCTime or GeneralizedTime as unix seconds.
 fn read_time(r: &mut DerReader<'_>) -> Result<u64, ParseError> {
-    let what = match r.peek_tag() {
-        Some(Tag::UTC_TIME) => "UTCTime",
-        Some(Tag::GENERALIZED_TIME) => "GeneralizedTime",
-        _ => return Err(ParseError::new("validity time")),
+    let what = if r.peeks(Tag::UTC_TIME) {
+        "UTCTime"
+    } else if r.peeks(Tag::GENERALIZED_TIME) {
+        "GeneralizedTime"
+    } else {
+        return Err(ParseError::new("validity time"));
     };
     let time = r.next(what)?;
     calendar::unix_seconds(time.tag, time.value).ok_or(ParseError::new(what))
@@ -468,12 +475,12 @@ fn read_time(r: &mut DerReader<'_>) -> Result<u64, ParseError> {
 fn parse_extensions(list: &[u8]) -> Result<Extensions<'_>, ParseError> {
     let mut ext = Extensions::default();
     let mut seen: heapless::Vec<&[u8], MAX_EXTENSIONS> = heapless::Vec::new();
-    let mut r = DerReader::non_empty(list, "extensions", "empty extensions list")?;
+    let mut r = DerReader::non_empty(list, "empty extensions list")?;
     while !r.is_empty() {
         let one = r.next_tagged(Tag::SEQUENCE, "extension")?;
-        let mut e = DerReader::new(one.value, "extension")?;
+        let mut e = DerReader::within(one.value);
         let oid = e.oid("extension id")?;
-        let critical = if e.peek_tag() == Some(Tag::BOOLEAN) {
+        let critical = if e.peeks(Tag::BOOLEAN) {
             e.boolean("extension critical flag")?
         } else {
             false
@@ -524,7 +531,7 @@ fn parse_extensions(list: &[u8]) -> Result<Extensions<'_>, ParseError> {
 
 /// The single element of an extension value, which must have tag `tag`.
 fn single<'a>(value: &'a [u8], tag: Tag, what: &'static str) -> Result<Tlv<'a>, ParseError> {
-    let mut r = DerReader::new(value, what)?;
+    let mut r = DerReader::within(value);
     let tlv = r.next_tagged(tag, what)?;
     r.finish(what)?;
     Ok(tlv)
@@ -533,13 +540,13 @@ fn single<'a>(value: &'a [u8], tag: Tag, what: &'static str) -> Result<Tlv<'a>, 
 fn parse_basic_constraints(value: &[u8]) -> Result<BasicConstraints, ParseError> {
     const WHAT: &str = "basicConstraints";
     let seq = single(value, Tag::SEQUENCE, WHAT)?;
-    let mut r = DerReader::new(seq.value, WHAT)?;
+    let mut r = DerReader::within(seq.value);
     let mut ca = false;
-    if r.peek_tag() == Some(Tag::BOOLEAN) {
+    if r.peeks(Tag::BOOLEAN) {
         ca = r.boolean(WHAT)?;
     }
     let mut path_len = None;
-    if r.peek_tag() == Some(Tag::INTEGER) {
+    if r.peeks(Tag::INTEGER) {
         path_len = Some(match r.unsigned(WHAT)? {
             [] => 0,
             [b] => *b,
@@ -553,19 +560,19 @@ fn parse_basic_constraints(value: &[u8]) -> Result<BasicConstraints, ParseError>
 fn parse_authority_key_id(value: &[u8]) -> Result<AuthorityKeyId<'_>, ParseError> {
     const WHAT: &str = "authorityKeyIdentifier";
     let seq = single(value, Tag::SEQUENCE, WHAT)?;
-    let mut r = DerReader::new(seq.value, WHAT)?;
+    let mut r = DerReader::within(seq.value);
     let mut aki = AuthorityKeyId {
         key_id: None,
         names_issuer: false,
     };
-    if r.peek_tag() == Some(context(0, false)) {
+    if r.peeks(context(0, false)) {
         aki.key_id = Some(r.next(WHAT)?.value);
     }
-    if r.peek_tag() == Some(context(1, true)) {
+    if r.peeks(context(1, true)) {
         check_general_names(r.next(WHAT)?.value)?;
         aki.names_issuer = true;
     }
-    if r.peek_tag() == Some(context(2, false)) {
+    if r.peeks(context(2, false)) {
         r.next(WHAT)?;
         aki.names_issuer = true;
     }
@@ -575,7 +582,7 @@ fn parse_authority_key_id(value: &[u8]) -> Result<AuthorityKeyId<'_>, ParseError
 
 fn parse_key_usage(value: &[u8]) -> Result<u16, ParseError> {
     const WHAT: &str = "keyUsage";
-    let mut r = DerReader::new(value, WHAT)?;
+    let mut r = DerReader::within(value);
     let (unused, bytes) = r.bit_string(WHAT)?;
     r.finish(WHAT)?;
     // Bit n is the (7 - n % 8)th bit of byte n / 8; the last byte's unused bits are not bits.
@@ -595,7 +602,7 @@ fn parse_key_usage(value: &[u8]) -> Result<u16, ParseError> {
 fn parse_oid_list(value: &[u8]) -> Result<&[u8], ParseError> {
     const WHAT: &str = "extKeyUsage";
     let seq = single(value, Tag::SEQUENCE, WHAT)?;
-    let mut r = DerReader::non_empty(seq.value, WHAT, "empty extKeyUsage")?;
+    let mut r = DerReader::non_empty(seq.value, "empty extKeyUsage")?;
     while !r.is_empty() {
         r.oid(WHAT)?;
     }
@@ -611,7 +618,7 @@ fn parse_general_names(value: &[u8]) -> Result<&[u8], ParseError> {
 
 /// Checks the contents of a non-empty GeneralNames.
 fn check_general_names(contents: &[u8]) -> Result<(), ParseError> {
-    let mut r = DerReader::non_empty(contents, "GeneralNames", "empty GeneralNames")?;
+    let mut r = DerReader::non_empty(contents, "empty GeneralNames")?;
     while !r.is_empty() {
         check_general_name(r.next("GeneralName")?)?;
     }
@@ -649,18 +656,39 @@ pub(crate) enum GeneralName<'a> {
     Other(u8),
 }
 
-/// Iterates over the elements of DER contents (stops at the first that cannot be read).
-pub(crate) fn elements(contents: &[u8]) -> impl Iterator<Item = Tlv<'_>> {
-    let mut r = DerReader::new(contents, "elements").ok();
-    core::iter::from_fn(move || {
-        let reader = r.as_mut().filter(|r| !r.is_empty())?;
-        reader.next("element").ok()
-    })
+/// Iterates over the contents of a GeneralNames that was checked at parse time.
+pub(crate) fn general_names(contents: &[u8]) -> GeneralNames<'_> {
+    GeneralNames {
+        r: DerReader::within(contents),
+        subtrees: false,
+    }
 }
 
-/// Iterates over the contents of a GeneralNames that was checked at parse time.
-pub(crate) fn general_names(contents: &[u8]) -> impl Iterator<Item = GeneralName<'_>> {
-    elements(contents).map(general_name)
+/// The names of checked GeneralNames ([`general_names`]) or the bases of checked
+/// GeneralSubtrees ([`subtree_bases`]): one iterator type for both, so that the walks over
+/// names and constraints share their code.
+pub(crate) struct GeneralNames<'a> {
+    r: DerReader<'a>,
+    /// Each element is a GeneralSubtree, whose first element is the name.
+    subtrees: bool,
+}
+
+impl<'a> Iterator for GeneralNames<'a> {
+    type Item = GeneralName<'a>;
+
+    /// The next name; the walk ends at the first element that cannot be read (none, after
+    /// the parse's checks), and skips a subtree without a base.
+    fn next(&mut self) -> Option<GeneralName<'a>> {
+        loop {
+            let element = self.r.next("element").ok()?;
+            if !self.subtrees {
+                return Some(general_name(element));
+            }
+            if let Ok(base) = DerReader::within(element.value).next("element") {
+                return Some(general_name(base));
+            }
+        }
+    }
 }
 
 /// Classifies one (checked) GeneralName.
@@ -677,12 +705,12 @@ pub(crate) fn general_name(tlv: Tlv<'_>) -> GeneralName<'_> {
 fn parse_name_constraints(value: &[u8]) -> Result<NameConstraints<'_>, ParseError> {
     const WHAT: &str = "nameConstraints";
     let seq = single(value, Tag::SEQUENCE, WHAT)?;
-    let mut r = DerReader::new(seq.value, WHAT)?;
+    let mut r = DerReader::within(seq.value);
     let mut nc = NameConstraints::default();
-    if r.peek_tag() == Some(context(0, true)) {
+    if r.peeks(context(0, true)) {
         nc.permitted = Some(check_subtrees(r.next(WHAT)?.value)?);
     }
-    if r.peek_tag() == Some(context(1, true)) {
+    if r.peeks(context(1, true)) {
         nc.excluded = Some(check_subtrees(r.next(WHAT)?.value)?);
     }
     r.finish(WHAT)?;
@@ -694,10 +722,10 @@ fn parse_name_constraints(value: &[u8]) -> Result<NameConstraints<'_>, ParseErro
 
 fn check_subtrees(contents: &[u8]) -> Result<&[u8], ParseError> {
     const WHAT: &str = "GeneralSubtrees";
-    let mut r = DerReader::non_empty(contents, WHAT, "empty GeneralSubtrees")?;
+    let mut r = DerReader::non_empty(contents, "empty GeneralSubtrees")?;
     while !r.is_empty() {
         let subtree = r.next_tagged(Tag::SEQUENCE, WHAT)?;
-        let mut s = DerReader::new(subtree.value, WHAT)?;
+        let mut s = DerReader::within(subtree.value);
         let base = s.next(WHAT)?;
         check_general_name(base)?;
         s.finish("GeneralSubtree minimum/maximum")?;
@@ -715,20 +743,21 @@ fn check_subtrees(contents: &[u8]) -> Result<&[u8], ParseError> {
 }
 
 /// Iterates over the bases of checked GeneralSubtrees.
-pub(crate) fn subtree_bases(contents: &[u8]) -> impl Iterator<Item = GeneralName<'_>> {
-    elements(contents)
-        .filter_map(|subtree| elements(subtree.value).next())
-        .map(general_name)
+pub(crate) fn subtree_bases(contents: &[u8]) -> GeneralNames<'_> {
+    GeneralNames {
+        r: DerReader::within(contents),
+        subtrees: true,
+    }
 }
 
 /// Checks authorityInfoAccess: a non-empty SEQUENCE OF { OID, GeneralName }.
 fn check_authority_info_access(value: &[u8]) -> Result<(), ParseError> {
     const WHAT: &str = "authorityInfoAccess";
     let seq = single(value, Tag::SEQUENCE, WHAT)?;
-    let mut r = DerReader::non_empty(seq.value, WHAT, "empty authorityInfoAccess")?;
+    let mut r = DerReader::non_empty(seq.value, "empty authorityInfoAccess")?;
     while !r.is_empty() {
         let desc = r.next_tagged(Tag::SEQUENCE, WHAT)?;
-        let mut d = DerReader::new(desc.value, WHAT)?;
+        let mut d = DerReader::within(desc.value);
         d.oid(WHAT)?;
         check_general_name(d.next(WHAT)?)?;
         d.finish(WHAT)?;
@@ -738,8 +767,8 @@ fn check_authority_info_access(value: &[u8]) -> Result<(), ParseError> {
 
 /// The contents of an encoded Name (empty when it cannot be read; names are checked at parse).
 fn name_contents(name: &[u8]) -> &[u8] {
-    DerReader::new(name, "Name")
-        .and_then(|mut r| r.next_tagged(Tag::SEQUENCE, "Name"))
+    DerReader::within(name)
+        .next_tagged(Tag::SEQUENCE, "Name")
         .map(|t| t.value)
         .unwrap_or(&[])
 }
@@ -752,13 +781,13 @@ fn for_each_attribute<'a>(
     f: &mut dyn FnMut(&'a [u8], Tlv<'a>),
 ) -> Result<(), ParseError> {
     const WHAT: &str = "Name";
-    let mut rdns = DerReader::new(contents, WHAT)?;
+    let mut rdns = DerReader::within(contents);
     while !rdns.is_empty() {
         let rdn = rdns.next_tagged(Tag::SET, WHAT)?;
-        let mut atvs = DerReader::non_empty(rdn.value, WHAT, "empty RelativeDistinguishedName")?;
+        let mut atvs = DerReader::non_empty(rdn.value, "empty RelativeDistinguishedName")?;
         while !atvs.is_empty() {
             let atv = atvs.next_tagged(Tag::SEQUENCE, WHAT)?;
-            let mut a = DerReader::new(atv.value, WHAT)?;
+            let mut a = DerReader::within(atv.value);
             let oid = a.oid(WHAT)?;
             let value = a.next(WHAT)?;
             a.finish(WHAT)?;
@@ -786,12 +815,21 @@ fn attribute_text(value: Tlv<'_>) -> Option<&str> {
 /// Calls `f` with every commonName of an encoded Name, as text.
 pub(crate) fn for_each_common_name<'a>(name: &'a [u8], mut f: impl FnMut(&'a str)) {
     let _ = for_each_attribute(name_contents(name), &mut |oid, value| {
-        if oid == oid::CN {
-            if let Some(text) = attribute_text(value) {
-                f(text);
-            }
+        if let Some(text) = common_name_text(oid, value) {
+            f(text);
         }
     });
+}
+
+/// The text of an attribute if it is a commonName. Out of line: [`for_each_common_name`] is
+/// generic, and its callers share this part.
+#[inline(never)]
+fn common_name_text<'a>(oid: &[u8], value: Tlv<'a>) -> Option<&'a str> {
+    if oid == oid::CN {
+        attribute_text(value)
+    } else {
+        None
+    }
 }
 
 /// Whether an encoded Name has an emailAddress attribute (which rfc822Name constraints cover,
@@ -825,7 +863,9 @@ fn attribute_label(oid: &[u8]) -> Option<&'static str> {
 pub(crate) fn dn_text(name: &[u8]) -> DnText {
     use core::fmt::Write;
     let contents = name_contents(name);
-    let mut out: heapless::String<256> = heapless::String::new();
+    let mut buffer: heapless::String<256> = heapless::String::new();
+    // Through the view: one copy of heapless's `fmt::Write` for every capacity.
+    let out = buffer.as_mut_view();
     let mut write = |oid: &[u8], value: Tlv<'_>| {
         let sep = if out.is_empty() { "" } else { ", " };
         let _ = match attribute_label(oid) {
@@ -843,20 +883,18 @@ pub(crate) fn dn_text(name: &[u8]) -> DnText {
             }
         }
     };
-    let _ = for_each_attribute(contents, &mut |oid, v| {
-        if oid == oid::CN {
-            write(oid, v)
-        }
-    });
-    let _ = for_each_attribute(contents, &mut |oid, v| {
-        if oid != oid::CN {
-            write(oid, v)
-        }
-    });
+    // The commonNames first, then the others: two walks with one closure.
+    for common_names in [true, false] {
+        let _ = for_each_attribute(contents, &mut |oid, v| {
+            if (oid == oid::CN) == common_names {
+                write(oid, v)
+            }
+        });
+    }
     if out.is_empty() {
         return super::text::bounded("(empty name)");
     }
-    super::text::bounded(&out)
+    super::text::bounded(out)
 }
 
 #[cfg(test)]
@@ -960,6 +998,29 @@ mod tests {
 
     fn ours(input: &[u8]) -> Option<DerReader<'_>> {
         DerReader::new(input, "x").ok()
+    }
+
+    #[test]
+    fn peeks_answers_as_peek_tag_for_the_tags_compared() {
+        let mut tags = std::vec![
+            Tag::BOOLEAN,
+            Tag::INTEGER,
+            Tag::UTC_TIME,
+            Tag::GENERALIZED_TIME,
+        ];
+        tags.extend((0..=30).flat_map(|n| [context(n, false), context(n, true)]));
+        for first in 0..=u8::MAX {
+            let bytes = [first, 0];
+            let r = DerReader::within(&bytes);
+            for tag in &tags {
+                assert_eq!(
+                    r.peeks(*tag),
+                    r.peek_tag() == Some(*tag),
+                    "{first:02x} {tag:?}"
+                );
+            }
+            assert!(!DerReader::within(&[]).peeks(Tag(first)));
+        }
     }
 
     #[test]
