@@ -106,7 +106,7 @@ for run in $(seq "$runs"); do
             { echo "$chain run $run failed:" >&2 && cat "$out" >&2 && exit 1; }
         grep -q "qemu-mps2: PASS" "$out" || { cat "$out" >&2 && exit 1; }
         read -r _text data bss _rest < <(arm-none-eabi-size "${elf[$chain]}" | tail -1)
-        echo "$chain $(grep -o 'ticks_25mhz=[0-9]* uart_wait_spins=[0-9]*' "$out") $(grep -o 'stack_peak=[0-9]* .*heap_size=[0-9]*' "$out") data=$data bss=$bss" >>"$work/results"
+        echo "$chain $(grep -o 'ticks_25mhz=[0-9]* uart_wait_spins=[0-9]*' "$out") $(grep -o 'stack_peak=[0-9]*' "$out") data=$data bss=$bss" >>"$work/results"
     done
 done
 
@@ -123,13 +123,10 @@ for line in open(results_path):
     fields = dict(re.findall(r"(\w+)=(\d+)", rest))
     total = int(fields["ticks_25mhz"]) * 40
     waiting = int(fields["uart_wait_spins"]) * 5
-    # RAM in use: .data + .bss without the heap's reserved area, plus the peaks of heap and
-    # stack.
-    ram = (int(fields["data"]) + int(fields["bss"]) - int(fields["heap_size"])
-           + int(fields["heap_peak"]) + int(fields["stack_peak"]))
+    # RAM in use: .data + .bss + the stack's peak (no image has a heap).
+    ram = int(fields["data"]) + int(fields["bss"]) + int(fields["stack_peak"])
     runs[chain].append((total, waiting, total - waiting, int(fields["stack_peak"]),
-                        int(fields["heap_peak"]), ram, int(fields["data"]),
-                        int(fields["bss"]) - int(fields["heap_size"])))
+                        ram, int(fields["data"]), int(fields["bss"])))
 
 NAMES = {
     "rsa": "RSA: leaf RSA-2048 ← intermediate RSA-2048 ← pinned root RSA-4096 (`certs/rsa-leaf-chain.crt`); CertificateVerify rsa_pss_rsae_sha256",
@@ -144,8 +141,8 @@ lines = [
     "instructions / 120 MHz, assuming one instruction per cycle (a real Cortex-M4 at 120 MHz "
     "needs flash wait states and some multi-cycle instructions, so expect more).",
     "",
-    "| chain | runs | handshake instructions (waits excluded) | range | waits for the broker (excluded) | estimate at 120 MHz | peak stack | peak heap | RAM in use |",
-    "|---|---|---|---|---|---|---|---|---|",
+    "| chain | runs | handshake instructions (waits excluded) | range | waits for the broker (excluded) | estimate at 120 MHz | peak stack | RAM in use |",
+    "|---|---|---|---|---|---|---|---|",
 ]
 for chain, values in runs.items():
     if not values:
@@ -155,17 +152,17 @@ for chain, values in runs.items():
     waiting = statistics.median(v[1] for v in values)
     lines.append(
         f"| {NAMES[chain]} | {len(values)} | {median:,.0f} | {min(compute):,} – {max(compute):,} | "
-        f"{waiting:,.0f} | ~{median / 120e3:.0f} ms | {max(v[3] for v in values):,} B | {max(v[4] for v in values):,} B | "
-        f"{max(v[5] for v in values):,} B |")
+        f"{waiting:,.0f} | ~{median / 120e3:.0f} ms | {max(v[3] for v in values):,} B | "
+        f"{max(v[4] for v in values):,} B |")
 lines += [
     "",
-    "Peak stack by painting, peak heap by the counting allocator (the firmware prints both). "
-    "RAM in use = `.data` + `.bss` without the heap's reserved 32 KiB + peak heap + peak stack, "
+    "Peak stack by painting (the firmware prints it; no image has a heap). "
+    "RAM in use = `.data` + `.bss` + peak stack, "
     "for this firmware (client, TLS with max_fragment_length 4096: 4,352-byte read and "
     "1,157-byte write buffers, MQTT state; no TCP/IP stack, the UART is the link): "
-    + "; ".join(f"{chain}: {v[0][6]:,} + {v[0][7]:,} + {max(x[4] for x in v):,} + {max(x[3] for x in v):,} = "
-                f"{max(x[5] for x in v):,} B, target 49,152 B (48 KiB) "
-                f"{'met' if max(x[5] for x in v) <= 49152 else 'not met'}"
+    + "; ".join(f"{chain}: {v[0][5]:,} + {v[0][6]:,} + {max(x[3] for x in v):,} = "
+                f"{max(x[4] for x in v):,} B, target 49,152 B (48 KiB) "
+                f"{'met' if max(x[4] for x in v) <= 49152 else 'not met'}"
                 for chain, v in runs.items() if v) + ".",
 ]
 text = "\n".join(lines)

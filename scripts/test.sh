@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 stage_setup() { bash scripts/setup.sh; }
 stage_fmt() { cargo fmt --all -- --check; }
 stage_clippy() { cargo clippy --all-targets --all-features -- -D warnings; }
-# The no_std build without RSA (and so without alloc).
+# The no_std build without the default features (no RSA).
 stage_no_std() { cargo build --no-default-features; }
 # Unit, integration (against real Mosquitto brokers and QEMU) and doc tests. Not
 # --all-features: `defmt` needs a logger that only firmware links.

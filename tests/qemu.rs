@@ -86,7 +86,7 @@ impl Run {
         self.failure().unwrap_or_default()
     }
 
-    /// The firmware's measurements line (`elapsed_ms=... stack_peak=... heap_peak=...`).
+    /// The firmware's measurements line (`elapsed_ms=... stack_peak=...`).
     fn figures(&self) -> &str {
         support::console::figures(&self.output)
     }

@@ -62,7 +62,7 @@ impl Run {
         support::console::failure(&self.output, FAIL_PREFIX)
     }
 
-    /// The firmware's figures line (`... stack_peak=... heap_peak=...`).
+    /// The firmware's figures line (`... stack_peak=...`).
     fn figures(&self) -> &str {
         support::console::figures(&self.output)
     }

@@ -164,14 +164,10 @@
 //! `ecdsa_secp384r1_sha384` with a P-384 key. RSASSA-PKCS1-v1_5 is forbidden in
 //! CertificateVerify by RFC 8446 and refused.
 //!
-//! ### Heap used by RSA
-//! ECDSA uses no heap. RSA (feature `rsa`) goes through the `rsa` crate, whose big integers live
-//! on the heap. Measured with a counting global allocator (`tests/verify.rs`,
-//! `rsa_heap_use_is_bounded`, same figures in debug and release builds on x86-64), the peak
-//! heap in use is 11.6 KiB (117 allocations) for one RSA-2048 verification and 22.3 KiB
-//! (274 allocations) for a chain whose RSA-4096 root signed an RSA-2048 intermediate; nothing
-//! stays allocated afterwards. Give RSA at least 16 KiB of heap, 32 KiB with RSA-4096 CAs
-//! (32-bit targets use somewhat less: the big integers are counted in machine words).
+//! ### No heap
+//! Nothing in the verifier allocates: ECDSA never did, and RSA (feature `rsa`) is verified on
+//! the stack by `rsassa.rs` (RSAVP1 with Montgomery multiplication, at most four 512-byte
+//! integers for RSA-4096). `tests/verify.rs` checks it with a counting global allocator.
 //!
 //! ## Host names and name constraints
 //! Host names are matched as RFC 6125 and RFC 5280 §4.2.1.6 say, name constraints as RFC 5280

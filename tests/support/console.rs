@@ -6,7 +6,7 @@ pub fn failure<'a>(output: &'a str, prefix: &str) -> Option<&'a str> {
     output.lines().find_map(|line| line.strip_prefix(prefix))
 }
 
-/// The firmware's figures line (`... stack_peak=... heap_peak=...`).
+/// The firmware's figures line (`... stack_peak=...`).
 pub fn figures(output: &str) -> &str {
     output
         .lines()

@@ -132,12 +132,12 @@ impl fmt::Display for Mac {
     }
 }
 
-/// Prints the figures the tests collect: run time, connections, messages, peak stack. The heap
-/// fields are always 0 (there is no heap: no_heap.rs); they stay for the scripts that read them.
+/// Prints the figures the tests collect: run time, connections, messages, peak stack. There is
+/// no heap to report (`no_heap.rs`).
 fn report_measurements(elapsed_ms: u64, progress: &Progress) {
     hprintln!(
         "mps2-eth: elapsed_ms={} connections={} published={} acknowledged={} received={} \
-         stack_peak={} stack_size={} heap_peak=0 heap_size=0 heap_in_use=0",
+         stack_peak={} stack_size={}",
         elapsed_ms,
         progress.connections,
         progress.published,
