@@ -185,6 +185,11 @@ fn hash_algorithm(tlv: Tlv<'_>) -> Result<HashAlg, SignatureError> {
     }
 }
 
+/// The refusal of an RSA key or signature in a build without the `rsa` feature.
+const RSA_LEFT_OUT: SignatureError = SignatureError::Unsupported {
+    what: "RSA (built without the `rsa` feature)",
+};
+
 /// Parses a certificate's signatureAlgorithm (its whole encoding).
 pub(crate) fn signature_algorithm(der: &[u8]) -> Result<SignatureAlgorithm, SignatureError> {
     use HashAlg::{Sha256, Sha384, Sha512};
@@ -205,6 +210,13 @@ pub(crate) fn signature_algorithm(der: &[u8]) -> Result<SignatureAlgorithm, Sign
     };
     let weak = |what| Err(SignatureError::Weak { what });
     match oid {
+        // Without the `rsa` feature nothing could check these: refused before their
+        // parameters are read (and the PSS parameter parser is left out of the image).
+        oid::SHA256_WITH_RSA | oid::SHA384_WITH_RSA | oid::SHA512_WITH_RSA | oid::RSASSA_PSS
+            if !cfg!(feature = "rsa") =>
+        {
+            Err(RSA_LEFT_OUT)
+        }
         oid::SHA256_WITH_RSA => pkcs1(Sha256),
         oid::SHA384_WITH_RSA => pkcs1(Sha384),
         oid::SHA512_WITH_RSA => pkcs1(Sha512),
@@ -297,6 +309,7 @@ pub(crate) fn public_key(spki: &[u8]) -> Result<PublicKey<'_>, SignatureError> {
     let key = r.octet_bit_string(WHAT, WHAT)?;
     r.finish(WHAT)?;
     match oid {
+        oid::RSA_ENCRYPTION if !cfg!(feature = "rsa") => Err(RSA_LEFT_OUT),
         oid::RSA_ENCRYPTION if absent_or_null(params) => rsa_public_key(key),
         oid::EC_PUBLIC_KEY => {
             let curve = params
@@ -475,9 +488,7 @@ fn rsa_verify(
     _hashed: &[u8],
     _signature: &[u8],
 ) -> Result<(), SignatureError> {
-    Err(SignatureError::Unsupported {
-        what: "RSA (built without the `rsa` feature)",
-    })
+    Err(RSA_LEFT_OUT)
 }
 
 /// Checks a signature made by the key in `spki_der` with the algorithm `algorithm_der`
@@ -644,6 +655,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "rsa")]
     fn pss_parameters_need_explicit_strong_hashes() {
         // RSASSA-PSS-params: SHA-256, MGF1-SHA-256, salt 32 (as openssl writes them).
         let params = [
@@ -675,9 +687,14 @@ mod tests {
                 Err(SignatureError::Weak { .. })
             ));
         }
+        let expected = if cfg!(feature = "rsa") {
+            Ok(SignatureAlgorithm::RsaPkcs1(HashAlg::Sha256))
+        } else {
+            Err(RSA_LEFT_OUT)
+        };
         assert_eq!(
             signature_algorithm(&pkcs1_family(0x0b, &[0x05, 0x00])),
-            Ok(SignatureAlgorithm::RsaPkcs1(HashAlg::Sha256))
+            expected
         );
         // Ed25519.
         let ed = [0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70];
@@ -685,6 +702,29 @@ mod tests {
             signature_algorithm(&ed),
             Err(SignatureError::Unsupported { .. })
         ));
+    }
+
+    /// Without the `rsa` feature an RSA signature algorithm (PKCS#1 v1.5 with SHA-256/384/512,
+    /// RSASSA-PSS, whatever its parameters) and an RSA key are refused with the reason that
+    /// names the feature, not as weak or malformed (`scripts/test.sh`'s `no_std` stage runs it).
+    #[test]
+    #[cfg(not(feature = "rsa"))]
+    fn without_the_rsa_feature_rsa_is_refused_by_name() {
+        for last in [0x0a, 0x0b, 0x0c, 0x0d] {
+            for params in [&[0x05, 0x00][..], &[0x30, 0x00], &[0x04, 0x01, 0xff]] {
+                assert_eq!(
+                    signature_algorithm(&pkcs1_family(last, params)),
+                    Err(RSA_LEFT_OUT)
+                );
+            }
+        }
+        let rsa_ca = include_bytes!("../../tests/data/verify/rsa-int.der");
+        let cert = super::super::x509::Certificate::parse(rsa_ca).unwrap();
+        assert_eq!(public_key(cert.spki), Err(RSA_LEFT_OUT));
+        assert_eq!(
+            verify_signed_data(cert.spki, &pkcs1_family(0x0b, &[0x05, 0x00]), b"m", b"s"),
+            Err(RSA_LEFT_OUT)
+        );
     }
 
     #[test]
