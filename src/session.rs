@@ -728,10 +728,18 @@ impl<'b> Session<'b> {
         if let Phase::Broken(e) = &self.phase {
             return Err(*e);
         }
-        let packet = packet::decode(frame).map_err(|e| self.fail(Error::Decode(e)))?;
-        self.last_received = now;
-        self.dispatch(now, packet, out)
-            .map_err(|e| if e.is_fatal() { self.fail(e) } else { e })
+        let result = match packet::decode(frame) {
+            Ok(packet) => {
+                self.last_received = now;
+                self.dispatch(now, packet, out)
+            }
+            Err(e) => Err(Error::Decode(e)),
+        };
+        // One place that marks the session broken, for decode and dispatch errors alike.
+        match result {
+            Err(e) if e.is_fatal() => Err(self.fail(e)),
+            result => result,
+        }
     }
 
     // Out of line (as `Inbox::drop_front` and `InFlight::live`): LTO inlined a copy into
