@@ -687,31 +687,34 @@ impl<'b> Session<'b> {
     /// Call it only once everything that has already arrived has been fed in with
     /// [`Session::handle`]: an answer that came in time but was not read yet is not late.
     pub fn check_timeouts(&mut self, now: Instant) -> Result<(), Error> {
-        if let (Some(deadline), Some(deferral)) = (self.deferral_deadline(), self.deferral) {
-            if now.reached(deadline) && self.is_connected() {
-                return Err(self.fail(Error::InboundQos2Full {
-                    max: self.inbound_qos2.capacity(),
-                    deferred: deferral.count,
-                }));
-            }
-        }
         let overdue = match &self.phase {
             Phase::Broken(e) => return Err(*e),
             Phase::Idle => return Ok(()),
             Phase::AwaitConnack { deadline, .. } => {
-                now.reached(*deadline).then_some(Timeout::Connack {
-                    waited_ms: self.response_timeout_ms,
-                })
+                now.reached(*deadline)
+                    .then_some(Error::Timeout(Timeout::Connack {
+                        waited_ms: self.response_timeout_ms,
+                    }))
             }
-            Phase::Connected => match self.ping_deadline {
-                Some(deadline) if now.reached(deadline) => Some(Timeout::Pingresp {
-                    waited_ms: self.ping_wait_ms(),
-                }),
-                _ => None,
+            Phase::Connected => match (self.deferral_deadline(), self.deferral) {
+                (Some(deadline), Some(deferral)) if now.reached(deadline) => {
+                    Some(Error::InboundQos2Full {
+                        max: self.inbound_qos2.capacity(),
+                        deferred: deferral.count,
+                    })
+                }
+                _ => match self.ping_deadline {
+                    Some(deadline) if now.reached(deadline) => {
+                        Some(Error::Timeout(Timeout::Pingresp {
+                            waited_ms: self.ping_wait_ms(),
+                        }))
+                    }
+                    _ => None,
+                },
             },
         };
         match overdue {
-            Some(timeout) => Err(self.fail(Error::Timeout(timeout))),
+            Some(error) => Err(self.fail(error)),
             None => Ok(()),
         }
     }
