@@ -289,7 +289,7 @@ impl<'b> PidSet<'b> {
     }
 
     fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.pids.iter().all(|&p| p == 0)
     }
 
     fn has_room(&self) -> bool {
