@@ -832,35 +832,23 @@ impl<'b> Session<'b> {
                 Ok((Event::Released { pid }, len))
             }
             Inbound::Suback { pid, return_codes } => {
-                let index = self.take_request(pid)?;
-                match index {
-                    RequestKind::Subscribe { filters } if filters == return_codes.len() => Ok((
-                        Event::Subscribed {
-                            pid,
-                            granted: Suback {
-                                codes: return_codes,
-                            },
-                        },
-                        0,
-                    )),
-                    RequestKind::Subscribe { filters } => {
-                        Err(Error::Violation(Violation::SubackCount {
-                            pid,
-                            filters,
-                            answers: return_codes.len(),
-                        }))
-                    }
-                    RequestKind::Unsubscribe => {
-                        Err(Error::Violation(Violation::UnknownPacketId { pid }))
-                    }
+                let filters = self.take_request(pid, true)?;
+                if filters != return_codes.len() {
+                    return Err(Error::Violation(Violation::SubackCount {
+                        pid,
+                        filters,
+                        answers: return_codes.len(),
+                    }));
                 }
+                let granted = Suback {
+                    codes: return_codes,
+                };
+                Ok((Event::Subscribed { pid, granted }, 0))
             }
-            Inbound::Unsuback(pid) => match self.take_request(pid)? {
-                RequestKind::Unsubscribe => Ok((Event::Unsubscribed { pid }, 0)),
-                RequestKind::Subscribe { .. } => {
-                    Err(Error::Violation(Violation::UnknownPacketId { pid }))
-                }
-            },
+            Inbound::Unsuback(pid) => {
+                self.take_request(pid, false)?;
+                Ok((Event::Unsubscribed { pid }, 0))
+            }
             Inbound::Pingresp => {
                 self.ping_deadline = None;
                 Ok((Event::Pong, 0))
@@ -887,10 +875,15 @@ impl<'b> Session<'b> {
         }
     }
 
-    fn take_request(&mut self, pid: u16) -> Result<RequestKind, Error> {
-        self.outbound
-            .take_request(pid)
-            .ok_or(Error::Violation(Violation::UnknownPacketId { pid }))
+    /// Take request `pid` for its answer: a SUBACK (`suback`) answers a SUBSCRIBE, whose
+    /// filter count this returns; an UNSUBACK an UNSUBSCRIBE (0). Any other pairing, or no
+    /// request `pid`, is an unknown packet id (the request is forgotten all the same).
+    fn take_request(&mut self, pid: u16, suback: bool) -> Result<usize, Error> {
+        match self.outbound.take_request(pid) {
+            Some(RequestKind::Subscribe { filters }) if suback => Ok(filters),
+            Some(RequestKind::Unsubscribe) if !suback => Ok(0),
+            _ => Err(Error::Violation(Violation::UnknownPacketId { pid })),
+        }
     }
 
     /// Decide what becomes of an inbound PUBLISH with `qos` and `pid`, from its head alone.
