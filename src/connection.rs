@@ -2,7 +2,7 @@
 
 use crate::error::Error;
 use crate::inflight::Slot;
-use crate::packet::{self, DecodeError, EncodeError, QoS};
+use crate::packet::{self, EncodeError, QoS};
 use crate::session::{Admission, ConnectOptions, Event, Session, DEFAULT_INBOUND};
 use crate::time::Instant;
 
@@ -529,14 +529,10 @@ impl<'b> Connection<'b> {
             return Ok(None);
         };
         self.inbox.handed_out = len;
-        let (Some(frame), Some(out)) = (self.inbox.buf.get(..len), self.tx.get_mut(self.queued..))
-        else {
-            // `next` gives only lengths within the buffered bytes; `queued` stays in `tx`.
-            return Err(self.session.fail(Error::Decode(DecodeError::Truncated {
-                needed: len,
-                available: self.inbox.filled,
-            })));
-        };
+        // `next` gives only lengths within the buffered bytes, and `queued` stays in `tx`: the
+        // empty slices (which the session refuses) never stand in.
+        let frame = self.inbox.buf.get(..len).unwrap_or_default();
+        let out = self.tx.get_mut(self.queued..).unwrap_or_default();
         let (event, reply) = self.session.handle(now, frame, out)?;
         self.queued += reply;
         Ok(Some(event))

@@ -261,12 +261,17 @@ impl<'b> InFlight<'b> {
     /// Remove slot `index` and its bytes; the later slots move down.
     fn remove(&mut self, index: usize) {
         self.drop_bytes(index);
-        if let Some(tail) = self.slots.get_mut(index..self.used) {
-            tail.rotate_left(1);
-            if let Some(last) = tail.last_mut() {
-                *last = Slot::EMPTY;
-                self.used -= 1;
-            }
+        let Some(tail) = self.slots.get_mut(index..self.used) else {
+            return;
+        };
+        // Each slot takes the one after it, from the last (which becomes empty) down: no
+        // `rotate_left`, whose length assertion and generic rotation cost flash.
+        let mut next = Slot::EMPTY;
+        for slot in tail.iter_mut().rev() {
+            next = core::mem::replace(slot, next);
+        }
+        if !tail.is_empty() {
+            self.used -= 1;
         }
     }
 

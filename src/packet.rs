@@ -74,25 +74,22 @@ const SUBACK: u8 = 9;
 const UNSUBACK: u8 = 11;
 const PINGRESP: u8 = 13;
 
+/// The control packet names of types 1 to 14 (§2.2.1), one after the other: one string and a
+/// table of where each ends instead of a table of fourteen string references.
+const TYPE_NAMES: &str = "CONNECTCONNACKPUBLISHPUBACKPUBRECPUBRELPUBCOMPSUBSCRIBESUBACKUNSUBSCRIBEUNSUBACKPINGREQPINGRESPDISCONNECT";
+
+/// Where the name of type `n` ends in [`TYPE_NAMES`] (entry `n`; it starts where entry `n - 1`
+/// ends).
+const TYPE_NAME_ENDS: [u8; 15] = [0, 7, 14, 21, 27, 33, 39, 46, 55, 61, 72, 80, 87, 95, 105];
+
 /// The control packet name for a packet type number (§2.2.1), for messages.
 fn type_name(packet_type: u8) -> &'static str {
-    match packet_type {
-        1 => "CONNECT",
-        CONNACK => "CONNACK",
-        PUBLISH => "PUBLISH",
-        PUBACK => "PUBACK",
-        PUBREC => "PUBREC",
-        PUBREL => "PUBREL",
-        PUBCOMP => "PUBCOMP",
-        8 => "SUBSCRIBE",
-        SUBACK => "SUBACK",
-        10 => "UNSUBSCRIBE",
-        UNSUBACK => "UNSUBACK",
-        12 => "PINGREQ",
-        PINGRESP => "PINGRESP",
-        14 => "DISCONNECT",
-        _ => "reserved type",
-    }
+    let n = usize::from(packet_type);
+    let range = match (TYPE_NAME_ENDS.get(n.wrapping_sub(1)), TYPE_NAME_ENDS.get(n)) {
+        (Some(&start), Some(&end)) => usize::from(start)..usize::from(end),
+        _ => return "reserved type",
+    };
+    TYPE_NAMES.get(range).unwrap_or("reserved type")
 }
 
 /// Quality of service of a PUBLISH or a subscription (§4.3).

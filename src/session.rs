@@ -289,7 +289,7 @@ impl<'b> PidSet<'b> {
     }
 
     fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.pids.iter().all(|&p| p == 0)
     }
 
     fn has_room(&self) -> bool {
@@ -687,31 +687,34 @@ impl<'b> Session<'b> {
     /// Call it only once everything that has already arrived has been fed in with
     /// [`Session::handle`]: an answer that came in time but was not read yet is not late.
     pub fn check_timeouts(&mut self, now: Instant) -> Result<(), Error> {
-        if let (Some(deadline), Some(deferral)) = (self.deferral_deadline(), self.deferral) {
-            if now.reached(deadline) && self.is_connected() {
-                return Err(self.fail(Error::InboundQos2Full {
-                    max: self.inbound_qos2.capacity(),
-                    deferred: deferral.count,
-                }));
-            }
-        }
         let overdue = match &self.phase {
             Phase::Broken(e) => return Err(*e),
             Phase::Idle => return Ok(()),
             Phase::AwaitConnack { deadline, .. } => {
-                now.reached(*deadline).then_some(Timeout::Connack {
-                    waited_ms: self.response_timeout_ms,
-                })
+                now.reached(*deadline)
+                    .then_some(Error::Timeout(Timeout::Connack {
+                        waited_ms: self.response_timeout_ms,
+                    }))
             }
-            Phase::Connected => match self.ping_deadline {
-                Some(deadline) if now.reached(deadline) => Some(Timeout::Pingresp {
-                    waited_ms: self.ping_wait_ms(),
-                }),
-                _ => None,
+            Phase::Connected => match (self.deferral_deadline(), self.deferral) {
+                (Some(deadline), Some(deferral)) if now.reached(deadline) => {
+                    Some(Error::InboundQos2Full {
+                        max: self.inbound_qos2.capacity(),
+                        deferred: deferral.count,
+                    })
+                }
+                _ => match self.ping_deadline {
+                    Some(deadline) if now.reached(deadline) => {
+                        Some(Error::Timeout(Timeout::Pingresp {
+                            waited_ms: self.ping_wait_ms(),
+                        }))
+                    }
+                    _ => None,
+                },
             },
         };
         match overdue {
-            Some(timeout) => Err(self.fail(Error::Timeout(timeout))),
+            Some(error) => Err(self.fail(error)),
             None => Ok(()),
         }
     }
@@ -728,10 +731,18 @@ impl<'b> Session<'b> {
         if let Phase::Broken(e) = &self.phase {
             return Err(*e);
         }
-        let packet = packet::decode(frame).map_err(|e| self.fail(Error::Decode(e)))?;
-        self.last_received = now;
-        self.dispatch(now, packet, out)
-            .map_err(|e| if e.is_fatal() { self.fail(e) } else { e })
+        let result = match packet::decode(frame) {
+            Ok(packet) => {
+                self.last_received = now;
+                self.dispatch(now, packet, out)
+            }
+            Err(e) => Err(Error::Decode(e)),
+        };
+        // One place that marks the session broken, for decode and dispatch errors alike.
+        match result {
+            Err(e) if e.is_fatal() => Err(self.fail(e)),
+            result => result,
+        }
     }
 
     // Out of line (as `Inbox::drop_front` and `InFlight::live`): LTO inlined a copy into
@@ -821,35 +832,23 @@ impl<'b> Session<'b> {
                 Ok((Event::Released { pid }, len))
             }
             Inbound::Suback { pid, return_codes } => {
-                let index = self.take_request(pid)?;
-                match index {
-                    RequestKind::Subscribe { filters } if filters == return_codes.len() => Ok((
-                        Event::Subscribed {
-                            pid,
-                            granted: Suback {
-                                codes: return_codes,
-                            },
-                        },
-                        0,
-                    )),
-                    RequestKind::Subscribe { filters } => {
-                        Err(Error::Violation(Violation::SubackCount {
-                            pid,
-                            filters,
-                            answers: return_codes.len(),
-                        }))
-                    }
-                    RequestKind::Unsubscribe => {
-                        Err(Error::Violation(Violation::UnknownPacketId { pid }))
-                    }
+                let filters = self.take_request(pid, true)?;
+                if filters != return_codes.len() {
+                    return Err(Error::Violation(Violation::SubackCount {
+                        pid,
+                        filters,
+                        answers: return_codes.len(),
+                    }));
                 }
+                let granted = Suback {
+                    codes: return_codes,
+                };
+                Ok((Event::Subscribed { pid, granted }, 0))
             }
-            Inbound::Unsuback(pid) => match self.take_request(pid)? {
-                RequestKind::Unsubscribe => Ok((Event::Unsubscribed { pid }, 0)),
-                RequestKind::Subscribe { .. } => {
-                    Err(Error::Violation(Violation::UnknownPacketId { pid }))
-                }
-            },
+            Inbound::Unsuback(pid) => {
+                self.take_request(pid, false)?;
+                Ok((Event::Unsubscribed { pid }, 0))
+            }
             Inbound::Pingresp => {
                 self.ping_deadline = None;
                 Ok((Event::Pong, 0))
@@ -876,10 +875,15 @@ impl<'b> Session<'b> {
         }
     }
 
-    fn take_request(&mut self, pid: u16) -> Result<RequestKind, Error> {
-        self.outbound
-            .take_request(pid)
-            .ok_or(Error::Violation(Violation::UnknownPacketId { pid }))
+    /// Take request `pid` for its answer: a SUBACK (`suback`) answers a SUBSCRIBE, whose
+    /// filter count this returns; an UNSUBACK an UNSUBSCRIBE (0). Any other pairing, or no
+    /// request `pid`, is an unknown packet id (the request is forgotten all the same).
+    fn take_request(&mut self, pid: u16, suback: bool) -> Result<usize, Error> {
+        match self.outbound.take_request(pid) {
+            Some(RequestKind::Subscribe { filters }) if suback => Ok(filters),
+            Some(RequestKind::Unsubscribe) if !suback => Ok(0),
+            _ => Err(Error::Violation(Violation::UnknownPacketId { pid })),
+        }
     }
 
     /// Decide what becomes of an inbound PUBLISH with `qos` and `pid`, from its head alone.

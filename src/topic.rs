@@ -122,7 +122,7 @@ pub fn matches(filter: &str, name: &str) -> bool {
         return false;
     }
     // [MQTT-4.7.2-1]: wildcards at the start of a filter do not reach names beginning with '$'.
-    if name.starts_with('$') && filter.starts_with(['+', '#']) {
+    if name.starts_with('$') && matches!(filter.as_bytes().first(), Some(b'+' | b'#')) {
         return false;
     }
     let mut filter_levels = filter.split('/');

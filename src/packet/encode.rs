@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-use super::{Publish, QoS, MAX_REMAINING_LEN, PUBLISH};
+use super::{Publish, QoS, MAX_REMAINING_LEN, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL};
 use crate::topic::{self, TopicError};
 
 /// Longest MQTT string or binary field: its length prefix is 16 bits (§1.5.3).
@@ -57,15 +57,16 @@ pub struct Connect<'a> {
 /// The four packets that acknowledge a PUBLISH by its packet id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(u8)]
 pub enum Ack {
     /// Completes QoS 1.
-    Puback,
+    Puback = PUBACK,
     /// QoS 2, step 1.
-    Pubrec,
+    Pubrec = PUBREC,
     /// QoS 2, step 2.
-    Pubrel,
+    Pubrel = PUBREL,
     /// QoS 2, step 3.
-    Pubcomp,
+    Pubcomp = PUBCOMP,
 }
 
 /// Why a packet could not be encoded.
@@ -384,12 +385,8 @@ pub fn encode_ack(kind: Ack, pid: u16, out: &mut [u8]) -> Result<usize, EncodeEr
         return Err(EncodeError::ZeroPacketId);
     }
     // Types 4 to 7; PUBREL's flags are `0b0010` [MQTT-3.6.1-1].
-    let first = match kind {
-        Ack::Puback => 0x40,
-        Ack::Pubrec => 0x50,
-        Ack::Pubrel => 0x62,
-        Ack::Pubcomp => 0x70,
-    };
+    // Each `Ack` is its packet type number.
+    let first = (kind as u8) << 4 | u8::from(kind == Ack::Pubrel) << 1;
     let [high, low] = pid.to_be_bytes();
     put_whole(&[first, 2, high, low], out)
 }

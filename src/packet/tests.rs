@@ -431,3 +431,30 @@ fn errors_display_their_facts() {
         "not authorized"
     );
 }
+
+#[test]
+fn every_packet_type_is_named_as_in_the_specification() {
+    let names = [
+        "reserved type",
+        "CONNECT",
+        "CONNACK",
+        "PUBLISH",
+        "PUBACK",
+        "PUBREC",
+        "PUBREL",
+        "PUBCOMP",
+        "SUBSCRIBE",
+        "SUBACK",
+        "UNSUBSCRIBE",
+        "UNSUBACK",
+        "PINGREQ",
+        "PINGRESP",
+        "DISCONNECT",
+        "reserved type",
+    ];
+    for (packet_type, name) in (0u8..).zip(names) {
+        assert_eq!(type_name(packet_type), name, "type {packet_type}");
+    }
+    assert_eq!(type_name(16), "reserved type");
+    assert_eq!(type_name(255), "reserved type");
+}
