@@ -28,6 +28,8 @@
 # Needs: qemu-system-arm, mosquitto, cargo with thumbv7em-none-eabihf, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/firmware-paths.sh
+source scripts/firmware-paths.sh
 
 runs=3
 markdown=""

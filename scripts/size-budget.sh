@@ -32,6 +32,8 @@
 # python3 (all installed by scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/firmware-paths.sh
+source scripts/firmware-paths.sh
 
 static_only=0
 lower=0

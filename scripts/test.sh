@@ -6,6 +6,8 @@
 # To add a stage: write a function stage_NAME below and add NAME to STAGES.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/firmware-paths.sh
+source scripts/firmware-paths.sh
 
 stage_setup() { bash scripts/setup.sh; }
 stage_fmt() { cargo fmt --all -- --check; }
