@@ -1,6 +1,7 @@
 # Sourced (not run) by the scripts that build firmware images whose sizes are compared across
 # machines: scripts/test.sh (so the QEMU tests and the firmware stage build the same images),
-# scripts/size-budget.sh and scripts/handshake-cost.sh.
+# scripts/size-budget.sh, scripts/handshake-cost.sh and scripts/footprint.sh (whose crate
+# attribution reads the remapped paths: /repo/src/..., /cargo/registry/src/...).
 #
 # A firmware image holds the source path of every panic location that survives linking
 # (`/home/me/src/embedded-mqtts/third_party/embedded-tls/src/record.rs`, and the paths of the

@@ -25,6 +25,8 @@
 # arm-none-eabi-nm, -readelf and -size (binutils-arm-none-eabi), python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/firmware-paths.sh
+source scripts/firmware-paths.sh
 
 markdown=""
 json_dir=""
