@@ -47,3 +47,22 @@ pub(crate) async fn write_all(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What no real socket shows: the rule for each answer of `write` (a real socket that
+    /// writes nothing is in tests/write_zero_test.rs).
+    #[test]
+    fn what_is_left_after_each_answer_of_write() {
+        let rest = b"record";
+        let left = |written| unwritten::<ErrorKind>(rest, written).map_err(|e| format!("{e:?}"));
+        assert_eq!(left(Ok(2)), Ok(&b"cord"[..]));
+        assert_eq!(left(Ok(6)), Ok(&b""[..]));
+        assert_eq!(left(Ok(0)), Err("Io(WriteZero)".into()));
+        // More than it was given: all of it, where `write_all` panicked slicing.
+        assert_eq!(left(Ok(7)), Ok(&b""[..]));
+        assert_eq!(left(Err(ErrorKind::ConnectionReset)), Err("Io(ConnectionReset)".into()));
+    }
+}
