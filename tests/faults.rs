@@ -22,7 +22,12 @@
 //!   next handshake succeeds; 300 QoS 2 messages through records cut and reset mid-stream
 //!   arrive exactly once.
 //!
-//! The client under test is the blocking one; the proxy forwards raw bytes, TLS or not.
+//! - A transport whose `write` returns `Ok(0)` in the middle of a PUBLISH (`write_zero`, both
+//!   drivers, over TCP and under TLS): the transport error `WriteZero`, not a panic, and the
+//!   resumed session delivers both messages exactly once.
+//!
+//! The client under test is the blocking one (both in `write_zero`); the proxy forwards raw
+//! bytes, TLS or not.
 #![cfg(feature = "std")]
 
 #[path = "faults/over_tls.rs"]
