@@ -115,7 +115,7 @@ mod tests {
     use super::*;
 
     /// What no real transport shows: the rule for each answer of `write` (a real transport
-    /// that writes nothing is in tests/faults.rs).
+    /// that writes nothing is in `tests/faults.rs`).
     #[test]
     fn what_is_left_after_each_answer_of_write() {
         let rest = b"packet";

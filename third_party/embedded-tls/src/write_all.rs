@@ -53,7 +53,7 @@ mod tests {
     use super::*;
 
     /// What no real socket shows: the rule for each answer of `write` (a real socket that
-    /// writes nothing is in tests/write_zero_test.rs).
+    /// writes nothing is in `tests/write_zero_test.rs`).
     #[test]
     fn what_is_left_after_each_answer_of_write() {
         let rest = b"record";
