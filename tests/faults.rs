@@ -22,13 +22,19 @@
 //!   next handshake succeeds; 300 QoS 2 messages through records cut and reset mid-stream
 //!   arrive exactly once.
 //!
-//! The client under test is the blocking one; the proxy forwards raw bytes, TLS or not.
+//! - A transport whose `write` returns `Ok(0)` in the middle of a PUBLISH (`write_zero`, both
+//!   drivers, over TCP and under TLS): the transport error `WriteZero`, not a panic, and the
+//!   resumed session delivers both messages exactly once.
+//!
+//! The client under test is the blocking one (both in `write_zero`); the proxy forwards raw
+//! bytes, TLS or not.
 #![cfg(feature = "std")]
 
 #[path = "faults/over_tls.rs"]
 mod over_tls;
 #[path = "faults/proxy.rs"]
 mod proxy;
+#[macro_use]
 mod support;
 #[path = "faults/traffic.rs"]
 mod traffic;
@@ -671,4 +677,107 @@ fn a_qos2_backlog_larger_than_the_window_is_received() {
     );
     assert_eq!(received.missing(), Vec::<usize>::new(), "messages lost");
     assert_eq!(received.duplicates(), 0, "QoS 2 delivered twice");
+}
+
+/// A transport whose `write` returns `Ok(0)` mid-session (a closed socket on some stacks),
+/// through both drivers, over TCP (the client's own write loop meets it) and under TLS
+/// (embedded-tls's loop meets it).
+mod write_zero {
+    use embedded_io::ErrorKind;
+    use embedded_mqtts::host::TcpTransport;
+    use embedded_mqtts::tls::{
+        write_buffer_for, Pin, PinnedProvider, TlsOptions, TlsSocket, ValidityTime, READ_BUFFER,
+    };
+    use embedded_mqtts::{Connection, Error, QoS};
+
+    use super::over_tls::{tls_broker, CA, SERVED};
+    use super::support::{
+        self, read_cert, unix_now, Broker, BrokerConfig, Seen, StopsWriting, WriteBudget,
+    };
+    use super::traffic::{self, dial, PubStorage};
+
+    both_drivers! {
+        /// A TCP transport to `port` that stops writing when told.
+        fn tcp_stopping(port: u16) -> (StopsWriting<TcpTransport>, WriteBudget) {
+            StopsWriting::new(dial(port))
+        }
+
+        /// A TLS stream to `port` (the broker's listener serving `SERVED`, pinned by `CA`) over
+        /// a TCP socket that stops writing when told. The socket and buffers are leaked.
+        fn tls_stopping(port: u16) -> (Tls<'static, StopsWriting<TcpTransport>>, WriteBudget) {
+            let (socket, budget) = StopsWriting::new(dial(port));
+            let socket = Box::leak(Box::new(TlsSocket::new(socket)));
+            let ca = read_cert(CA);
+            let cas = [ca.as_slice()];
+            let pins = [Pin::Ca(&cas)];
+            let mut provider = PinnedProvider::new(rand_core::OsRng, &pins);
+            let stream = call!(Tls::<StopsWriting<TcpTransport>>::connect(
+                socket,
+                vec![0; READ_BUFFER].leak(),
+                vec![0; write_buffer_for(4096)].leak(),
+                &TlsOptions::new("localhost", ValidityTime::UnixSeconds(unix_now())),
+                &mut provider,
+            ))
+            .unwrap_or_else(|e| panic!("TLS handshake: {e}"));
+            (stream, budget)
+        }
+
+        #[test]
+        fn a_transport_that_writes_nothing_is_a_transport_error_and_loses_nothing() {
+            let broker = Broker::start(BrokerConfig::new());
+            publish_into_a_stop(&broker, broker.port(), "write-zero", tcp_stopping);
+        }
+
+        #[test]
+        fn a_tls_socket_that_writes_nothing_is_a_transport_error_and_loses_nothing() {
+            let broker = tls_broker();
+            publish_into_a_stop(&broker, broker.tls_port(SERVED), "tls-write-zero", tls_stopping);
+        }
+
+        /// CONNECT and a first QoS 2 PUBLISH go through the transport `open(port)` makes; then
+        /// it takes 10 bytes of the second PUBLISH and nothing more. The publish fails with the
+        /// transport error `WriteZero` (not a panic), which stays until the next CONNECT; both
+        /// messages stay in flight, and a new transport's CONNECT resumes the session and
+        /// delivers each exactly once.
+        fn publish_into_a_stop<T: Transport>(
+            broker: &Broker,
+            port: u16,
+            name: &str,
+            open: fn(u16) -> (T, WriteBudget),
+        ) {
+            let id = format!("{name}-{DRIVER:?}");
+            let topic = format!("faults/{id}");
+            let watcher = support::Subscriber::spawn(broker.port(), &topic, 2, None);
+            let mut storage = PubStorage::new();
+            let mut conn = Connection::new(storage.buffers());
+            let options = traffic::persistent(&id);
+            let (transport, budget) = open(port);
+            let mut c = client(transport, &mut conn);
+            call!(c.connect(&options)).expect("CONNECT");
+            let first = traffic::payload(0);
+            call!(c.publish(&topic, &first, QoS::ExactlyOnce, false)).expect("the first PUBLISH");
+            budget.stop_after(10);
+            let second = traffic::payload(1);
+            let error = call!(c.publish(&topic, &second, QoS::ExactlyOnce, false))
+                .expect_err("a transport that writes nothing fails the PUBLISH");
+            println!("{id}: {error}; in flight {}", c.connection().in_flight());
+            assert_eq!(error, Error::Transport(ErrorKind::WriteZero));
+            assert!(error.is_fatal());
+            assert_eq!(budget.zero_writes(), 1, "one write met the stop; none was retried");
+            assert_eq!(call!(c.wait_event(0)).err(), Some(error), "the error stays");
+            assert_eq!(c.connection().in_flight(), 2);
+            drop(c);
+
+            let (transport, _) = open(port);
+            let mut c = client(transport, &mut conn);
+            let connected = call!(c.connect(&options)).expect("CONNECT again");
+            assert_eq!(connected.resending, 2);
+            collect_until!(c, |s| {
+                s.iter().filter(|e| matches!(e, Seen::Delivered(_))).count() == 2
+            });
+            call!(c.disconnect()).expect("DISCONNECT");
+            let got: Vec<_> = watcher.wait().into_iter().map(|m| m.payload).collect();
+            assert_eq!(got, vec![first, second]);
+        }
+    }
 }

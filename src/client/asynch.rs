@@ -9,10 +9,10 @@
 
 use core::future::Future;
 
-use embedded_io::ReadReady;
+use embedded_io::{Error as _, ErrorKind, ReadReady};
 use embedded_io_async::{Read, Write};
 
-use super::{transport_failed, Connected, Connection};
+use super::{transport_failed, unwritten, Connected, Connection};
 use crate::error::Error;
 use crate::packet::QoS;
 use crate::session::{ConnectOptions, Event};
@@ -187,10 +187,7 @@ where
     /// Write and flush everything the connection wants sent.
     async fn send_due(&mut self, now: Instant) -> Result<(), Error> {
         while let Some(bytes) = self.conn.poll_transmit(now)? {
-            let sent = match self.transport.write_all(bytes).await {
-                Ok(()) => self.transport.flush().await,
-                Err(e) => Err(e),
-            };
+            let sent = write_packet(&mut self.transport, bytes).await;
             sent.map_err(|e| transport_failed(self.conn, e))?;
         }
         Ok(())
@@ -209,4 +206,13 @@ where
         }
         Ok(true)
     }
+}
+
+/// Write all of `bytes` to `transport` and flush it, by the rule of [`unwritten`]: a `write`
+/// that takes nothing ends it with [`ErrorKind::WriteZero`] instead of embedded-io's panic.
+async fn write_packet<T: Write>(transport: &mut T, mut bytes: &[u8]) -> Result<(), ErrorKind> {
+    while !bytes.is_empty() {
+        bytes = unwritten(bytes, transport.write(bytes).await)?;
+    }
+    transport.flush().await.map_err(|e| e.kind())
 }

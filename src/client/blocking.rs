@@ -1,8 +1,8 @@
 //! The blocking client: a [`Connection`] driven over `embedded_io::{Read, Write, ReadReady}`.
 
-use embedded_io::{Read, ReadReady, Write};
+use embedded_io::{Error as _, ErrorKind, Read, ReadReady, Write};
 
-use super::{transport_failed, Connected, Connection};
+use super::{transport_failed, unwritten, Connected, Connection};
 use crate::error::Error;
 use crate::packet::QoS;
 use crate::session::{ConnectOptions, Event};
@@ -134,9 +134,7 @@ impl<'c, 'b, T: Read + Write + ReadReady, C: Clock> Client<'c, 'b, T, C> {
     /// Write and flush everything the connection wants sent.
     fn send_due(&mut self, now: Instant) -> Result<(), Error> {
         while let Some(bytes) = self.conn.poll_transmit(now)? {
-            let sent = self.transport.write_all(bytes);
-            let flushed = sent.and_then(|()| self.transport.flush());
-            flushed.map_err(|e| transport_failed(self.conn, e))?;
+            write_packet(&mut self.transport, bytes).map_err(|e| transport_failed(self.conn, e))?;
         }
         Ok(())
     }
@@ -154,4 +152,13 @@ impl<'c, 'b, T: Read + Write + ReadReady, C: Clock> Client<'c, 'b, T, C> {
         }
         Ok(true)
     }
+}
+
+/// Write all of `bytes` to `transport` and flush it, by the rule of [`unwritten`]: a `write`
+/// that takes nothing ends it with [`ErrorKind::WriteZero`] instead of embedded-io's panic.
+fn write_packet<T: Write>(transport: &mut T, mut bytes: &[u8]) -> Result<(), ErrorKind> {
+    while !bytes.is_empty() {
+        bytes = unwritten(bytes, transport.write(bytes))?;
+    }
+    transport.flush().map_err(|e| e.kind())
 }

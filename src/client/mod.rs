@@ -14,7 +14,10 @@
 //! half-read; in between, the connection's keep-alive keeps running. Over TLS, "ready" means a
 //! record has begun to arrive, and the read then waits for the rest of that record: a broker
 //! that stops in the middle of a record is bounded by the socket's own timeout. `read`
-//! returning 0 means the peer closed the connection. Every packet written is followed by
+//! returning 0 means the peer closed the connection. `write` of a non-empty buffer returning 0
+//! (which embedded-io forbids, and some stacks do once a socket is closed) ends the connection
+//! as [`crate::Error::Transport`] with [`ErrorKind::WriteZero`]: the transport wrote nothing.
+//! Every packet written is followed by
 //! `flush`, which must hand the bytes to the network (it need not wait for the peer's
 //! acknowledgement). An error of the transport ends the connection as
 //! [`crate::Error::Transport`] with its [`embedded_io::ErrorKind`]; the
@@ -33,7 +36,7 @@ pub mod blocking;
 pub use crate::connection::{Connected, Connection};
 use crate::error::Error;
 use crate::time::{Clock, Instant};
-use embedded_io::ReadReady;
+use embedded_io::{ErrorKind, ReadReady};
 
 /// An MQTT client: its transport, the [`Connection`] it borrows, the clock, and how it waits
 /// while nothing is readable (`W`). Use it as [`blocking::Client`] (`W` = [`blocking::Blocking`]:
@@ -89,4 +92,42 @@ impl<T: ReadReady, C: Clock, W> Client<'_, '_, T, C, W> {
 /// The transport failed with `error`: the connection is broken, by the error's kind alone.
 fn transport_failed(conn: &mut Connection<'_>, error: impl embedded_io::Error) -> Error {
     conn.fail(Error::Transport(embedded_io::Error::kind(&error)))
+}
+
+/// What is left to write of the non-empty `rest` of a packet after the transport's `write` of
+/// it returned `written`. The rule both drivers' write loops follow instead of embedded-io's
+/// `write_all`, which panics on `Ok(0)`: `Ok(0)` is the error [`ErrorKind::WriteZero`] (the
+/// transport wrote nothing, and would again), and a count beyond `rest` (the transport broke
+/// its contract) counts as all of it.
+fn unwritten<E: embedded_io::Error>(
+    rest: &[u8],
+    written: Result<usize, E>,
+) -> Result<&[u8], ErrorKind> {
+    match written {
+        Ok(0) => Err(ErrorKind::WriteZero),
+        Ok(n) => Ok(rest.get(n..).unwrap_or_default()),
+        Err(e) => Err(e.kind()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What no real transport shows: the rule for each answer of `write` (a real transport
+    /// that writes nothing is in `tests/faults.rs`).
+    #[test]
+    fn what_is_left_after_each_answer_of_write() {
+        let rest = b"packet";
+        assert_eq!(unwritten::<ErrorKind>(rest, Ok(2)), Ok(&b"cket"[..]));
+        assert_eq!(unwritten::<ErrorKind>(rest, Ok(6)), Ok(&b""[..]));
+        assert_eq!(
+            unwritten::<ErrorKind>(rest, Ok(0)),
+            Err(ErrorKind::WriteZero)
+        );
+        // More than it was given: all of it, not a panic.
+        assert_eq!(unwritten::<ErrorKind>(rest, Ok(7)), Ok(&b""[..]));
+        let reset = Err(ErrorKind::ConnectionReset);
+        assert_eq!(unwritten(rest, reset), Err(ErrorKind::ConnectionReset));
+    }
 }

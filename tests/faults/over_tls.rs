@@ -19,14 +19,14 @@ use super::support::{read_cert, unix_now, Broker, TlsListener};
 use super::traffic::{assert_complete, dial, PubStorage, Publisher, Subscriber};
 
 /// The certificate the broker serves (leaf and intermediate), and the CA the client pins.
-const SERVED: &str = "rsa-leaf";
-const CA: &str = "rsa-root.der";
+pub(super) const SERVED: &str = "rsa-leaf";
+pub(super) const CA: &str = "rsa-root.der";
 
 /// Our publisher's client over TLS.
 type TlsClient<'c, 'b, 'a> = blocking::Client<'c, 'b, TlsStream<'a, TcpTransport>, StdClock>;
 
 /// Mosquitto with a plain listener (for the subscriber) and a TLS one serving [`SERVED`].
-fn tls_broker() -> Broker {
+pub(super) fn tls_broker() -> Broker {
     Broker::start(super::stream_broker().tls(TlsListener::serving(SERVED)))
 }
 

@@ -5,8 +5,9 @@
 //! - `call!(expr)`: the result of a client call: `expr` for the blocking driver,
 //!   `block_on(expr)` for the async one (`call!(c.publish("t", b"x", qos, false))`);
 //! - `Client<'c, 'b, T>`, `client(transport, conn)`: the driver's client type and a new one;
-//! - `Tls<'s>`: its TLS stream over TCP (`TlsStream`, `AsyncTlsStream`), made with
-//!   `call!(Tls::connect(..))`, and `tls_connect(..)`: TLS and CONNECT in one call;
+//! - `Tls<'s>`: its TLS stream over TCP (`TlsStream`, `AsyncTlsStream`; `Tls<'s, S>` over the
+//!   socket `S`), made with `call!(Tls::connect(..))`, and `tls_connect(..)`: TLS and CONNECT
+//!   in one call;
 //! - `Transport`: what its transports are (`embedded_io` or `embedded_io_async`);
 //! - `DRIVER`, for messages.
 //!
@@ -74,7 +75,7 @@ pub mod blocking_driver {
     impl<T: embedded_io::Read + embedded_io::Write + embedded_io::ReadReady> Transport for T {}
 
     pub type Client<'c, 'b, T> = blocking::Client<'c, 'b, T, StdClock>;
-    pub type Tls<'s> = TlsStream<'s, TcpTransport>;
+    pub type Tls<'s, S = TcpTransport> = TlsStream<'s, S>;
 
     /// A blocking client over `transport` (not yet MQTT-connected) and `conn`.
     pub fn client<'c, 'b, T: Transport>(
@@ -145,7 +146,7 @@ pub mod async_driver {
     }
 
     pub type Client<'c, 'b, T> = asynch::Client<'c, 'b, T, StdClock, Idle>;
-    pub type Tls<'s> = AsyncTlsStream<'s, TcpTransport>;
+    pub type Tls<'s, S = TcpTransport> = AsyncTlsStream<'s, S>;
 
     /// An async client over `transport` (not yet MQTT-connected) and `conn`.
     pub fn client<'c, 'b, T: Transport>(

@@ -22,6 +22,7 @@ mod host_client;
 pub mod rustls_server;
 pub mod second_broker;
 mod seen;
+mod stops_writing;
 
 pub use broker::{Broker, BrokerConfig, TlsListener};
 pub use certs::{cert_path, certs_dir, read_cert};
@@ -38,6 +39,7 @@ pub use rustls_server::{
 };
 pub use second_broker::SecondBroker;
 pub use seen::{own, Seen};
+pub use stops_writing::{StopsWriting, WriteBudget};
 
 use std::path::PathBuf;
 

@@ -11,6 +11,7 @@ use crate::key_schedule::{ReadKeySchedule, WriteKeySchedule};
 use crate::read_buffer::ReadBuffer;
 use crate::record::{ClientRecord, ClientRecordHeader};
 use crate::record_reader::{RecordReader, RecordReaderBorrowMut};
+use crate::write_all::write_all;
 use crate::write_buffer::{WriteBuffer, WriteBufferBorrowMut};
 use embedded_io::Error as _;
 use embedded_io::ErrorType;
@@ -175,10 +176,7 @@ where
             self.record_write_buf
                 .write_record(&ClientRecord::key_update(), key_schedule, None)?;
 
-        self.delegate
-            .write_all(slice)
-            .await
-            .map_err(|e| TlsError::Io(e.kind()))?;
+        write_all(&mut self.delegate, slice).await?;
 
         key_schedule.update_traffic_secret()
     }
@@ -192,10 +190,7 @@ where
             None,
         )?;
 
-        self.delegate
-            .write_all(slice)
-            .await
-            .map_err(|e| TlsError::Io(e.kind()))?;
+        write_all(&mut self.delegate, slice).await?;
 
         key_schedule.increment_counter();
 
@@ -209,10 +204,7 @@ where
             let key_schedule = self.key_schedule.write_state();
             let slice = self.record_write_buf.close_record(key_schedule)?;
 
-            self.delegate
-                .write_all(slice)
-                .await
-                .map_err(|e| TlsError::Io(e.kind()))?;
+            write_all(&mut self.delegate, slice).await?;
 
             key_schedule.increment_counter();
 
@@ -295,10 +287,7 @@ where
             Some(read_key_schedule),
         )?;
 
-        self.delegate
-            .write_all(slice)
-            .await
-            .map_err(|e| TlsError::Io(e.kind()))?;
+        write_all(&mut self.delegate, slice).await?;
 
         self.key_schedule.write_state().increment_counter();
 
@@ -498,10 +487,7 @@ where
             None,
         )?;
 
-        self.delegate
-            .write_all(slice)
-            .await
-            .map_err(|e| TlsError::Io(e.kind()))?;
+        write_all(&mut self.delegate, slice).await?;
 
         self.key_schedule.update_traffic_secret()
     }
@@ -595,10 +581,7 @@ where
         if !self.record_write_buf.is_empty() {
             let slice = self.record_write_buf.close_record(self.key_schedule)?;
 
-            self.delegate
-                .write_all(slice)
-                .await
-                .map_err(|e| TlsError::Io(e.kind()))?;
+            write_all(&mut self.delegate, slice).await?;
 
             self.key_schedule.increment_counter();
 

@@ -10,6 +10,7 @@ use crate::key_schedule::{ReadKeySchedule, WriteKeySchedule};
 use crate::read_buffer::ReadBuffer;
 use crate::record::{ClientRecord, ClientRecordHeader};
 use crate::record_reader::{RecordReader, RecordReaderBorrowMut};
+use crate::write_all::write_all_blocking;
 use crate::write_buffer::{WriteBuffer, WriteBufferBorrowMut};
 use embedded_io::Error as _;
 use embedded_io::{BufRead, ErrorType, Read, Write};
@@ -171,9 +172,7 @@ where
             self.record_write_buf
                 .write_record(&ClientRecord::key_update(), key_schedule, None)?;
 
-        self.delegate
-            .write_all(slice)
-            .map_err(|e| TlsError::Io(e.kind()))?;
+        write_all_blocking(&mut self.delegate, slice)?;
 
         key_schedule.update_traffic_secret()
     }
@@ -187,9 +186,7 @@ where
             None,
         )?;
 
-        self.delegate
-            .write_all(slice)
-            .map_err(|e| TlsError::Io(e.kind()))?;
+        write_all_blocking(&mut self.delegate, slice)?;
 
         key_schedule.increment_counter();
 
@@ -203,9 +200,7 @@ where
             let key_schedule = self.key_schedule.write_state();
             let slice = self.record_write_buf.close_record(key_schedule)?;
 
-            self.delegate
-                .write_all(slice)
-                .map_err(|e| TlsError::Io(e.kind()))?;
+            write_all_blocking(&mut self.delegate, slice)?;
 
             key_schedule.increment_counter();
 
@@ -284,9 +279,7 @@ where
             Some(read_key_schedule),
         )?;
 
-        self.delegate
-            .write_all(slice)
-            .map_err(|e| TlsError::Io(e.kind()))?;
+        write_all_blocking(&mut self.delegate, slice)?;
 
         self.key_schedule.write_state().increment_counter();
 
@@ -483,9 +476,7 @@ where
             None,
         )?;
 
-        self.delegate
-            .write_all(slice)
-            .map_err(|e| TlsError::Io(e.kind()))?;
+        write_all_blocking(&mut self.delegate, slice)?;
 
         self.key_schedule.update_traffic_secret()
     }
@@ -579,9 +570,7 @@ where
         if !self.record_write_buf.is_empty() {
             let slice = self.record_write_buf.close_record(self.key_schedule)?;
 
-            self.delegate
-                .write_all(slice)
-                .map_err(|e| TlsError::Io(e.kind()))?;
+            write_all_blocking(&mut self.delegate, slice)?;
 
             self.key_schedule.increment_counter();
 

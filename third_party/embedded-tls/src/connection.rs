@@ -4,6 +4,7 @@ use crate::key_schedule::{KeySchedule, ReadKeySchedule, WriteKeySchedule};
 use crate::record::{ClientRecord, ServerRecord};
 use crate::record_reader::RecordReader;
 use crate::server_flight::ServerFlight;
+use crate::write_all::{write_all, write_all_blocking};
 use crate::write_buffer::WriteBuffer;
 use crate::{CertificateVerify, CryptoProvider, TlsError, TlsVerifier};
 use crate::{
@@ -381,9 +382,7 @@ fn respond_blocking<CipherSuite>(
 where
     CipherSuite: TlsCipherSuite,
 {
-    transport
-        .write_all(tx)
-        .map_err(|e| TlsError::Io(e.kind()))?;
+    write_all_blocking(transport, tx)?;
 
     key_schedule.write_state().increment_counter();
 
@@ -425,10 +424,7 @@ async fn respond<CipherSuite>(
 where
     CipherSuite: TlsCipherSuite,
 {
-    transport
-        .write_all(tx)
-        .await
-        .map_err(|e| TlsError::Io(e.kind()))?;
+    write_all(transport, tx).await?;
 
     key_schedule.write_state().increment_counter();
 

@@ -73,6 +73,7 @@ pub mod read_buffer;
 mod record;
 mod record_reader;
 mod server_flight;
+mod write_all;
 mod write_buffer;
 
 pub use config::UnsecureProvider;
