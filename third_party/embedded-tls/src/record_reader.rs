@@ -147,14 +147,12 @@ async fn next_record_header(transport: &mut impl AsyncRead) -> Result<RecordHead
     let mut buf: [u8; RecordHeader::LEN] = [0; RecordHeader::LEN];
     let mut total_read: usize = 0;
     while total_read != RecordHeader::LEN {
-        let read: usize = transport
+        let asked = RecordHeader::LEN - total_read;
+        let read = transport
             .read(&mut buf[total_read..])
             .await
             .map_err(|e| TlsError::Io(e.kind()))?;
-        if read == 0 {
-            return Err(TlsError::IoError);
-        }
-        total_read += read;
+        total_read += bytes_read(read, asked)?;
     }
     RecordHeader::decode(buf)
 }
@@ -165,13 +163,11 @@ fn next_record_header_blocking(
     let mut buf: [u8; RecordHeader::LEN] = [0; RecordHeader::LEN];
     let mut total_read: usize = 0;
     while total_read != RecordHeader::LEN {
-        let read: usize = transport
+        let asked = RecordHeader::LEN - total_read;
+        let read = transport
             .read(&mut buf[total_read..])
             .map_err(|e| TlsError::Io(e.kind()))?;
-        if read == 0 {
-            return Err(TlsError::IoError);
-        }
-        total_read += read;
+        total_read += bytes_read(read, asked)?;
     }
     RecordHeader::decode(buf)
 }
@@ -191,9 +187,7 @@ async fn advance(
             .read(&mut buf[*decoded + *pending..][..remain])
             .await
             .map_err(|e| TlsError::Io(e.kind()))?;
-        if read == 0 {
-            return Err(TlsError::IoError);
-        }
+        let read = bytes_read(read, remain)?;
         remain -= read;
         *pending += read;
     }
@@ -215,9 +209,7 @@ fn advance_blocking(
         let read = transport
             .read(&mut buf[*decoded + *pending..][..remain])
             .map_err(|e| TlsError::Io(e.kind()))?;
-        if read == 0 {
-            return Err(TlsError::IoError);
-        }
+        let read = bytes_read(read, remain)?;
         remain -= read;
         *pending += read;
     }
@@ -240,6 +232,18 @@ fn consume<'m, CipherSuite: TlsCipherSuite>(
     *pending -= content_len;
 
     ServerRecord::decode(header, slice, digest)
+}
+
+/// The count of a transport's `read` into a buffer of `asked` bytes: 0 is the end of the
+/// stream before the record's end (`IoError`, as upstream), and a count beyond `asked` breaks
+/// `embedded_io::Read`'s contract: refused as `Io(InvalidData)` instead of underflowing the
+/// bytes still to read (and then indexing past the buffer, a panic).
+fn bytes_read(read: usize, asked: usize) -> Result<usize, TlsError> {
+    match read {
+        0 => Err(TlsError::IoError),
+        n if n > asked => Err(TlsError::Io(embedded_io::ErrorKind::InvalidData)),
+        n => Ok(n),
+    }
 }
 
 fn ensure_contiguous(
@@ -475,5 +479,66 @@ mod tests {
             assert_eq!(0, reader.decoded);
             assert_eq!(0, reader.pending);
         }
+    }
+
+    /// A transport that fills what it is given and claims `extra` bytes more (fork change 30).
+    struct Overclaim<'a>(&'a [u8], usize);
+
+    impl embedded_io::ErrorType for Overclaim<'_> {
+        type Error = Infallible;
+    }
+
+    impl BlockingRead for Overclaim<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+            let len = usize::min(buf.len(), self.0.len());
+            buf[..len].copy_from_slice(&self.0[..len]);
+            self.0 = &self.0[len..];
+            Ok(len + self.1)
+        }
+    }
+
+    /// A read that claims more bytes than the buffer it was given is refused, in the record's
+    /// header and in its contents, instead of underflowing what is left to read.
+    #[test]
+    fn a_read_beyond_the_buffer_is_refused() {
+        let record = [
+            ContentType::ApplicationData as u8,
+            0x03,
+            0x03,
+            0x00,
+            0x04,
+            1,
+            2,
+            3,
+            4,
+        ];
+        let refused = |r: &Result<_, TlsError>| {
+            matches!(r, Err(TlsError::Io(embedded_io::ErrorKind::InvalidData)))
+        };
+        let mut key_schedule = KeySchedule::<Aes128GcmSha256>::new();
+        // In the header: 5 bytes asked, 6 claimed.
+        let mut buf = [0; 32];
+        let mut reader = RecordReader::new(&mut buf);
+        let read = reader.read_blocking(&mut Overclaim(&record, 1), key_schedule.read_state());
+        assert!(refused(&read.map(|_| ())));
+        // In the contents: the header in one read, then 4 bytes asked and 5 claimed.
+        let mut buf = [0; 32];
+        let mut transport = ChunkRead(&record[..5], 5);
+        let header = next_record_header_blocking(&mut transport).unwrap();
+        let mut decoded = 0;
+        let mut pending = 0;
+        let advanced = advance_blocking(
+            &mut buf,
+            &mut decoded,
+            &mut pending,
+            &mut Overclaim(&record[5..], 1),
+            header.content_length(),
+        );
+        assert!(refused(&advanced));
+        // And the end of the stream before the record's end stays `IoError`.
+        let mut buf = [0; 32];
+        let mut reader = RecordReader::new(&mut buf);
+        let read = reader.read_blocking(&mut ChunkRead(&record[..7], 7), key_schedule.read_state());
+        assert!(matches!(read, Err(TlsError::IoError)));
     }
 }

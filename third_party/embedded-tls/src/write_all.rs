@@ -63,6 +63,9 @@ mod tests {
         assert_eq!(left(Ok(0)), Err("Io(WriteZero)".into()));
         // More than it was given: all of it, where `write_all` panicked slicing.
         assert_eq!(left(Ok(7)), Ok(&b""[..]));
-        assert_eq!(left(Err(ErrorKind::ConnectionReset)), Err("Io(ConnectionReset)".into()));
+        assert_eq!(
+            left(Err(ErrorKind::ConnectionReset)),
+            Err("Io(ConnectionReset)".into())
+        );
     }
 }
