@@ -1006,15 +1006,12 @@ impl<'b> Session<'b> {
         now: Instant,
         head: &PublishHead<'_>,
     ) -> Result<Admission, Error> {
-        if let Phase::Broken(e) = &self.phase {
-            return Err(*e);
+        match self.heard_packet(now) {
+            Ok(()) => Ok(self.admit(now, head.qos, head.pid)),
+            // `fail` keeps an earlier error; `NotConnected` (idle) breaks nothing.
+            Err(Error::NotConnected) => Err(Error::NotConnected),
+            Err(e) => Err(self.fail(e)),
         }
-        if self.is_awaiting_connack() {
-            return Err(self.fail(Error::Violation(Violation::BeforeConnack)));
-        }
-        self.check_usable()?;
-        self.last_received = now;
-        Ok(self.admit(now, head.qos, head.pid))
     }
 
     /// The streamed PUBLISH begun with [`Session::begin_stream`] is complete: its event
