@@ -728,15 +728,19 @@ impl<'b> Session<'b> {
         frame: &'f [u8],
         out: &mut [u8],
     ) -> Result<(Event<'f>, usize), Error> {
+        if let Phase::Broken(e) = &self.phase {
+            return Err(*e);
+        }
         match packet::split_packet(frame) {
             Ok((first, body)) => self.handle_body(now, first, body, out),
-            // `fail` keeps an earlier error: a broken session still returns its own.
             Err(e) => Err(self.fail(Error::Decode(e))),
         }
     }
 
     /// [`Session::handle`] for a packet already framed by [`packet::scan`]: `first` is its
-    /// first byte, `body` the bytes after its fixed header.
+    /// first byte, `body` the bytes after its fixed header. No check for a broken session of
+    /// its own (the connection has made it): every arm would return the sticky error anyway,
+    /// CONNACK's as an unexpected one that [`Session::fail`] turns into the first.
     pub(crate) fn handle_body<'f>(
         &mut self,
         now: Instant,
@@ -744,9 +748,6 @@ impl<'b> Session<'b> {
         body: &'f [u8],
         out: &mut [u8],
     ) -> Result<(Event<'f>, usize), Error> {
-        if let Phase::Broken(e) = &self.phase {
-            return Err(*e);
-        }
         // One place that marks the session broken, for malformed packets and violations alike.
         match self.act(now, first, body, out) {
             Err(e) if e.is_fatal() => Err(self.fail(e)),
