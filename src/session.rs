@@ -880,9 +880,8 @@ impl<'b> Session<'b> {
             packet::PUBACK => self.complete(Ack::Puback, pid, Awaiting::Puback),
             packet::PUBCOMP => self.complete(Ack::Pubcomp, pid, Awaiting::Pubcomp),
             packet::PUBREC => {
-                let event = match self.outbound.stage(pid) {
+                let event = match self.outbound.received(pid) {
                     Some(Awaiting::Pubrec) | Some(Awaiting::Pubcomp) => {
-                        self.outbound.received(pid);
                         Event::BrokerReceived { pid }
                     }
                     // A flow the broker still has and we do not (its PUBREC for a message we
@@ -923,11 +922,8 @@ impl<'b> Session<'b> {
         pid: u16,
         stage: Awaiting,
     ) -> Result<(Event<'static>, usize), Error> {
-        match self.outbound.stage(pid) {
-            Some(at) if at == stage => {
-                self.outbound.complete(pid);
-                Ok((Event::Delivered { pid }, 0))
-            }
+        match self.outbound.complete(pid, stage) {
+            Some(at) if at == stage => Ok((Event::Delivered { pid }, 0)),
             None => Ok((Event::StrayAck { ack, pid }, 0)),
             Some(_) => Err(Error::Violation(Violation::UnknownPacketId { pid })),
         }
