@@ -200,9 +200,8 @@ struct Stream {
     pid: Option<u16>,
     dup: bool,
     retain: bool,
-    /// Where its topic name (checked when the head was decoded) lies in the receive buffer
-    /// until the head is announced.
-    topic_at: usize,
+    /// Bytes of its topic name (checked when the head was decoded), the head's last field
+    /// but the packet id: in the receive buffer until the head is announced.
     topic_len: usize,
 }
 
@@ -487,8 +486,6 @@ impl<'b> Connection<'b> {
                 pid: head.pid,
                 dup: head.dup,
                 retain: head.retain,
-                // After the fixed header and the topic's length (§3.3.2.1).
-                topic_at: frame.header_len + 2,
                 topic_len: head.topic.len(),
             });
             // The head stays at the front until it is announced; a skipped one goes now.
@@ -513,9 +510,14 @@ impl<'b> Connection<'b> {
             Next::Start(head_len) => {
                 stream.announced = true;
                 self.inbox.handed_out = head_len;
-                // The head was decoded by `next`; only its topic is taken from the buffer again.
-                let topic = self.inbox.data().get(stream.topic_at..);
-                let topic = topic.and_then(|t| t.get(..stream.topic_len));
+                // The head was decoded by `next`; only its topic is taken from the buffer again:
+                // the head's last field but the packet id.
+                let pid_len = if stream.pid.is_some() { 2 } else { 0 };
+                let end = head_len.checked_sub(pid_len);
+                let start = end.and_then(|end| end.checked_sub(stream.topic_len));
+                let topic = start
+                    .zip(end)
+                    .and_then(|(s, e)| self.inbox.data().get(s..e));
                 let topic = topic.and_then(|t| core::str::from_utf8(t).ok());
                 Ok(topic.map(|topic| {
                     Event::MessageStart(PublishHead {
