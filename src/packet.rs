@@ -500,7 +500,7 @@ fn length_mismatch(packet_type: u8, body: &[u8]) -> DecodeError {
 /// from `packet`.
 ///
 /// For tools and tests: the client's session does not build an [`Inbound`], it reads the same
-/// fields with the same functions ([`split_packet`], then one per type) straight into what it
+/// fields with the same functions (`split_packet`, then one per type) straight into what it
 /// does with them.
 pub fn decode(packet: &[u8]) -> Result<Inbound<'_>, DecodeError> {
     let (first, body) = split_packet(packet)?;
