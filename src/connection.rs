@@ -2,7 +2,7 @@
 
 use crate::error::Error;
 use crate::inflight::Slot;
-use crate::packet::{self, EncodeError, QoS};
+use crate::packet::{self, EncodeError, PublishHead, QoS};
 use crate::session::{Admission, ConnectOptions, Event, Session, DEFAULT_INBOUND};
 use crate::time::Instant;
 
@@ -185,8 +185,8 @@ impl<'b> Inbox<'b> {
     }
 }
 
-/// A PUBLISH larger than the receive buffer, being received: its head was taken, its
-/// payload is handed out in pieces as it arrives.
+/// A PUBLISH larger than the receive buffer, being received: its head was decoded (once) and
+/// taken, its payload is handed out in pieces as it arrives.
 #[derive(Debug)]
 struct Stream {
     admission: Admission,
@@ -198,6 +198,11 @@ struct Stream {
     remaining: usize,
     qos: QoS,
     pid: Option<u16>,
+    dup: bool,
+    retain: bool,
+    /// Bytes of its topic name (checked when the head was decoded), the head's last field
+    /// but the packet id: in the receive buffer until the head is announced.
+    topic_len: usize,
 }
 
 /// What [`Connection::poll_event`] does next.
@@ -205,8 +210,8 @@ struct Stream {
 enum Next {
     /// Nothing: more bytes are needed.
     Wait,
-    /// Hand the whole packet of this length to the session.
-    Packet(usize),
+    /// Hand this whole packet, at the front, to the session.
+    Packet(packet::Frame),
     /// Announce the stream whose head (of this length) is at the front.
     Start(usize),
     /// Hand out this many payload bytes of the stream.
@@ -453,7 +458,7 @@ impl<'b> Connection<'b> {
             if frame.total_len <= self.inbox.buf.len() {
                 let whole = frame.total_len <= filled;
                 return Ok(if whole {
-                    Next::Packet(frame.total_len)
+                    Next::Packet(frame)
                 } else {
                     Next::Wait
                 });
@@ -479,6 +484,9 @@ impl<'b> Connection<'b> {
                 remaining: head.payload_len,
                 qos: head.qos,
                 pid: head.pid,
+                dup: head.dup,
+                retain: head.retain,
+                topic_len: head.topic.len(),
             });
             // The head stays at the front until it is announced; a skipped one goes now.
             self.inbox.handed_out = if announced { head_len } else { 0 };
@@ -502,10 +510,25 @@ impl<'b> Connection<'b> {
             Next::Start(head_len) => {
                 stream.announced = true;
                 self.inbox.handed_out = head_len;
-                let frame = packet::scan(self.inbox.data()).ok().flatten();
-                let head =
-                    frame.and_then(|f| packet::decode_publish_head(self.inbox.data(), f).ok());
-                Ok(head.flatten().map(|(head, _)| Event::MessageStart(head)))
+                // The head was decoded by `next`; only its topic is taken from the buffer again:
+                // the head's last field but the packet id.
+                let pid_len = if stream.pid.is_some() { 2 } else { 0 };
+                let end = head_len.checked_sub(pid_len);
+                let start = end.and_then(|end| end.checked_sub(stream.topic_len));
+                let topic = start
+                    .zip(end)
+                    .and_then(|(s, e)| self.inbox.data().get(s..e));
+                let topic = topic.and_then(|t| core::str::from_utf8(t).ok());
+                Ok(topic.map(|topic| {
+                    Event::MessageStart(PublishHead {
+                        dup: stream.dup,
+                        qos: stream.qos,
+                        retain: stream.retain,
+                        pid: stream.pid,
+                        topic,
+                        payload_len: stream.remaining,
+                    })
+                }))
             }
             Next::Part(n) => {
                 stream.remaining -= n;
@@ -525,15 +548,19 @@ impl<'b> Connection<'b> {
 
     /// Hand the whole packet at the front to the session (`next` said so).
     fn handle_packet(&mut self, now: Instant, next: Next) -> Result<Option<Event<'_>>, Error> {
-        let Next::Packet(len) = next else {
+        let Next::Packet(frame) = next else {
             return Ok(None);
         };
-        self.inbox.handed_out = len;
-        // `next` gives only lengths within the buffered bytes, and `queued` stays in `tx`: the
-        // empty slices (which the session refuses) never stand in.
-        let frame = self.inbox.buf.get(..len).unwrap_or_default();
+        self.inbox.handed_out = frame.total_len;
+        // `next` gives only frames within the buffered bytes (scanned: the session decodes
+        // the body alone), and `queued` stays in `tx`: the defaults (type 0, which the session
+        // refuses, and empty slices) never stand in.
+        let first = self.inbox.buf.first().copied().unwrap_or_default();
+        let body = self.inbox.buf.get(frame.header_len..frame.total_len);
         let out = self.tx.get_mut(self.queued..).unwrap_or_default();
-        let (event, reply) = self.session.handle(now, frame, out)?;
+        let (event, reply) = self
+            .session
+            .handle_body(now, first, body.unwrap_or_default(), out)?;
         self.queued += reply;
         Ok(Some(event))
     }

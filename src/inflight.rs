@@ -154,14 +154,24 @@ impl<'b> InFlight<'b> {
         self.position(pid).is_some()
     }
 
-    /// The stage of the message with packet id `pid`.
+    /// The stage of the message with packet id `pid` (for tests: the session changes a
+    /// stage with the one search of [`InFlight::complete`] and [`InFlight::received`]).
+    #[cfg(test)]
     pub fn stage(&self, pid: u16) -> Option<Awaiting> {
-        match self.live().iter().find(|s| s.pid == pid)?.kind {
-            Kind::Puback => Some(Awaiting::Puback),
-            Kind::Pubrec => Some(Awaiting::Pubrec),
-            Kind::Pubcomp => Some(Awaiting::Pubcomp),
-            Kind::Subscribe | Kind::Unsubscribe | Kind::Free => None,
-        }
+        self.flow(pid).map(|(_, stage)| stage)
+    }
+
+    /// Where the message with packet id `pid` is, and its stage: one search, for the
+    /// acknowledgements that look at the stage and then change it.
+    fn flow(&self, pid: u16) -> Option<(usize, Awaiting)> {
+        let index = self.position(pid)?;
+        let stage = match self.live().get(index)?.kind {
+            Kind::Puback => Awaiting::Puback,
+            Kind::Pubrec => Awaiting::Pubrec,
+            Kind::Pubcomp => Awaiting::Pubcomp,
+            Kind::Subscribe | Kind::Unsubscribe | Kind::Free => return None,
+        };
+        Some((index, stage))
     }
 
     /// The window size (slots in all).
@@ -275,13 +285,15 @@ impl<'b> InFlight<'b> {
         }
     }
 
-    /// The message `pid` is done (PUBACK or PUBCOMP): forget it. Returns whether it was there.
-    pub fn complete(&mut self, pid: u16) -> bool {
-        let Some(index) = self.position(pid) else {
-            return false;
-        };
-        self.remove(index);
-        true
+    /// The acknowledgement that ends a flow at `stage` (PUBACK at [`Awaiting::Puback`],
+    /// PUBCOMP at [`Awaiting::Pubcomp`]) came for `pid`: the message is forgotten if it is at
+    /// that stage. Returns the stage it was at (`None`: no message `pid`).
+    pub fn complete(&mut self, pid: u16, stage: Awaiting) -> Option<Awaiting> {
+        let (index, at) = self.flow(pid)?;
+        if at == stage {
+            self.remove(index);
+        }
+        Some(at)
     }
 
     /// The answer to request `pid` came: forget the request and return it.
@@ -303,17 +315,19 @@ impl<'b> InFlight<'b> {
         Some(request)
     }
 
-    /// PUBREC arrived for `pid`: from now on only its PUBREL is re-sent.
-    pub fn received(&mut self, pid: u16) -> bool {
-        let Some(index) = self.position(pid) else {
-            return false;
-        };
-        self.drop_bytes(index);
-        if let Some(slot) = self.slots.get_mut(index) {
-            slot.kind = Kind::Pubcomp;
-            slot.resend = false;
+    /// PUBREC arrived for `pid`: a QoS 2 message (awaiting PUBREC, or PUBCOMP already) awaits
+    /// PUBCOMP from now on, and only its PUBREL is re-sent; a QoS 1 message is left as it is.
+    /// Returns the stage it was at (`None`: no message `pid`).
+    pub fn received(&mut self, pid: u16) -> Option<Awaiting> {
+        let (index, at) = self.flow(pid)?;
+        if at != Awaiting::Puback {
+            self.drop_bytes(index);
+            if let Some(slot) = self.slots.get_mut(index) {
+                slot.kind = Kind::Pubcomp;
+                slot.resend = false;
+            }
         }
-        true
+        Some(at)
     }
 
     /// A session resumed: every message is to be sent again, in order; requests are dropped
@@ -378,13 +392,17 @@ mod tests {
             t.insert(4, Awaiting::Puback, b"d"),
             Err(Full::Window { slots: 3 })
         );
-        assert!(t.complete(1));
-        assert!(!t.complete(1));
+        assert_eq!(t.complete(1, Awaiting::Pubcomp), Some(Awaiting::Puback));
+        assert!(t.contains(1));
+        assert_eq!(t.complete(1, Awaiting::Puback), Some(Awaiting::Puback));
+        assert_eq!(t.complete(1, Awaiting::Puback), None);
         assert_eq!(
             t.insert(4, Awaiting::Puback, &[0; 9]),
             Err(Full::Store { needed: 9, free: 8 })
         );
-        assert!(t.received(2));
+        assert_eq!(t.received(3), Some(Awaiting::Puback));
+        assert_eq!(t.stage(3), Some(Awaiting::Puback));
+        assert_eq!(t.received(2), Some(Awaiting::Pubrec));
         assert_eq!(t.stage(2), Some(Awaiting::Pubcomp));
         t.mark_all_for_resend();
         assert_eq!(t.next_resend(), Some(Resend::Pubrel(2)));

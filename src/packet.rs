@@ -64,15 +64,15 @@ pub use encode::{
 /// Largest remaining length a four-byte variable-length integer holds (§2.2.3).
 pub const MAX_REMAINING_LEN: usize = 268_435_455;
 
-const CONNACK: u8 = 2;
-const PUBLISH: u8 = 3;
-const PUBACK: u8 = 4;
-const PUBREC: u8 = 5;
-const PUBREL: u8 = 6;
-const PUBCOMP: u8 = 7;
-const SUBACK: u8 = 9;
-const UNSUBACK: u8 = 11;
-const PINGRESP: u8 = 13;
+pub(crate) const CONNACK: u8 = 2;
+pub(crate) const PUBLISH: u8 = 3;
+pub(crate) const PUBACK: u8 = 4;
+pub(crate) const PUBREC: u8 = 5;
+pub(crate) const PUBREL: u8 = 6;
+pub(crate) const PUBCOMP: u8 = 7;
+pub(crate) const SUBACK: u8 = 9;
+pub(crate) const UNSUBACK: u8 = 11;
+pub(crate) const PINGRESP: u8 = 13;
 
 /// The control packet names of types 1 to 14 (§2.2.1), one after the other: one string and a
 /// table of where each ends instead of a table of fourteen string references.
@@ -498,7 +498,40 @@ fn length_mismatch(packet_type: u8, body: &[u8]) -> DecodeError {
 /// Decodes one whole packet that a server may send: exactly [`Frame::total_len`] bytes, as
 /// found by [`scan`]. The topic and payload of a PUBLISH, and SUBACK's return codes, borrow
 /// from `packet`.
+///
+/// For tools and tests: the client's session does not build an [`Inbound`], it reads the same
+/// fields with the same functions (`split_packet`, then one per type) straight into what it
+/// does with them.
 pub fn decode(packet: &[u8]) -> Result<Inbound<'_>, DecodeError> {
+    let (first, body) = split_packet(packet)?;
+    let packet_type = first >> 4;
+    Ok(match packet_type {
+        CONNACK => {
+            let (session_present, code) = connack_fields(body)?;
+            Inbound::Connack {
+                session_present,
+                code,
+            }
+        }
+        PUBLISH => Inbound::Publish(decode_publish(first, body)?),
+        PUBACK => Inbound::Puback(pid_field(packet_type, body)?),
+        PUBREC => Inbound::Pubrec(pid_field(packet_type, body)?),
+        PUBREL => Inbound::Pubrel(pid_field(packet_type, body)?),
+        PUBCOMP => Inbound::Pubcomp(pid_field(packet_type, body)?),
+        UNSUBACK => Inbound::Unsuback(pid_field(packet_type, body)?),
+        SUBACK => {
+            let (pid, return_codes) = suback_fields(body)?;
+            Inbound::Suback { pid, return_codes }
+        }
+        PINGRESP => Inbound::Pingresp,
+        _ => return Err(DecodeError::ForbiddenType { packet_type }),
+    })
+}
+
+/// The first byte and the body of one whole packet that a server may send: `packet` must be
+/// exactly [`Frame::total_len`] bytes, and its fixed header pass [`scan`]'s rules (so that
+/// every body length is right except the variable parts of PUBLISH and SUBACK).
+pub(crate) fn split_packet(packet: &[u8]) -> Result<(u8, &[u8]), DecodeError> {
     let frame = scan(packet)?.ok_or(DecodeError::IncompleteHeader)?;
     let available = packet.len();
     if available > frame.total_len {
@@ -516,52 +549,44 @@ pub fn decode(packet: &[u8]) -> Result<Inbound<'_>, DecodeError> {
             available,
         });
     }
-    let packet_type = first >> 4;
-    // `scan` has checked every body length except the variable parts of PUBLISH and SUBACK.
-    Ok(match packet_type {
-        CONNACK => {
-            let [flags, code] = *body else {
-                return Err(length_mismatch(packet_type, body));
-            };
-            if flags & 0xfe != 0 {
-                return Err(DecodeError::InvalidConnackFlags { flags });
-            }
-            let code = ConnectReturnCode::from_code(code)
-                .ok_or(DecodeError::InvalidConnectReturnCode { code })?;
-            Inbound::Connack {
-                session_present: flags & 1 == 1,
-                code,
-            }
-        }
-        PUBLISH => Inbound::Publish(decode_publish(first, body)?),
-        // One packet id read for the five packets that are only that.
-        PUBACK | PUBREC | PUBREL | PUBCOMP | UNSUBACK => {
-            let (pid, _) = split_pid(packet_type, body)?;
-            match packet_type {
-                PUBACK => Inbound::Puback(pid),
-                PUBREC => Inbound::Pubrec(pid),
-                PUBREL => Inbound::Pubrel(pid),
-                PUBCOMP => Inbound::Pubcomp(pid),
-                _ => Inbound::Unsuback(pid),
-            }
-        }
-        SUBACK => {
-            let (pid, return_codes) = split_pid(packet_type, body)?;
-            let invalid = return_codes
-                .iter()
-                .find(|&&code| !matches!(code, 0x00 | 0x01 | 0x02 | 0x80));
-            if let Some(&code) = invalid {
-                return Err(DecodeError::InvalidReturnCode { code });
-            }
-            Inbound::Suback { pid, return_codes }
-        }
-        PINGRESP => Inbound::Pingresp,
-        _ => return Err(DecodeError::ForbiddenType { packet_type }),
-    })
+    Ok((first, body))
+}
+
+/// CONNACK's body: whether a session is present, and the return code. Its reserved
+/// acknowledge-flag bits are 0 (§3.2.2.1) and its code is 0 to 5 (§3.2.2.3).
+pub(crate) fn connack_fields(body: &[u8]) -> Result<(bool, ConnectReturnCode), DecodeError> {
+    let [flags, code] = *body else {
+        return Err(length_mismatch(CONNACK, body));
+    };
+    if flags & 0xfe != 0 {
+        return Err(DecodeError::InvalidConnackFlags { flags });
+    }
+    let code =
+        ConnectReturnCode::from_code(code).ok_or(DecodeError::InvalidConnectReturnCode { code })?;
+    Ok((flags & 1 == 1, code))
+}
+
+/// The non-zero packet identifier that is the whole body of a PUBACK, PUBREC, PUBREL, PUBCOMP
+/// or UNSUBACK (`packet_type`).
+pub(crate) fn pid_field(packet_type: u8, body: &[u8]) -> Result<u16, DecodeError> {
+    split_pid(packet_type, body).map(|(pid, _)| pid)
+}
+
+/// SUBACK's body: the packet id and at least one return code, each 0x00, 0x01, 0x02 or 0x80
+/// [MQTT-3.9.3-2].
+pub(crate) fn suback_fields(body: &[u8]) -> Result<(u16, &[u8]), DecodeError> {
+    let (pid, return_codes) = split_pid(SUBACK, body)?;
+    let invalid = return_codes
+        .iter()
+        .find(|&&code| !matches!(code, 0x00 | 0x01 | 0x02 | 0x80));
+    if let Some(&code) = invalid {
+        return Err(DecodeError::InvalidReturnCode { code });
+    }
+    Ok((pid, return_codes))
 }
 
 /// Decodes the body of a PUBLISH whose first byte is `first`.
-fn decode_publish(first: u8, body: &[u8]) -> Result<Publish<'_>, DecodeError> {
+pub(crate) fn decode_publish(first: u8, body: &[u8]) -> Result<Publish<'_>, DecodeError> {
     let overrun = || length_mismatch(PUBLISH, body);
     let (topic_len, rest) = split_u16(body).ok_or_else(overrun)?;
     let (topic, rest) = rest

@@ -29,7 +29,7 @@
 
 use crate::error::{Error, Timeout, Violation};
 use crate::inflight::{Awaiting, Full, InFlight, Request as RequestKind, Resend, Slot};
-use crate::packet::{self, ConnectReturnCode, Inbound, QoS};
+use crate::packet::{self, ConnectReturnCode, QoS};
 
 pub use crate::packet::Ack;
 use crate::time::Instant;
@@ -731,15 +731,25 @@ impl<'b> Session<'b> {
         if let Phase::Broken(e) = &self.phase {
             return Err(*e);
         }
-        let result = match packet::decode(frame) {
-            Ok(packet) => {
-                self.last_received = now;
-                self.dispatch(now, packet, out)
-            }
-            Err(e) => Err(Error::Decode(e)),
-        };
-        // One place that marks the session broken, for decode and dispatch errors alike.
-        match result {
+        match packet::split_packet(frame) {
+            Ok((first, body)) => self.handle_body(now, first, body, out),
+            Err(e) => Err(self.fail(Error::Decode(e))),
+        }
+    }
+
+    /// [`Session::handle`] for a packet already framed by [`packet::scan`]: `first` is its
+    /// first byte, `body` the bytes after its fixed header. No check for a broken session of
+    /// its own (the connection has made it): every arm would return the sticky error anyway,
+    /// CONNACK's as an unexpected one that [`Session::fail`] turns into the first.
+    pub(crate) fn handle_body<'f>(
+        &mut self,
+        now: Instant,
+        first: u8,
+        body: &'f [u8],
+        out: &mut [u8],
+    ) -> Result<(Event<'f>, usize), Error> {
+        // One place that marks the session broken, for malformed packets and violations alike.
+        match self.act(now, first, body, out) {
             Err(e) if e.is_fatal() => Err(self.fail(e)),
             result => result,
         }
@@ -754,58 +764,124 @@ impl<'b> Session<'b> {
         Ok(len)
     }
 
-    fn dispatch<'f>(
+    /// Decode and act in one pass: one match on the packet type, whose arm reads that type's
+    /// fields (a malformed packet is a [`packet::DecodeError`] whatever the phase, as
+    /// [`packet::decode`] would find it) and then does what they mean.
+    fn act<'f>(
         &mut self,
         now: Instant,
-        packet: Inbound<'f>,
+        first: u8,
+        body: &'f [u8],
         out: &mut [u8],
     ) -> Result<(Event<'f>, usize), Error> {
-        let clean = match &self.phase {
-            Phase::AwaitConnack { clean, .. } => Some(*clean),
-            _ => None,
-        };
-        if let Inbound::Connack {
-            session_present,
-            code,
-        } = packet
-        {
-            let Some(clean) = clean else {
-                return Err(Error::Violation(Violation::UnexpectedConnack));
-            };
-            if code != ConnectReturnCode::Accepted {
-                self.phase = Phase::Idle;
-                return Err(Error::Refused(code));
+        let packet_type = first >> 4;
+        match packet_type {
+            packet::CONNACK => {
+                let (session_present, code) = packet::connack_fields(body)?;
+                self.last_received = now;
+                self.connack(session_present, code)
             }
-            if clean && session_present {
-                return Err(Error::Violation(Violation::SessionPresentOnCleanSession));
+            packet::PUBLISH => {
+                let publish = packet::decode_publish(first, body)?;
+                self.heard_packet(now)?;
+                self.inbound_publish(now, publish, out)
             }
-            if !session_present {
-                // The broker has no record of inbound QoS 2 flows: no PUBREL will come.
-                self.inbound_qos2.clear();
+            packet::SUBACK => {
+                let (pid, return_codes) = packet::suback_fields(body)?;
+                self.heard_packet(now)?;
+                let filters = self.take_request(pid, true)?;
+                if filters != return_codes.len() {
+                    return Err(Error::Violation(Violation::SubackCount {
+                        pid,
+                        filters,
+                        answers: return_codes.len(),
+                    }));
+                }
+                let granted = Suback {
+                    codes: return_codes,
+                };
+                Ok((Event::Subscribed { pid, granted }, 0))
             }
-            self.outbound.mark_all_for_resend();
-            self.phase = Phase::Connected;
-            let resending = self.outbound.len();
-            return Ok((
-                Event::Connected {
-                    session_present,
-                    resending,
-                },
-                0,
-            ));
+            packet::PINGRESP => {
+                self.heard_packet(now)?;
+                self.ping_deadline = None;
+                Ok((Event::Pong, 0))
+            }
+            // The five packets that are only a packet id: one read of it.
+            packet::PUBACK
+            | packet::PUBREC
+            | packet::PUBREL
+            | packet::PUBCOMP
+            | packet::UNSUBACK => {
+                let pid = packet::pid_field(packet_type, body)?;
+                self.heard_packet(now)?;
+                self.acknowledged(now, packet_type, pid, out)
+            }
+            _ => Err(Error::Decode(packet::DecodeError::ForbiddenType {
+                packet_type,
+            })),
         }
-        if clean.is_some() {
+    }
+
+    /// A well-formed packet other than CONNACK came at `now`: the broker is heard, and it may
+    /// send one only on a connection CONNACK has accepted.
+    // Out of line: called from every arm of `act`.
+    #[inline(never)]
+    fn heard_packet(&mut self, now: Instant) -> Result<(), Error> {
+        self.last_received = now;
+        if self.is_awaiting_connack() {
             return Err(Error::Violation(Violation::BeforeConnack));
         }
-        self.check_usable()?;
-        match packet {
-            Inbound::Connack { .. } => Err(Error::Violation(Violation::UnexpectedConnack)),
-            Inbound::Publish(p) => self.inbound_publish(now, p, out),
-            Inbound::Puback(pid) => self.complete(Ack::Puback, pid, Awaiting::Puback),
-            Inbound::Pubrec(pid) => {
-                let event = match self.outbound.stage(pid) {
+        self.check_usable()
+    }
+
+    /// CONNACK: the answer to CONNECT, and only to it.
+    fn connack(
+        &mut self,
+        session_present: bool,
+        code: ConnectReturnCode,
+    ) -> Result<(Event<'static>, usize), Error> {
+        let Phase::AwaitConnack { clean, .. } = self.phase else {
+            return Err(Error::Violation(Violation::UnexpectedConnack));
+        };
+        if code != ConnectReturnCode::Accepted {
+            self.phase = Phase::Idle;
+            return Err(Error::Refused(code));
+        }
+        if clean && session_present {
+            return Err(Error::Violation(Violation::SessionPresentOnCleanSession));
+        }
+        if !session_present {
+            // The broker has no record of inbound QoS 2 flows: no PUBREL will come.
+            self.inbound_qos2.clear();
+        }
+        self.outbound.mark_all_for_resend();
+        self.phase = Phase::Connected;
+        let resending = self.outbound.len();
+        Ok((
+            Event::Connected {
+                session_present,
+                resending,
+            },
+            0,
+        ))
+    }
+
+    /// A packet that is only a packet id (`packet_type`: PUBACK, PUBREC, PUBREL, PUBCOMP or
+    /// UNSUBACK) for `pid`.
+    fn acknowledged(
+        &mut self,
+        now: Instant,
+        packet_type: u8,
+        pid: u16,
+        out: &mut [u8],
+    ) -> Result<(Event<'static>, usize), Error> {
+        match packet_type {
+            packet::PUBACK => self.complete(Ack::Puback, pid, Awaiting::Puback),
+            packet::PUBCOMP => self.complete(Ack::Pubcomp, pid, Awaiting::Pubcomp),
+            packet::PUBREC => {
+                let event = match self.outbound.received(pid) {
                     Some(Awaiting::Pubrec) | Some(Awaiting::Pubcomp) => {
-                        self.outbound.received(pid);
                         Event::BrokerReceived { pid }
                     }
                     // A flow the broker still has and we do not (its PUBREC for a message we
@@ -823,35 +899,16 @@ impl<'b> Session<'b> {
                 let len = self.reply(now, Ack::Pubrel, pid, out)?;
                 Ok((event, len))
             }
-            Inbound::Pubcomp(pid) => self.complete(Ack::Pubcomp, pid, Awaiting::Pubcomp),
-            Inbound::Pubrel(pid) => {
+            packet::PUBREL => {
                 // Answer even an unknown id: after a reconnect the broker may re-send a PUBREL
                 // whose PUBCOMP was lost ([MQTT-4.3.3-2] leaves the receiver to complete it).
                 self.inbound_qos2.remove(pid);
                 let len = self.reply(now, Ack::Pubcomp, pid, out)?;
                 Ok((Event::Released { pid }, len))
             }
-            Inbound::Suback { pid, return_codes } => {
-                let filters = self.take_request(pid, true)?;
-                if filters != return_codes.len() {
-                    return Err(Error::Violation(Violation::SubackCount {
-                        pid,
-                        filters,
-                        answers: return_codes.len(),
-                    }));
-                }
-                let granted = Suback {
-                    codes: return_codes,
-                };
-                Ok((Event::Subscribed { pid, granted }, 0))
-            }
-            Inbound::Unsuback(pid) => {
+            _ => {
                 self.take_request(pid, false)?;
                 Ok((Event::Unsubscribed { pid }, 0))
-            }
-            Inbound::Pingresp => {
-                self.ping_deadline = None;
-                Ok((Event::Pong, 0))
             }
         }
     }
@@ -865,11 +922,8 @@ impl<'b> Session<'b> {
         pid: u16,
         stage: Awaiting,
     ) -> Result<(Event<'static>, usize), Error> {
-        match self.outbound.stage(pid) {
-            Some(at) if at == stage => {
-                self.outbound.complete(pid);
-                Ok((Event::Delivered { pid }, 0))
-            }
+        match self.outbound.complete(pid, stage) {
+            Some(at) if at == stage => Ok((Event::Delivered { pid }, 0)),
             None => Ok((Event::StrayAck { ack, pid }, 0)),
             Some(_) => Err(Error::Violation(Violation::UnknownPacketId { pid })),
         }
@@ -949,15 +1003,12 @@ impl<'b> Session<'b> {
         now: Instant,
         head: &PublishHead<'_>,
     ) -> Result<Admission, Error> {
-        if let Phase::Broken(e) = &self.phase {
-            return Err(*e);
+        match self.heard_packet(now) {
+            Ok(()) => Ok(self.admit(now, head.qos, head.pid)),
+            // `fail` keeps an earlier error; `NotConnected` (idle) breaks nothing.
+            Err(Error::NotConnected) => Err(Error::NotConnected),
+            Err(e) => Err(self.fail(e)),
         }
-        if self.is_awaiting_connack() {
-            return Err(self.fail(Error::Violation(Violation::BeforeConnack)));
-        }
-        self.check_usable()?;
-        self.last_received = now;
-        Ok(self.admit(now, head.qos, head.pid))
     }
 
     /// The streamed PUBLISH begun with [`Session::begin_stream`] is complete: its event

@@ -6,7 +6,7 @@
 //! Properties: nothing panics; on the small connection a message larger than its buffer comes
 //! as `MessageStart`, only `MessagePart`s adding up to its `payload_len`, then `MessageEnd`
 //! with its packet id, and no acknowledgement leaves before that end; and the messages (topic,
-//! QoS, packet id, payload) are the same on both connections, and so is the first fatal error
+//! QoS, packet id, DUP, RETAIN, payload) are the same on both connections, and so is the first fatal error
 //! (the small one may see a bad head of a packet the input does not complete), unless the
 //! small one had to skip a packet whose head does not fit (then only the messages before that
 //! skip are compared).
@@ -21,6 +21,8 @@ struct Received {
     topic: String,
     qos: QoS,
     pid: Option<u16>,
+    dup: bool,
+    retain: bool,
     payload: Vec<u8>,
 }
 
@@ -87,6 +89,8 @@ fn run(conn: &mut Connection<'_>, stream: &[u8], pieces: &[u8]) -> Outcome {
                             topic: m.topic.into(),
                             qos: m.qos,
                             pid: m.pid,
+                            dup: m.dup,
+                            retain: m.retain,
                             payload: m.payload.to_vec(),
                         }),
                         Event::MessageStart(head) => {
@@ -94,6 +98,8 @@ fn run(conn: &mut Connection<'_>, stream: &[u8], pieces: &[u8]) -> Outcome {
                                 topic: head.topic.into(),
                                 qos: head.qos,
                                 pid: head.pid,
+                                dup: head.dup,
+                                retain: head.retain,
                                 payload: Vec::new(),
                             };
                             open = Some((received, head.payload_len));

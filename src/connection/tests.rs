@@ -173,6 +173,38 @@ fn a_message_larger_than_the_buffer_is_delivered_in_pieces_then_acknowledged() {
 }
 
 #[test]
+fn a_streamed_head_is_announced_with_every_field_as_sent() {
+    // QoS 0 (no packet id after the topic) and QoS 1, with and without DUP and RETAIN: the
+    // head is decoded once and announced from what was kept of it.
+    for (qos, pid, dup, retain) in [
+        (0, None, false, false),
+        (0, None, false, true),
+        (1, Some(300), false, false),
+        (1, Some(300), true, true),
+    ] {
+        let mut storage: Storage<4, 256, 16, 64, 4> = Storage::new();
+        let mut conn = connected(&mut storage, &ConnectOptions::new("c"));
+        let mut bytes = big_publish(qos, pid.unwrap_or(0), dup, &[1; 40]);
+        if retain {
+            bytes[0] |= 1;
+        }
+        conn.handle_input(t(2), &bytes[..16]);
+        let expected = PublishHead {
+            dup,
+            qos: QoS::from_bits(qos).unwrap(),
+            retain,
+            pid,
+            topic: "big",
+            payload_len: 40,
+        };
+        assert_eq!(
+            conn.poll_event(t(2)).unwrap(),
+            Some(Event::MessageStart(expected))
+        );
+    }
+}
+
+#[test]
 fn a_streamed_qos2_message_is_remembered_only_once_acknowledged() {
     let mut storage: Storage<4, 256, 16, 64, 4> = Storage::new();
     let mut options = ConnectOptions::new("c");
