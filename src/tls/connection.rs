@@ -15,7 +15,7 @@ pub use embedded_tls::{FlushPolicy, MaxFragmentLength};
 
 use super::identity::{MaybeClientIdentity, SignerError};
 use super::provider::{ClientAuth, PinnedProvider, OFFERED_SIGNATURE_SCHEMES};
-use super::reason::{alert_name, level_name, TlsErrorText};
+use super::reason::{AlertText, TlsErrorText};
 use super::verify::{ServerVerified, ValidityTime, VerifyError};
 
 /// Read buffer for full-size records (no max_fragment_length).
@@ -60,7 +60,8 @@ impl PartialEq for TlsFailure {
         match (self.0, other.0) {
             (TlsError::Io(a), TlsError::Io(b)) => a == b,
             (TlsError::HandshakeAborted(l, d), TlsError::HandshakeAborted(m, e))
-            | (TlsError::AbortHandshake(l, d), TlsError::AbortHandshake(m, e)) => {
+            | (TlsError::AbortHandshake(l, d), TlsError::AbortHandshake(m, e))
+            | (TlsError::AlertReceived(l, d), TlsError::AlertReceived(m, e)) => {
                 alert(l, d) == alert(m, e)
             }
             (TlsError::ParseError(a), TlsError::ParseError(b)) => {
@@ -78,10 +79,13 @@ impl core::fmt::Display for TlsFailure {
         match self.0 {
             TlsError::HandshakeAborted(level, description) => write!(
                 f,
-                "broker sent alert {} ({}) during the handshake",
-                alert_name(description),
-                level_name(level)
+                "broker sent alert {} during the handshake",
+                AlertText(level, description)
             ),
+            // From the fork of embedded-tls: the alert that ended the connection.
+            TlsError::AlertReceived(level, description) => {
+                write!(f, "broker sent alert {}", AlertText(level, description))
+            }
             TlsError::InsufficientSpace => f.write_str("a TLS record does not fit the read buffer"),
             TlsError::Io(kind) => write!(f, "transport error during TLS: {}", io_kind_name(kind)),
             // embedded-tls 0.19 raises it only when a read returns 0 bytes.
@@ -285,8 +289,9 @@ pub struct ClientCertificateRefused {
     /// Whether a certificate was presented; `false`: the broker asked for one and no
     /// [`ClientIdentity`](super::ClientIdentity) is configured.
     pub presented: bool,
-    /// What the stream saw: a TLS alert (`TLS error: InternalError`, embedded-tls 0.19 does not
-    /// say which alert), or the connection closed or reset by the broker.
+    /// What the stream saw: the broker's TLS alert (`TlsError::AlertReceived`, e.g.
+    /// `certificate_required`, `unknown_ca`, `certificate_expired`), close_notify, or the
+    /// connection closed or reset by the broker.
     pub cause: TlsFailure,
 }
 
@@ -298,7 +303,9 @@ impl core::fmt::Display for ClientCertificateRefused {
             f.write_str("broker requires a client certificate and none is configured")?;
         }
         match self.cause.0 {
-            TlsError::InternalError => f.write_str(": it ended the connection with a TLS alert"),
+            TlsError::AlertReceived(level, description) => {
+                write!(f, ": it sent alert {}", AlertText(level, description))
+            }
             TlsError::ConnectionClosed => f.write_str(": it ended the connection (close_notify)"),
             TlsError::Io(kind) => write!(f, ": it closed the connection ({})", io_kind_name(kind)),
             _ => f.write_str(": it closed the connection"),
@@ -376,6 +383,24 @@ impl ClientAuthWatch {
     /// Application data arrived: the broker accepted the handshake.
     fn accepted(&mut self) {
         self.awaiting_verdict = false;
+    }
+
+    /// Whether a write that failed with `error` may have an alert behind it, unread: before the
+    /// verdict, a broker that refuses the client certificate sends its alert and closes the
+    /// connection, and the next write finds the connection reset (it had unread data), while
+    /// the alert still waits in the socket's receive queue, readable. (Application data cannot
+    /// be there: none came before the verdict.)
+    fn alert_may_wait(&self, error: TlsError) -> bool {
+        self.awaiting_verdict
+            && self.refusal.is_none()
+            && matches!(
+                error,
+                TlsError::Io(
+                    ErrorKind::ConnectionReset
+                        | ErrorKind::ConnectionAborted
+                        | ErrorKind::BrokenPipe
+                )
+            )
     }
 
     /// Turns a failure of the stream into the most precise error, and keeps the first.
@@ -522,13 +547,12 @@ where
     }
 }
 
-/// Whether `error` is how a broker's refusal of the client certificate shows: an alert
-/// (embedded-tls's `InternalError` for any alert but close_notify), close_notify, or the
-/// connection ended or reset.
+/// Whether `error` is how a broker's refusal of the client certificate shows: an alert,
+/// close_notify, or the connection ended or reset.
 fn is_refusal(error: TlsError) -> bool {
     matches!(
         error,
-        TlsError::InternalError
+        TlsError::AlertReceived(..)
             | TlsError::ConnectionClosed
             // The socket ended (0 bytes read).
             | TlsError::IoError
@@ -719,12 +743,28 @@ where
     S: embedded_io::Read + embedded_io::Write + ReadReady + 'a,
 {
     fn write(&mut self, buf: &[u8]) -> Result<usize, StreamError> {
-        let watch = &mut self.client_auth;
-        self.conn.write(buf).map_err(|e| watch.error(e))
+        self.conn.write(buf).map_err(|e| self.write_error(e))
     }
     fn flush(&mut self) -> Result<(), StreamError> {
-        let watch = &mut self.client_auth;
-        self.conn.flush().map_err(|e| watch.error(e))
+        self.conn.flush().map_err(|e| self.write_error(e))
+    }
+}
+
+impl<'a, S> TlsStream<'a, S>
+where
+    S: embedded_io::Read + embedded_io::Write + ReadReady + 'a,
+{
+    /// A failed write's error, or the alert the broker sent before the connection broke (see
+    /// `ClientAuthWatch::alert_may_wait`), read if the socket has something to read.
+    fn write_error(&mut self, error: TlsError) -> StreamError {
+        if self.client_auth.alert_may_wait(error) && socket_ready(self.socket).unwrap_or(false) {
+            match self.conn.read_buffered() {
+                Err(alert @ TlsError::AlertReceived(..)) => return self.client_auth.error(alert),
+                Ok(decrypted) => self.buffered = !decrypted.is_empty(),
+                Err(_) => {}
+            }
+        }
+        self.client_auth.error(error)
     }
 }
 
@@ -801,17 +841,41 @@ where
     S: embedded_io_async::Read + embedded_io_async::Write + ReadReady + 'a,
 {
     async fn write(&mut self, buf: &[u8]) -> Result<usize, StreamError> {
-        let watch = &mut self.client_auth;
-        self.conn.write(buf).await.map_err(|e| watch.error(e))
+        match self.conn.write(buf).await {
+            Ok(n) => Ok(n),
+            Err(e) => Err(self.write_error(e).await),
+        }
     }
     async fn flush(&mut self) -> Result<(), StreamError> {
-        let watch = &mut self.client_auth;
-        self.conn.flush().await.map_err(|e| watch.error(e))
+        match self.conn.flush().await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.write_error(e).await),
+        }
+    }
+}
+
+impl<'a, S> AsyncTlsStream<'a, S>
+where
+    S: embedded_io_async::Read + embedded_io_async::Write + ReadReady + 'a,
+{
+    /// [`TlsStream`]'s `write_error`, for the async stream.
+    async fn write_error(&mut self, error: TlsError) -> StreamError {
+        if self.client_auth.alert_may_wait(error) && socket_ready(self.socket).unwrap_or(false) {
+            match self.conn.read_buffered().await {
+                Err(alert @ TlsError::AlertReceived(..)) => return self.client_auth.error(alert),
+                Ok(decrypted) => self.buffered = !decrypted.is_empty(),
+                Err(_) => {}
+            }
+        }
+        self.client_auth.error(error)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
+    use std::string::ToString;
+
     use super::*;
 
     #[test]
@@ -889,6 +953,58 @@ mod tests {
         assert_ne!(
             TlsFailure(TlsError::InternalError),
             TlsFailure(TlsError::IoError)
+        );
+        let received = |level| {
+            TlsFailure(TlsError::AlertReceived(
+                level,
+                AlertDescription::CertificateRequired,
+            ))
+        };
+        assert_eq!(received(AlertLevel::Fatal), received(AlertLevel::Fatal));
+        assert_ne!(received(AlertLevel::Fatal), received(AlertLevel::Warning));
+        assert_ne!(
+            received(AlertLevel::Fatal),
+            TlsFailure(TlsError::HandshakeAborted(
+                AlertLevel::Fatal,
+                AlertDescription::CertificateRequired
+            ))
+        );
+    }
+
+    #[test]
+    fn a_refusal_names_the_alert_the_broker_sent() {
+        let refused = |presented, error| {
+            ClientCertificateRefused {
+                presented,
+                cause: TlsFailure(error),
+            }
+            .to_string()
+        };
+        let alert = |description| TlsError::AlertReceived(AlertLevel::Fatal, description);
+        assert_eq!(
+            refused(false, alert(AlertDescription::CertificateRequired)),
+            "broker requires a client certificate and none is configured: \
+             it sent alert certificate_required (116)"
+        );
+        assert_eq!(
+            refused(true, alert(AlertDescription::UnknownCa)),
+            "broker refused the client certificate: it sent alert unknown_ca (48)"
+        );
+        assert_eq!(
+            refused(true, TlsError::ConnectionClosed),
+            "broker refused the client certificate: it ended the connection (close_notify)"
+        );
+        assert_eq!(
+            TlsFailure(alert(AlertDescription::DecodeError)).to_string(),
+            "broker sent alert decode_error (50)"
+        );
+        assert_eq!(
+            TlsFailure(TlsError::HandshakeAborted(
+                AlertLevel::Warning,
+                AlertDescription::HandshakeFailure
+            ))
+            .to_string(),
+            "broker sent alert handshake_failure (40, warning) during the handshake"
         );
     }
 }

@@ -40,6 +40,29 @@ pub(crate) fn alert_name(description: AlertDescription) -> &'static str {
     index.map_or("?", |index| nth_name(ALERT_NAMES, index))
 }
 
+/// An alert as RFC 8446 §6 names it, with its code point, from [`alert_name`]:
+/// `certificate_required (116)`; `, warning` after the code when it came at that level (which
+/// TLS 1.3 ignores: the description says how grave it is).
+pub(crate) struct AlertText(pub(crate) AlertLevel, pub(crate) AlertDescription);
+
+impl fmt::Display for AlertText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write;
+        let AlertText(level, description) = *self;
+        for (index, letter) in alert_name(description).char_indices() {
+            if letter.is_ascii_uppercase() && index > 0 {
+                f.write_char('_')?;
+            }
+            f.write_char(letter.to_ascii_lowercase())?;
+        }
+        write!(f, " ({}", description as u8)?;
+        if let AlertLevel::Warning = level {
+            f.write_str(", warning")?;
+        }
+        f.write_char(')')
+    }
+}
+
 /// `Warning` or `Fatal`.
 pub(crate) fn level_name(level: AlertLevel) -> &'static str {
     match level {
@@ -67,11 +90,13 @@ impl fmt::Display for TlsErrorText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use TlsError as E;
         let index = match self.0 {
-            E::HandshakeAborted(level, description) | E::AbortHandshake(level, description) => {
-                let name = if matches!(self.0, E::HandshakeAborted(..)) {
-                    "HandshakeAborted"
-                } else {
-                    "AbortHandshake"
+            E::HandshakeAborted(level, description)
+            | E::AbortHandshake(level, description)
+            | E::AlertReceived(level, description) => {
+                let name = match self.0 {
+                    E::HandshakeAborted(..) => "HandshakeAborted",
+                    E::AbortHandshake(..) => "AbortHandshake",
+                    _ => "AlertReceived",
                 };
                 return write!(
                     f,
@@ -131,7 +156,7 @@ mod tests {
     use embedded_tls::alert::{AlertDescription, AlertLevel};
     use embedded_tls::TlsError;
 
-    use super::{alert_name, level_name, TlsErrorText};
+    use super::{alert_name, level_name, AlertText, TlsErrorText};
     use crate::error::io_kind_name;
 
     /// The texts are the `Debug` texts they replace, so logs and tests read the same.
@@ -205,9 +230,45 @@ mod tests {
             TlsError::Io(ErrorKind::TimedOut),
             TlsError::AbortHandshake(AlertLevel::Fatal, AlertDescription::BadCertificate),
             TlsError::HandshakeAborted(AlertLevel::Warning, AlertDescription::CloseNotify),
+            TlsError::AlertReceived(AlertLevel::Fatal, AlertDescription::CertificateRequired),
         ];
         for error in errors {
             assert_eq!(format!("{}", TlsErrorText(&error)), format!("{error:?}"));
+        }
+    }
+
+    /// An alert is shown by its RFC 8446 name and code point, from the one name table.
+    #[test]
+    fn alerts_read_as_the_rfc_names_them() {
+        let text = |level, description| format!("{}", AlertText(level, description));
+        use AlertDescription as D;
+        for (description, expected) in [
+            (D::CertificateRequired, "certificate_required (116)"),
+            (D::UnknownCa, "unknown_ca (48)"),
+            (D::BadRecordMac, "bad_record_mac (20)"),
+            (D::CloseNotify, "close_notify (0)"),
+            (D::UserCanceled, "user_canceled (90)"),
+            (
+                D::BadCertificateStatusResponse,
+                "bad_certificate_status_response (113)",
+            ),
+        ] {
+            assert_eq!(text(AlertLevel::Fatal, description), expected);
+        }
+        assert_eq!(
+            text(AlertLevel::Warning, D::BadCertificate),
+            "bad_certificate (42, warning)"
+        );
+        for code in 0..=u8::MAX {
+            if let Some(description) = D::of(code) {
+                let shown = text(AlertLevel::Fatal, description);
+                let name = shown.split(' ').next().unwrap_or_default();
+                assert!(
+                    name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                    "{shown}"
+                );
+                assert!(shown.ends_with(&format!(" ({code})")), "{shown}");
+            }
         }
     }
 }
