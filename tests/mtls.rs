@@ -429,15 +429,15 @@ both_drivers! {
             (
                 None,
                 "broker requires a client certificate and none is configured: \
-                 it sent alert certificate_required (116)",
+                 it sent alert CertificateRequired (116)",
             ),
             (
                 Some("client-other-ca"),
-                "broker refused the client certificate: it sent alert unknown_ca (48)",
+                "broker refused the client certificate: it sent alert UnknownCa (48)",
             ),
             (
                 Some("client-expired"),
-                "broker refused the client certificate: it sent alert certificate_expired (45)",
+                "broker refused the client certificate: it sent alert CertificateExpired (45)",
             ),
         ] {
             let refusal = refused_after_the_handshake(&broker, name);
