@@ -290,7 +290,7 @@ pub struct ClientCertificateRefused {
     /// [`ClientIdentity`](super::ClientIdentity) is configured.
     pub presented: bool,
     /// What the stream saw: the broker's TLS alert (`TlsError::AlertReceived`, e.g.
-    /// `certificate_required`, `unknown_ca`, `certificate_expired`), close_notify, or the
+    /// `CertificateRequired`, `UnknownCa`, `CertificateExpired`), close_notify, or the
     /// connection closed or reset by the broker.
     pub cause: TlsFailure,
 }
