@@ -96,6 +96,18 @@ fn expect_refused(outcome: Outcome, presented: bool, what: &str) -> ClientCertif
     refusal
 }
 
+/// Expects `refusal` to name `alert` (`"UnknownCa (48)"`), or, when the connection broke while
+/// the client still wrote its last handshake records (timing decides: see [`expect_refused`]),
+/// to say that the broker closed it.
+fn expect_alert_or_close(refusal: &ClientCertificateRefused, alert: &str) {
+    let shown = refusal.to_string();
+    assert!(
+        shown.ends_with(&format!(": it sent alert {alert}"))
+            || shown.contains(": it closed the connection ("),
+        "expected alert {alert} or a closed connection: {shown}"
+    );
+}
+
 /// Sends CONNECT and PUBLISH in one go right after the handshake (not waiting for CONNACK),
 /// with each refused certificate: the broker must drop them unread.
 #[test]
@@ -326,6 +338,7 @@ both_drivers! {
                 .starts_with("broker requires a client certificate and none is configured"),
             "{none}"
         );
+        expect_alert_or_close(&none, "CertificateRequired (116)");
         let expired = expect_refused(
             attempt(
                 &broker,
@@ -343,7 +356,8 @@ both_drivers! {
                 .starts_with("broker refused the client certificate"),
             "{expired}"
         );
-        expect_refused(
+        expect_alert_or_close(&expired, "CertificateExpired (45)");
+        let other_ca = expect_refused(
             attempt(
                 &broker,
                 Some(identity("client-other-ca", "client-other-ca.key")),
@@ -354,6 +368,7 @@ both_drivers! {
             true,
             "another CA",
         );
+        expect_alert_or_close(&other_ca, "UnknownCa (48)");
         // The broker's side, in its log: OpenSSL's verdicts (Mosquitto 2.0.11 does not log the
         // verification error's detail), one per refused client, once it has written them.
         let log = broker.log_once("certificate verify failed", 2);
@@ -367,6 +382,83 @@ both_drivers! {
             subscriber.collect_for(Duration::from_secs(1)).is_empty(),
             "a refused client's message got through"
         );
+    }
+
+    /// Connects to the `mtls` listener with client certificate `name` (or none) until a
+    /// handshake completes (the refusal can also end the handshake, as timing decides: see
+    /// [`expect_refused`]), sends CONNECT, and returns the refusal the stream saw then.
+    fn refused_after_the_handshake(broker: &Broker, name: Option<&str>) -> ClientCertificateRefused {
+        const ATTEMPTS: usize = 40;
+        for attempt in 1..=ATTEMPTS {
+            let identity = name.map(|name| identity(name, &format!("{name}.key")));
+            let pins = [Pin::Ca(server_ca())];
+            let mut provider = PinnedProvider::new(rand_core::OsRng, &pins)
+            .with_client_identity(identity);
+            let mut transport =
+            TcpTransport::connect(("127.0.0.1", broker.tls_port(MTLS))).unwrap();
+            transport.set_ready_wait(Duration::from_millis(5));
+            let socket = TlsSocket::new(transport);
+            let (mut read_buffer, mut write_buffer) = (vec![0; READ_BUFFER], vec![0; 2048]);
+            let options = TlsOptions::new("localhost", ValidityTime::UnixSeconds(unix_now()));
+            let connected = call!(Tls::connect(
+                &socket,
+                &mut read_buffer,
+                &mut write_buffer,
+                &options,
+                &mut provider,
+            ));
+            let stream = match connected {
+                Ok(stream) => stream,
+                // The broker closed the connection while the client still wrote its last
+                // handshake records: the socket's error (the alert, under keys the client
+                // derives only after them, is not read).
+                Err(ConnectError::ClientCertificateRefused(refusal)) => {
+                    assert!(
+                        refusal.to_string().contains(": it closed the connection ("),
+                        "{refusal}"
+                    );
+                    continue;
+                }
+                Err(e) => panic!("{name:?}: {e}"),
+            };
+            let mut storage: Box<Storage<4, 1024, 1024, 1024>> = Box::default();
+            let mut conn = Connection::new(storage.buffers());
+            let mut client = client(stream, &mut conn);
+            let error = call!(client.connect(&ConnectOptions::new("mtls-alert"))).unwrap_err();
+            eprintln!("{name:?}: handshake completed at attempt {attempt}; CONNECT: {error:?}");
+            return client
+                .transport()
+                .client_auth_refusal()
+                .unwrap_or_else(|| panic!("{name:?}: {error:?} and no refusal"));
+        }
+        panic!("{name:?}: no handshake completed in {ATTEMPTS} attempts");
+    }
+
+    /// After a completed handshake, the refusal names the alert Mosquitto 2.0.11 sent with
+    /// OpenSSL 3.0 (as `openssl s_client -msg` shows it): read at CONNECT, also when the broker
+    /// had already reset the connection and the CONNECT's write failed first.
+    #[test]
+    fn a_refusal_names_the_alert_the_broker_sent() {
+        let broker = broker();
+        for (name, expected) in [
+            (
+                None,
+                "broker requires a client certificate and none is configured: \
+                 it sent alert CertificateRequired (116)",
+            ),
+            (
+                Some("client-other-ca"),
+                "broker refused the client certificate: it sent alert UnknownCa (48)",
+            ),
+            (
+                Some("client-expired"),
+                "broker refused the client certificate: it sent alert CertificateExpired (45)",
+            ),
+        ] {
+            let refusal = refused_after_the_handshake(&broker, name);
+            assert_eq!(refusal.to_string(), expected, "{name:?}");
+            assert_eq!(refusal.presented, name.is_some(), "{name:?}");
+        }
     }
 
     #[test]

@@ -321,9 +321,16 @@
 //! [`PermissionDenied`](embedded_io::ErrorKind::PermissionDenied). The MQTT client's
 //! `connect` then fails with [`Error::ClientCertificateRefused`](crate::Error), and
 //! [`TlsStream::client_auth_refusal`] (through `Client::transport()`) gives the details.
-//! embedded-tls 0.19 reports every alert but close_notify as `TlsError::InternalError`, so
-//! *which* alert the broker sent is not known; that it came right after a handshake that asked
-//! for a certificate, and before any MQTT byte, is.
+//! The refusal names the alert the broker sent, by its name and code point ("broker refused
+//! the client certificate: it sent alert UnknownCa (48)"; Mosquitto 2.0 with OpenSSL 3.0 sends
+//! `CertificateRequired (116)` when no certificate is presented, `UnknownCa (48)` and
+//! `CertificateExpired (45)`), when the client read it. It may not: the broker closes the
+//! connection right after its alert, and if the client was still writing its last handshake
+//! records then, the write fails and the refusal says "it closed the connection (BrokenPipe)"
+//! (the alert is under keys the client derives only after those records). When the
+//! CONNECT's flush is what fails, the stream reads the alert that waits in the socket, with
+//! the `std` feature (the host's sockets; on a microcontroller that read would cost 144 to
+//! 336 B of flash).
 //!
 //! # Client certificates (mutual TLS)
 //! A broker that authenticates devices (Mosquitto's `require_certificate true`, AWS IoT Core,

@@ -40,6 +40,17 @@ pub(crate) fn alert_name(description: AlertDescription) -> &'static str {
     index.map_or("?", |index| nth_name(ALERT_NAMES, index))
 }
 
+/// An alert by its name and code point (RFC 8446 §6), e.g. `CertificateRequired (116)`. Not
+/// its level: TLS 1.3 ignores it (the description says how grave an alert is, §6); it stays in
+/// the error for who wants it.
+pub(crate) struct AlertText(pub(crate) AlertDescription);
+
+impl fmt::Display for AlertText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", alert_name(self.0), self.0 as u8)
+    }
+}
+
 /// `Warning` or `Fatal`.
 pub(crate) fn level_name(level: AlertLevel) -> &'static str {
     match level {
@@ -67,11 +78,13 @@ impl fmt::Display for TlsErrorText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use TlsError as E;
         let index = match self.0 {
-            E::HandshakeAborted(level, description) | E::AbortHandshake(level, description) => {
-                let name = if matches!(self.0, E::HandshakeAborted(..)) {
-                    "HandshakeAborted"
-                } else {
-                    "AbortHandshake"
+            E::HandshakeAborted(level, description)
+            | E::AbortHandshake(level, description)
+            | E::AlertReceived(level, description) => {
+                let name = match self.0 {
+                    E::HandshakeAborted(..) => "HandshakeAborted",
+                    E::AbortHandshake(..) => "AbortHandshake",
+                    _ => "AlertReceived",
                 };
                 return write!(
                     f,
@@ -131,7 +144,7 @@ mod tests {
     use embedded_tls::alert::{AlertDescription, AlertLevel};
     use embedded_tls::TlsError;
 
-    use super::{alert_name, level_name, TlsErrorText};
+    use super::{alert_name, level_name, AlertText, TlsErrorText};
     use crate::error::io_kind_name;
 
     /// The texts are the `Debug` texts they replace, so logs and tests read the same.
@@ -205,9 +218,23 @@ mod tests {
             TlsError::Io(ErrorKind::TimedOut),
             TlsError::AbortHandshake(AlertLevel::Fatal, AlertDescription::BadCertificate),
             TlsError::HandshakeAborted(AlertLevel::Warning, AlertDescription::CloseNotify),
+            TlsError::AlertReceived(AlertLevel::Fatal, AlertDescription::CertificateRequired),
         ];
         for error in errors {
             assert_eq!(format!("{}", TlsErrorText(&error)), format!("{error:?}"));
         }
+    }
+
+    /// An alert is shown by its name and code point, from the one name table.
+    #[test]
+    fn alerts_read_with_their_code_points() {
+        for code in 0..=u8::MAX {
+            if let Some(description) = AlertDescription::of(code) {
+                let expected = format!("{description:?} ({code})");
+                assert_eq!(format!("{}", AlertText(description)), expected);
+            }
+        }
+        let required = AlertText(AlertDescription::CertificateRequired);
+        assert_eq!(format!("{required}"), "CertificateRequired (116)");
     }
 }

@@ -125,18 +125,16 @@ impl Alert {
 ///
 /// A [`TlsError::AbortHandshake`] (a verifier's refusal) carries its own alert; every other
 /// alert is fatal. Errors of the client itself (buffers too small, encoding) are
-/// `internal_error`, except `TlsError::InternalError` itself (see below).
+/// `internal_error`. An alert received (`close_notify` included) is never answered with one.
 pub(crate) fn alert_for(error: TlsError) -> Option<Alert> {
     use AlertDescription as D;
     let description = match error {
         TlsError::AbortHandshake(level, description) => {
             return Some(Alert::new(level, description));
         }
-        // `InternalError` is also how an alert from the server after the handshake is
-        // reported: never answer an alert with one.
         TlsError::ConnectionClosed
         | TlsError::HandshakeAborted(..)
-        | TlsError::InternalError
+        | TlsError::AlertReceived(..)
         | TlsError::IoError
         | TlsError::Io(_) => return None,
         // A message where the handshake order does not allow it, a record of a type that
@@ -164,6 +162,7 @@ pub(crate) fn alert_for(error: TlsError) -> Option<Alert> {
         | TlsError::InvalidTicketLength
         | TlsError::InvalidCertificateRequest => D::DecodeError,
         TlsError::Unimplemented
+        | TlsError::InternalError
         | TlsError::MissingHandshake
         | TlsError::InsufficientSpace
         | TlsError::InvalidPrivateKey

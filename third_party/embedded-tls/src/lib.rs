@@ -137,6 +137,11 @@ pub enum TlsError {
     UnexpectedHandshakeMessage(HandshakeType),
     /// The server sent a malformed KeyUpdate (RFC 8446 §4.6.3).
     InvalidKeyUpdate,
+    /// The server sent this alert after the handshake: any alert but `close_notify` (reported
+    /// as [`TlsError::ConnectionClosed`]) and `user_canceled` (skipped: the `close_notify` it
+    /// announces follows). The connection is closed; a later read or write is refused.
+    /// (During the handshake a received alert is [`TlsError::HandshakeAborted`].)
+    AlertReceived(alert::AlertLevel, alert::AlertDescription),
 }
 
 impl embedded_io::Error for TlsError {

@@ -1,8 +1,9 @@
-//! Records a server sends after the handshake, fed to an open connection: `KeyUpdate`, and
-//! handshake messages that are not allowed there.
+//! Records a server sends after the handshake, fed to an open connection: `KeyUpdate`,
+//! handshake messages that are not allowed there, alerts and ChangeCipherSpec.
 
 use super::*;
 use crate::Aes128GcmSha256;
+use crate::alert::{AlertDescription, AlertLevel};
 use crate::content_types::ContentType;
 use crate::handshake::HandshakeType;
 use aes_gcm::aead::{AeadInPlace, KeyInit};
@@ -287,4 +288,99 @@ fn key_update_not_requested_updates_the_read_keys_only() {
 #[test]
 fn key_update_requested_is_answered_before_the_next_record() {
     key_updates(true);
+}
+
+/// Reads `input`'s first record ("before"), then the record that ends the connection, whose
+/// error is returned; then checks that the connection is closed: a read or write is refused
+/// without touching the socket, so the record after it ("after") is never read.
+fn ended_by(
+    end: impl FnOnce(&mut ReadKeySchedule<Suite>) -> Vec<u8>,
+) -> (TlsError, Vec<u8>, KeySchedule<Suite>) {
+    let (mut read_buffer, mut write_buffer) = ([0; 1024], [0; 1024]);
+    let (mut connection, server) = connection(
+        |server| {
+            let keys = server.read_state();
+            let mut input = seal(keys, ContentType::ApplicationData, b"before");
+            input.extend(end(keys));
+            input.extend(seal(keys, ContentType::ApplicationData, b"after"));
+            input
+        },
+        &mut read_buffer,
+        &mut write_buffer,
+    );
+    let mut buf = [0; 16];
+    assert_eq!(connection.read(&mut buf).unwrap(), 6);
+    let error = connection.read(&mut buf).unwrap_err();
+    let (read, written) = (connection.delegate.read, connection.delegate.output.len());
+    let again = connection.read(&mut buf).unwrap_err();
+    assert!(matches!(again, TlsError::MissingHandshake), "{again:?}");
+    let write = connection.write(b"x").unwrap_err();
+    assert!(matches!(write, TlsError::MissingHandshake), "{write:?}");
+    assert!(matches!(connection.flush(), Ok(())));
+    assert_eq!(connection.delegate.read, read, "read after the end");
+    assert_eq!(
+        connection.delegate.output.len(),
+        written,
+        "written after the end"
+    );
+    (error, connection.delegate.output, server)
+}
+
+#[test]
+fn an_alert_after_the_handshake_is_reported_and_closes_the_connection() {
+    // certificate_required, as a broker refuses a missing client certificate.
+    let (error, written, _) = ended_by(|keys| seal(keys, ContentType::Alert, &[2, 116]));
+    assert!(
+        matches!(
+            error,
+            TlsError::AlertReceived(AlertLevel::Fatal, AlertDescription::CertificateRequired)
+        ),
+        "{error:?}"
+    );
+    // An alert is not answered with one.
+    assert!(written.is_empty(), "{written:?}");
+}
+
+#[test]
+fn a_warning_level_error_alert_also_ends_the_connection() {
+    // RFC 8446 §6.2: an error alert whatever its level.
+    let (error, written, _) = ended_by(|keys| seal(keys, ContentType::Alert, &[1, 42]));
+    assert!(
+        matches!(
+            error,
+            TlsError::AlertReceived(AlertLevel::Warning, AlertDescription::BadCertificate)
+        ),
+        "{error:?}"
+    );
+    assert!(written.is_empty(), "{written:?}");
+}
+
+#[test]
+fn close_notify_ends_the_connection() {
+    let (error, written, _) = ended_by(|keys| seal(keys, ContentType::Alert, &[1, 0]));
+    assert!(matches!(error, TlsError::ConnectionClosed), "{error:?}");
+    assert!(written.is_empty(), "{written:?}");
+}
+
+#[test]
+fn user_canceled_is_skipped_for_the_close_notify_that_follows() {
+    let (error, written, _) = ended_by(|keys| {
+        let mut records = seal(keys, ContentType::Alert, &[1, 90]);
+        records.extend(seal(keys, ContentType::Alert, &[1, 0]));
+        records
+    });
+    assert!(matches!(error, TlsError::ConnectionClosed), "{error:?}");
+    assert!(written.is_empty(), "{written:?}");
+}
+
+#[test]
+fn change_cipher_spec_after_the_handshake_is_refused() {
+    // A plaintext ChangeCipherSpec record: allowed only until the server's Finished.
+    let (error, written, mut server) = ended_by(|_| vec![20, 3, 3, 0, 1, 1]);
+    assert!(matches!(error, TlsError::InvalidRecord), "{error:?}");
+    // The server gets a fatal unexpected_message alert, and nothing after it.
+    let mut written = written.as_slice();
+    let alert = open(server.write_state(), &mut written);
+    assert_eq!(alert, (ContentType::Alert as u8, vec![2, 10]));
+    assert!(written.is_empty());
 }

@@ -14,6 +14,9 @@ use crate::{
 pub struct DecryptedReadHandler<'a> {
     pub source_buffer: Range<*const u8>,
     pub buffer_info: &'a mut DecryptedBufferInfo,
+    /// Set to `false` when the connection ends: on `close_notify`, on any other alert, and on
+    /// every error of a record, each fatal (RFC 8446 §6.2: after a fatal alert, sent or
+    /// received, the connection is closed); a later read or write is then refused.
     pub is_open: &'a mut bool,
     /// Set when the server's `KeyUpdate` asks for ours (sent before our next record).
     pub key_update_requested: &'a mut bool,
@@ -32,9 +35,13 @@ impl DecryptedReadHandler<'_> {
                 handshake.handshake_type(),
             ));
         }
-        decrypt_record(key_schedule, record, &mut |key_schedule, record| {
+        let result = decrypt_record(key_schedule, record, &mut |key_schedule, record| {
             self.handle(key_schedule, record)
-        })
+        });
+        if result.is_err() {
+            *self.is_open = false;
+        }
+        result
     }
 
     pub fn handle<CipherSuite: TlsCipherSuite>(
@@ -67,15 +74,19 @@ impl DecryptedReadHandler<'_> {
                 self.buffer_info.consumed = 0;
                 Ok(())
             }
-            ServerRecord::Alert(alert) => {
-                if let AlertDescription::CloseNotify = alert.description {
-                    *self.is_open = false;
-                    Err(TlsError::ConnectionClosed)
-                } else {
-                    Err(TlsError::InternalError)
-                }
-            }
-            ServerRecord::ChangeCipherSpec(_) => Err(TlsError::InternalError),
+            ServerRecord::Alert(alert) => match alert.description {
+                // The server closes the connection (RFC 8446 §6.1).
+                AlertDescription::CloseNotify => Err(TlsError::ConnectionClosed),
+                // A closure alert too, not an error: it "SHOULD be followed by a
+                // close_notify" (RFC 8446 §6.1), which the next record ends the connection with.
+                AlertDescription::UserCanceled => Ok(()),
+                // Every other alert is an error alert whatever its level (RFC 8446 §6.2),
+                // reported with what it said; never answered with an alert.
+                _ => Err(TlsError::AlertReceived(alert.level, alert.description)),
+            },
+            // Allowed only until the server's Finished (RFC 8446 §5): after it, an unexpected
+            // record type, refused with `unexpected_message`.
+            ServerRecord::ChangeCipherSpec(_) => Err(TlsError::InvalidRecord),
             ServerRecord::Handshake(ServerHandshake::NewSessionTicket(_)) => {
                 // TODO: we should validate extensions and abort. We can do this automatically
                 // as long as the connection is unsplit, however, split connections must be aborted
