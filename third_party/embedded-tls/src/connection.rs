@@ -552,7 +552,11 @@ where
                     }
                 }
                 ServerRecord::ChangeCipherSpec(_) => {}
-                _ => return Err(TlsError::InvalidRecord),
+                // The server ended the handshake: its alert is reported, not answered.
+                ServerRecord::Alert(alert) => {
+                    return Err(TlsError::HandshakeAborted(alert.level, alert.description));
+                }
+                ServerRecord::ApplicationData(_) => return Err(TlsError::InvalidRecord),
             }
 
             Ok(())

@@ -6,6 +6,7 @@
 use super::post_handshake_tests::{Socket, open, seal};
 use super::*;
 use crate::Aes128GcmSha256;
+use crate::alert::{AlertDescription, AlertLevel};
 use crate::connection::{Handshake, State};
 use crate::content_types::ContentType;
 use crate::handshake::HandshakeType;
@@ -151,6 +152,58 @@ fn a_psk_flight_has_no_certificate() {
     let flight = [ENCRYPTED_EXTENSIONS, CERTIFICATE, CERTIFICATE_VERIFY];
     let mut outcome = client_reads(&flight, false, &psk);
     unexpected(&mut outcome, HandshakeType::Certificate);
+}
+
+/// An alert in the server's encrypted flight (here `bad_certificate`, as a server sends when
+/// it refuses the client's offer) ends the handshake as `HandshakeAborted` with that alert,
+/// and the client answers nothing (RFC 8446 §6: an alert is not answered with one).
+#[test]
+fn an_alert_in_the_encrypted_flight_is_reported_not_answered() {
+    let mut server = after_server_hello();
+    let mut input = seal(
+        server.read_state(),
+        ContentType::Handshake,
+        ENCRYPTED_EXTENSIONS,
+    );
+    input.extend(seal(server.read_state(), ContentType::Alert, &[2, 42]));
+    let mut socket = Socket {
+        input,
+        read: 0,
+        output: Vec::new(),
+    };
+    let (mut read_buffer, mut write_buffer) = ([0; 1024], [0; 1024]);
+    let mut reader = RecordReader::new(&mut read_buffer);
+    let (mut handshake, mut keys) = (Handshake::new(), after_server_hello());
+    let mut provider = UnsecureProvider::new::<Suite>(rand::rngs::OsRng);
+    // One record per step: EncryptedExtensions keeps it in ServerVerify, then the alert.
+    let mut steps = 0;
+    let result = loop {
+        steps += 1;
+        let step = State::ServerVerify.process_blocking(
+            &mut socket,
+            &mut handshake,
+            &mut reader,
+            &mut WriteBuffer::new(&mut write_buffer),
+            &mut keys,
+            &certificates(),
+            &mut provider,
+        );
+        if !matches!(step, Ok(State::ServerVerify)) || steps == 2 {
+            break step;
+        }
+    };
+    assert_eq!(steps, 2);
+    assert!(
+        matches!(
+            result,
+            Err(TlsError::HandshakeAborted(
+                AlertLevel::Fatal,
+                AlertDescription::BadCertificate
+            ))
+        ),
+        "{result:?}"
+    );
+    assert!(socket.output.is_empty(), "the client answered the alert");
 }
 
 #[test]
