@@ -4,7 +4,7 @@ use std::fmt;
 use std::io;
 use std::time::Duration;
 
-use embedded_mqtts::tls::{ConnectError, TlsFailure};
+use embedded_mqtts::tls::{ClientCertificateRefused, ConnectError, TlsFailure};
 use embedded_mqtts::Error;
 
 use crate::args::{UsageError, TIMED_OUT_STATUS};
@@ -27,8 +27,12 @@ pub enum Failure {
     /// A trust file (--cafile, --pin-cert) or a client certificate or key (--cert, --key)
     /// could not be used.
     TrustFile { path: String, reason: String },
-    /// The broker refused this client certificate (`--cert`), or its absence (`None`).
-    ClientCertificateRefused { cert: Option<String> },
+    /// The broker refused this client certificate (`--cert`), or its absence (`None`):
+    /// `refusal` says with which alert, or how it closed the connection.
+    ClientCertificateRefused {
+        cert: Option<String>,
+        refusal: ClientCertificateRefused,
+    },
     /// The broker refused these filters in its SUBACK.
     SubscriptionRefused(Vec<String>),
     /// `-W` expired.
@@ -89,13 +93,14 @@ impl fmt::Display for Failure {
             Failure::Tls(e) => write!(f, "TLS: {e}"),
             Failure::TlsStream(e) => write!(f, "TLS: {e}"),
             Failure::TrustFile { path, reason } => write!(f, "{path}: {reason}"),
-            Failure::ClientCertificateRefused { cert: Some(cert) } => {
-                write!(f, "TLS: broker refused the client certificate {cert}")
-            }
-            Failure::ClientCertificateRefused { cert: None } => write!(
-                f,
-                "TLS: broker requires a client certificate and none was given (--cert, --key)"
-            ),
+            Failure::ClientCertificateRefused {
+                cert: Some(cert),
+                refusal,
+            } => write!(f, "TLS: {refusal} (--cert {cert})"),
+            Failure::ClientCertificateRefused {
+                cert: None,
+                refusal,
+            } => write!(f, "TLS: {refusal} (give one with --cert and --key)"),
             Failure::SubscriptionRefused(filters) => {
                 write!(
                     f,

@@ -147,6 +147,7 @@ pub fn run_over_tls(
             log(args, &format!("client certificate REFUSED: {refusal}"));
             Failure::ClientCertificateRefused {
                 cert: client_cert.clone(),
+                refusal,
             }
         }
         e => {
@@ -203,9 +204,10 @@ pub fn run_over_tls(
     let result = job.run(&mut stream);
     result.map_err(|failure| match failure {
         Failure::Mqtt(e) => match ClientError::over_tls(e, stream.failure()) {
-            ClientError::ClientCertificateRefused(_) => {
-                Failure::ClientCertificateRefused { cert: client_cert }
-            }
+            ClientError::ClientCertificateRefused(refusal) => Failure::ClientCertificateRefused {
+                cert: client_cert,
+                refusal,
+            },
             ClientError::Stream(failure) => Failure::TlsStream(failure),
             ClientError::Tls(e) => Failure::Tls(Box::new(e)),
             ClientError::Mqtt(e) => Failure::Mqtt(e),
