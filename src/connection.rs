@@ -153,12 +153,17 @@ impl<'b> Inbox<'b> {
             .map_or(&mut [], |(_, free)| free)
     }
 
-    /// `n` bytes were written into [`Inbox::space`] (more than fit are counted as fitting).
-    fn received(&mut self, n: usize) {
-        self.filled = (self.filled + n).min(self.buf.len());
+    /// `n` bytes were written into [`Inbox::space`]; `false` (and nothing counted) when `n` is
+    /// more than the space held: the reader claimed bytes it cannot have written.
+    fn received(&mut self, n: usize) -> bool {
+        if n > self.space().len() {
+            return false;
+        }
+        self.filled += n;
         let skipped = self.skip.min(self.filled);
         self.drop_front(skipped);
         self.skip -= skipped;
+        true
     }
 
     /// The bytes received and not yet dropped.
@@ -393,11 +398,20 @@ impl<'b> Connection<'b> {
 
     /// `n` bytes were read into [`Connection::input_buffer`] at `now`; 0 means the transport
     /// reached its end (the broker closed the connection), which breaks the connection.
+    ///
+    /// # Errors
+    /// [`Error::ConnectionClosed`] for 0; [`Error::Transport`] with
+    /// [`ErrorKind::InvalidData`](embedded_io::ErrorKind::InvalidData) when `n` is more than the
+    /// input buffer held (a transport that broke `embedded_io::Read`'s contract: its bytes
+    /// cannot be trusted, so they are not decoded); both break the connection.
     pub fn input_received(&mut self, now: Instant, n: usize) -> Result<(), Error> {
         if n == 0 {
             return Err(self.fail(Error::ConnectionClosed));
         }
-        self.inbox.received(n);
+        if !self.inbox.received(n) {
+            let claimed_too_much = Error::Transport(embedded_io::ErrorKind::InvalidData);
+            return Err(self.fail(claimed_too_much));
+        }
         self.session.heard_from_broker(now);
         Ok(())
     }

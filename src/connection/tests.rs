@@ -359,3 +359,26 @@ fn input_beyond_the_buffer_is_left_to_give_again() {
     assert_eq!(conn.poll_event(t(1)).unwrap(), Some(Event::Pong));
     assert_eq!(conn.poll_event(t(1)).unwrap(), Some(Event::Pong));
 }
+
+/// A reader that claims more bytes than the input buffer held (a broken transport: what no
+/// real one shows) breaks the connection with `Transport(InvalidData)`; nothing of it is
+/// decoded, and the next call reports the same error.
+#[test]
+fn a_read_beyond_the_input_buffer_is_refused() {
+    let mut storage: Storage<4, 256, 16, 64, 4> = Storage::new();
+    let options = ConnectOptions::new("c");
+    let mut conn = connected(&mut storage, &options);
+    let space = conn.input_buffer();
+    let len = space.len();
+    space[..2].copy_from_slice(&[0xd0, 0x00]); // a PINGRESP, which must not be seen
+    let refused = Error::Transport(embedded_io::ErrorKind::InvalidData);
+    assert_eq!(conn.input_received(t(2), len + 1), Err(refused));
+    assert_eq!(conn.poll_event(t(2)), Err(refused));
+    // A count that fits is taken as before.
+    let mut storage: Storage<4, 256, 16, 64, 4> = Storage::new();
+    let mut conn = connected(&mut storage, &options);
+    let space = conn.input_buffer();
+    space[..2].copy_from_slice(&[0xd0, 0x00]);
+    assert_eq!(conn.input_received(t(2), 2), Ok(()));
+    assert_eq!(conn.poll_event(t(2)), Ok(Some(Event::Pong)));
+}
