@@ -3,15 +3,15 @@
 
     python3 fuzz/seeds/make.py
 
-Deterministic; reads the test PKI (certs/, tests/data/verify/) and a few cases of the x509-limbo
-subset (tests/data/x509-limbo-subset.json), so run it again after certs/make.sh made new keys.
+Deterministic; overwrites the seeds it writes and keeps every other file. Reads the test PKI
+(certs/, tests/data/verify/) and a few cases of the x509-limbo subset
+(tests/data/x509-limbo-subset.json), so run it again after certs/make.sh made new keys.
 The input formats are described at the top of each target in fuzz/fuzz_targets/.
 """
 
 import base64
 import json
 import re
-import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,10 +22,12 @@ LIMBO = ROOT / "tests" / "data" / "x509-limbo-subset.json"
 
 
 def fresh(target):
+    """The seed folder of `target`. Files this script does not write are kept: seeds added by
+    hand and inputs kept from fuzzing findings (such as
+    `session/streamed_publish_larger_than_the_client_buffer`) are part of the corpus too, and
+    an older version of this function deleted them."""
     folder = SEEDS / target
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
