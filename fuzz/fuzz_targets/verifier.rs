@@ -3,8 +3,9 @@
 //! entry points: `verify_server_certificate` and `PinnedVerifier` driven the way embedded-tls
 //! drives it (Certificate, then CertificateVerify).
 //!
-//! Input: one byte of options, one byte choosing the server name, then DER elements back to
-//! back (each TLV's own length says where it ends; a malformed one takes the rest). The first
+//! Input: one byte of options, one byte choosing the server name (low nibble) and the
+//! `max_chain_depth` (high nibble: 0 the default, n > 0 a limit of n - 1), then DER elements
+//! back to back (each TLV's own length says where it ends; a malformed one takes the rest). The first
 //! element is the server certificate, the others the intermediates it sent. So a seed is simply
 //! `options, name, leaf.der, intermediate.der, ...`. Option mode 5 takes the *last* element as
 //! the pinned CA instead, so that x509-limbo chains reach full path validation.
@@ -17,13 +18,16 @@
 //!   (`spki_sha256` and `CertificateSummary` agree); an exact-certificate pin accepts only its
 //!   certificate, an SPKI pin only its key;
 //! - a CertificateVerify made of input bytes is never accepted, and after it the verifier never
-//!   reports success.
+//!   reports success;
+//! - a `max_chain_depth` limit only refuses: what a limited verification accepts, the default
+//!   one accepts too (unless the default one ran out of its work budget on the deeper paths the
+//!   limit cut), and a limit of at least as many intermediates as were sent changes nothing.
 #![no_main]
 #![allow(clippy::result_large_err)]
 
 use embedded_mqtts::tls::{
     spki_sha256, verify_server_certificate, CertificateSummary, Pin, PinnedVerifier, ValidityTime,
-    VerifyError, VerifyOptions,
+    VerifyError, VerifyOptions, MAX_CHAIN_DEPTH,
 };
 use embedded_tls::{
     Aes128GcmSha256, CertificateEntryRef, CertificateRef, CertificateVerifyRef, SignatureScheme,
@@ -137,6 +141,10 @@ fuzz_target!(|data: &[u8]| {
         verify_options = verify_options.allow_legacy_profile();
     }
     let server_name = NAMES[usize::from(name & 0x0f) % NAMES.len()];
+    let depth_limit = (name >> 4).checked_sub(1);
+    if let Some(depth) = depth_limit {
+        verify_options = verify_options.with_max_chain_depth(depth);
+    }
 
     let direct = verify_server_certificate(
         &pins,
@@ -177,6 +185,27 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         Err(e) => check_display(e),
+    }
+    if let Some(depth) = depth_limit {
+        let default_depth = verify_options.with_max_chain_depth(MAX_CHAIN_DEPTH);
+        let unlimited = verify_server_certificate(
+            &pins,
+            leaf,
+            intermediates,
+            Some(server_name),
+            time,
+            &default_depth,
+        );
+        if usize::from(depth) >= intermediates.len() {
+            assert_eq!(
+                direct.as_ref().err(),
+                unlimited.as_ref().err(),
+                "a limit above the chain changed the verdict"
+            );
+        }
+        if direct.is_ok() && !matches!(unlimited, Err(VerifyError::LimitReached { .. })) {
+            assert!(unlimited.is_ok(), "accepted only with a depth limit: {unlimited:?}");
+        }
     }
 
     // The same through the TlsVerifier, as embedded-tls calls it.

@@ -105,7 +105,8 @@ def session_seeds():
 # options: bits 0-2 pin (0 rsa-root, 1 p256-root, 2 both, 3 SPKI of p256-leaf, 4 certificate
 # self-signed, 5 the last element is the pinned CA, 6 SPKI + rsa-root); bits 3-4 time (0 2030,
 # 1 unknown, 2 2020, 3 2045); 0x20 skip host check; 0x40 allow CN; 0x80 legacy profile.
-# name: index into localhost, 127.0.0.1, example.com, test.localhost, broker.example, ...
+# name: low nibble, index into localhost, 127.0.0.1, example.com, test.localhost, ...; high
+# nibble: 0 the default max_chain_depth, n > 0 a limit of n - 1 intermediates.
 
 LOCALHOST, IP, EXAMPLE_COM, TEST_LOCALHOST, BROKER_EXAMPLE = range(5)
 
@@ -173,6 +174,17 @@ def verifier_seeds():
             [v("nc-san-leaf"), v("nc-san-int"), v("nc-int"), v("p256-root")],
         ),
         "p384_chain": (5, BROKER_EXAMPLE, [v("p384-leaf"), v("p384-root")]),
+        # The two-intermediate chain with max_chain_depth 1 (refused) and 2 (accepted).
+        "sub_intermediate_chain_depth_1": (
+            5,
+            BROKER_EXAMPLE | 0x20,
+            [v("rsa-sub-leaf"), v("rsa-sub-int"), v("rsa-int"), v("rsa-root")],
+        ),
+        "sub_intermediate_chain_depth_2": (
+            5,
+            BROKER_EXAMPLE | 0x30,
+            [v("rsa-sub-leaf"), v("rsa-sub-int"), v("rsa-int"), v("rsa-root")],
+        ),
     }
     for name, (options, host, ders) in seeds.items():
         (folder / name).write_bytes(bytes([options, host]) + b"".join(ders))
