@@ -8,10 +8,12 @@
 #   --static  sizes of the ELFs only; no QEMU run, so the `ram` column is not checked.
 #   --lower   after a saving: rewrites scripts/size-budget.txt with each budget lowered to the
 #             measured figure plus a margin, rounded up to 256 B; never raised; commit the file.
-#             Margins: `flash` 256 B (the same sources build a few bytes apart on another
-#             machine: the merged strings' order and the alignment padding vary; CI measured
-#             -16 to +104 B against this machine on 2026-12-07 where no path was involved;
-#             source paths are remapped by scripts/firmware-paths.sh), `static_ram` none,
+#             Margins: `flash` 512 B (the same sources build up to ~150 B apart in another
+#             checkout: cargo's `-C metadata` hash of a path dependency outside the example's
+#             workspace, the library and the embedded-tls fork, includes its absolute path,
+#             which reorders code and changes LLVM's outlining; measured on 2026-12-07:
+#             -16 to +152 B between /work/main, /tmp/clean and CI's checkout; the source paths
+#             printed in panic messages are remapped by scripts/firmware-paths.sh), `static_ram` none,
 #             `ram` 1 KiB (the stack peak of a run varies with timing: mps2-eth's RSA build
 #             measured 27,216 to 27,976 B, P-256 25,864 to 27,456 B in runs of 2026-12-07).
 #
@@ -182,7 +184,7 @@ while read -r name flash_budget static_budget ram_budget _; do
     read -r flash static_ram ram <<<"${measured[$name]}"
     for what in flash static_ram ram; do
         case $what in
-        flash) value=$flash budget=$flash_budget margin=256 ;;
+        flash) value=$flash budget=$flash_budget margin=512 ;;
         static_ram) value=$static_ram budget=$static_budget margin=0 ;;
         ram) value=$ram budget=$ram_budget margin=1024 ;;
         esac
@@ -217,7 +219,7 @@ for line in open(path):
             if budget == "-" or value == "-":
                 budgets.append(budget)
             else:
-                slack = {0: 256, 1: 0, 2: 1024}[column]  # the margins, as in the check above
+                slack = {0: 512, 1: 0, 2: 1024}[column]  # the margins, as in the check above
                 budgets.append(str(min(int(budget), -(-(int(value) + slack) // 256) * 256)))
         line = f"{words[0]:<15} {budgets[0]:<7} {budgets[1]:<11} {budgets[2]}\n"
     out.append(line)
