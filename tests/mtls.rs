@@ -392,14 +392,24 @@ both_drivers! {
     /// record, the flight of a client that signs a CertificateVerify loses the race with the
     /// broker's close on a loaded machine; `missing_expired_and_foreign_certificates_are_refused`
     /// covers that timing, where either the alert or the closed connection is reported.)
-    fn refused_after_the_handshake(broker: &Broker, name: Option<&str>) -> ClientCertificateRefused {
+    ///
+    /// With `reset_at_connect`, the CONNECT's flush fails as on a socket the broker has already
+    /// reset (`support::ResetSwitch`), with the alert waiting in it: the stream must read it
+    /// there (the `std` build does; see `TlsStream`'s flush).
+    fn refused_after_the_handshake(
+        broker: &Broker,
+        name: Option<&str>,
+        reset_at_connect: bool,
+    ) -> ClientCertificateRefused {
         let identity = name.map(|name| identity(name, &format!("{name}.key")));
         let pins = [Pin::Ca(server_ca())];
         let mut provider =
             PinnedProvider::new(rand_core::OsRng, &pins).with_client_identity(identity);
         let mut transport = TcpTransport::connect(("127.0.0.1", broker.tls_port(MTLS))).unwrap();
         transport.set_ready_wait(Duration::from_millis(5));
-        let socket = TlsSocket::new(HeldWrites::new(transport));
+        let held = HeldWrites::new(transport);
+        let switch = held.reset_switch();
+        let socket = TlsSocket::new(held);
         let (mut read_buffer, mut write_buffer) = (vec![0; READ_BUFFER], vec![0; 2048]);
         let options = TlsOptions::new("localhost", ValidityTime::UnixSeconds(unix_now()));
         let stream = call!(Tls::<HeldWrites<TcpTransport>>::connect(
@@ -410,11 +420,14 @@ both_drivers! {
             &mut provider,
         ))
         .unwrap_or_else(|e| panic!("{name:?}: the handshake failed with its writes held: {e}"));
+        if reset_at_connect {
+            switch.reset_at_next_flush();
+        }
         let mut storage: Box<Storage<4, 1024, 1024, 1024>> = Box::default();
         let mut conn = Connection::new(storage.buffers());
         let mut client = client(stream, &mut conn);
         let error = call!(client.connect(&ConnectOptions::new("mtls-alert"))).unwrap_err();
-        eprintln!("{name:?}: CONNECT: {error:?}");
+        eprintln!("{name:?} (reset at CONNECT: {reset_at_connect}): CONNECT: {error:?}");
         client
             .transport()
             .client_auth_refusal()
@@ -423,7 +436,8 @@ both_drivers! {
 
     /// After a completed handshake, the refusal names the alert Mosquitto 2.0.11 sent with
     /// OpenSSL 3.0 (as `openssl s_client -msg` shows it), read when CONNECT waits for its
-    /// CONNACK (see [`refused_after_the_handshake`] for why the writes are held).
+    /// CONNACK, and read after the CONNECT's flush failed on a reset socket (see
+    /// [`refused_after_the_handshake`] for why the writes are held).
     #[test]
     fn a_refusal_names_the_alert_the_broker_sent() {
         let broker = broker();
@@ -442,9 +456,12 @@ both_drivers! {
                 "broker refused the client certificate: it sent alert CertificateExpired (45)",
             ),
         ] {
-            let refusal = refused_after_the_handshake(&broker, name);
-            assert_eq!(refusal.to_string(), expected, "{name:?}");
-            assert_eq!(refusal.presented, name.is_some(), "{name:?}");
+            for reset_at_connect in [false, true] {
+                let refusal = refused_after_the_handshake(&broker, name, reset_at_connect);
+                let case = format!("{name:?}, reset at CONNECT: {reset_at_connect}");
+                assert_eq!(refusal.to_string(), expected, "{case}");
+                assert_eq!(refusal.presented, name.is_some(), "{case}");
+            }
         }
     }
 

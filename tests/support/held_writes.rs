@@ -9,13 +9,32 @@
 //! answer, the whole flight (and the CONNECT after it) is on the wire at once, so the alert is
 //! always what the client reads: a test of the alert's name does not depend on the machine.
 
-use embedded_io::{ErrorType, ReadReady};
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use embedded_io::{ErrorKind, ErrorType, ReadReady};
+use embedded_mqtts::host::HostError;
 
 /// `inner` with its writes held until the next read (or readiness check).
 #[derive(Debug)]
 pub struct HeldWrites<T> {
     inner: T,
     held: Vec<u8>,
+    reset: ResetSwitch,
+}
+
+/// The test's handle on a [`HeldWrites`]: arms the next flush to play a reset connection.
+#[derive(Clone, Debug, Default)]
+pub struct ResetSwitch(Rc<Cell<bool>>);
+
+impl ResetSwitch {
+    /// The next `flush` sends what is held, waits (up to 5 s) until the peer's answer is
+    /// readable, then fails with [`ErrorKind::ConnectionReset`] as a socket does whose peer
+    /// answered with an alert and closed: the answer stays readable, as in the kernel's queue.
+    pub fn reset_at_next_flush(&self) {
+        self.0.set(true);
+    }
 }
 
 impl<T> HeldWrites<T> {
@@ -23,7 +42,13 @@ impl<T> HeldWrites<T> {
         HeldWrites {
             inner,
             held: Vec::new(),
+            reset: ResetSwitch::default(),
         }
+    }
+
+    /// The switch of [`ResetSwitch::reset_at_next_flush`] (take it before the socket is moved).
+    pub fn reset_switch(&self) -> ResetSwitch {
+        self.reset.clone()
     }
 }
 
@@ -36,6 +61,24 @@ impl<T: embedded_io::Write> HeldWrites<T> {
         }
         self.inner.write_all(&held)?;
         self.inner.flush()
+    }
+}
+
+impl<T: embedded_io::Write<Error = HostError> + ReadReady> HeldWrites<T> {
+    /// `flush`: nothing to do, or, when the switch is armed, the reset described there.
+    fn flush_held(&mut self) -> Result<(), HostError> {
+        if !self.reset.0.replace(false) {
+            return Ok(());
+        }
+        self.send_held()?;
+        let waited = Instant::now();
+        while !self.inner.read_ready()? {
+            assert!(
+                waited.elapsed() < Duration::from_secs(5),
+                "no answer from the peer"
+            );
+        }
+        Err(HostError(ErrorKind::ConnectionReset))
     }
 }
 
@@ -57,13 +100,13 @@ impl<T: embedded_io::Read + embedded_io::Write> embedded_io::Read for HeldWrites
     }
 }
 
-impl<T: embedded_io::Write> embedded_io::Write for HeldWrites<T> {
+impl<T: embedded_io::Write<Error = HostError> + ReadReady> embedded_io::Write for HeldWrites<T> {
     fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
         self.held.extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> Result<(), Self::Error> {
-        Ok(())
+        self.flush_held()
     }
 }
 
@@ -75,11 +118,13 @@ impl<T: embedded_io::Read + embedded_io::Write> embedded_io_async::Read for Held
     }
 }
 
-impl<T: embedded_io::Write> embedded_io_async::Write for HeldWrites<T> {
+impl<T: embedded_io::Write<Error = HostError> + ReadReady> embedded_io_async::Write
+    for HeldWrites<T>
+{
     async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
         embedded_io::Write::write(self, buf)
     }
     async fn flush(&mut self) -> Result<(), Self::Error> {
-        Ok(())
+        self.flush_held()
     }
 }

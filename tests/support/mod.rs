@@ -34,7 +34,7 @@ pub use drivers::{
 pub use examples::{example_binary, run_example, without_package_env};
 pub use executor::{block_on, idle, Idle};
 pub use firmware::{build_firmware, build_firmware_variant, wait_or_kill};
-pub use held_writes::HeldWrites;
+pub use held_writes::{HeldWrites, ResetSwitch};
 pub use host_client::{publish, publish_tls, try_publish, Message, Subscriber};
 pub use rustls_server::{
     BadSignature, ClientAnswer, Misbehaviour, Omitted, RustlsServer, ServerReport,
